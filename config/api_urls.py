@@ -1,0 +1,35 @@
+"""The one DRF router. Apps register their viewsets here."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter, SimpleRouter
+
+from accounts.api.views import ApiTokenViewSet, me
+from projects.api.views import (
+    GuidelineVersionViewSet,
+    OrganisationMemberViewSet,
+    OrganisationViewSet,
+    ProjectMemberViewSet,
+    ProjectViewSet,
+    SchemaVersionViewSet,
+)
+
+router = DefaultRouter()
+router.include_root_view = False
+router.register("tokens", ApiTokenViewSet, basename="api-token")
+router.register("organisations", OrganisationViewSet, basename="organisation")
+router.register("projects", ProjectViewSet, basename="project")
+
+organisation_router = SimpleRouter()
+organisation_router.register("members", OrganisationMemberViewSet, basename="organisation-member")
+
+project_router = SimpleRouter()
+project_router.register("members", ProjectMemberViewSet, basename="project-member")
+project_router.register("schema-versions", SchemaVersionViewSet, basename="schema-version")
+project_router.register("guideline-versions", GuidelineVersionViewSet, basename="guideline-version")
+
+urlpatterns = [
+    path("me/", me, name="api-me"),
+    path("", include(router.urls)),
+    path("organisations/<int:organisation_pk>/", include(organisation_router.urls)),
+    path("projects/<int:project_pk>/", include(project_router.urls)),
+]

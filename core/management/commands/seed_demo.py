@@ -1,0 +1,73 @@
+"""Create the demo organisation, people and project if they are absent. Safe to run every start."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from projects import services
+from projects.models import Organisation, Project
+
+DEMO_PASSWORD = "tessera-demo-2026"  # noqa: S105 - printed for the local demo; never used in production
+DEMO_PEOPLE = [
+    ("admin", "Organisation admin", None),
+    ("maria", "Project manager", "manager"),
+    ("rui", "Reviewer", "reviewer"),
+    ("ana", "Annotator", "annotator"),
+]
+DEMO_SCHEMA = {
+    "fields": [{"name": "text", "type": "text"}],
+    "controls": [
+        {"name": "sentiment", "type": "single_choice", "field": "text", "labels": ["positive", "neutral", "negative"]},
+    ],
+}
+DEMO_GUIDELINES = """# Sentiment of news headlines
+
+Label the overall tone of the headline **as written**, not your opinion of the event.
+
+- *positive*: good news for the people it is about.
+- *negative*: harm, loss or conflict.
+- *neutral*: factual, or mixed.
+"""
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisation, users and project if they do not exist, and print how to sign in."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet", action="store_true", help="Do not print the sign-in details.")
+
+    @transaction.atomic
+    def handle(self, *args, quiet=False, **options):
+        User = get_user_model()
+        users = {}
+        for username, _, _ in DEMO_PEOPLE:
+            user = User.objects.filter(username=username).first()
+            if user is None:
+                user = User.objects.create_user(username=username, password=DEMO_PASSWORD, email=f"{username}@demo.tessera.local")
+                if username == "admin":
+                    user.is_staff = user.is_superuser = True
+                    user.save(update_fields=["is_staff", "is_superuser"])
+            users[username] = user
+
+        organisation = Organisation.objects.filter(slug="demo").first()
+        if organisation is None:
+            organisation = services.organisation_create(name="Demo Organisation", slug="demo", creator=users["admin"])
+            for username, _, _ in DEMO_PEOPLE[1:]:
+                services.organisation_member_add(organisation=organisation, actor=users["admin"], username=username, role="member")
+
+        if not Project.objects.filter(organisation=organisation, name="News sentiment").exists():
+            project = services.project_create(
+                organisation=organisation, actor=users["admin"], name="News sentiment",
+                description="Label the tone of news headlines. A small demo project to click around in.", overlap=2,
+            )
+            for username, _, role in DEMO_PEOPLE[1:]:
+                services.project_member_add(project=project, actor=users["admin"], username=username, role=role)
+            services.schema_version_create(project=project, actor=users["admin"], definition=DEMO_SCHEMA, note="First version")
+            services.guideline_version_create(project=project, actor=users["admin"], body=DEMO_GUIDELINES, note="First version")
+
+        if not quiet:
+            self.stdout.write("")
+            self.stdout.write(self.style.SUCCESS("Tessera demo is ready. Sign in at http://127.0.0.1:8000/login/"))
+            for username, description, _ in DEMO_PEOPLE:
+                self.stdout.write(f"  {description:<20} username: {username:<6} password: {DEMO_PASSWORD}")
+            self.stdout.write("")

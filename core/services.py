@@ -1,0 +1,78 @@
+"""Outbox: Celery jobs recorded with the write that needs them, sent after commit, retried until sent."""
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+
+def outbox_enqueue(*, task_name: str, kwargs: dict) -> OutboxMessage:
+    """Record a job in the caller's transaction and try to send it right after commit.
+
+    If the broker is unreachable the row stays pending and outbox_relay sends it later, so a job
+    is never lost between a commit and a crash or a Redis outage.
+    """
+    message = OutboxMessage.objects.create(task_name=task_name, kwargs=kwargs, next_attempt_at=timezone.now())
+    transaction.on_commit(partial(outbox_dispatch, message_id=message.id))
+    return message
+
+
+def outbox_dispatch(*, message_id: int) -> bool:
+    """Send one pending message. Returns whether it was sent. Safe to call twice (row lock)."""
+    from config.celery import app
+
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk=message_id, dispatched_at__isnull=True)
+            .first()
+        )
+        if message is None:
+            return False
+        return _send(app, message)
+
+
+def outbox_relay(*, limit: int | None = None) -> int:
+    """Send every pending message whose time has come. Idempotent; concurrent relays skip locked rows."""
+    from config.celery import app
+
+    limit = limit or settings.CORE_OUTBOX_BATCH
+    sent = 0
+    with transaction.atomic():
+        due = list(
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(dispatched_at__isnull=True, next_attempt_at__lte=timezone.now())
+            .order_by("id")[:limit]
+        )
+        for message in due:
+            sent += _send(app, message)
+    return sent
+
+
+def _send(app, message: OutboxMessage) -> bool:
+    message.attempts += 1
+    try:
+        if app.conf.task_always_eager:
+            # Embedded mode: no broker, run the job in-process. It commits its own transaction.
+            app.loader.import_default_modules()  # autodiscovery is lazy outside a worker
+            app.tasks[message.task_name].apply(kwargs=message.kwargs, throw=True)
+        else:
+            app.send_task(message.task_name, kwargs=message.kwargs, retry=False)
+    except Exception as error:  # broker down, or the eager job failed: keep it pending
+        logger.warning("outbox message %s (%s) not sent: %s", message.id, message.task_name, error)
+        message.last_error = f"{type(error).__name__}: {error}"[:2000]
+        delay = settings.CORE_OUTBOX_RETRY_SECONDS * min(2 ** (message.attempts - 1), 60)
+        message.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+        message.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+        return False
+    message.dispatched_at = timezone.now()
+    message.last_error = ""
+    message.save(update_fields=["attempts", "dispatched_at", "last_error"])
+    return True

@@ -1,0 +1,1 @@
+"""Versioned releases with provenance manifests: built by the "Releases" issue (#7)."""

@@ -1,0 +1,140 @@
+"""Who may see or do what. The API, the pages and the websocket consumers all ask this module.
+
+Rules:
+- Outside your organisation, or in a project you are not a member of (and not an organisation
+  admin), everything answers 404: nobody learns what exists elsewhere.
+- A role that may see but not act gets 403.
+Both rules come from the two tables below, which the role-by-action matrix test walks in full.
+"""
+
+from enum import StrEnum
+
+from django.db.models import Q
+
+from core.exceptions import Forbidden, NotFound
+
+from .models import Organisation, OrganisationMembership, Project, ProjectMembership
+
+ORG_ADMIN = "org_admin"  # an organisation admin acts as a manager in every project of the organisation
+MANAGER = ProjectMembership.Role.MANAGER.value
+REVIEWER = ProjectMembership.Role.REVIEWER.value
+ANNOTATOR = ProjectMembership.Role.ANNOTATOR.value
+ORG_MEMBER = OrganisationMembership.Role.MEMBER.value
+
+
+class ProjectAction(StrEnum):
+    VIEW = "view"
+    UPDATE = "update"
+    ARCHIVE = "archive"
+    VIEW_MEMBERS = "view_members"
+    MANAGE_MEMBERS = "manage_members"
+    VIEW_SCHEMA = "view_schema"
+    EDIT_SCHEMA = "edit_schema"
+    VIEW_GUIDELINES = "view_guidelines"
+    EDIT_GUIDELINES = "edit_guidelines"
+    JOIN_FEED = "join_feed"
+
+
+class OrgAction(StrEnum):
+    VIEW = "view"
+    VIEW_MEMBERS = "view_members"
+    MANAGE_MEMBERS = "manage_members"
+    CREATE_PROJECT = "create_project"
+    VIEW_AUDIT_LOG = "view_audit_log"
+
+
+_EVERY_PROJECT_ROLE = frozenset({ORG_ADMIN, MANAGER, REVIEWER, ANNOTATOR})
+_MANAGERS = frozenset({ORG_ADMIN, MANAGER})
+
+PROJECT_PERMISSIONS: dict[ProjectAction, frozenset[str]] = {
+    ProjectAction.VIEW: _EVERY_PROJECT_ROLE,
+    ProjectAction.UPDATE: _MANAGERS,
+    ProjectAction.ARCHIVE: _MANAGERS,
+    ProjectAction.VIEW_MEMBERS: _EVERY_PROJECT_ROLE,
+    ProjectAction.MANAGE_MEMBERS: _MANAGERS,
+    ProjectAction.VIEW_SCHEMA: _EVERY_PROJECT_ROLE,
+    ProjectAction.EDIT_SCHEMA: _MANAGERS,
+    ProjectAction.VIEW_GUIDELINES: _EVERY_PROJECT_ROLE,
+    ProjectAction.EDIT_GUIDELINES: _MANAGERS,
+    ProjectAction.JOIN_FEED: _EVERY_PROJECT_ROLE,
+}
+
+_ORG_ADMIN_ROLE = OrganisationMembership.Role.ADMIN.value
+ORG_PERMISSIONS: dict[OrgAction, frozenset[str]] = {
+    OrgAction.VIEW: frozenset({_ORG_ADMIN_ROLE, ORG_MEMBER}),
+    OrgAction.VIEW_MEMBERS: frozenset({_ORG_ADMIN_ROLE, ORG_MEMBER}),
+    OrgAction.MANAGE_MEMBERS: frozenset({_ORG_ADMIN_ROLE}),
+    OrgAction.CREATE_PROJECT: frozenset({_ORG_ADMIN_ROLE}),
+    OrgAction.VIEW_AUDIT_LOG: frozenset({_ORG_ADMIN_ROLE}),
+}
+
+
+def _is_person(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def org_role_of(*, user, organisation_id: int) -> str | None:
+    if not _is_person(user):
+        return None
+    return (
+        OrganisationMembership.objects.filter(organisation_id=organisation_id, user=user)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def project_role_of(*, user, project: Project) -> str | None:
+    """The role that decides `user`'s rights in `project`: org_admin, manager, reviewer, annotator or None."""
+    if not _is_person(user):
+        return None
+    if org_role_of(user=user, organisation_id=project.organisation_id) == _ORG_ADMIN_ROLE:
+        return ORG_ADMIN
+    return ProjectMembership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+
+
+def project_get_for_user(*, user, project_id: int, action: ProjectAction = ProjectAction.VIEW) -> Project:
+    """The project, if `user` may do `action` in it. 404 if they cannot see it, 403 if they cannot act."""
+    project = Project.objects.select_related("organisation").filter(pk=project_id).first()
+    role = project_role_of(user=user, project=project) if project is not None else None
+    if role is None:
+        raise NotFound()
+    if role not in PROJECT_PERMISSIONS[action]:
+        raise Forbidden()
+    return project
+
+
+def organisation_get_for_user(*, user, organisation_id: int, action: OrgAction = OrgAction.VIEW) -> Organisation:
+    organisation = Organisation.objects.filter(pk=organisation_id).first()
+    role = org_role_of(user=user, organisation_id=organisation_id) if organisation is not None else None
+    if role is None:
+        raise NotFound()
+    if role not in ORG_PERMISSIONS[action]:
+        raise Forbidden()
+    return organisation
+
+
+def can_do_in_project(*, user, project: Project, action: ProjectAction) -> bool:
+    return project_role_of(user=user, project=project) in PROJECT_PERMISSIONS[action]
+
+
+def can_view_project(*, user, project_id: int) -> bool:
+    try:
+        project_get_for_user(user=user, project_id=project_id, action=ProjectAction.JOIN_FEED)
+    except (NotFound, Forbidden):
+        return False
+    return True
+
+
+def projects_visible_filter(*, user) -> Q:
+    """A Q over Project: projects of organisations `user` administers, plus those they are a member of."""
+    if not _is_person(user):
+        return Q(pk__in=[])
+    admin_orgs = OrganisationMembership.objects.filter(user=user, role=_ORG_ADMIN_ROLE).values("organisation_id")
+    member_projects = ProjectMembership.objects.filter(user=user).values("project_id")
+    return Q(organisation_id__in=admin_orgs) | Q(pk__in=member_projects)
+
+
+def organisations_visible_filter(*, user) -> Q:
+    if not _is_person(user):
+        return Q(pk__in=[])
+    return Q(pk__in=OrganisationMembership.objects.filter(user=user).values("organisation_id"))

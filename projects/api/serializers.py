@@ -1,0 +1,150 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.models import AuditEvent
+from core.serializers import StrictInputSerializer
+
+from ..models import (
+    GuidelineVersion,
+    LabelSchemaVersion,
+    Organisation,
+    OrganisationMembership,
+    Project,
+    ProjectMembership,
+    ProjectStats,
+)
+
+# --- Organisations ----------------------------------------------------------------------------------
+
+
+class OrganisationOutputSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField(help_text="Your role in this organisation: admin or member.")
+
+    class Meta:
+        model = Organisation
+        fields = ["id", "name", "slug", "role", "created_at"]
+        read_only_fields = fields
+
+    def get_role(self, organisation) -> str | None:
+        return self.context.get("roles", {}).get(organisation.id)
+
+
+class OrganisationMemberOutputSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+    email = serializers.EmailField(source="user.email")
+
+    class Meta:
+        model = OrganisationMembership
+        fields = ["id", "username", "email", "role", "created_at"]
+        read_only_fields = fields
+
+
+class OrganisationMemberAddInputSerializer(StrictInputSerializer):
+    username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
+    role = serializers.ChoiceField(choices=OrganisationMembership.Role.choices, default="member")
+    password = serializers.CharField(
+        max_length=128, required=False, write_only=True, style={"input_type": "password"},
+        help_text="Give a password to create a new account; omit it to add an existing account.",
+    )
+    email = serializers.EmailField(required=False, default="", max_length=254)
+
+
+class AuditEventOutputSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "created_at", "actor", "action", "project_id", "target_type", "target_id", "changes"]
+        read_only_fields = fields
+
+
+# --- Projects ---------------------------------------------------------------------------------------
+
+
+class ProjectStatsOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProjectStats
+        fields = ["members", "managers", "reviewers", "annotators", "schema_versions", "guideline_versions", "computed_at"]
+        read_only_fields = fields
+
+
+class ProjectOutputSerializer(serializers.ModelSerializer):
+    organisation = serializers.PrimaryKeyRelatedField(read_only=True)
+    is_archived = serializers.BooleanField(read_only=True)
+    stats = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id", "organisation", "name", "description", "overlap", "settings", "is_archived", "archived_at",
+            "stats", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ProjectStatsOutputSerializer(allow_null=True))
+    def get_stats(self, project):
+        try:
+            return ProjectStatsOutputSerializer(project.stats).data
+        except ProjectStats.DoesNotExist:  # not computed yet: the worker fills it in after commit
+            return None
+
+
+class ProjectCreateInputSerializer(StrictInputSerializer):
+    organisation = serializers.IntegerField(min_value=1)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    overlap = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    settings = serializers.DictField(required=False)
+
+
+class ProjectUpdateInputSerializer(StrictInputSerializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    overlap = serializers.IntegerField(min_value=1, max_value=1000, required=False)
+    settings = serializers.DictField(required=False)
+
+
+class ProjectMemberOutputSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = ProjectMembership
+        fields = ["id", "username", "role", "created_at"]
+        read_only_fields = fields
+
+
+class ProjectMemberAddInputSerializer(StrictInputSerializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=ProjectMembership.Role.choices)
+
+
+class ProjectMemberUpdateInputSerializer(StrictInputSerializer):
+    role = serializers.ChoiceField(choices=ProjectMembership.Role.choices)
+
+
+class SchemaVersionOutputSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", default=None)
+
+    class Meta:
+        model = LabelSchemaVersion
+        fields = ["id", "version", "definition", "note", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class SchemaVersionCreateInputSerializer(StrictInputSerializer):
+    definition = serializers.JSONField(help_text="The label schema (a JSON object). The labeling workflow issue defines its controls.")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class GuidelineVersionOutputSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", default=None)
+
+    class Meta:
+        model = GuidelineVersion
+        fields = ["id", "version", "body", "note", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class GuidelineVersionCreateInputSerializer(StrictInputSerializer):
+    body = serializers.CharField(max_length=200_000, trim_whitespace=False, help_text="Markdown.")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")

@@ -1,0 +1,156 @@
+"""Organisations, projects, memberships and the versioned label schemas and guidelines."""
+
+from django.conf import settings as django_settings
+from django.db import models
+from django.db.models import Q
+
+from core.models import TimestampedModel
+
+
+class Organisation(TimestampedModel):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganisationMembership(TimestampedModel):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="org_memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "user"], name="org_member_unique"),
+            models.CheckConstraint(condition=Q(role__in=["admin", "member"]), name="org_member_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organisation} ({self.role})"
+
+
+class Project(TimestampedModel):
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="projects")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=5000)
+    overlap = models.PositiveSmallIntegerField(default=1)  # annotators per item (issue "Labeling workflow")
+    settings = models.JSONField(default=dict, blank=True)  # knobs later issues read; validated by services
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="project_name_unique_in_org"),
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class ProjectMembership(TimestampedModel):
+    class Role(models.TextChoices):
+        MANAGER = "manager", "Manager"
+        REVIEWER = "reviewer", "Reviewer"
+        ANNOTATOR = "annotator", "Annotator"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        ordering = ["project_id", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="project_member_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=["manager", "reviewer", "annotator"]), name="project_member_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.project} ({self.role})"
+
+
+class LabelSchemaVersion(models.Model):
+    """One immutable version of a project's label schema. An edit is a new row with version + 1."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="schema_versions")
+    version = models.PositiveIntegerField()
+    definition = models.JSONField()
+    note = models.CharField(max_length=500, blank=True)  # what changed, in the author's words
+    created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="schema_version_unique"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="schema_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} schema v{self.version}"
+
+
+class GuidelineVersion(models.Model):
+    """One immutable version of a project's annotation guidelines (Markdown)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="guideline_versions")
+    version = models.PositiveIntegerField()
+    body = models.TextField()
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="guideline_version_unique"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="guideline_version_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} guidelines v{self.version}"
+
+
+class ProjectStats(models.Model):
+    """Counters recomputed in the background (projects.services.project_stats_refresh).
+
+    Later issues add item, annotation and quality counters here; pages read one row per project
+    instead of counting on every request.
+    """
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, primary_key=True, related_name="stats")
+    members = models.PositiveIntegerField(default=0)
+    managers = models.PositiveIntegerField(default=0)
+    reviewers = models.PositiveIntegerField(default=0)
+    annotators = models.PositiveIntegerField(default=0)
+    schema_versions = models.PositiveIntegerField(default=0)
+    guideline_versions = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"stats of {self.project_id}"
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "members": self.members,
+            "managers": self.managers,
+            "reviewers": self.reviewers,
+            "annotators": self.annotators,
+            "schema_versions": self.schema_versions,
+            "guideline_versions": self.guideline_versions,
+        }

@@ -1,0 +1,54 @@
+"""Reads on organisations and projects, always filtered by what the user may see."""
+
+from django.db.models import QuerySet
+
+from core.models import AuditEvent
+
+from . import access
+from .models import (
+    GuidelineVersion,
+    LabelSchemaVersion,
+    Organisation,
+    OrganisationMembership,
+    Project,
+    ProjectMembership,
+)
+
+
+def organisation_list_visible_to(*, user) -> QuerySet[Organisation]:
+    return Organisation.objects.filter(access.organisations_visible_filter(user=user))
+
+
+def project_list_visible_to(*, user, include_archived: bool = True) -> QuerySet[Project]:
+    projects = (
+        Project.objects.filter(access.projects_visible_filter(user=user))
+        .select_related("organisation", "stats")
+        .order_by("name", "id")
+    )
+    if not include_archived:
+        projects = projects.filter(archived_at__isnull=True)
+    return projects
+
+
+def project_member_list(*, project: Project) -> QuerySet[ProjectMembership]:
+    return ProjectMembership.objects.filter(project=project).select_related("user").order_by("user__username")
+
+
+def organisation_member_list(*, organisation: Organisation) -> QuerySet[OrganisationMembership]:
+    return (
+        OrganisationMembership.objects.filter(organisation=organisation)
+        .select_related("user")
+        .order_by("user__username")
+    )
+
+
+def schema_version_list(*, project: Project) -> QuerySet[LabelSchemaVersion]:
+    return LabelSchemaVersion.objects.filter(project=project).select_related("created_by").order_by("-version")
+
+
+def guideline_version_list(*, project: Project) -> QuerySet[GuidelineVersion]:
+    return GuidelineVersion.objects.filter(project=project).select_related("created_by").order_by("-version")
+
+
+def audit_event_list(*, organisation: Organisation) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(organisation=organisation).order_by("-id")

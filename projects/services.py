@@ -1,0 +1,386 @@
+"""Writes on organisations and projects. Each function is one rule; each write is audited and
+announced on the project's websocket feed after commit."""
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from accounts.services import user_create
+from core.audit import audit_record, diff_fields
+from core.exceptions import DomainError
+from core.realtime import broadcast_on_commit, project_group
+from core.services import outbox_enqueue
+
+from .models import (
+    GuidelineVersion,
+    LabelSchemaVersion,
+    Organisation,
+    OrganisationMembership,
+    Project,
+    ProjectMembership,
+    ProjectStats,
+)
+
+User = get_user_model()
+
+STATS_TASK = "projects.tasks.project_stats_refresh_task"
+
+
+def _schedule_stats(project: Project) -> None:
+    outbox_enqueue(task_name=STATS_TASK, kwargs={"project_id": project.id})
+
+
+def _announce(project: Project, event_type: str, actor, **data: Any) -> None:
+    broadcast_on_commit(
+        project_group(project.id),
+        event_type,
+        {"project_id": project.id, "actor": actor.get_username() if actor else "system", **data},
+    )
+
+
+def _lock_project(project: Project) -> Project:
+    """Serialise writes to one project (versions, members) without blocking other projects."""
+    return Project.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=project.pk)
+
+
+def _ensure_active(project: Project) -> None:
+    if project.archived_at is not None:
+        raise DomainError("project_archived", "This project is archived; unarchive it to make changes.", status_code=409)
+
+
+# --- Organisations ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def organisation_create(*, name: str, slug: str, creator) -> Organisation:
+    """Create an organisation whose creator is its first admin."""
+    if Organisation.objects.filter(slug=slug).exists():
+        raise DomainError("slug_taken", f"An organisation with the slug {slug!r} exists.", status_code=409)
+    organisation = Organisation.objects.create(name=name.strip(), slug=slug)
+    OrganisationMembership.objects.create(
+        organisation=organisation, user=creator, role=OrganisationMembership.Role.ADMIN
+    )
+    audit_record(
+        actor=creator, organisation_id=organisation.id, action="organisation.created", target=organisation,
+        changes={"name": organisation.name, "slug": slug},
+    )
+    return organisation
+
+
+@transaction.atomic
+def organisation_member_add(
+    *, organisation: Organisation, actor, username: str, role: str, password: str | None = None, email: str = ""
+) -> OrganisationMembership:
+    """Add a person to the organisation: an existing account by username, or a new one when a password is given."""
+    if password:
+        user = user_create(username=username, password=password, email=email)
+    else:
+        user = User.objects.filter(username__iexact=username.strip(), is_active=True).first()
+        if user is None:
+            raise DomainError("unknown_user", f"No active account is named {username!r}; give a password to create one.")
+    if OrganisationMembership.objects.filter(organisation=organisation, user=user).exists():
+        raise DomainError("already_member", f"{user.username} is already a member.", status_code=409)
+    membership = OrganisationMembership.objects.create(organisation=organisation, user=user, role=role)
+    audit_record(
+        actor=actor, organisation_id=organisation.id, action="organisation_member.added", target=membership,
+        changes={"username": user.username, "role": role, "account_created": bool(password)},
+    )
+    return membership
+
+
+@transaction.atomic
+def organisation_member_remove(*, organisation: Organisation, actor, membership_id: int) -> None:
+    """Remove a member and their roles in the organisation's projects. The last admin cannot leave."""
+    membership = (
+        OrganisationMembership.objects.select_for_update()
+        .select_related("user")
+        .filter(organisation=organisation, pk=membership_id)
+        .first()
+    )
+    if membership is None:
+        raise DomainError("not_found", "Not found.", status_code=404)
+    if membership.role == OrganisationMembership.Role.ADMIN:
+        admins = OrganisationMembership.objects.select_for_update().filter(
+            organisation=organisation, role=OrganisationMembership.Role.ADMIN
+        )
+        if len(admins) <= 1:
+            raise DomainError("last_admin", "An organisation needs at least one admin.", status_code=409)
+    project_ids = list(
+        ProjectMembership.objects.filter(project__organisation=organisation, user=membership.user).values_list(
+            "project_id", flat=True
+        )
+    )
+    ProjectMembership.objects.filter(project_id__in=project_ids, user=membership.user).delete()
+    audit_record(
+        actor=actor, organisation_id=organisation.id, action="organisation_member.removed", target=membership,
+        changes={"username": membership.user.username, "projects": project_ids},
+    )
+    membership.delete()
+    for project in Project.objects.filter(pk__in=project_ids):
+        _schedule_stats(project)
+
+
+# --- Projects ---------------------------------------------------------------------------------------
+
+
+def _validate_project_fields(fields: dict[str, Any]) -> None:
+    overlap = fields.get("overlap")
+    if overlap is not None and not 1 <= overlap <= settings.PROJECTS_MAX_OVERLAP:
+        raise DomainError("invalid_overlap", f"Overlap must be between 1 and {settings.PROJECTS_MAX_OVERLAP}.")
+    if "settings" in fields and not isinstance(fields["settings"], dict):
+        raise DomainError("invalid_settings", "Project settings must be a JSON object.")
+
+
+@transaction.atomic
+def project_create(
+    *, organisation: Organisation, actor, name: str, description: str = "", overlap: int | None = None,
+    settings_: dict | None = None,
+) -> Project:
+    """Create a project in `organisation`; its creator becomes its first manager."""
+    fields = {
+        "name": name.strip(),
+        "description": description,
+        "overlap": overlap if overlap is not None else settings.PROJECTS_DEFAULT_OVERLAP,
+        "settings": settings_ or {},
+    }
+    _validate_project_fields(fields)
+    if not fields["name"]:
+        raise DomainError("invalid_name", "A project needs a name.")
+    if Project.objects.filter(organisation=organisation, name=fields["name"]).exists():
+        raise DomainError("name_taken", f"A project named {fields['name']!r} exists in this organisation.", status_code=409)
+    try:
+        with transaction.atomic():
+            project = Project.objects.create(organisation=organisation, created_by=actor, **fields)
+    except IntegrityError as error:  # a concurrent create won the name
+        raise DomainError(
+            "name_taken", f"A project named {fields['name']!r} exists in this organisation.", status_code=409
+        ) from error
+    ProjectMembership.objects.create(project=project, user=actor, role=ProjectMembership.Role.MANAGER)
+    audit_record(
+        actor=actor, organisation_id=organisation.id, project_id=project.id, action="project.created",
+        target=project, changes={k: v for k, v in fields.items() if k != "settings"},
+    )
+    _schedule_stats(project)
+    return project
+
+
+@transaction.atomic
+def project_update(*, project: Project, actor, **fields: Any) -> Project:
+    """Change name, description, overlap or settings of an active project. No-op changes write nothing."""
+    allowed = {"name", "description", "overlap", "settings"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise DomainError("unknown_field", f"Cannot change: {', '.join(sorted(unknown))}")
+    project = _lock_project(project)
+    _ensure_active(project)
+    if "name" in fields:
+        fields["name"] = fields["name"].strip()
+        if not fields["name"]:
+            raise DomainError("invalid_name", "A project needs a name.")
+        clash = Project.objects.filter(organisation_id=project.organisation_id, name=fields["name"]).exclude(pk=project.pk)
+        if clash.exists():
+            raise DomainError("name_taken", f"A project named {fields['name']!r} exists in this organisation.", status_code=409)
+    _validate_project_fields(fields)
+    changes = diff_fields(project, fields)
+    if not changes:
+        return project
+    for field in changes:
+        setattr(project, field, fields[field])
+    project.save(update_fields=[*changes, "updated_at"])
+    audit_record(
+        actor=actor, organisation_id=project.organisation_id, project_id=project.id, action="project.updated",
+        target=project, changes=changes,
+    )
+    _announce(project, "project.updated", actor, fields=sorted(changes))
+    return project
+
+
+@transaction.atomic
+def project_archive(*, project: Project, actor) -> Project:
+    """Archive: the project becomes read-only. Idempotent."""
+    project = _lock_project(project)
+    if project.archived_at is None:
+        project.archived_at = timezone.now()
+        project.save(update_fields=["archived_at", "updated_at"])
+        audit_record(
+            actor=actor, organisation_id=project.organisation_id, project_id=project.id, action="project.archived",
+            target=project,
+        )
+        _announce(project, "project.archived", actor)
+    return project
+
+
+@transaction.atomic
+def project_unarchive(*, project: Project, actor) -> Project:
+    """Make an archived project writable again. Idempotent."""
+    project = _lock_project(project)
+    if project.archived_at is not None:
+        project.archived_at = None
+        project.save(update_fields=["archived_at", "updated_at"])
+        audit_record(
+            actor=actor, organisation_id=project.organisation_id, project_id=project.id,
+            action="project.unarchived", target=project,
+        )
+        _announce(project, "project.unarchived", actor)
+    return project
+
+
+# --- Project members ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def project_member_add(*, project: Project, actor, username: str, role: str) -> ProjectMembership:
+    """Give an organisation member a role in the project. People outside the organisation cannot be added."""
+    project = _lock_project(project)
+    _ensure_active(project)
+    user = User.objects.filter(
+        username__iexact=username.strip(),
+        is_active=True,
+        org_memberships__organisation_id=project.organisation_id,
+    ).first()
+    if user is None:
+        raise DomainError("unknown_user", f"No member of this organisation is named {username!r}.")
+    if ProjectMembership.objects.filter(project=project, user=user).exists():
+        raise DomainError("already_member", f"{user.username} is already a member of this project.", status_code=409)
+    membership = ProjectMembership.objects.create(project=project, user=user, role=role)
+    audit_record(
+        actor=actor, organisation_id=project.organisation_id, project_id=project.id,
+        action="project_member.added", target=membership, changes={"username": user.username, "role": role},
+    )
+    _announce(project, "member.added", actor, username=user.username, role=role)
+    _schedule_stats(project)
+    return membership
+
+
+@transaction.atomic
+def project_member_change_role(*, project: Project, actor, membership_id: int, role: str) -> ProjectMembership:
+    project = _lock_project(project)
+    _ensure_active(project)
+    membership = ProjectMembership.objects.select_related("user").filter(project=project, pk=membership_id).first()
+    if membership is None:
+        raise DomainError("not_found", "Not found.", status_code=404)
+    if membership.role == role:
+        return membership
+    old = membership.role
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    audit_record(
+        actor=actor, organisation_id=project.organisation_id, project_id=project.id,
+        action="project_member.role_changed", target=membership,
+        changes={"username": membership.user.username, "role": [old, role]},
+    )
+    _announce(project, "member.role_changed", actor, username=membership.user.username, role=role)
+    _schedule_stats(project)
+    return membership
+
+
+@transaction.atomic
+def project_member_remove(*, project: Project, actor, membership_id: int) -> None:
+    project = _lock_project(project)
+    _ensure_active(project)
+    membership = ProjectMembership.objects.select_related("user").filter(project=project, pk=membership_id).first()
+    if membership is None:
+        raise DomainError("not_found", "Not found.", status_code=404)
+    username = membership.user.username
+    audit_record(
+        actor=actor, organisation_id=project.organisation_id, project_id=project.id,
+        action="project_member.removed", target=membership, changes={"username": username, "role": membership.role},
+    )
+    membership.delete()
+    _announce(project, "member.removed", actor, username=username)
+    _schedule_stats(project)
+
+
+# --- Versioned label schema and guidelines ------------------------------------------------------------
+
+
+def _validate_schema_definition(definition: Any) -> None:
+    if not isinstance(definition, dict):
+        raise DomainError("invalid_schema", "A label schema must be a JSON object.")
+    encoded = json.dumps(definition, ensure_ascii=False)
+    if len(encoded.encode()) > settings.PROJECTS_SCHEMA_MAX_BYTES:
+        raise DomainError("schema_too_large", f"A label schema may be at most {settings.PROJECTS_SCHEMA_MAX_BYTES} bytes.")
+    if "\\u0000" in encoded:
+        raise DomainError("invalid_schema", "A label schema may not contain NUL characters.")
+
+
+@transaction.atomic
+def schema_version_create(*, project: Project, actor, definition: dict, note: str = "") -> LabelSchemaVersion:
+    """Append a new schema version (max + 1). Earlier versions are never changed."""
+    project = _lock_project(project)
+    _ensure_active(project)
+    _validate_schema_definition(definition)
+    latest = LabelSchemaVersion.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
+    version = LabelSchemaVersion.objects.create(
+        project=project, version=latest + 1, definition=definition, note=note, created_by=actor
+    )
+    audit_record(
+        actor=actor, organisation_id=project.organisation_id, project_id=project.id,
+        action="schema.version_created", target=version, changes={"version": version.version, "note": note},
+    )
+    _announce(project, "schema.version_created", actor, version=version.version)
+    _schedule_stats(project)
+    return version
+
+
+@transaction.atomic
+def guideline_version_create(*, project: Project, actor, body: str, note: str = "") -> GuidelineVersion:
+    """Append a new guideline version (max + 1). Earlier versions are never changed."""
+    project = _lock_project(project)
+    _ensure_active(project)
+    if not body.strip():
+        raise DomainError("empty_guidelines", "Guidelines cannot be empty.")
+    if len(body) > settings.PROJECTS_GUIDELINE_MAX_CHARS:
+        raise DomainError("guidelines_too_long", f"Guidelines may be at most {settings.PROJECTS_GUIDELINE_MAX_CHARS} characters.")
+    if "\x00" in body:
+        raise DomainError("invalid_guidelines", "Guidelines may not contain NUL characters.")
+    latest = GuidelineVersion.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
+    version = GuidelineVersion.objects.create(
+        project=project, version=latest + 1, body=body, note=note, created_by=actor
+    )
+    audit_record(
+        actor=actor, organisation_id=project.organisation_id, project_id=project.id,
+        action="guideline.version_created", target=version, changes={"version": version.version, "note": note},
+    )
+    _announce(project, "guideline.version_created", actor, version=version.version)
+    _schedule_stats(project)
+    return version
+
+
+# --- Background -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def project_stats_refresh(*, project_id: int) -> ProjectStats | None:
+    """Recount a project's members and versions into ProjectStats and announce them.
+
+    Idempotent (reruns replace the same row); a project deleted meanwhile is skipped. Runs in the
+    worker, scheduled through the outbox by every service that changes these counts.
+    """
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return None
+    roles = ProjectMembership.objects.filter(project=project).aggregate(
+        members=Count("id"),
+        managers=Count("id", filter=Q(role=ProjectMembership.Role.MANAGER)),
+        reviewers=Count("id", filter=Q(role=ProjectMembership.Role.REVIEWER)),
+        annotators=Count("id", filter=Q(role=ProjectMembership.Role.ANNOTATOR)),
+    )
+    stats, _ = ProjectStats.objects.update_or_create(
+        project=project,
+        defaults={
+            **roles,
+            "schema_versions": LabelSchemaVersion.objects.filter(project=project).count(),
+            "guideline_versions": GuidelineVersion.objects.filter(project=project).count(),
+            "computed_at": timezone.now(),
+        },
+    )
+    broadcast_on_commit(
+        project_group(project.id), "project.stats_updated", {"project_id": project.id, "stats": stats.as_dict()}
+    )
+    return stats

@@ -1,0 +1,21 @@
+from django.urls import path
+from django.views.generic import RedirectView
+
+from . import views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="project-list", permanent=False)),
+    path("projects/", views.project_list, name="project-list"),
+    path("projects/<int:project_id>/", views.project_detail, name="project-detail"),
+    path("projects/<int:project_id>/archive/", views.project_archive, name="project-archive"),
+    path("projects/<int:project_id>/members/", views.project_members, name="project-members"),
+    path(
+        "projects/<int:project_id>/members/<int:membership_id>/",
+        views.project_member_change,
+        name="project-member-change",
+    ),
+    path("projects/<int:project_id>/schema/", views.project_schema, name="project-schema"),
+    path("projects/<int:project_id>/guidelines/", views.project_guidelines, name="project-guidelines"),
+    path("organisations/<int:organisation_id>/members/", views.organisation_members, name="organisation-members"),
+    path("organisations/<int:organisation_id>/audit/", views.organisation_audit, name="organisation-audit"),
+]

@@ -1,0 +1,1 @@
+"""Agreement, consensus and gold standards: built by the "Quality" issue (#6)."""
