@@ -1,0 +1,240 @@
+"""Browser tests: Debian's Chromium driven by Playwright against the real ASGI app in a subprocess.
+
+Run them in their own pytest process (`make test-browser`): after a Playwright test, `asyncio.run()`
+fails in the same process. The server is `uvicorn config.asgi:application` on a free port, pointed at
+the test database pytest-django created, with Celery eager and the in-memory channel layer, so a
+write and the websocket that announces it live in the same server process. Tests that write use
+`@pytest.mark.django_db(transaction=True)`: their data is committed, hence visible to the server.
+
+Nothing here imports Playwright at module level, so `pytest -m "not browser"` collects this
+directory without needing a browser.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from tests.factories import PASSWORD
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT_DIR = REPO_ROOT / "tests" / "artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+TIMEOUT_MS = 10_000  # every Playwright wait and expect(); well under the 15 s budget
+SERVER_START_SECONDS = 30
+BROWSER_DB_SUFFIX = "browser"  # own test database: `make test-backend` may run at the same time
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/browser is a browser test, even if a module forgets its pytestmark."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+pytest_collection_modifyitems.tryfirst = True  # before `-m` deselects
+
+
+# --- Database and server --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Give the browser run its own test database (test_<name>_browser, or a SQLite file).
+
+    The server subprocess must reach the same database, so SQLite's default in-memory test
+    database is replaced by a file under var/.
+    """
+    from django.conf import settings
+
+    for alias, db in settings.DATABASES.items():
+        test = db.setdefault("TEST", {})
+        if db["ENGINE"].endswith("sqlite3"):
+            test["NAME"] = str(_sqlite_var_dir(alias) / "tessera.sqlite3")
+        else:
+            base = test.get("NAME") or f"test_{db['NAME']}"
+            test["NAME"] = f"{base}_{BROWSER_DB_SUFFIX}"
+
+
+def _sqlite_var_dir(alias: str) -> Path:
+    from django.conf import settings
+
+    path = Path(settings.VAR_DIR) / f"browser-tests-{alias}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _server_database_env(tmp_var: Path) -> dict[str, str]:
+    """Environment that points the server at the test database pytest-django set up."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("postgresql"):
+        auth = quote(db["USER"] or "", safe="")
+        if db["PASSWORD"]:
+            auth += ":" + quote(db["PASSWORD"], safe="")
+        host = db["HOST"] or "127.0.0.1"
+        port = db["PORT"] or 5432
+        return {"DATABASE_URL": f"postgres://{auth}@{host}:{port}/{quote(db['NAME'], safe='')}", "TESSERA_VAR_DIR": str(tmp_var)}
+    if db["ENGINE"].endswith("sqlite3"):
+        name = str(db["NAME"])
+        if name == ":memory:" or "mode=memory" in name:
+            pytest.skip("the test database is an in-memory SQLite database, which a server process cannot share")
+        # Without DATABASE_URL the settings open VAR_DIR/tessera.sqlite3 with WAL and a busy timeout.
+        var_dir = Path(name).parent
+        assert Path(name).name == "tessera.sqlite3", name
+        return {"TESSERA_VAR_DIR": str(var_dir)}
+    pytest.skip(f"browser tests do not know how to share a {db['ENGINE']} database with a server")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get_status(url: str) -> int | None:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own server
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None
+
+
+@pytest.fixture(scope="session")
+def server_url(django_db_setup, tmp_path_factory) -> str:
+    """Base URL of `uvicorn config.asgi:application` serving the test database. Killed at the end."""
+    tmp_var = tmp_path_factory.mktemp("server-var")
+    env = {
+        **os.environ,
+        **_server_database_env(tmp_var),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "CELERY_TASK_ALWAYS_EAGER": "1",
+        "DB_CONN_MAX_AGE": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    # In-memory channel layer and no broker: the write and the websocket share this one process.
+    for name in ("REDIS_URL", "TESSERA_TEST_REDIS_URL", "TESSERA_TEST_REDIS_LAYER", "VITE_DEV_SERVER_URL"):
+        env.pop(name, None)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_var / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - fixed argv
+            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+             "--lifespan", "off", "--no-server-header"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while _get_status(f"{url}/healthz") != 200:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the test server did not become healthy:\n{log_path.read_text()[-4000:]}")
+            time.sleep(0.1)  # polling a starting process; not a wait inside a test
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        artifacts = SCREENSHOT_DIR.parent
+        artifacts.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log_path, artifacts / "browser-server.log")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _allow_sync_orm_next_to_playwright():
+    """Playwright's sync API keeps an event loop in this thread; Django's ORM would refuse to run."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+# --- Playwright -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-liberation")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args, server_url):
+    return {**browser_context_args, "base_url": server_url, "viewport": VIEWPORT, "locale": "en-GB"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _bounded_expect_timeout():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture
+def new_context(new_context):
+    """pytest-playwright's factory, with bounded timeouts on every page of the context."""
+
+    def make(**kwargs):
+        context = new_context(**kwargs)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.set_default_navigation_timeout(TIMEOUT_MS)
+        return context
+
+    return make
+
+
+@pytest.fixture
+def page_for(new_context):
+    """A fresh browser context signed in as `user` through the login form; returns its page."""
+
+    def make(user):
+        page = new_context().new_page()
+        login(page, user)
+        return page
+
+    return make
+
+
+def login(page, user, password: str = PASSWORD) -> None:
+    """Sign in through the real form and wait for the project list."""
+    from playwright.sync_api import expect
+
+    page.goto("/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(__import__("re").compile(r"/projects/$"))
+
+
+def shot(page, name: str, *, full_page: bool = True) -> Path:
+    """Save what the user sees to tests/artifacts/screenshots/<name>.png."""
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOT_DIR / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page, animations="disabled", caret="hide")
+    return path
