@@ -137,6 +137,7 @@ if AWS_STORAGE_BUCKET_NAME:
             "default_acl": None,
             "querystring_auth": True,  # media is only ever reached through signed URLs
             "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 300),  # seconds
+            "signature_version": "s3v4",
             "file_overwrite": False,
         },
     }

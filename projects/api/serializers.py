@@ -46,7 +46,7 @@ class OrganisationMemberAddInputSerializer(StrictInputSerializer):
         max_length=128, required=False, write_only=True, style={"input_type": "password"},
         help_text="Give a password to create a new account; omit it to add an existing account.",
     )
-    email = serializers.EmailField(required=False, default="", max_length=254)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
 
 
 class AuditEventOutputSerializer(serializers.ModelSerializer):

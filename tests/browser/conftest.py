@@ -11,6 +11,7 @@ directory without needing a browser.
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -23,7 +24,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.factories import PASSWORD
+from ..factories import PASSWORD
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = REPO_ROOT / "tests" / "artifacts" / "screenshots"
@@ -44,15 +45,13 @@ SERVER_START_SECONDS = 30
 BROWSER_DB_SUFFIX = "browser"  # own test database: `make test-backend` may run at the same time
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
 def pytest_collection_modifyitems(config, items):
     """Everything under tests/browser is a browser test, even if a module forgets its pytestmark."""
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.browser)
-
-
-pytest_collection_modifyitems.tryfirst = True  # before `-m` deselects
 
 
 # --- Database and server --------------------------------------------------------------------------
@@ -185,8 +184,14 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(scope="session")
-def browser_context_args(browser_context_args, server_url):
-    return {**browser_context_args, "base_url": server_url, "viewport": VIEWPORT, "locale": "en-GB"}
+def base_url(server_url):
+    """Relative URLs in page.goto() resolve against the test server."""
+    return server_url
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": VIEWPORT, "locale": "en-GB"}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -229,7 +234,7 @@ def login(page, user, password: str = PASSWORD) -> None:
     page.get_by_label("Username").fill(user.username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(__import__("re").compile(r"/projects/$"))
+    expect(page).to_have_url(re.compile(r"/projects/$"))
 
 
 def shot(page, name: str, *, full_page: bool = True) -> Path:

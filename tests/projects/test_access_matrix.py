@@ -1,0 +1,518 @@
+"""Who may see or do what: the full role-by-action matrix, over the real API, the access functions
+and the websocket feed. The expected outcomes are written out here, independently of the tables in
+projects/access.py, so a change to those tables has to be mirrored here on purpose."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.fields import DateTimeField
+from rest_framework.test import APIClient
+
+from core.exceptions import Forbidden, NotFound
+from core.models import AuditEvent
+from projects import access, services
+from projects.access import OrgAction, ProjectAction
+from projects.models import (
+    GuidelineVersion,
+    LabelSchemaVersion,
+    Organisation,
+    OrganisationMembership,
+    Project,
+    ProjectMembership,
+)
+from projects.routing import websocket_urlpatterns
+from tests.conftest import ROLES
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+NOT_FOUND = {"code": "not_found", "detail": "Not found."}
+FORBIDDEN = {"code": "permission_denied", "detail": "Your role does not allow this."}
+
+
+# --- The world every matrix cell starts from ------------------------------------------------------
+
+
+@pytest.fixture
+def world(people):
+    """`people`, plus schema and guideline v1 in the project and an account that belongs nowhere yet."""
+    services.schema_version_create(
+        project=people.project, actor=people.manager, definition={"labels": ["positive", "negative"]}
+    )
+    services.guideline_version_create(project=people.project, actor=people.manager, body="# Label the sentiment")
+    UserFactory(username="newcomer")
+    return people
+
+
+def state() -> dict:
+    """Everything an API call in the matrix could change."""
+    return {
+        "organisations": list(Organisation.objects.order_by("id").values_list("id", "name", "slug")),
+        "projects": list(
+            Project.objects.order_by("id").values_list(
+                "id", "organisation_id", "name", "description", "overlap", "settings", "archived_at", "updated_at"
+            )
+        ),
+        "org_members": list(
+            OrganisationMembership.objects.order_by("id").values_list("id", "organisation_id", "user_id", "role")
+        ),
+        "project_members": list(
+            ProjectMembership.objects.order_by("id").values_list("id", "project_id", "user_id", "role")
+        ),
+        "schema_versions": list(
+            LabelSchemaVersion.objects.order_by("id").values_list("id", "project_id", "version", "definition")
+        ),
+        "guideline_versions": list(
+            GuidelineVersion.objects.order_by("id").values_list("id", "project_id", "version", "body")
+        ),
+        "audit_events": list(AuditEvent.objects.order_by("id").values_list("id", "action")),
+        "users": list(User.objects.order_by("id").values_list("id", "username", "is_active")),
+    }
+
+
+# --- The API matrix -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: Callable[[object], str]
+    body: dict | Callable[[object], dict] | None = None
+    prepare: Callable[[object], None] = field(default=lambda people: None)
+
+    def send(self, client: APIClient, people):
+        path = self.path(people)
+        if self.body is None:
+            return getattr(client, self.method)(path)
+        body = self.body(people) if callable(self.body) else self.body
+        return getattr(client, self.method)(path, body, format="json")
+
+
+def _project(people) -> str:
+    return f"/api/projects/{people.project.id}/"
+
+
+def _annotator_membership(people) -> str:
+    membership = ProjectMembership.objects.get(project=people.project, user=people.annotator)
+    return f"{_project(people)}members/{membership.id}/"
+
+
+def _organisation(people) -> str:
+    return f"/api/organisations/{people.organisation.id}/"
+
+
+def _archive_first(people) -> None:
+    services.project_archive(project=people.project, actor=people.manager)
+
+
+CALLS: dict[str, Call] = {
+    "view_project": Call("get", _project),
+    "list_members": Call("get", lambda p: f"{_project(p)}members/"),
+    "add_member": Call("post", lambda p: f"{_project(p)}members/", {"username": "org_member", "role": "annotator"}),
+    "change_role": Call("patch", _annotator_membership, {"role": "reviewer"}),
+    "remove_member": Call("delete", _annotator_membership),
+    "update_project": Call("patch", _project, {"description": "Now with neutral reviews."}),
+    "archive": Call("post", lambda p: f"{_project(p)}archive/"),
+    "unarchive": Call("post", lambda p: f"{_project(p)}unarchive/", prepare=_archive_first),
+    "list_schema_versions": Call("get", lambda p: f"{_project(p)}schema-versions/"),
+    "read_schema_version": Call("get", lambda p: f"{_project(p)}schema-versions/1/"),
+    "create_schema_version": Call(
+        "post", lambda p: f"{_project(p)}schema-versions/", {"definition": {"labels": ["positive"]}}
+    ),
+    "list_guideline_versions": Call("get", lambda p: f"{_project(p)}guideline-versions/"),
+    "read_guideline_version": Call("get", lambda p: f"{_project(p)}guideline-versions/1/"),
+    "create_guideline_version": Call(
+        "post", lambda p: f"{_project(p)}guideline-versions/", {"body": "# Label the sentiment, then the topic"}
+    ),
+    "view_organisation": Call("get", _organisation),
+    "list_organisation_members": Call("get", lambda p: f"{_organisation(p)}members/"),
+    "add_organisation_member": Call("post", lambda p: f"{_organisation(p)}members/", {"username": "newcomer"}),
+    "read_audit_log": Call("get", lambda p: f"{_organisation(p)}audit-events/"),
+    "create_project": Call(
+        "post", lambda p: "/api/projects/", lambda p: {"organisation": p.organisation.id, "name": "Support tickets"}
+    ),
+}
+
+WRITES = {
+    "add_member",
+    "change_role",
+    "remove_member",
+    "update_project",
+    "archive",
+    "unarchive",
+    "create_schema_version",
+    "create_guideline_version",
+    "add_organisation_member",
+    "create_project",
+}
+
+# fmt: off
+#                               org_admin manager reviewer annotator org_member outsider
+MATRIX: dict[str, tuple[int, ...]] = {
+    "view_project":              (200,     200,    200,     200,      404,       404),
+    "list_members":              (200,     200,    200,     200,      404,       404),
+    "add_member":                (201,     201,    403,     403,      404,       404),
+    "change_role":               (200,     200,    403,     403,      404,       404),
+    "remove_member":             (204,     204,    403,     403,      404,       404),
+    "update_project":            (200,     200,    403,     403,      404,       404),
+    "archive":                   (200,     200,    403,     403,      404,       404),
+    "unarchive":                 (200,     200,    403,     403,      404,       404),
+    "list_schema_versions":      (200,     200,    200,     200,      404,       404),
+    "read_schema_version":       (200,     200,    200,     200,      404,       404),
+    "create_schema_version":     (201,     201,    403,     403,      404,       404),
+    "list_guideline_versions":   (200,     200,    200,     200,      404,       404),
+    "read_guideline_version":    (200,     200,    200,     200,      404,       404),
+    "create_guideline_version":  (201,     201,    403,     403,      404,       404),
+    "view_organisation":         (200,     200,    200,     200,      200,       404),
+    "list_organisation_members": (200,     200,    200,     200,      200,       404),
+    "add_organisation_member":   (201,     403,    403,     403,      403,       404),
+    "read_audit_log":            (200,     403,    403,     403,      403,       404),
+    "create_project":            (201,     403,    403,     403,      403,       404),
+}
+# fmt: on
+
+CELLS = [(role, name, MATRIX[name][ROLES.index(role)]) for name in MATRIX for role in ROLES]
+
+
+def test_matrix_covers_every_call_and_role():
+    assert set(MATRIX) == set(CALLS)
+    assert WRITES <= set(CALLS)
+    assert all(len(row) == len(ROLES) for row in MATRIX.values())
+
+
+@pytest.mark.parametrize(("role", "call_name", "expected"), CELLS, ids=[f"{r}-{c}" for r, c, _ in CELLS])
+def test_api_answers_role_and_action_as_the_matrix_says(world, client_for, role, call_name, expected):
+    call = CALLS[call_name]
+    call.prepare(world)
+    client = client_for(world.by_role(role))
+    before = state()
+
+    response = call.send(client, world)
+
+    assert response.status_code == expected, response.content
+    after = state()
+    if expected == 404:
+        assert response.json() == NOT_FOUND
+        assert after == before
+    elif expected == 403:
+        assert response.json() == FORBIDDEN
+        assert after == before
+    elif call_name in WRITES:
+        assert after != before  # the write really happened
+        assert AuditEvent.objects.count() == len(before["audit_events"]) + 1
+    else:
+        assert after == before  # reads never write
+
+
+@pytest.mark.parametrize("call_name", list(CALLS))
+def test_anonymous_requests_are_refused_with_401(world, call_name):
+    call = CALLS[call_name]
+    call.prepare(world)
+    before = state()
+
+    response = call.send(APIClient(), world)
+
+    assert response.status_code == 401
+    assert response.json() == {"code": "not_authenticated", "detail": "Authentication credentials were not provided."}
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert state() == before
+
+
+@pytest.mark.parametrize("call_name", ["view_project", "view_organisation", "update_project", "create_project"])
+def test_token_of_a_deactivated_user_is_refused(world, client_for, call_name):
+    client = client_for(world.org_admin)
+    User.objects.filter(pk=world.org_admin.pk).update(is_active=False)
+    before = state()
+
+    response = CALLS[call_name].send(client, world)
+
+    assert response.status_code == 401
+    assert response.json() == {"code": "authentication_failed", "detail": "Invalid or revoked API token."}
+    assert state() == before
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("org_admin", ["Reviews"]),
+        ("manager", ["Reviews"]),
+        ("annotator", ["Reviews"]),
+        ("org_member", []),
+        ("outsider", ["Globex secrets"]),
+    ],
+)
+def test_project_list_shows_only_visible_projects(world, client_for, role, expected):
+    client = client_for(world.by_role(role))
+
+    response = client.get("/api/projects/")
+
+    assert response.status_code == 200
+    assert [project["name"] for project in response.json()["results"]] == expected
+
+
+def test_organisation_list_shows_only_own_organisations(world, client_for):
+    client = client_for(world.org_member)
+
+    response = client.get("/api/organisations/")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "count": 1,
+        "next": None,
+        "previous": None,
+        "results": [
+            {
+                "id": world.organisation.id,
+                "name": "Acme Research",
+                "slug": "acme",
+                "role": "member",
+                "created_at": DateTimeField().to_representation(world.organisation.created_at),
+            }
+        ],
+    }
+
+
+# --- The access functions -------------------------------------------------------------------------
+
+PROJECT_READS = {
+    ProjectAction.VIEW,
+    ProjectAction.VIEW_MEMBERS,
+    ProjectAction.VIEW_SCHEMA,
+    ProjectAction.VIEW_GUIDELINES,
+    ProjectAction.JOIN_FEED,
+}
+PROJECT_WRITES = {
+    ProjectAction.UPDATE,
+    ProjectAction.ARCHIVE,
+    ProjectAction.MANAGE_MEMBERS,
+    ProjectAction.EDIT_SCHEMA,
+    ProjectAction.EDIT_GUIDELINES,
+}
+# role: (outcome of a read action, outcome of a write action)
+PROJECT_OUTCOMES = {
+    "org_admin": ("ok", "ok"),
+    "manager": ("ok", "ok"),
+    "reviewer": ("ok", "forbidden"),
+    "annotator": ("ok", "forbidden"),
+    "org_member": ("not_found", "not_found"),
+    "outsider": ("not_found", "not_found"),
+}
+ORG_READS = {OrgAction.VIEW, OrgAction.VIEW_MEMBERS}
+ORG_WRITES = {OrgAction.MANAGE_MEMBERS, OrgAction.CREATE_PROJECT, OrgAction.VIEW_AUDIT_LOG}
+ORG_OUTCOMES = {
+    "org_admin": ("ok", "ok"),
+    "manager": ("ok", "forbidden"),
+    "reviewer": ("ok", "forbidden"),
+    "annotator": ("ok", "forbidden"),
+    "org_member": ("ok", "forbidden"),
+    "outsider": ("not_found", "not_found"),
+}
+
+
+def _outcome(fn) -> object:
+    try:
+        return fn()
+    except NotFound:
+        return "not_found"
+    except Forbidden:
+        return "forbidden"
+
+
+def test_action_tables_cover_every_action():
+    assert PROJECT_READS | PROJECT_WRITES == set(ProjectAction)
+    assert not PROJECT_READS & PROJECT_WRITES
+    assert ORG_READS | ORG_WRITES == set(OrgAction)
+    assert not ORG_READS & ORG_WRITES
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", list(ProjectAction))
+def test_project_get_for_user_follows_the_matrix(people, role, action):
+    user = people.by_role(role)
+    expected = PROJECT_OUTCOMES[role][0 if action in PROJECT_READS else 1]
+
+    outcome = _outcome(lambda: access.project_get_for_user(user=user, project_id=people.project.id, action=action))
+
+    assert outcome == (people.project if expected == "ok" else expected)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", list(OrgAction))
+def test_organisation_get_for_user_follows_the_matrix(people, role, action):
+    user = people.by_role(role)
+    expected = ORG_OUTCOMES[role][0 if action in ORG_READS else 1]
+
+    outcome = _outcome(
+        lambda: access.organisation_get_for_user(user=user, organisation_id=people.organisation.id, action=action)
+    )
+
+    assert outcome == (people.organisation if expected == "ok" else expected)
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("org_admin", True),
+        ("manager", True),
+        ("reviewer", True),
+        ("annotator", True),
+        ("org_member", False),
+        ("outsider", False),
+    ],
+)
+def test_can_view_project_follows_the_matrix(people, role, expected):
+    assert access.can_view_project(user=people.by_role(role), project_id=people.project.id) is expected
+
+
+def test_outsider_sees_their_own_project(people):
+    assert access.can_view_project(user=people.outsider, project_id=people.other_project.id) is True
+    assert access.can_view_project(user=people.manager, project_id=people.other_project.id) is False
+
+
+@pytest.mark.parametrize("user_kind", ["anonymous", "none"])
+def test_no_user_gets_nothing(people, user_kind):
+    user = AnonymousUser() if user_kind == "anonymous" else None
+
+    assert access.can_view_project(user=user, project_id=people.project.id) is False
+    assert _outcome(lambda: access.project_get_for_user(user=user, project_id=people.project.id)) == "not_found"
+    assert (
+        _outcome(lambda: access.organisation_get_for_user(user=user, organisation_id=people.organisation.id))
+        == "not_found"
+    )
+
+
+@pytest.mark.parametrize("role", ["org_admin", "manager", "annotator"])
+def test_inactive_user_gets_nothing(people, role):
+    user = people.by_role(role)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+
+    assert access.can_view_project(user=user, project_id=people.project.id) is False
+    assert _outcome(lambda: access.project_get_for_user(user=user, project_id=people.project.id)) == "not_found"
+    assert (
+        _outcome(lambda: access.organisation_get_for_user(user=user, organisation_id=people.organisation.id))
+        == "not_found"
+    )
+    assert list(Project.objects.filter(access.projects_visible_filter(user=user))) == []
+    assert list(Organisation.objects.filter(access.organisations_visible_filter(user=user))) == []
+
+
+def test_unknown_ids_are_not_found(people):
+    missing = Project.objects.order_by("-id").first().id + 1000
+
+    assert _outcome(lambda: access.project_get_for_user(user=people.org_admin, project_id=missing)) == "not_found"
+    assert access.can_view_project(user=people.org_admin, project_id=missing) is False
+    assert (
+        _outcome(lambda: access.organisation_get_for_user(user=people.org_admin, organisation_id=missing))
+        == "not_found"
+    )
+
+
+# --- The websocket feed ---------------------------------------------------------------------------
+
+
+def _feed(user, project_id: int) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/projects/{project_id}/")
+    communicator.scope["user"] = user
+    return communicator
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role", ["org_admin", "manager", "reviewer", "annotator"])
+def test_feed_greets_members_with_ready(people, role):
+    user = people.by_role(role)
+
+    async def scenario():
+        communicator = _feed(user, people.project.id)
+        connected, _ = await communicator.connect()
+        greeting = await communicator.receive_json_from()
+        quiet = await communicator.receive_nothing()
+        await communicator.disconnect()
+        return connected, greeting, quiet
+
+    connected, greeting, quiet = async_to_sync(scenario)()
+
+    assert connected is True
+    assert greeting == {"type": "feed.ready", "data": {"project_id": people.project.id}}
+    assert quiet is True
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("role", ["org_member", "outsider", "anonymous", "inactive"])
+def test_feed_closes_with_4404_for_non_members(people, role):
+    if role == "anonymous":
+        user = AnonymousUser()
+    elif role == "inactive":
+        user = people.manager
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    else:
+        user = people.by_role(role)
+
+    async def scenario():
+        communicator = _feed(user, people.project.id)
+        connected, _ = await communicator.connect()
+        closing = await communicator.receive_output()
+        quiet = await communicator.receive_nothing()
+        await communicator.disconnect()
+        return connected, closing, quiet
+
+    connected, closing, quiet = async_to_sync(scenario)()
+
+    assert connected is True  # accepted, so the browser sees the close code
+    assert closing == {"type": "websocket.close", "code": 4404}
+    assert quiet is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_feed_member_receives_member_added_after_the_api_commits(people, client_for):
+    manager_client = client_for(people.manager)
+
+    async def scenario():
+        communicator = _feed(people.reviewer, people.project.id)
+        await communicator.connect()
+        greeting = await communicator.receive_json_from()
+        response = await sync_to_async(manager_client.post)(
+            f"/api/projects/{people.project.id}/members/", {"username": "org_member", "role": "annotator"}, format="json"
+        )
+        event = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return greeting, response, event
+
+    greeting, response, event = async_to_sync(scenario)()
+
+    assert greeting["type"] == "feed.ready"
+    assert response.status_code == 201
+    assert event == {
+        "type": "member.added",
+        "data": {"project_id": people.project.id, "actor": "manager", "username": "org_member", "role": "annotator"},
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_feed_of_another_project_hears_nothing(people, client_for):
+    manager_client = client_for(people.manager)
+
+    async def scenario():
+        communicator = _feed(people.outsider, people.other_project.id)
+        await communicator.connect()
+        await communicator.receive_json_from()
+        response = await sync_to_async(manager_client.post)(
+            f"/api/projects/{people.project.id}/members/", {"username": "org_member", "role": "annotator"}, format="json"
+        )
+        quiet = await communicator.receive_nothing(timeout=0.5)
+        await communicator.disconnect()
+        return response, quiet
+
+    response, quiet = async_to_sync(scenario)()
+
+    assert response.status_code == 201
+    assert quiet is True
