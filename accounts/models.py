@@ -13,7 +13,9 @@ class User(AbstractUser):
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         constraints = [
-            models.UniqueConstraint(fields=["email"], condition=~models.Q(email=""), name="user_email_unique"),
+            models.UniqueConstraint(
+                fields=["email"], condition=~models.Q(email=""), name="user_email_unique"
+            ),
         ]
 
 
@@ -45,7 +47,9 @@ class ApiToken(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "name"], condition=models.Q(revoked_at__isnull=True), name="token_active_name_unique"
+                fields=["user", "name"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="token_active_name_unique",
             )
         ]
 

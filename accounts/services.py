@@ -25,7 +25,9 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     if not name:
         raise DomainError("invalid_name", "Give the token a name, so you can recognise it later.")
     if ApiToken.objects.active().filter(user=user, name=name).exists():
-        raise DomainError("duplicate_name", f"You already have an active token named {name!r}.", status_code=409)
+        raise DomainError(
+            "duplicate_name", f"You already have an active token named {name!r}.", status_code=409
+        )
     key = ApiToken.PREFIX + secrets.token_urlsafe(32)
     try:
         with transaction.atomic():
@@ -36,7 +38,9 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
         raise DomainError(
             "duplicate_name", f"You already have an active token named {name!r}.", status_code=409
         ) from error
-    audit_record(actor=user, organisation_id=None, action="api_token.created", target=token, changes={"name": name})
+    audit_record(
+        actor=user, organisation_id=None, action="api_token.created", target=token, changes={"name": name}
+    )
     return token, key
 
 
@@ -54,7 +58,9 @@ def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
 
 
 @transaction.atomic
-def user_create(*, username: str, password: str, email: str = "", first_name: str = "", last_name: str = "") -> User:
+def user_create(
+    *, username: str, password: str, email: str = "", first_name: str = "", last_name: str = ""
+) -> User:
     """Create an account. Django's password validators apply; usernames are unique (case-insensitive)."""
     username = username.strip()
     if User.objects.filter(username__iexact=username).exists():

@@ -33,11 +33,15 @@ class ThrottledLoginView(auth_views.LoginView):
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form):
-        services.login_failure_record(username=self.request.POST.get("username", ""), address=_client_address(self.request))
+        services.login_failure_record(
+            username=self.request.POST.get("username", ""), address=_client_address(self.request)
+        )
         return super().form_invalid(form)
 
     def form_valid(self, form):
-        services.login_failures_clear(username=form.get_user().get_username(), address=_client_address(self.request))
+        services.login_failures_clear(
+            username=form.get_user().get_username(), address=_client_address(self.request)
+        )
         return super().form_valid(form)
 
 
@@ -59,7 +63,9 @@ def token_list(request):
     elif request.method == "POST":
         status = 400
     tokens = ApiToken.objects.filter(user=request.user)
-    return render(request, "accounts/tokens.html", {"form": form, "tokens": tokens, "new_key": new_key}, status=status)
+    return render(
+        request, "accounts/tokens.html", {"form": form, "tokens": tokens, "new_key": new_key}, status=status
+    )
 
 
 @login_required

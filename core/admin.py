@@ -25,4 +25,12 @@ class AuditEventAdmin(admin.ModelAdmin):
 class OutboxMessageAdmin(admin.ModelAdmin):
     list_display = ["id", "task_name", "created_at", "attempts", "dispatched_at", "next_attempt_at"]
     list_filter = ["task_name"]
-    readonly_fields = ["task_name", "kwargs", "attempts", "dispatched_at", "next_attempt_at", "last_error", "created_at"]
+    readonly_fields = [
+        "task_name",
+        "kwargs",
+        "attempts",
+        "dispatched_at",
+        "next_attempt_at",
+        "last_error",
+        "created_at",
+    ]

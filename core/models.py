@@ -52,7 +52,8 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["organisation", "-id"], name="audit_org_recent")]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target_type}:{self.target_id}"
+        when = f"{self.created_at:%Y-%m-%d %H:%M}"
+        return f"{when} {self.actor_label} {self.action} {self.target_type}:{self.target_id}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -83,7 +84,9 @@ class OutboxMessage(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["next_attempt_at"], name="outbox_pending", condition=models.Q(dispatched_at__isnull=True)
+                fields=["next_attempt_at"],
+                name="outbox_pending",
+                condition=models.Q(dispatched_at__isnull=True),
             )
         ]
 

@@ -103,7 +103,9 @@ def project_get_for_user(*, user, project_id: int, action: ProjectAction = Proje
     return project
 
 
-def organisation_get_for_user(*, user, organisation_id: int, action: OrgAction = OrgAction.VIEW) -> Organisation:
+def organisation_get_for_user(
+    *, user, organisation_id: int, action: OrgAction = OrgAction.VIEW
+) -> Organisation:
     organisation = Organisation.objects.filter(pk=organisation_id).first()
     role = org_role_of(user=user, organisation_id=organisation_id) if organisation is not None else None
     if role is None:
@@ -129,7 +131,9 @@ def projects_visible_filter(*, user) -> Q:
     """A Q over Project: projects of organisations `user` administers, plus those they are a member of."""
     if not _is_person(user):
         return Q(pk__in=[])
-    admin_orgs = OrganisationMembership.objects.filter(user=user, role=_ORG_ADMIN_ROLE).values("organisation_id")
+    admin_orgs = OrganisationMembership.objects.filter(user=user, role=_ORG_ADMIN_ROLE).values(
+        "organisation_id"
+    )
     member_projects = ProjectMembership.objects.filter(user=user).values("project_id")
     return Q(organisation_id__in=admin_orgs) | Q(pk__in=member_projects)
 

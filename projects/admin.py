@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from .models import GuidelineVersion, LabelSchemaVersion, Organisation, OrganisationMembership, Project, ProjectMembership
+from .models import (
+    GuidelineVersion,
+    LabelSchemaVersion,
+    Organisation,
+    OrganisationMembership,
+    Project,
+    ProjectMembership,
+)
 
 admin.site.register(Organisation)
 admin.site.register(OrganisationMembership)

@@ -7,4 +7,8 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {}
     memberships = OrganisationMembership.objects.filter(user=user).select_related("organisation")
-    return {"nav_organisations": [(m.organisation, m.role == OrganisationMembership.Role.ADMIN) for m in memberships]}
+    return {
+        "nav_organisations": [
+            (m.organisation, m.role == OrganisationMembership.Role.ADMIN) for m in memberships
+        ]
+    }

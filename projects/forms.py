@@ -41,20 +41,28 @@ class OrganisationMemberAddForm(forms.Form):
     password = forms.CharField(
         required=False, widget=forms.PasswordInput, help_text="Set a password to create a new account."
     )
-    role = forms.ChoiceField(choices=OrganisationMembership.Role.choices, initial=OrganisationMembership.Role.MEMBER)
+    role = forms.ChoiceField(
+        choices=OrganisationMembership.Role.choices, initial=OrganisationMembership.Role.MEMBER
+    )
 
 
 class SchemaVersionForm(forms.Form):
-    definition = forms.CharField(widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}), label="Schema (JSON)")
+    definition = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}), label="Schema (JSON)"
+    )
     note = forms.CharField(max_length=500, required=False, label="What changed")
 
     def clean_definition(self):
         try:
             return json.loads(self.cleaned_data["definition"])
         except json.JSONDecodeError as error:
-            raise forms.ValidationError(f"Not valid JSON: {error.msg} (line {error.lineno}, column {error.colno}).") from error
+            raise forms.ValidationError(
+                f"Not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
+            ) from error
 
 
 class GuidelineVersionForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}), label="Guidelines (Markdown)", strip=False)
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 14}), label="Guidelines (Markdown)", strip=False
+    )
     note = forms.CharField(max_length=500, required=False, label="What changed")

@@ -1,5 +1,7 @@
 """Organisations, projects, memberships and the versioned label schemas and guidelines."""
 
+import json
+
 from django.conf import settings as django_settings
 from django.db import models
 from django.db.models import Q
@@ -24,7 +26,9 @@ class OrganisationMembership(TimestampedModel):
         MEMBER = "member", "Member"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="org_memberships")
+    user = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="org_memberships"
+    )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
 
     class Meta:
@@ -44,7 +48,9 @@ class Project(TimestampedModel):
     overlap = models.PositiveSmallIntegerField(default=1)  # annotators per item (issue "Labeling workflow")
     settings = models.JSONField(default=dict, blank=True)  # knobs later issues read; validated by services
     archived_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -68,7 +74,9 @@ class ProjectMembership(TimestampedModel):
         ANNOTATOR = "annotator", "Annotator"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships")
+    user = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships"
+    )
     role = models.CharField(max_length=20, choices=Role.choices)
 
     class Meta:
@@ -91,7 +99,9 @@ class LabelSchemaVersion(models.Model):
     version = models.PositiveIntegerField()
     definition = models.JSONField()
     note = models.CharField(max_length=500, blank=True)  # what changed, in the author's words
-    created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -104,6 +114,11 @@ class LabelSchemaVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.project} schema v{self.version}"
 
+    @property
+    def definition_json(self) -> str:
+        """The definition as indented JSON, the format the schema form accepts (for display and copying)."""
+        return json.dumps(self.definition, indent=2, ensure_ascii=False)
+
 
 class GuidelineVersion(models.Model):
     """One immutable version of a project's annotation guidelines (Markdown)."""
@@ -112,7 +127,9 @@ class GuidelineVersion(models.Model):
     version = models.PositiveIntegerField()
     body = models.TextField()
     note = models.CharField(max_length=500, blank=True)
-    created_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -43,7 +43,9 @@ def organisation_member_list(*, organisation: Organisation) -> QuerySet[Organisa
 
 
 def schema_version_list(*, project: Project) -> QuerySet[LabelSchemaVersion]:
-    return LabelSchemaVersion.objects.filter(project=project).select_related("created_by").order_by("-version")
+    return (
+        LabelSchemaVersion.objects.filter(project=project).select_related("created_by").order_by("-version")
+    )
 
 
 def guideline_version_list(*, project: Project) -> QuerySet[GuidelineVersion]:

@@ -50,7 +50,9 @@ def _lock_project(project: Project) -> Project:
 
 def _ensure_active(project: Project) -> None:
     if project.archived_at is not None:
-        raise DomainError("project_archived", "This project is archived; unarchive it to make changes.", status_code=409)
+        raise DomainError(
+            "project_archived", "This project is archived; unarchive it to make changes.", status_code=409
+        )
 
 
 # --- Organisations ----------------------------------------------------------------------------------
@@ -66,7 +68,10 @@ def organisation_create(*, name: str, slug: str, creator) -> Organisation:
         organisation=organisation, user=creator, role=OrganisationMembership.Role.ADMIN
     )
     audit_record(
-        actor=creator, organisation_id=organisation.id, action="organisation.created", target=organisation,
+        actor=creator,
+        organisation_id=organisation.id,
+        action="organisation.created",
+        target=organisation,
         changes={"name": organisation.name, "slug": slug},
     )
     return organisation
@@ -74,20 +79,32 @@ def organisation_create(*, name: str, slug: str, creator) -> Organisation:
 
 @transaction.atomic
 def organisation_member_add(
-    *, organisation: Organisation, actor, username: str, role: str, password: str | None = None, email: str = ""
+    *,
+    organisation: Organisation,
+    actor,
+    username: str,
+    role: str,
+    password: str | None = None,
+    email: str = "",
 ) -> OrganisationMembership:
-    """Add a person to the organisation: an existing account by username, or a new one when a password is given."""
+    """Add a person to the organisation: an existing account by username, or a new account when a
+    password is given."""
     if password:
         user = user_create(username=username, password=password, email=email)
     else:
         user = User.objects.filter(username__iexact=username.strip(), is_active=True).first()
         if user is None:
-            raise DomainError("unknown_user", f"No active account is named {username!r}; give a password to create one.")
+            raise DomainError(
+                "unknown_user", f"No active account is named {username!r}; give a password to create one."
+            )
     if OrganisationMembership.objects.filter(organisation=organisation, user=user).exists():
         raise DomainError("already_member", f"{user.username} is already a member.", status_code=409)
     membership = OrganisationMembership.objects.create(organisation=organisation, user=user, role=role)
     audit_record(
-        actor=actor, organisation_id=organisation.id, action="organisation_member.added", target=membership,
+        actor=actor,
+        organisation_id=organisation.id,
+        action="organisation_member.added",
+        target=membership,
         changes={"username": user.username, "role": role, "account_created": bool(password)},
     )
     return membership
@@ -111,13 +128,16 @@ def organisation_member_remove(*, organisation: Organisation, actor, membership_
         if len(admins) <= 1:
             raise DomainError("last_admin", "An organisation needs at least one admin.", status_code=409)
     project_ids = list(
-        ProjectMembership.objects.filter(project__organisation=organisation, user=membership.user).values_list(
-            "project_id", flat=True
-        )
+        ProjectMembership.objects.filter(
+            project__organisation=organisation, user=membership.user
+        ).values_list("project_id", flat=True)
     )
     ProjectMembership.objects.filter(project_id__in=project_ids, user=membership.user).delete()
     audit_record(
-        actor=actor, organisation_id=organisation.id, action="organisation_member.removed", target=membership,
+        actor=actor,
+        organisation_id=organisation.id,
+        action="organisation_member.removed",
+        target=membership,
         changes={"username": membership.user.username, "projects": project_ids},
     )
     membership.delete()
@@ -131,14 +151,21 @@ def organisation_member_remove(*, organisation: Organisation, actor, membership_
 def _validate_project_fields(fields: dict[str, Any]) -> None:
     overlap = fields.get("overlap")
     if overlap is not None and not 1 <= overlap <= settings.PROJECTS_MAX_OVERLAP:
-        raise DomainError("invalid_overlap", f"Overlap must be between 1 and {settings.PROJECTS_MAX_OVERLAP}.")
+        raise DomainError(
+            "invalid_overlap", f"Overlap must be between 1 and {settings.PROJECTS_MAX_OVERLAP}."
+        )
     if "settings" in fields and not isinstance(fields["settings"], dict):
         raise DomainError("invalid_settings", "Project settings must be a JSON object.")
 
 
 @transaction.atomic
 def project_create(
-    *, organisation: Organisation, actor, name: str, description: str = "", overlap: int | None = None,
+    *,
+    organisation: Organisation,
+    actor,
+    name: str,
+    description: str = "",
+    overlap: int | None = None,
     settings_: dict | None = None,
 ) -> Project:
     """Create a project in `organisation`; its creator becomes its first manager."""
@@ -152,7 +179,9 @@ def project_create(
     if not fields["name"]:
         raise DomainError("invalid_name", "A project needs a name.")
     if Project.objects.filter(organisation=organisation, name=fields["name"]).exists():
-        raise DomainError("name_taken", f"A project named {fields['name']!r} exists in this organisation.", status_code=409)
+        raise DomainError(
+            "name_taken", f"A project named {fields['name']!r} exists in this organisation.", status_code=409
+        )
     try:
         with transaction.atomic():
             project = Project.objects.create(organisation=organisation, created_by=actor, **fields)
@@ -162,8 +191,12 @@ def project_create(
         ) from error
     ProjectMembership.objects.create(project=project, user=actor, role=ProjectMembership.Role.MANAGER)
     audit_record(
-        actor=actor, organisation_id=organisation.id, project_id=project.id, action="project.created",
-        target=project, changes={k: v for k, v in fields.items() if k != "settings"},
+        actor=actor,
+        organisation_id=organisation.id,
+        project_id=project.id,
+        action="project.created",
+        target=project,
+        changes={k: v for k, v in fields.items() if k != "settings"},
     )
     _schedule_stats(project)
     return project
@@ -182,9 +215,15 @@ def project_update(*, project: Project, actor, **fields: Any) -> Project:
         fields["name"] = fields["name"].strip()
         if not fields["name"]:
             raise DomainError("invalid_name", "A project needs a name.")
-        clash = Project.objects.filter(organisation_id=project.organisation_id, name=fields["name"]).exclude(pk=project.pk)
+        clash = Project.objects.filter(organisation_id=project.organisation_id, name=fields["name"]).exclude(
+            pk=project.pk
+        )
         if clash.exists():
-            raise DomainError("name_taken", f"A project named {fields['name']!r} exists in this organisation.", status_code=409)
+            raise DomainError(
+                "name_taken",
+                f"A project named {fields['name']!r} exists in this organisation.",
+                status_code=409,
+            )
     _validate_project_fields(fields)
     changes = diff_fields(project, fields)
     if not changes:
@@ -193,8 +232,12 @@ def project_update(*, project: Project, actor, **fields: Any) -> Project:
         setattr(project, field, fields[field])
     project.save(update_fields=[*changes, "updated_at"])
     audit_record(
-        actor=actor, organisation_id=project.organisation_id, project_id=project.id, action="project.updated",
-        target=project, changes=changes,
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="project.updated",
+        target=project,
+        changes=changes,
     )
     _announce(project, "project.updated", actor, fields=sorted(changes))
     return project
@@ -208,7 +251,10 @@ def project_archive(*, project: Project, actor) -> Project:
         project.archived_at = timezone.now()
         project.save(update_fields=["archived_at", "updated_at"])
         audit_record(
-            actor=actor, organisation_id=project.organisation_id, project_id=project.id, action="project.archived",
+            actor=actor,
+            organisation_id=project.organisation_id,
+            project_id=project.id,
+            action="project.archived",
             target=project,
         )
         _announce(project, "project.archived", actor)
@@ -223,8 +269,11 @@ def project_unarchive(*, project: Project, actor) -> Project:
         project.archived_at = None
         project.save(update_fields=["archived_at", "updated_at"])
         audit_record(
-            actor=actor, organisation_id=project.organisation_id, project_id=project.id,
-            action="project.unarchived", target=project,
+            actor=actor,
+            organisation_id=project.organisation_id,
+            project_id=project.id,
+            action="project.unarchived",
+            target=project,
         )
         _announce(project, "project.unarchived", actor)
     return project
@@ -246,11 +295,17 @@ def project_member_add(*, project: Project, actor, username: str, role: str) -> 
     if user is None:
         raise DomainError("unknown_user", f"No member of this organisation is named {username!r}.")
     if ProjectMembership.objects.filter(project=project, user=user).exists():
-        raise DomainError("already_member", f"{user.username} is already a member of this project.", status_code=409)
+        raise DomainError(
+            "already_member", f"{user.username} is already a member of this project.", status_code=409
+        )
     membership = ProjectMembership.objects.create(project=project, user=user, role=role)
     audit_record(
-        actor=actor, organisation_id=project.organisation_id, project_id=project.id,
-        action="project_member.added", target=membership, changes={"username": user.username, "role": role},
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="project_member.added",
+        target=membership,
+        changes={"username": user.username, "role": role},
     )
     _announce(project, "member.added", actor, username=user.username, role=role)
     _schedule_stats(project)
@@ -258,10 +313,14 @@ def project_member_add(*, project: Project, actor, username: str, role: str) -> 
 
 
 @transaction.atomic
-def project_member_change_role(*, project: Project, actor, membership_id: int, role: str) -> ProjectMembership:
+def project_member_change_role(
+    *, project: Project, actor, membership_id: int, role: str
+) -> ProjectMembership:
     project = _lock_project(project)
     _ensure_active(project)
-    membership = ProjectMembership.objects.select_related("user").filter(project=project, pk=membership_id).first()
+    membership = (
+        ProjectMembership.objects.select_related("user").filter(project=project, pk=membership_id).first()
+    )
     if membership is None:
         raise DomainError("not_found", "Not found.", status_code=404)
     if membership.role == role:
@@ -270,8 +329,11 @@ def project_member_change_role(*, project: Project, actor, membership_id: int, r
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
     audit_record(
-        actor=actor, organisation_id=project.organisation_id, project_id=project.id,
-        action="project_member.role_changed", target=membership,
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="project_member.role_changed",
+        target=membership,
         changes={"username": membership.user.username, "role": [old, role]},
     )
     _announce(project, "member.role_changed", actor, username=membership.user.username, role=role)
@@ -283,13 +345,19 @@ def project_member_change_role(*, project: Project, actor, membership_id: int, r
 def project_member_remove(*, project: Project, actor, membership_id: int) -> None:
     project = _lock_project(project)
     _ensure_active(project)
-    membership = ProjectMembership.objects.select_related("user").filter(project=project, pk=membership_id).first()
+    membership = (
+        ProjectMembership.objects.select_related("user").filter(project=project, pk=membership_id).first()
+    )
     if membership is None:
         raise DomainError("not_found", "Not found.", status_code=404)
     username = membership.user.username
     audit_record(
-        actor=actor, organisation_id=project.organisation_id, project_id=project.id,
-        action="project_member.removed", target=membership, changes={"username": username, "role": membership.role},
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="project_member.removed",
+        target=membership,
+        changes={"username": username, "role": membership.role},
     )
     membership.delete()
     _announce(project, "member.removed", actor, username=username)
@@ -304,7 +372,9 @@ def _validate_schema_definition(definition: Any) -> None:
         raise DomainError("invalid_schema", "A label schema must be a JSON object.")
     encoded = json.dumps(definition, ensure_ascii=False)
     if len(encoded.encode()) > settings.PROJECTS_SCHEMA_MAX_BYTES:
-        raise DomainError("schema_too_large", f"A label schema may be at most {settings.PROJECTS_SCHEMA_MAX_BYTES} bytes.")
+        raise DomainError(
+            "schema_too_large", f"A label schema may be at most {settings.PROJECTS_SCHEMA_MAX_BYTES} bytes."
+        )
     if "\\u0000" in encoded:
         raise DomainError("invalid_schema", "A label schema may not contain NUL characters.")
 
@@ -320,8 +390,12 @@ def schema_version_create(*, project: Project, actor, definition: dict, note: st
         project=project, version=latest + 1, definition=definition, note=note, created_by=actor
     )
     audit_record(
-        actor=actor, organisation_id=project.organisation_id, project_id=project.id,
-        action="schema.version_created", target=version, changes={"version": version.version, "note": note},
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="schema.version_created",
+        target=version,
+        changes={"version": version.version, "note": note},
     )
     _announce(project, "schema.version_created", actor, version=version.version)
     _schedule_stats(project)
@@ -336,7 +410,10 @@ def guideline_version_create(*, project: Project, actor, body: str, note: str = 
     if not body.strip():
         raise DomainError("empty_guidelines", "Guidelines cannot be empty.")
     if len(body) > settings.PROJECTS_GUIDELINE_MAX_CHARS:
-        raise DomainError("guidelines_too_long", f"Guidelines may be at most {settings.PROJECTS_GUIDELINE_MAX_CHARS} characters.")
+        raise DomainError(
+            "guidelines_too_long",
+            f"Guidelines may be at most {settings.PROJECTS_GUIDELINE_MAX_CHARS} characters.",
+        )
     if "\x00" in body:
         raise DomainError("invalid_guidelines", "Guidelines may not contain NUL characters.")
     latest = GuidelineVersion.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
@@ -344,8 +421,12 @@ def guideline_version_create(*, project: Project, actor, body: str, note: str = 
         project=project, version=latest + 1, body=body, note=note, created_by=actor
     )
     audit_record(
-        actor=actor, organisation_id=project.organisation_id, project_id=project.id,
-        action="guideline.version_created", target=version, changes={"version": version.version, "note": note},
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="guideline.version_created",
+        target=version,
+        changes={"version": version.version, "note": note},
     )
     _announce(project, "guideline.version_created", actor, version=version.version)
     _schedule_stats(project)
@@ -381,6 +462,8 @@ def project_stats_refresh(*, project_id: int) -> ProjectStats | None:
         },
     )
     broadcast_on_commit(
-        project_group(project.id), "project.stats_updated", {"project_id": project.id, "stats": stats.as_dict()}
+        project_group(project.id),
+        "project.stats_updated",
+        {"project_id": project.id, "stats": stats.as_dict()},
     )
     return stats

@@ -2,7 +2,9 @@ from celery import shared_task
 from django.db import OperationalError
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, ignore_result=True)
+@shared_task(
+    acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, ignore_result=True
+)
 def project_stats_refresh_task(project_id: int) -> None:
     """Entry point only. Rules live in projects.services.project_stats_refresh."""
     from projects.services import project_stats_refresh

@@ -16,6 +16,10 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/schema/", views.project_schema, name="project-schema"),
     path("projects/<int:project_id>/guidelines/", views.project_guidelines, name="project-guidelines"),
-    path("organisations/<int:organisation_id>/members/", views.organisation_members, name="organisation-members"),
+    path(
+        "organisations/<int:organisation_id>/members/",
+        views.organisation_members,
+        name="organisation-members",
+    ),
     path("organisations/<int:organisation_id>/audit/", views.organisation_audit, name="organisation-audit"),
 ]

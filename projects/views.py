@@ -65,15 +65,26 @@ def project_list(request):
             user=request.user, organisation_id=data["organisation"], action=OrgAction.CREATE_PROJECT
         )
         project, ok = _call(
-            form, "name", services.project_create, organisation=organisation, actor=request.user,
-            name=data["name"], description=data["description"], overlap=data["overlap"],
+            form,
+            "name",
+            services.project_create,
+            organisation=organisation,
+            actor=request.user,
+            name=data["name"],
+            description=data["description"],
+            overlap=data["overlap"],
         )
         if ok:
             messages.success(request, f"Project “{project.name}” created.")
             return redirect("project-detail", project_id=project.id)
     show_archived = request.GET.get("archived") == "1"
     projects = selectors.project_list_visible_to(user=request.user, include_archived=show_archived)
-    context = {"projects": projects, "form": form, "can_create": bool(organisations), "show_archived": show_archived}
+    context = {
+        "projects": projects,
+        "form": form,
+        "can_create": bool(organisations),
+        "show_archived": show_archived,
+    }
     return render(request, "projects/project_list.html", context, status=400 if form.errors else 200)
 
 
@@ -83,28 +94,39 @@ def project_detail(request, project_id: int):
     project = access.project_get_for_user(user=request.user, project_id=project_id)
     form = None
     if request.method == "POST":
-        project = access.project_get_for_user(user=request.user, project_id=project_id, action=ProjectAction.UPDATE)
+        project = access.project_get_for_user(
+            user=request.user, project_id=project_id, action=ProjectAction.UPDATE
+        )
         form = ProjectUpdateForm(request.POST)
         if form.is_valid():
-            _, ok = _call(form, None, services.project_update, project=project, actor=request.user, **form.cleaned_data)
+            _, ok = _call(
+                form, None, services.project_update, project=project, actor=request.user, **form.cleaned_data
+            )
             if ok:
                 messages.success(request, "Project settings saved.")
                 return redirect("project-detail", project_id=project.id)
     context = _project_context(
         request,
         project,
-        form=form or ProjectUpdateForm(initial={"name": project.name, "description": project.description, "overlap": project.overlap}),
+        form=form
+        or ProjectUpdateForm(
+            initial={"name": project.name, "description": project.description, "overlap": project.overlap}
+        ),
         schema=selectors.schema_version_list(project=project).first(),
         guideline=selectors.guideline_version_list(project=project).first(),
         feed_config={"project_id": project.id, "ws_path": f"/ws/projects/{project.id}/"},
     )
-    return render(request, "projects/project_detail.html", context, status=400 if form and form.errors else 200)
+    return render(
+        request, "projects/project_detail.html", context, status=400 if form and form.errors else 200
+    )
 
 
 @login_required
 @require_POST
 def project_archive(request, project_id: int):
-    project = access.project_get_for_user(user=request.user, project_id=project_id, action=ProjectAction.ARCHIVE)
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.ARCHIVE
+    )
     if request.POST.get("archived") == "0":
         services.project_unarchive(project=project, actor=request.user)
         messages.success(request, "Project unarchived. It accepts changes again.")
@@ -117,19 +139,33 @@ def project_archive(request, project_id: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_members(request, project_id: int):
-    project = access.project_get_for_user(user=request.user, project_id=project_id, action=ProjectAction.VIEW_MEMBERS)
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.VIEW_MEMBERS
+    )
     form = ProjectMemberAddForm(request.POST or None)
     if request.method == "POST":
-        project = access.project_get_for_user(user=request.user, project_id=project_id, action=ProjectAction.MANAGE_MEMBERS)
+        project = access.project_get_for_user(
+            user=request.user, project_id=project_id, action=ProjectAction.MANAGE_MEMBERS
+        )
         if form.is_valid():
             membership, ok = _call(
-                form, "username", services.project_member_add, project=project, actor=request.user, **form.cleaned_data
+                form,
+                "username",
+                services.project_member_add,
+                project=project,
+                actor=request.user,
+                **form.cleaned_data,
             )
             if ok:
-                messages.success(request, f"{membership.user.username} added as {membership.get_role_display().lower()}.")
+                messages.success(
+                    request, f"{membership.user.username} added as {membership.get_role_display().lower()}."
+                )
                 return redirect("project-members", project_id=project.id)
     context = _project_context(
-        request, project, form=form, members=selectors.project_member_list(project=project),
+        request,
+        project,
+        form=form,
+        members=selectors.project_member_list(project=project),
         roles=ProjectMemberRoleForm.base_fields["role"].choices,
     )
     return render(request, "projects/project_members.html", context, status=400 if form.errors else 200)
@@ -138,7 +174,9 @@ def project_members(request, project_id: int):
 @login_required
 @require_POST
 def project_member_change(request, project_id: int, membership_id: int):
-    project = access.project_get_for_user(user=request.user, project_id=project_id, action=ProjectAction.MANAGE_MEMBERS)
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.MANAGE_MEMBERS
+    )
     if request.POST.get("remove") == "1":
         services.project_member_remove(project=project, actor=request.user, membership_id=membership_id)
         messages.success(request, "Member removed.")
@@ -153,7 +191,9 @@ def project_member_change(request, project_id: int, membership_id: int):
     return redirect("project-members", project_id=project.id)
 
 
-def _versions_page(request, project_id, *, view_action, edit_action, form_class, create, list_versions, template, label):
+def _versions_page(
+    request, project_id, *, view_action, edit_action, form_class, create, list_versions, template, label
+):
     project = access.project_get_for_user(user=request.user, project_id=project_id, action=view_action)
     form = form_class(request.POST or None)
     if request.method == "POST":
@@ -172,9 +212,15 @@ def _versions_page(request, project_id, *, view_action, edit_action, form_class,
 @require_http_methods(["GET", "POST"])
 def project_schema(request, project_id: int):
     response = _versions_page(
-        request, project_id, view_action=ProjectAction.VIEW_SCHEMA, edit_action=ProjectAction.EDIT_SCHEMA,
-        form_class=SchemaVersionForm, create=services.schema_version_create,
-        list_versions=selectors.schema_version_list, template="projects/project_schema.html", label="Label schema",
+        request,
+        project_id,
+        view_action=ProjectAction.VIEW_SCHEMA,
+        edit_action=ProjectAction.EDIT_SCHEMA,
+        form_class=SchemaVersionForm,
+        create=services.schema_version_create,
+        list_versions=selectors.schema_version_list,
+        template="projects/project_schema.html",
+        label="Label schema",
     )
     return response
 
@@ -183,9 +229,15 @@ def project_schema(request, project_id: int):
 @require_http_methods(["GET", "POST"])
 def project_guidelines(request, project_id: int):
     return _versions_page(
-        request, project_id, view_action=ProjectAction.VIEW_GUIDELINES, edit_action=ProjectAction.EDIT_GUIDELINES,
-        form_class=GuidelineVersionForm, create=services.guideline_version_create,
-        list_versions=selectors.guideline_version_list, template="projects/project_guidelines.html", label="Guidelines",
+        request,
+        project_id,
+        view_action=ProjectAction.VIEW_GUIDELINES,
+        edit_action=ProjectAction.EDIT_GUIDELINES,
+        form_class=GuidelineVersionForm,
+        create=services.guideline_version_create,
+        list_versions=selectors.guideline_version_list,
+        template="projects/project_guidelines.html",
+        label="Guidelines",
     )
 
 
@@ -203,8 +255,15 @@ def organisation_members(request, organisation_id: int):
         if form.is_valid():
             data = form.cleaned_data
             membership, ok = _call(
-                form, None, services.organisation_member_add, organisation=organisation, actor=request.user,
-                username=data["username"], role=data["role"], password=data["password"] or None, email=data["email"],
+                form,
+                None,
+                services.organisation_member_add,
+                organisation=organisation,
+                actor=request.user,
+                username=data["username"],
+                role=data["role"],
+                password=data["password"] or None,
+                email=data["email"],
             )
             if ok:
                 messages.success(request, f"{membership.user.username} added to {organisation.name}.")

@@ -9,7 +9,15 @@ from rest_framework.test import APIClient
 from accounts.services import api_token_create
 from projects.models import OrganisationMembership, ProjectMembership
 
-from .factories import OrganisationFactory, OrganisationMembershipFactory, ProjectFactory, ProjectMembershipFactory, UserFactory
+from .factories import (
+    OrganisationFactory,
+    OrganisationMembershipFactory,
+    ProjectFactory,
+    ProjectMembershipFactory,
+    UserFactory,
+)
+
+pytest_plugins = ["tests.s3"]  # s3_endpoint / s3_storage fixtures
 
 REQUIRE_SERVICES = os.environ.get("TESSERA_REQUIRE_SERVICES") == "1"
 
@@ -50,20 +58,31 @@ ROLES = ["org_admin", "manager", "reviewer", "annotator", "org_member", "outside
 def people(db) -> People:
     organisation = OrganisationFactory(name="Acme Research", slug="acme")
     project = ProjectFactory(organisation=organisation, name="Reviews")
-    users = {name: UserFactory(username=name) for name in ["org_admin", "manager", "reviewer", "annotator", "org_member"]}
-    OrganisationMembershipFactory(organisation=organisation, user=users["org_admin"], role=OrganisationMembership.Role.ADMIN)
+    users = {
+        name: UserFactory(username=name)
+        for name in ["org_admin", "manager", "reviewer", "annotator", "org_member"]
+    }
+    OrganisationMembershipFactory(
+        organisation=organisation, user=users["org_admin"], role=OrganisationMembership.Role.ADMIN
+    )
     for name in ["manager", "reviewer", "annotator", "org_member"]:
         OrganisationMembershipFactory(organisation=organisation, user=users[name])
     for name, role in [("manager", "manager"), ("reviewer", "reviewer"), ("annotator", "annotator")]:
         ProjectMembershipFactory(project=project, user=users[name], role=ProjectMembership.Role(role))
     other_organisation = OrganisationFactory(name="Globex", slug="globex")
     outsider = UserFactory(username="outsider")
-    OrganisationMembershipFactory(organisation=other_organisation, user=outsider, role=OrganisationMembership.Role.ADMIN)
+    OrganisationMembershipFactory(
+        organisation=other_organisation, user=outsider, role=OrganisationMembership.Role.ADMIN
+    )
     other_project = ProjectFactory(organisation=other_organisation, name="Globex secrets")
     ProjectMembershipFactory(project=other_project, user=outsider, role=ProjectMembership.Role.MANAGER)
     return People(
-        organisation=organisation, project=project, outsider=outsider, other_organisation=other_organisation,
-        other_project=other_project, **users,
+        organisation=organisation,
+        project=project,
+        outsider=outsider,
+        other_organisation=other_organisation,
+        other_project=other_project,
+        **users,
     )
 
 

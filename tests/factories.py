@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 
 from projects.models import Organisation, OrganisationMembership, Project, ProjectMembership
 
-PASSWORD = "correct-horse-battery-staple"  # noqa: S105
+PASSWORD = "correct-horse-battery-staple"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -22,7 +22,9 @@ def s3_endpoint():
     port = _free_port()
     server = Path(sys.executable).with_name("moto_server")
     process = subprocess.Popen(
-        [str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [str(server), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -46,16 +48,26 @@ def s3_storage(s3_endpoint, settings):
     import boto3
 
     urllib.request.urlopen(urllib.request.Request(f"{s3_endpoint}/moto-api/reset", method="POST"))  # noqa: S310
-    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+    credentials = {
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+        "region_name": "us-east-1",
+    }
     boto3.client("s3", endpoint_url=s3_endpoint, **credentials).create_bucket(Bucket="tessera-test")
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
             "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
-                "bucket_name": "tessera-test", "endpoint_url": s3_endpoint, "region_name": "us-east-1",
-                "access_key": "testing", "secret_key": "testing", "default_acl": None,
-                "querystring_auth": True, "querystring_expire": 300, "signature_version": "s3v4",
+                "bucket_name": "tessera-test",
+                "endpoint_url": s3_endpoint,
+                "region_name": "us-east-1",
+                "access_key": "testing",
+                "secret_key": "testing",
+                "default_acl": None,
+                "querystring_auth": True,
+                "querystring_expire": 300,
+                "signature_version": "s3v4",
                 "file_overwrite": False,
             },
         },

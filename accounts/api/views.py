@@ -23,7 +23,9 @@ def me(request):
     ),
     destroy=extend_schema(summary="Revoke a token (idempotent); it stays listed as revoked"),
 )
-class ApiTokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class ApiTokenViewSet(
+    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
     serializer_class = s.ApiTokenOutputSerializer
     pagination_class = None
     queryset = ApiToken.objects.none()

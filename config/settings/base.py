@@ -210,7 +210,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Organisations, projects, members, versioned label schemas and guidelines, API tokens and the "
         "audit log. Authenticate with `Authorization: Bearer <token>` (create one on the API tokens page "
-        "or at POST /api/tokens/). Errors are `{\"code\": ..., \"detail\": ...}`."
+        'or at POST /api/tokens/). Errors are `{"code": ..., "detail": ...}`.'
     ),
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,

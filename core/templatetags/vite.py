@@ -21,9 +21,7 @@ def _manifest(path: str, mtime: float) -> dict:
 def _load_manifest() -> dict:
     path = Path(settings.FRONTEND_MANIFEST)
     if not path.exists():
-        raise template.TemplateSyntaxError(
-            f"{path} is missing: build the frontend first (`make frontend` or `npm --prefix frontend run build`)."
-        )
+        raise template.TemplateSyntaxError(f"{path} is missing: build the frontend first (`make frontend`).")
     return _manifest(str(path), path.stat().st_mtime)
 
 
@@ -52,6 +50,8 @@ def vite_entry(entry: str) -> str:
     manifest = _load_manifest()
     if entry not in manifest:
         raise template.TemplateSyntaxError(f"{entry} is not an entry of the frontend build.")
-    css = format_html_join("", '<link rel="stylesheet" href="{}">', ((static(f),) for f in _css_files(manifest, entry, set())))
+    css = format_html_join(
+        "", '<link rel="stylesheet" href="{}">', ((static(f),) for f in _css_files(manifest, entry, set()))
+    )
     script = format_html('<script type="module" src="{}"></script>', static(manifest[entry]["file"]))
     return mark_safe(css + script)  # noqa: S308 - both parts were built with format_html

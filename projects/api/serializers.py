@@ -43,7 +43,10 @@ class OrganisationMemberAddInputSerializer(StrictInputSerializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
     role = serializers.ChoiceField(choices=OrganisationMembership.Role.choices, default="member")
     password = serializers.CharField(
-        max_length=128, required=False, write_only=True, style={"input_type": "password"},
+        max_length=128,
+        required=False,
+        write_only=True,
+        style={"input_type": "password"},
         help_text="Give a password to create a new account; omit it to add an existing account.",
     )
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
@@ -64,7 +67,15 @@ class AuditEventOutputSerializer(serializers.ModelSerializer):
 class ProjectStatsOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ProjectStats
-        fields = ["members", "managers", "reviewers", "annotators", "schema_versions", "guideline_versions", "computed_at"]
+        fields = [
+            "members",
+            "managers",
+            "reviewers",
+            "annotators",
+            "schema_versions",
+            "guideline_versions",
+            "computed_at",
+        ]
         read_only_fields = fields
 
 
@@ -76,8 +87,17 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = [
-            "id", "organisation", "name", "description", "overlap", "settings", "is_archived", "archived_at",
-            "stats", "created_at", "updated_at",
+            "id",
+            "organisation",
+            "name",
+            "description",
+            "overlap",
+            "settings",
+            "is_archived",
+            "archived_at",
+            "stats",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -132,7 +152,9 @@ class SchemaVersionOutputSerializer(serializers.ModelSerializer):
 
 
 class SchemaVersionCreateInputSerializer(StrictInputSerializer):
-    definition = serializers.JSONField(help_text="The label schema (a JSON object). The labeling workflow issue defines its controls.")
+    definition = serializers.JSONField(
+        help_text="The label schema (a JSON object). The labeling workflow issue defines its controls."
+    )
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

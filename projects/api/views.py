@@ -25,7 +25,9 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     def get_serializer_context(self):
         roles = dict(
-            OrganisationMembership.objects.filter(user=self.request.user).values_list("organisation_id", "role")
+            OrganisationMembership.objects.filter(user=self.request.user).values_list(
+                "organisation_id", "role"
+            )
         )
         return {**super().get_serializer_context(), "roles": roles}
 
@@ -37,7 +39,9 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
             OpenApiParameter("actor", str, description="Only events by this username"),
         ],
     )
-    @action(detail=True, methods=["get"], url_path="audit-events", pagination_class=NewestFirstCursorPagination)
+    @action(
+        detail=True, methods=["get"], url_path="audit-events", pagination_class=NewestFirstCursorPagination
+    )
     def audit_events(self, request, pk=None):
         """The organisation's audit log, newest first (organisation admins only)."""
         organisation = access.organisation_get_for_user(
@@ -85,19 +89,25 @@ class OrganisationMemberViewSet(
         organisation = self._organisation(OrgAction.MANAGE_MEMBERS)
         payload = s.OrganisationMemberAddInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        membership = services.organisation_member_add(organisation=organisation, actor=request.user, **payload.validated_data)
+        membership = services.organisation_member_add(
+            organisation=organisation, actor=request.user, **payload.validated_data
+        )
         return Response(s.OrganisationMemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):
         organisation = self._organisation(OrgAction.MANAGE_MEMBERS)
-        services.organisation_member_remove(organisation=organisation, actor=request.user, membership_id=int(kwargs["pk"]))
+        services.organisation_member_remove(
+            organisation=organisation, actor=request.user, membership_id=int(kwargs["pk"])
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="List projects you can see",
-        parameters=[OpenApiParameter("archived", bool, description="Include archived projects (default true)")],
+        parameters=[
+            OpenApiParameter("archived", bool, description="Include archived projects (default true)")
+        ],
     ),
     retrieve=extend_schema(summary="Read a project"),
     create=extend_schema(
@@ -106,11 +116,16 @@ class OrganisationMemberViewSet(
         responses={201: s.ProjectOutputSerializer},
     ),
     partial_update=extend_schema(
-        summary="Change a project (managers)", request=s.ProjectUpdateInputSerializer, responses=s.ProjectOutputSerializer
+        summary="Change a project (managers)",
+        request=s.ProjectUpdateInputSerializer,
+        responses=s.ProjectOutputSerializer,
     ),
 )
 class ProjectViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
     serializer_class = s.ProjectOutputSerializer
@@ -122,7 +137,9 @@ class ProjectViewSet(
         return selectors.project_list_visible_to(user=self.request.user, include_archived=archived)
 
     def _project(self, action_: ProjectAction):
-        return access.project_get_for_user(user=self.request.user, project_id=int(self.kwargs["pk"]), action=action_)
+        return access.project_get_for_user(
+            user=self.request.user, project_id=int(self.kwargs["pk"]), action=action_
+        )
 
     def retrieve(self, request, *args, **kwargs):
         project = get_object_or_404(self.get_queryset(), pk=self._project(ProjectAction.VIEW).pk)
@@ -163,7 +180,6 @@ class ProjectViewSet(
 
 
 class _ProjectChildViewSet(viewsets.GenericViewSet):
-
     def _project(self, action_: ProjectAction):
         return access.project_get_for_user(
             user=self.request.user, project_id=int(self.kwargs["project_pk"]), action=action_
@@ -178,12 +194,17 @@ class _ProjectChildViewSet(viewsets.GenericViewSet):
         responses={201: s.ProjectMemberOutputSerializer},
     ),
     partial_update=extend_schema(
-        summary="Change a member's role", request=s.ProjectMemberUpdateInputSerializer, responses=s.ProjectMemberOutputSerializer
+        summary="Change a member's role",
+        request=s.ProjectMemberUpdateInputSerializer,
+        responses=s.ProjectMemberOutputSerializer,
     ),
     destroy=extend_schema(summary="Remove a member from the project"),
 )
 class ProjectMemberViewSet(
-    mixins.ListModelMixin, mixins.CreateModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
     _ProjectChildViewSet,
 ):
     serializer_class = s.ProjectMemberOutputSerializer
@@ -201,7 +222,9 @@ class ProjectMemberViewSet(
         project = self._project(ProjectAction.MANAGE_MEMBERS)
         payload = s.ProjectMemberAddInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        membership = services.project_member_add(project=project, actor=request.user, **payload.validated_data)
+        membership = services.project_member_add(
+            project=project, actor=request.user, **payload.validated_data
+        )
         return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -228,7 +251,9 @@ class ProjectMemberViewSet(
         responses={201: s.SchemaVersionOutputSerializer},
     ),
 )
-class SchemaVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, _ProjectChildViewSet):
+class SchemaVersionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, _ProjectChildViewSet
+):
     serializer_class = s.SchemaVersionOutputSerializer
     lookup_field = "version"
     lookup_value_regex = r"\d+"
@@ -244,7 +269,9 @@ class SchemaVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
         project = self._project(ProjectAction.EDIT_SCHEMA)
         payload = s.SchemaVersionCreateInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        version = services.schema_version_create(project=project, actor=request.user, **payload.validated_data)
+        version = services.schema_version_create(
+            project=project, actor=request.user, **payload.validated_data
+        )
         return Response(self.get_serializer(version).data, status=status.HTTP_201_CREATED)
 
 
@@ -275,5 +302,7 @@ class GuidelineVersionViewSet(
         project = self._project(ProjectAction.EDIT_GUIDELINES)
         payload = s.GuidelineVersionCreateInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        version = services.guideline_version_create(project=project, actor=request.user, **payload.validated_data)
+        version = services.guideline_version_create(
+            project=project, actor=request.user, **payload.validated_data
+        )
         return Response(self.get_serializer(version).data, status=status.HTTP_201_CREATED)

@@ -94,11 +94,16 @@ def _server_database_env(tmp_var: Path) -> dict[str, str]:
             auth += ":" + quote(db["PASSWORD"], safe="")
         host = db["HOST"] or "127.0.0.1"
         port = db["PORT"] or 5432
-        return {"DATABASE_URL": f"postgres://{auth}@{host}:{port}/{quote(db['NAME'], safe='')}", "TESSERA_VAR_DIR": str(tmp_var)}
+        return {
+            "DATABASE_URL": f"postgres://{auth}@{host}:{port}/{quote(db['NAME'], safe='')}",
+            "TESSERA_VAR_DIR": str(tmp_var),
+        }
     if db["ENGINE"].endswith("sqlite3"):
         name = str(db["NAME"])
         if name == ":memory:" or "mode=memory" in name:
-            pytest.skip("the test database is an in-memory SQLite database, which a server process cannot share")
+            pytest.skip(
+                "the test database is an in-memory SQLite database, which a server process cannot share"
+            )
         # Without DATABASE_URL the settings open VAR_DIR/tessera.sqlite3 with WAL and a busy timeout.
         var_dir = Path(name).parent
         assert Path(name).name == "tessera.sqlite3", name
@@ -141,10 +146,24 @@ def server_url(django_db_setup, tmp_path_factory) -> str:
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_var / "server.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv
-            [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--lifespan", "off", "--no-server-header"],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--lifespan",
+                "off",
+                "--no-server-header",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + SERVER_START_SECONDS

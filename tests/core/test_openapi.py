@@ -17,7 +17,11 @@ def _api_routes(patterns, prefix=""):
         route = prefix + str(pattern.pattern)
         if isinstance(pattern, URLResolver):
             yield from _api_routes(pattern.url_patterns, route)
-        elif isinstance(pattern, URLPattern) and route.startswith("api/") and not route.startswith(("api/schema", "api/docs", "api/redoc")):
+        elif (
+            isinstance(pattern, URLPattern)
+            and route.startswith("api/")
+            and not route.startswith(("api/schema", "api/docs", "api/redoc"))
+        ):
             yield route
 
 

@@ -49,10 +49,13 @@ def test_job_is_sent_only_after_commit(broker, django_capture_on_commit_callback
 
 
 def test_rolled_back_write_sends_nothing(broker, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
-        with transaction.atomic():
-            outbox_enqueue(task_name=TASK, kwargs={"project_id": 7})
-            raise RuntimeError("the write failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        outbox_enqueue(task_name=TASK, kwargs={"project_id": 7})
+        raise RuntimeError("the write failed")
 
     assert broker.sent == []
     assert OutboxMessage.objects.count() == 0
@@ -66,7 +69,9 @@ def test_broker_outage_keeps_job_pending_until_relay(broker, django_capture_on_c
     message.refresh_from_db()
     assert message.dispatched_at is None
     assert message.attempts == 1
-    assert message.last_error == "ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused."
+    assert (
+        message.last_error == "ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused."
+    )
     assert message.next_attempt_at > timezone.now()
     assert outbox_relay() == 0  # not due yet: backoff
 
@@ -82,7 +87,9 @@ def test_broker_outage_keeps_job_pending_until_relay(broker, django_capture_on_c
 
 
 def test_dispatch_twice_sends_once(broker):
-    message = OutboxMessage.objects.create(task_name=TASK, kwargs={"project_id": 1}, next_attempt_at=timezone.now())
+    message = OutboxMessage.objects.create(
+        task_name=TASK, kwargs={"project_id": 1}, next_attempt_at=timezone.now()
+    )
 
     first = outbox_dispatch(message_id=message.id)
     second = outbox_dispatch(message_id=message.id)
@@ -93,11 +100,18 @@ def test_dispatch_twice_sends_once(broker):
 
 def test_relay_sends_due_messages_in_order(broker):
     now = timezone.now()
-    due = [OutboxMessage.objects.create(task_name=TASK, kwargs={"project_id": n}, next_attempt_at=now) for n in (1, 2)]
-    OutboxMessage.objects.create(task_name=TASK, kwargs={"project_id": 3}, next_attempt_at=now + timedelta(hours=1))
+    due = [
+        OutboxMessage.objects.create(task_name=TASK, kwargs={"project_id": n}, next_attempt_at=now)
+        for n in (1, 2)
+    ]
+    OutboxMessage.objects.create(
+        task_name=TASK, kwargs={"project_id": 3}, next_attempt_at=now + timedelta(hours=1)
+    )
 
     sent = outbox_relay()
 
     assert sent == 2
     assert broker.sent == [(TASK, {"project_id": 1}), (TASK, {"project_id": 2})]
-    assert set(OutboxMessage.objects.filter(dispatched_at__isnull=False).values_list("pk", flat=True)) == {m.pk for m in due}
+    assert set(OutboxMessage.objects.filter(dispatched_at__isnull=False).values_list("pk", flat=True)) == {
+        m.pk for m in due
+    }

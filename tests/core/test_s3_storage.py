@@ -8,7 +8,6 @@ from django.core.files.base import ContentFile
 from django.test import Client
 
 from core.health import check_storage
-from tests.s3 import s3_endpoint, s3_storage  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 

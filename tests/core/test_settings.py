@@ -9,12 +9,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(settings_module: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG"}
+    }
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
-         "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_TASK_ALWAYS_EAGER, "
-         "settings.CHANNEL_LAYERS['default']['BACKEND'], settings.STORAGES['default']['BACKEND'])"],
-        cwd=ROOT, env={**clean, "DJANGO_SETTINGS_MODULE": settings_module, **env}, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_TASK_ALWAYS_EAGER, "
+            "settings.CHANNEL_LAYERS['default']['BACKEND'], settings.STORAGES['default']['BACKEND'])",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": settings_module, **env},
+        capture_output=True,
+        text=True,
         timeout=60,
     )
 
@@ -35,13 +46,19 @@ def test_production_refuses_debug():
 
 def test_production_starts_with_a_real_key_and_switches_components_from_the_environment():
     result = _load(
-        "config.settings.production", DJANGO_SECRET_KEY="k" * 50, DATABASE_URL="postgres://u@db:5432/tessera",
-        REDIS_URL="redis://cache:6379/0", AWS_STORAGE_BUCKET_NAME="tessera-media",
+        "config.settings.production",
+        DJANGO_SECRET_KEY="k" * 50,
+        DATABASE_URL="postgres://u@db:5432/tessera",
+        REDIS_URL="redis://cache:6379/0",
+        AWS_STORAGE_BUCKET_NAME="tessera-media",
     )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.db.backends.postgresql", "False", "channels_redis.core.RedisChannelLayer", "storages.backends.s3.S3Storage",
+        "django.db.backends.postgresql",
+        "False",
+        "channels_redis.core.RedisChannelLayer",
+        "storages.backends.s3.S3Storage",
     ]
 
 
@@ -50,6 +67,8 @@ def test_local_defaults_are_embedded():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "django.db.backends.sqlite3", "True", "channels.layers.InMemoryChannelLayer",
+        "django.db.backends.sqlite3",
+        "True",
+        "channels.layers.InMemoryChannelLayer",
         "django.core.files.storage.FileSystemStorage",
     ]

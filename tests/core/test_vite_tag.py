@@ -10,17 +10,27 @@ def _render(entry: str) -> str:
 
 def test_emits_built_script_and_css_from_manifest(tmp_path, settings):
     manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({
-        "src/entries/a.ts": {"file": "assets/a-1.js", "isEntry": True, "css": ["assets/a-1.css"], "imports": ["_shared"]},
-        "_shared": {"file": "assets/shared-2.js", "css": ["assets/shared-2.css"]},
-    }))
+    manifest.write_text(
+        json.dumps(
+            {
+                "src/entries/a.ts": {
+                    "file": "assets/a-1.js",
+                    "isEntry": True,
+                    "css": ["assets/a-1.css"],
+                    "imports": ["_shared"],
+                },
+                "_shared": {"file": "assets/shared-2.js", "css": ["assets/shared-2.css"]},
+            }
+        )
+    )
     settings.FRONTEND_MANIFEST = manifest
     settings.DEBUG = False
 
     html = _render("src/entries/a.ts")
 
     assert html == (
-        '<link rel="stylesheet" href="/static/assets/a-1.css"><link rel="stylesheet" href="/static/assets/shared-2.css">'
+        '<link rel="stylesheet" href="/static/assets/a-1.css">'
+        '<link rel="stylesheet" href="/static/assets/shared-2.css">'
         '<script type="module" src="/static/assets/a-1.js"></script>'
     )
 
@@ -30,7 +40,9 @@ def test_unknown_entry_is_a_clear_error(tmp_path, settings):
     manifest.write_text("{}")
     settings.FRONTEND_MANIFEST = manifest
 
-    with pytest.raises(TemplateSyntaxError, match="src/entries/missing.ts is not an entry of the frontend build"):
+    with pytest.raises(
+        TemplateSyntaxError, match=r"src/entries/missing\.ts is not an entry of the frontend build"
+    ):
         _render("src/entries/missing.ts")
 
 

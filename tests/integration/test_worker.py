@@ -27,15 +27,24 @@ def test_worker_refreshes_project_stats_written_to_postgres(people, celery_worke
         lambda: ProjectStats.objects.filter(project=project).first(), what="the worker to write ProjectStats"
     )
     assert stats.as_dict() == {
-        "members": 4, "managers": 1, "reviewers": 2, "annotators": 1, "schema_versions": 0, "guideline_versions": 0,
+        "members": 4,
+        "managers": 1,
+        "reviewers": 2,
+        "annotators": 1,
+        "schema_versions": 0,
+        "guideline_versions": 0,
     }
-    message = OutboxMessage.objects.get(task_name="projects.tasks.project_stats_refresh_task", kwargs={"project_id": project.id})
+    message = OutboxMessage.objects.get(
+        task_name="projects.tasks.project_stats_refresh_task", kwargs={"project_id": project.id}
+    )
     assert message.dispatched_at is not None
     assert message.attempts == 1
-    assert f"project_stats_refresh_task[" in celery_worker.read_text()
+    assert "project_stats_refresh_task[" in celery_worker.read_text()
 
 
-def test_websocket_receives_event_sent_by_worker_through_redis(people, celery_worker, redis_url, isolated_names):
+def test_websocket_receives_event_sent_by_worker_through_redis(
+    people, celery_worker, redis_url, isolated_names
+):
     project = people.project
     redis_layer = {
         "default": {
@@ -49,12 +58,17 @@ def test_websocket_receives_event_sent_by_worker_through_redis(people, celery_wo
         communicator.scope["user"] = people.annotator
         connected, _ = await communicator.connect(timeout=10)
         assert connected
-        assert await communicator.receive_json_from(timeout=10) == {"type": "feed.ready", "data": {"project_id": project.id}}
+        assert await communicator.receive_json_from(timeout=10) == {
+            "type": "feed.ready",
+            "data": {"project_id": project.id},
+        }
 
         from asgiref.sync import sync_to_async
 
         # The write happens here; only the worker computes stats and sends project.stats_updated.
-        await sync_to_async(services.guideline_version_create)(project=project, actor=people.manager, body="Be kind.")
+        await sync_to_async(services.guideline_version_create)(
+            project=project, actor=people.manager, body="Be kind."
+        )
         seen = []
         while True:
             event = await communicator.receive_json_from(timeout=20)
@@ -70,5 +84,12 @@ def test_websocket_receives_event_sent_by_worker_through_redis(people, celery_wo
     assert seen[-1] == "project.stats_updated"
     assert event["data"] == {
         "project_id": project.id,
-        "stats": {"members": 3, "managers": 1, "reviewers": 1, "annotators": 1, "schema_versions": 0, "guideline_versions": 1},
+        "stats": {
+            "members": 3,
+            "managers": 1,
+            "reviewers": 1,
+            "annotators": 1,
+            "schema_versions": 0,
+            "guideline_versions": 1,
+        },
     }

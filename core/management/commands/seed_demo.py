@@ -17,7 +17,12 @@ DEMO_PEOPLE = [
 DEMO_SCHEMA = {
     "fields": [{"name": "text", "type": "text"}],
     "controls": [
-        {"name": "sentiment", "type": "single_choice", "field": "text", "labels": ["positive", "neutral", "negative"]},
+        {
+            "name": "sentiment",
+            "type": "single_choice",
+            "field": "text",
+            "labels": ["positive", "neutral", "negative"],
+        },
     ],
 }
 DEMO_GUIDELINES = """# Sentiment of news headlines
@@ -43,7 +48,9 @@ class Command(BaseCommand):
         for username, _, _ in DEMO_PEOPLE:
             user = User.objects.filter(username=username).first()
             if user is None:
-                user = User.objects.create_user(username=username, password=DEMO_PASSWORD, email=f"{username}@demo.tessera.local")
+                user = User.objects.create_user(
+                    username=username, password=DEMO_PASSWORD, email=f"{username}@demo.tessera.local"
+                )
                 if username == "admin":
                     user.is_staff = user.is_superuser = True
                     user.save(update_fields=["is_staff", "is_superuser"])
@@ -51,23 +58,38 @@ class Command(BaseCommand):
 
         organisation = Organisation.objects.filter(slug="demo").first()
         if organisation is None:
-            organisation = services.organisation_create(name="Demo Organisation", slug="demo", creator=users["admin"])
+            organisation = services.organisation_create(
+                name="Demo Organisation", slug="demo", creator=users["admin"]
+            )
             for username, _, _ in DEMO_PEOPLE[1:]:
-                services.organisation_member_add(organisation=organisation, actor=users["admin"], username=username, role="member")
+                services.organisation_member_add(
+                    organisation=organisation, actor=users["admin"], username=username, role="member"
+                )
 
         if not Project.objects.filter(organisation=organisation, name="News sentiment").exists():
             project = services.project_create(
-                organisation=organisation, actor=users["admin"], name="News sentiment",
-                description="Label the tone of news headlines. A small demo project to click around in.", overlap=2,
+                organisation=organisation,
+                actor=users["admin"],
+                name="News sentiment",
+                description="Label the tone of news headlines. A small demo project to click around in.",
+                overlap=2,
             )
             for username, _, role in DEMO_PEOPLE[1:]:
-                services.project_member_add(project=project, actor=users["admin"], username=username, role=role)
-            services.schema_version_create(project=project, actor=users["admin"], definition=DEMO_SCHEMA, note="First version")
-            services.guideline_version_create(project=project, actor=users["admin"], body=DEMO_GUIDELINES, note="First version")
+                services.project_member_add(
+                    project=project, actor=users["admin"], username=username, role=role
+                )
+            services.schema_version_create(
+                project=project, actor=users["admin"], definition=DEMO_SCHEMA, note="First version"
+            )
+            services.guideline_version_create(
+                project=project, actor=users["admin"], body=DEMO_GUIDELINES, note="First version"
+            )
 
         if not quiet:
             self.stdout.write("")
-            self.stdout.write(self.style.SUCCESS("Tessera demo is ready. Sign in at http://127.0.0.1:8000/login/"))
+            self.stdout.write(
+                self.style.SUCCESS("Tessera demo is ready. Sign in at http://127.0.0.1:8000/login/")
+            )
             for username, description, _ in DEMO_PEOPLE:
                 self.stdout.write(f"  {description:<20} username: {username:<6} password: {DEMO_PASSWORD}")
             self.stdout.write("")

@@ -1,0 +1,1 @@
+"""One module per benchmark, discovered by bench.run: each defines NAME, DESCRIPTION and run(ctx)."""
