@@ -44,7 +44,9 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 # Sources are owned by root and read-only for the app user; only var/ is writable.
 COPY . .
 COPY --from=frontend /build/frontend/dist ./frontend/dist
+# Bytecode is compiled once here: PYTHONDONTWRITEBYTECODE stops (read-only) runtime writes, not reads.
 RUN chmod 0755 docker/entrypoint.sh \
+    && python -m compileall -q -j 0 . \
     && mkdir -p var/media var/static \
     && chown -R tessera:tessera var
 

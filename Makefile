@@ -72,11 +72,11 @@ test-frontend: frontend/node_modules/.installed
 
 test-backend: install
 	@set -euo pipefail; eval "$$(bash scripts/test-env.sh)"; \
-	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser" --create-db $(PYTEST_ARGS)
 
 test-browser: install frontend
 	@set -euo pipefail; eval "$$(bash scripts/test-env.sh)"; \
-	$(BIN)/python -m pytest -m browser -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m browser -p no:cacheprovider --create-db $(PYTEST_ARGS)
 
 # --- bench ----------------------------------------------------------------------------------------------
 bench: install frontend

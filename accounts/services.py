@@ -1,6 +1,7 @@
 """Writes about people: API tokens, passwords, sign-in throttling."""
 
 import secrets
+import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -81,7 +82,8 @@ def user_create(
 
 
 def _login_key(username: str, address: str) -> str:
-    return f"login-failures:{username.strip().lower()}:{address}"
+    # NFKC, as Django's UsernameField does: a fullwidth "ada" signs in as "ada" and must share its count.
+    return f"login-failures:{unicodedata.normalize('NFKC', username).strip().lower()}:{address}"
 
 
 def login_is_locked(*, username: str, address: str) -> bool:
@@ -102,3 +104,12 @@ def login_failure_record(*, username: str, address: str) -> int:
 
 def login_failures_clear(*, username: str, address: str) -> None:
     cache.delete(_login_key(username, address))
+
+
+@transaction.atomic
+def user_password_change(*, user: User, new_password: str) -> None:
+    """Set a new password (already checked by Django's validators in the form) and audit it.
+    Other sessions of the user are logged out by Django's session hash check."""
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    audit_record(actor=user, organisation_id=None, action="user.password_changed", target=user)

@@ -1,6 +1,7 @@
 """Server-rendered account pages: sign-in (throttled), sign-out, password change, API tokens."""
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -43,6 +44,17 @@ class ThrottledLoginView(auth_views.LoginView):
             username=form.get_user().get_username(), address=_client_address(self.request)
         )
         return super().form_valid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's password change page (validators included); the write goes through the service."""
+
+    template_name = "accounts/password_change.html"
+
+    def form_valid(self, form):
+        services.user_password_change(user=self.request.user, new_password=form.cleaned_data["new_password1"])
+        update_session_auth_hash(self.request, self.request.user)
+        return redirect("password_change_done")
 
 
 @login_required

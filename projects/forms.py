@@ -24,6 +24,7 @@ class ProjectUpdateForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
     overlap = forms.IntegerField(min_value=1, help_text="How many annotators label each item.")
+    expected_updated_at = forms.DateTimeField(widget=forms.HiddenInput)
 
 
 class ProjectMemberAddForm(forms.Form):

@@ -2,6 +2,7 @@
 announced on the project's websocket feed after commit."""
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -203,14 +204,27 @@ def project_create(
 
 
 @transaction.atomic
-def project_update(*, project: Project, actor, **fields: Any) -> Project:
-    """Change name, description, overlap or settings of an active project. No-op changes write nothing."""
+def project_update(
+    *, project: Project, actor, expected_updated_at: datetime | None = None, **fields: Any
+) -> Project:
+    """Change name, description, overlap or settings of an active project. No-op changes write nothing.
+
+    With `expected_updated_at` (what the editor saw), a project changed by someone else since then
+    is refused with 409 `stale_update` instead of silently overwriting their change.
+    """
     allowed = {"name", "description", "overlap", "settings"}
     unknown = set(fields) - allowed
     if unknown:
         raise DomainError("unknown_field", f"Cannot change: {', '.join(sorted(unknown))}")
     project = _lock_project(project)
     _ensure_active(project)
+    if expected_updated_at is not None and project.updated_at != expected_updated_at:
+        raise DomainError(
+            "stale_update",
+            "Someone else changed this project after you opened it. "
+            "Reload to see their change, then try again.",
+            status_code=409,
+        )
     if "name" in fields:
         fields["name"] = fields["name"].strip()
         if not fields["name"]:

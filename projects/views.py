@@ -110,7 +110,12 @@ def project_detail(request, project_id: int):
         project,
         form=form
         or ProjectUpdateForm(
-            initial={"name": project.name, "description": project.description, "overlap": project.overlap}
+            initial={
+                "name": project.name,
+                "description": project.description,
+                "overlap": project.overlap,
+                "expected_updated_at": project.updated_at.isoformat(),
+            }
         ),
         schema=selectors.schema_version_list(project=project).first(),
         guideline=selectors.guideline_version_list(project=project).first(),
@@ -192,10 +197,23 @@ def project_member_change(request, project_id: int, membership_id: int):
 
 
 def _versions_page(
-    request, project_id, *, view_action, edit_action, form_class, create, list_versions, template, label
+    request,
+    project_id,
+    *,
+    view_action,
+    edit_action,
+    form_class,
+    create,
+    list_versions,
+    template,
+    label,
+    prefill,
 ):
+    """A list of immutable versions plus a form that saves the next one, prefilled with the latest."""
     project = access.project_get_for_user(user=request.user, project_id=project_id, action=view_action)
-    form = form_class(request.POST or None)
+    versions = list_versions(project=project)
+    latest = versions.first()
+    form = form_class(request.POST or None, initial=prefill(latest) if latest else None)
     if request.method == "POST":
         project = access.project_get_for_user(user=request.user, project_id=project_id, action=edit_action)
         if form.is_valid():
@@ -203,7 +221,6 @@ def _versions_page(
             if ok:
                 messages.success(request, f"{label} v{version.version} saved.")
                 return redirect(request.path)
-    versions = list_versions(project=project)
     context = _project_context(request, project, form=form, versions=versions)
     return render(request, template, context, status=400 if form.errors else 200)
 
@@ -211,7 +228,7 @@ def _versions_page(
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_schema(request, project_id: int):
-    response = _versions_page(
+    return _versions_page(
         request,
         project_id,
         view_action=ProjectAction.VIEW_SCHEMA,
@@ -221,8 +238,8 @@ def project_schema(request, project_id: int):
         list_versions=selectors.schema_version_list,
         template="projects/project_schema.html",
         label="Label schema",
+        prefill=lambda latest: {"definition": latest.definition_json},
     )
-    return response
 
 
 @login_required
@@ -238,6 +255,7 @@ def project_guidelines(request, project_id: int):
         list_versions=selectors.guideline_version_list,
         template="projects/project_guidelines.html",
         label="Guidelines",
+        prefill=lambda latest: {"body": latest.body},
     )
 
 

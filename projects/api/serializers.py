@@ -118,6 +118,11 @@ class ProjectCreateInputSerializer(StrictInputSerializer):
 
 
 class ProjectUpdateInputSerializer(StrictInputSerializer):
+    expected_updated_at = serializers.DateTimeField(
+        required=False,
+        help_text="The project's updated_at as you last read it; if it changed since, the update is refused "
+        "with 409 stale_update instead of overwriting someone else's change.",
+    )
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     overlap = serializers.IntegerField(min_value=1, max_value=1000, required=False)

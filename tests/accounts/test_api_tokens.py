@@ -178,9 +178,9 @@ def test_revoke_writes_one_audit_row_and_is_idempotent(ada, ada_client):
     assert again.status_code == 204
     token.refresh_from_db()
     assert token.revoked_at == revoked_at
-    assert list(AuditEvent.objects.filter(action="api_token.revoked").values_list("target_id", "actor_label")) == [
-        (str(token.id), "ada")
-    ]
+    assert list(
+        AuditEvent.objects.filter(action="api_token.revoked").values_list("target_id", "actor_label")
+    ) == [(str(token.id), "ada")]
 
 
 def test_revoked_token_stays_listed_as_revoked(ada, ada_client):
@@ -229,7 +229,10 @@ def test_duplicate_active_name_is_a_conflict_and_creates_nothing(ada, ada_client
     response = ada_client.post("/api/tokens/", {"name": "ci"}, format="json")
 
     assert response.status_code == 409
-    assert response.json() == {"code": "duplicate_name", "detail": "You already have an active token named 'ci'."}
+    assert response.json() == {
+        "code": "duplicate_name",
+        "detail": "You already have an active token named 'ci'.",
+    }
     assert ApiToken.objects.filter(user=ada).count() == 1
     assert AuditEvent.objects.count() == audit_rows
 
@@ -263,7 +266,11 @@ def test_same_name_for_another_person_is_fine(ada_client):
         ),
         (
             {},
-            {"code": "invalid", "detail": "name: This field is required.", "errors": {"name": ["This field is required."]}},
+            {
+                "code": "invalid",
+                "detail": "name: This field is required.",
+                "errors": {"name": ["This field is required."]},
+            },
         ),
         (
             {"name": "x" * 101},
@@ -275,7 +282,11 @@ def test_same_name_for_another_person_is_fine(ada_client):
         ),
         (
             {"name": "ci", "scopes": ["read"]},
-            {"code": "unknown_field", "detail": "scopes: Unknown field.", "errors": {"scopes": ["Unknown field."]}},
+            {
+                "code": "unknown_field",
+                "detail": "scopes: Unknown field.",
+                "errors": {"scopes": ["Unknown field."]},
+            },
         ),
     ],
     ids=["blank", "whitespace", "missing", "101-chars", "unknown-field"],
@@ -307,7 +318,9 @@ def test_malformed_json_is_refused(ada, ada_client):
 
 
 def test_form_encoded_body_is_an_unsupported_media_type(ada, ada_client):
-    response = ada_client.post("/api/tokens/", data="name=ci", content_type="application/x-www-form-urlencoded")
+    response = ada_client.post(
+        "/api/tokens/", data="name=ci", content_type="application/x-www-form-urlencoded"
+    )
 
     assert response.status_code == 415
     assert response.json() == {
@@ -350,7 +363,10 @@ def test_other_authorization_schemes_count_as_no_credentials():
     response = client.get("/api/tokens/")
 
     assert response.status_code == 401
-    assert response.json() == {"code": "not_authenticated", "detail": "Authentication credentials were not provided."}
+    assert response.json() == {
+        "code": "not_authenticated",
+        "detail": "Authentication credentials were not provided.",
+    }
 
 
 def test_token_of_a_deactivated_user_is_refused(ada):
@@ -368,5 +384,8 @@ def test_anonymous_cannot_create_tokens():
     response = APIClient().post("/api/tokens/", {"name": "ci"}, format="json")
 
     assert response.status_code == 401
-    assert response.json() == {"code": "not_authenticated", "detail": "Authentication credentials were not provided."}
+    assert response.json() == {
+        "code": "not_authenticated",
+        "detail": "Authentication credentials were not provided.",
+    }
     assert ApiToken.objects.exists() is False

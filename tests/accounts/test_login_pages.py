@@ -69,7 +69,9 @@ def test_next_parameter_is_honoured_for_local_paths(ada):
 def test_next_parameter_pointing_elsewhere_is_ignored(ada):
     client = Client()
 
-    response = client.post("/login/", {"username": "ada", "password": PASSWORD, "next": "https://evil.example/"})
+    response = client.post(
+        "/login/", {"username": "ada", "password": PASSWORD, "next": "https://evil.example/"}
+    )
 
     assert response.status_code == 302
     assert response.url == "/projects/"
@@ -157,6 +159,30 @@ def test_lock_is_per_username_case_insensitively(ada):
 
     assert response.status_code == 429
     assert SESSION_KEY not in client.session
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["\uff41\uff44\uff41", "\uff41da", "\uff21DA", " ada "],
+    ids=["fullwidth", "one-fullwidth-letter", "fullwidth-upper", "padded"],
+)
+def test_lock_covers_other_spellings_that_sign_in_as_the_same_user(ada, spelling):
+    client = Client()
+    fail(5, client)
+
+    response = sign_in(client, PASSWORD, username=spelling)
+
+    assert response.status_code == 429
+    assert SESSION_KEY not in client.session
+
+
+def test_a_fullwidth_spelling_signs_in_as_the_user(ada):
+    client = Client()
+
+    response = sign_in(client, PASSWORD, username="\uff41\uff44\uff41")
+
+    assert response.status_code == 302
+    assert client.session[SESSION_KEY] == str(ada.pk)
 
 
 def test_lock_does_not_affect_another_username(ada):

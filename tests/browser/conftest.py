@@ -50,7 +50,7 @@ def pytest_collection_modifyitems(config, items):
     """Everything under tests/browser is a browser test, even if a module forgets its pytestmark."""
     here = Path(__file__).parent
     for item in items:
-        if here in Path(item.fspath).parents:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
 
 
