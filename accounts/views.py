@@ -27,8 +27,8 @@ class ThrottledLoginView(auth_views.LoginView):
     def post(self, request, *args, **kwargs):
         username = request.POST.get("username", "")
         if services.login_is_locked(username=username, address=_client_address(request)):
-            form = self.get_form()
-            form.errors.clear()
+            # An unbound form: a locked-out attempt is not even checked (no password hashing).
+            form = self.get_form_class()(self.request, initial={"username": username})
             context = self.get_context_data(form=form, locked=True)
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)

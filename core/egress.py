@@ -26,7 +26,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from urllib.parse import quote, urljoin, urlsplit
@@ -53,7 +53,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Whitespace, C0 controls, DEL and backslash: parsers disagree about all of them (request smuggling,
 # "http://evil\@127.0.0.1/"), and a well-formed URL percent-encodes them anyway.
 _FORBIDDEN_URL_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
-_HOST_LABEL = re.compile(r"^[a-z0-9_-]{1,63}$")
+_HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
 # WHATWG URL: a host whose last label is numeric is an IPv4 address, and inet_aton() would accept
 # octal/hex/short forms of it. We accept only the canonical dotted quad.
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
@@ -319,7 +319,9 @@ def stream(
             )
         next_url = urljoin(current_url, location.strip())
         next_target = _parse_url(next_url)
-        if (response.status == 303 and method != "HEAD") or (response.status in (301, 302) and method == "POST"):
+        if (response.status == 303 and method != "HEAD") or (
+            response.status in (301, 302) and method == "POST"
+        ):
             method, body = "GET", None
             request_headers = {k: v for k, v in request_headers.items() if k not in _BODY_HEADERS}
         if next_target.origin != target.origin:
@@ -366,7 +368,9 @@ def _parse_url(url: str) -> _Target:
     if port == 0:
         raise _invalid("The URL's port must be between 1 and 65535.")
     host, literal = _parse_host(parts.hostname, bracketed=parts.netloc.startswith("["))
-    request_target = _ascii_target(parts.path or "/") + (f"?{_ascii_target(parts.query)}" if parts.query else "")
+    request_target = _ascii_target(parts.path or "/") + (
+        f"?{_ascii_target(parts.query)}" if parts.query else ""
+    )
     return _Target(
         scheme=scheme,
         host=host,
@@ -379,7 +383,9 @@ def _parse_url(url: str) -> _Target:
 def _parse_host(hostname: str, *, bracketed: bool) -> tuple[str, IPAddress | None]:
     if bracketed:
         try:
-            address = ipaddress.IPv6Address(hostname)  # a zone ("%25eth0") is refused here
+            if "%" in hostname:  # a zone ("[fe80::1%25eth0]") only makes sense on the local link
+                raise ValueError(hostname)
+            address = ipaddress.IPv6Address(hostname)
         except ValueError as error:
             raise _invalid(f"{hostname} is not a valid IPv6 address.") from error
         return hostname, address
@@ -624,12 +630,10 @@ class _Watchdog:
 
 
 def _shutdown(sock: socket.socket) -> None:
-    try:
-        # The plain socket method, also for an SSLSocket: SSLSocket.shutdown() would unwrap it
-        # under the feet of the thread that is reading.
+    # The plain socket method, also for an SSLSocket: SSLSocket.shutdown() would unwrap it under the
+    # feet of the thread that is reading.
+    with suppress(OSError):
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 def _open_socket(addresses: list[IPAddress], port: int, *, host: str, timeout: float) -> socket.socket:
@@ -701,7 +705,9 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
 class _Exchange:
     """One request/response on one pinned connection, with the deadline watchdog armed."""
 
-    def __init__(self, *, target: _Target, addresses: list[IPAddress], deadline: _Deadline, connect_timeout: float):
+    def __init__(
+        self, *, target: _Target, addresses: list[IPAddress], deadline: _Deadline, connect_timeout: float
+    ):
         self.target = target
         self.deadline = deadline
         self.response: http.client.HTTPResponse | None = None

@@ -1,19 +1,24 @@
-class SecurityHeadersMiddleware:
-    """A strict Content-Security-Policy for pages: no inline script, no third-party origin."""
+from django.conf import settings
 
-    POLICY = (
+
+def content_security_policy() -> str:
+    """No inline script and no third-party origin, except where media is stored (signed S3 URLs)."""
+    media = " ".join(["'self'", "data:", "blob:", *settings.CORE_CSP_MEDIA_ORIGINS])
+    return (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; "
-        "object-src 'none'; base-uri 'self'; "
-        "frame-ancestors 'none'; form-action 'self'"
+        f"img-src {media}; media-src {media}; connect-src 'self' ws: wss:; "
+        "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
     )
 
+
+class SecurityHeadersMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
+        self.policy = content_security_policy()
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", self.POLICY)
+        response.headers.setdefault("Content-Security-Policy", self.policy)
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         return response
 

@@ -1,4 +1,5 @@
 from django.http import JsonResponse
+from django.views.defaults import page_not_found
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -12,3 +13,10 @@ def healthz(request):
     healthy, checks = health_report()
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def not_found(request, exception=None):
+    """404 for everything: JSON in the API's error shape under /api/, the HTML page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

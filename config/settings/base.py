@@ -78,7 +78,9 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    # Persistent connections are per thread and ASGI runs sync code in many threads, so they are
+    # off by default (Django's advice for ASGI); put PgBouncer in front for pooling.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
 else:
     DATABASES = {
         "default": {
@@ -204,6 +206,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "60/minute")},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Proxies in front of the app; 0 means throttles key on REMOTE_ADDR, never on a client-set header.
+    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",
@@ -230,6 +234,11 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+# Extra origins pages may load images/media from (signed S3 URLs); derived from the S3 settings.
+_s3_origin = env_str("AWS_S3_ENDPOINT_URL").rstrip("/") or (
+    f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com" if AWS_STORAGE_BUCKET_NAME else ""
+)
+CORE_CSP_MEDIA_ORIGINS = env_list("CORE_CSP_MEDIA_ORIGINS", [_s3_origin] if AWS_STORAGE_BUCKET_NAME else [])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)  # bytes per JSON body
@@ -239,6 +248,15 @@ PROJECTS_DEFAULT_OVERLAP = env_int("PROJECTS_DEFAULT_OVERLAP", 1)  # annotators 
 PROJECTS_MAX_OVERLAP = env_int("PROJECTS_MAX_OVERLAP", 50)  # annotators per item
 PROJECTS_SCHEMA_MAX_BYTES = env_int("PROJECTS_SCHEMA_MAX_BYTES", 256 * 1024)  # JSON size of one schema
 PROJECTS_GUIDELINE_MAX_CHARS = env_int("PROJECTS_GUIDELINE_MAX_CHARS", 200_000)  # Markdown characters
+
+# --- Egress (core.egress: every outbound HTTP request) --------------------------------------------
+CORE_EGRESS_MAX_BYTES = env_int("CORE_EGRESS_MAX_BYTES", 50 * 1024 * 1024)  # bytes of one response body
+CORE_EGRESS_CONNECT_TIMEOUT = env_int("CORE_EGRESS_CONNECT_TIMEOUT", 5)  # seconds per connect / DNS lookup
+CORE_EGRESS_TIMEOUT = env_int("CORE_EGRESS_TIMEOUT", 30)  # seconds for a whole request, redirects included
+CORE_EGRESS_MAX_REDIRECTS = env_int("CORE_EGRESS_MAX_REDIRECTS", 5)  # redirect hops followed
+# CIDRs reachable although private/loopback/...: an operator decision, see docs/EGRESS.md.
+# Comma-separated, e.g. "10.20.0.0/16,fd12:3456::/48". Cloud metadata addresses stay blocked.
+CORE_EGRESS_ALLOWED_NETWORKS = env_list("CORE_EGRESS_ALLOWED_NETWORKS", [])  # list of CIDRs
 
 LOGGING = {
     "version": 1,

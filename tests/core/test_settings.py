@@ -72,3 +72,30 @@ def test_local_defaults_are_embedded():
         "channels.layers.InMemoryChannelLayer",
         "django.core.files.storage.FileSystemStorage",
     ]
+
+
+def test_signed_s3_media_origin_is_allowed_by_the_content_security_policy():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from core.middleware import content_security_policy; "
+            "print(content_security_policy())",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "AWS_STORAGE_BUCKET_NAME": "media",
+            "AWS_S3_ENDPOINT_URL": "https://s3.example.org/",
+        },
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "img-src 'self' data: blob: https://s3.example.org; media-src 'self' data: blob: https://s3.example.org;"
+        in result.stdout
+    )

@@ -26,6 +26,18 @@ def project_row(project) -> dict:
     return Project.objects.filter(pk=project.pk).values().get()
 
 
+def settings_form(project, **values) -> dict:
+    """The settings form as the page renders it: current values, the hidden updated_at, then `values`."""
+    project = Project.objects.get(pk=project.pk)
+    return {
+        "name": project.name,
+        "description": project.description,
+        "overlap": project.overlap,
+        "expected_updated_at": project.updated_at.isoformat(),
+        **values,
+    }
+
+
 def memberships(project) -> list[tuple]:
     return list(
         ProjectMembership.objects.filter(project=project)
@@ -116,7 +128,7 @@ def test_manager_updates_settings_through_the_form(people, page_for):
 
     response = client.post(
         f"/projects/{people.project.id}/",
-        {"name": "Product reviews", "description": "Stars and words.", "overlap": 2},
+        settings_form(people.project, name="Product reviews", description="Stars and words.", overlap=2),
     )
 
     assert response.status_code == 302
@@ -135,7 +147,7 @@ def test_settings_form_shows_rule_errors_and_changes_nothing(people, page_for):
     before = project_row(people.project)
 
     response = page_for(people.manager).post(
-        f"/projects/{people.project.id}/", {"name": "Taken", "description": "", "overlap": 1}
+        f"/projects/{people.project.id}/", settings_form(people.project, name="Taken")
     )
 
     assert response.status_code == 400
@@ -148,7 +160,7 @@ def test_non_manager_posting_settings_is_forbidden_and_nothing_changes(people, p
     before = project_row(people.project)
 
     response = page_for(people.by_role(role)).post(
-        f"/projects/{people.project.id}/", {"name": "Hijacked", "description": "", "overlap": 9}
+        f"/projects/{people.project.id}/", settings_form(people.project, name="Hijacked", overlap=9)
     )
 
     assert response.status_code == 403
@@ -161,7 +173,7 @@ def test_outsider_posting_settings_is_not_found_and_nothing_changes(people, page
     before = project_row(people.project)
 
     response = page_for(people.outsider).post(
-        f"/projects/{people.project.id}/", {"name": "Hijacked", "description": "", "overlap": 9}
+        f"/projects/{people.project.id}/", settings_form(people.project, name="Hijacked", overlap=9)
     )
 
     assert response.status_code == 404

@@ -1,0 +1,898 @@
+"""The egress guard: URL and address policy, redirects, limits and pinned connections.
+
+No test resolves or contacts anything but 127.0.0.1: host names go through an injected resolver,
+and an autouse fixture makes the system resolver fail the test if it is ever reached with a name.
+"""
+
+import datetime
+import ipaddress
+import socket
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from core import egress
+from core.egress import EgressError, EgressResponse, check_url, fetch, stream
+
+SYSTEM_RESOLVER = egress._system_resolver
+
+
+class FakeDNS:
+    """An injected resolver: fixed answers per host (a list of answers is used one call at a time)."""
+
+    def __init__(self, answers: dict[str, list[str] | list[list[str]]]):
+        self.answers = answers
+        self.calls: list[tuple[str, int]] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.calls.append((host, port))
+        if host not in self.answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        answer = self.answers[host]
+        if answer and isinstance(answer[0], list):
+            return answer.pop(0) if len(answer) > 1 else answer[0]
+        return answer
+
+
+@pytest.fixture(autouse=True)
+def no_real_dns(monkeypatch, settings):
+    def refuse(host, port):
+        ipaddress.ip_address(host)  # numeric hosts are fine: getaddrinfo() does no lookup for them
+        return SYSTEM_RESOLVER(host, port)
+
+    monkeypatch.setattr(egress, "_system_resolver", refuse)
+    settings.CORE_EGRESS_ALLOWED_NETWORKS = []
+
+
+@pytest.fixture
+def connections(monkeypatch):
+    """Every (address, port) the code under test opens a socket to."""
+    opened: list[tuple[str, int]] = []
+    real = socket.create_connection
+
+    def recording(address, *args, **kwargs):
+        opened.append(address)
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", recording)
+    return opened
+
+
+# --- A local origin server ------------------------------------------------------------------------
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_GET(self):
+        self.route()
+
+    def do_POST(self):
+        self.route()
+
+    def do_HEAD(self):
+        self.route()
+
+    def reply(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
+        self.send_response(status)
+        for name, value in {
+            "Content-Type": "text/plain",
+            "Content-Length": str(len(body)),
+            **(headers or {}),
+        }.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def route(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.seen.append(
+            {
+                "method": self.command,
+                "path": self.path,
+                "host": self.headers["Host"],
+                "authorization": self.headers.get("Authorization"),
+                "body": body,
+            }
+        )
+        path, _, query = self.path.partition("?")
+        wait = self.server.stopping.wait
+        if path in ("/ok", "/echo"):
+            self.reply(200, b"hello tessera")
+        elif path == "/big":
+            self.reply(200, b"x" * 2048)
+        elif path == "/big-chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for _ in range(4):
+                self.wfile.write(b"200\r\n" + b"x" * 512 + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        elif path == "/big-close":
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"x" * 2048)
+            self.close_connection = True
+        elif path == "/slow-headers":
+            wait(3)
+            self.reply(200, b"late")
+        elif path == "/slow-body":
+            self.send_response(200)
+            self.send_header("Content-Length", "10")
+            self.end_headers()
+            self.wfile.flush()
+            wait(3)
+            self.wfile.write(b"0123456789")
+        elif path == "/drip":  # one byte every 50 ms: no single read ever waits long
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            for _ in range(100):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                if wait(0.05):
+                    return
+        elif path == "/truncated":
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b"x" * 10)
+            self.close_connection = True
+        elif path.startswith("/redirect/"):
+            left = int(path.rsplit("/", 1)[1])
+            if left == 0:
+                self.reply(200, b"arrived")
+            else:
+                self.reply(302, headers={"Location": f"/redirect/{left - 1}"})
+        elif path.startswith("/go/"):  # /go/<status>?<percent-encoded Location>
+            self.reply(int(path.rsplit("/", 1)[1]), headers={"Location": unquote(query)})
+        else:
+            self.reply(404, b"nope")
+
+
+class Origin(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, tls: ssl.SSLContext | None = None):
+        super().__init__(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
+        self.port = self.server_address[1]
+        self.seen: list[dict] = []
+        self.stopping = threading.Event()
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+    def handle_error(self, request, client_address):
+        pass  # the client hung up on purpose (limits, timeouts)
+
+
+def _serve(server: Origin):
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def origin(settings):
+    settings.CORE_EGRESS_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    server = Origin()
+    _serve(server)
+    yield server
+    server.stopping.set()
+    server.shutdown()
+    server.server_close()
+
+
+# --- URL shape ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("file:///etc/passwd", "Only http and https URLs are allowed, not file:."),
+        ("ftp://files.test/a.png", "Only http and https URLs are allowed, not ftp:."),
+        ("gopher://127.0.0.1:6379/_INFO", "Only http and https URLs are allowed, not gopher:."),
+        ("dict://127.0.0.1:11211/stat", "Only http and https URLs are allowed, not dict:."),
+        ("//media.test/a.png", "Only http and https URLs are allowed, not a URL without a scheme."),
+    ],
+)
+def test_refuses_schemes_other_than_http_and_https(url, message):
+    dns = FakeDNS({})
+
+    with pytest.raises(EgressError) as error:
+        check_url(url, resolver=dns)
+
+    assert (error.value.code, error.value.message) == ("egress_scheme", message)
+    assert dns.calls == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:secret@media.test/a.png",
+        "http://user@127.0.0.1/",
+        "http://media.test@127.0.0.1/",
+        "https://:@media.test/",
+    ],
+)
+def test_refuses_userinfo(url):
+    dns = FakeDNS({"media.test": ["93.184.216.34"]})
+
+    with pytest.raises(EgressError) as error:
+        check_url(url, resolver=dns)
+
+    assert error.value.code == "egress_invalid_url"
+    assert error.value.message == "URLs with a user name or password are not allowed."
+    assert dns.calls == []
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http:///a.png", "The URL has no host."),
+        (
+            "http://media.test/a.png\r\nX-Injected: 1",
+            "The URL contains whitespace, control characters or a backslash.",
+        ),
+        ("http://media.test/a b.png", "The URL contains whitespace, control characters or a backslash."),
+        ("http://evil.test\\@127.0.0.1/", "The URL contains whitespace, control characters or a backslash."),
+        ("http://[::1/", "The URL cannot be parsed (Invalid IPv6 URL)."),
+        ("http://media.test:99999/", "The URL cannot be parsed (Port out of range 0-65535)."),
+        ("http://media.test:0/", "The URL's port must be between 1 and 65535."),
+        ("http://[fe80::1%25eth0]/", "fe80::1%25eth0 is not a valid IPv6 address."),
+        ("http://media_%2e.test/", "media_%2e.test is not a valid host name."),
+        ("http://-.test/", "-.test is not a valid host name."),
+    ],
+)
+def test_refuses_malformed_urls(url, message):
+    dns = FakeDNS({})
+
+    with pytest.raises(EgressError) as error:
+        check_url(url, resolver=dns)
+
+    assert (error.value.code, error.value.message) == ("egress_invalid_url", message)
+    assert dns.calls == []
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "2130706433",
+        "0x7f.0.0.1",
+        "017700000001",
+        "0x7f000001",
+        "127.1",
+        "127.000.000.001",
+        "0177.0.0.1",
+        "10.0.0.0x1",
+    ],
+)
+def test_refuses_non_canonical_ipv4_notations_instead_of_resolving_them(host):
+    # getaddrinfo() would read every one of these as 127.0.0.1 or 10.0.0.1.
+    dns = FakeDNS({host: ["93.184.216.34"]})
+
+    with pytest.raises(EgressError) as error:
+        check_url(f"http://{host}/", resolver=dns)
+
+    assert error.value.code == "egress_invalid_url"
+    assert (
+        error.value.message == f"{host} is not a valid IPv4 address; write addresses as four decimal numbers."
+    )
+    assert dns.calls == []
+
+
+def test_international_host_is_resolved_in_its_ascii_form():
+    dns = FakeDNS({"xn--bcher-kva.test": ["93.184.216.34"]})
+
+    addresses = check_url("https://Bücher.test/a.png", resolver=dns)
+
+    assert addresses == [ipaddress.ip_address("93.184.216.34")]
+    assert dns.calls == [("xn--bcher-kva.test", 443)]
+
+
+# --- Address policy -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "description"),
+    [
+        ("127.0.0.1", "a loopback address (127.0.0.1)"),
+        ("127.0.0.1.", "a loopback address (127.0.0.1)"),
+        ("127.255.0.9", "a loopback address (127.255.0.9)"),
+        ("10.0.0.5", "a private address (10.0.0.5)"),
+        ("172.16.0.1", "a private address (172.16.0.1)"),
+        ("192.168.1.1", "a private address (192.168.1.1)"),
+        ("169.254.169.254", "a cloud metadata address (169.254.169.254)"),
+        ("169.254.170.2", "a cloud metadata address (169.254.170.2)"),
+        ("100.100.100.200", "a cloud metadata address (100.100.100.200)"),
+        ("169.254.10.10", "a link-local address (169.254.10.10)"),
+        ("0.0.0.0", "an unspecified address (0.0.0.0)"),  # noqa: S104 - a URL host, nothing binds
+        ("0.1.2.3", "a reserved address (0.1.2.3)"),
+        ("100.64.0.1", "a carrier-grade NAT address (100.64.0.1)"),
+        ("224.0.0.1", "a multicast address (224.0.0.1)"),
+        ("240.0.0.1", "a reserved address (240.0.0.1)"),
+        ("255.255.255.255", "a broadcast address (255.255.255.255)"),
+        ("192.0.2.10", "a documentation address (192.0.2.10)"),
+        ("198.51.100.7", "a documentation address (198.51.100.7)"),
+        ("203.0.113.9", "a documentation address (203.0.113.9)"),
+        ("198.18.0.1", "a reserved address (198.18.0.1)"),
+        ("[::1]", "a loopback address (::1)"),
+        ("[::]", "an unspecified address (::)"),
+        ("[::ffff:127.0.0.1]", "a loopback address (::ffff:127.0.0.1)"),
+        ("[::ffff:a9fe:a9fe]", "a cloud metadata address (::ffff:169.254.169.254)"),
+        ("[::ffff:10.1.2.3]", "a private address (::ffff:10.1.2.3)"),
+        ("[2002:7f00:1::]", "a loopback address (2002:7f00:1::)"),
+        ("[2002:a9fe:a9fe::1]", "a cloud metadata address (2002:a9fe:a9fe::1)"),
+        ("[64:ff9b::a00:1]", "a private address (64:ff9b::a00:1)"),
+        ("[64:ff9b:1::1]", "a reserved address (64:ff9b:1::1)"),
+        ("[::7f00:1]", "a reserved address (::7f00:1)"),
+        ("[fe80::1]", "a link-local address (fe80::1)"),
+        ("[fd12:3456::1]", "a private address (fd12:3456::1)"),
+        ("[fd00:ec2::254]", "a cloud metadata address (fd00:ec2::254)"),
+        ("[ff02::1]", "a multicast address (ff02::1)"),
+        ("[2001:db8::1]", "a documentation address (2001:db8::1)"),
+        ("[2001::1]", "a reserved address (2001::1)"),
+        ("[fec0::1]", "a reserved address (fec0::1)"),
+    ],
+)
+def test_refuses_literal_addresses_outside_the_public_internet(host, description):
+    dns = FakeDNS({})
+
+    with pytest.raises(EgressError) as error:
+        check_url(f"http://{host}/latest/meta-data/", resolver=dns)
+
+    shown = host.strip("[]")
+    assert error.value.code == "egress_blocked_address"
+    assert error.value.message == f"{shown} resolves to {description}."
+    assert dns.calls == []
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("93.184.216.34", "93.184.216.34"),
+        ("[2606:4700::6810:84e5]", "2606:4700::6810:84e5"),
+        ("[::ffff:93.184.216.34]", "::ffff:93.184.216.34"),
+        ("[64:ff9b::5db8:d822]", "64:ff9b::5db8:d822"),  # NAT64 of 93.184.216.34
+        ("[2002:5db8:d822::1]", "2002:5db8:d822::1"),  # 6to4 of 93.184.216.34
+    ],
+)
+def test_allows_public_literal_addresses(host, address):
+    addresses = check_url(f"https://{host}/a.png")
+
+    assert addresses == [ipaddress.ip_address(address)]
+
+
+def test_allows_a_host_that_resolves_to_public_addresses_only():
+    dns = FakeDNS({"media.example": ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "93.184.216.34"]})
+
+    addresses = check_url("https://media.example/cat.png", resolver=dns)
+
+    assert addresses == [
+        ipaddress.ip_address("93.184.216.34"),
+        ipaddress.ip_address("2606:2800:220:1:248:1893:25c8:1946"),
+    ]
+    assert dns.calls == [("media.example", 443)]
+
+
+def test_refuses_a_host_when_any_resolved_address_is_private():
+    dns = FakeDNS({"evil.example": ["93.184.216.34", "10.0.0.7"]})
+
+    with pytest.raises(EgressError) as error:
+        check_url("http://evil.example:8080/", resolver=dns)
+
+    assert error.value.code == "egress_blocked_address"
+    assert error.value.message == "evil.example resolves to a private address (10.0.0.7)."
+    assert dns.calls == [("evil.example", 8080)]
+
+
+def test_refuses_a_host_that_resolves_to_the_metadata_service():
+    dns = FakeDNS({"evil.example": ["169.254.169.254"]})
+
+    with pytest.raises(EgressError) as error:
+        check_url("http://evil.example/latest/meta-data/", resolver=dns)
+
+    assert error.value.code == "egress_blocked_address"
+    assert error.value.message == "evil.example resolves to a cloud metadata address (169.254.169.254)."
+
+
+def test_scoped_link_local_answer_is_refused():
+    dns = FakeDNS({"printer.example": ["fe80::1%eth0"]})
+
+    with pytest.raises(EgressError) as error:
+        check_url("http://printer.example/", resolver=dns)
+
+    assert error.value.message == "printer.example resolves to a link-local address (fe80::1)."
+
+
+@pytest.mark.parametrize(
+    "host", ["metadata.google.internal", "METADATA.google.internal.", "metadata", "instance-data"]
+)
+def test_refuses_metadata_names_wherever_they_resolve(host):
+    dns = FakeDNS({host.lower(): ["93.184.216.34"]})
+
+    with pytest.raises(EgressError) as error:
+        check_url(f"http://{host}/computeMetadata/v1/", resolver=dns)
+
+    assert error.value.code == "egress_blocked_address"
+    assert error.value.message == f"{host.lower()} is the name of a cloud metadata service."
+    assert dns.calls == []
+
+
+def test_unresolvable_host_is_a_dns_error():
+    dns = FakeDNS({"empty.test": []})
+
+    with pytest.raises(EgressError) as missing:
+        check_url("http://nowhere.test/", resolver=dns)
+    with pytest.raises(EgressError) as empty:
+        check_url("http://empty.test/", resolver=dns)
+
+    assert (missing.value.code, missing.value.message) == ("egress_dns", "nowhere.test cannot be resolved.")
+    assert (empty.value.code, empty.value.message) == ("egress_dns", "empty.test cannot be resolved.")
+
+
+def test_slow_dns_is_a_timeout(settings):
+    settings.CORE_EGRESS_CONNECT_TIMEOUT = 0.2
+    release = threading.Event()
+
+    def hanging(host, port):
+        release.wait(5)
+        return ["93.184.216.34"]
+
+    started = time.monotonic()
+    with pytest.raises(EgressError) as error:
+        check_url("http://slow.test/", resolver=hanging)
+    elapsed = time.monotonic() - started
+    release.set()
+
+    assert (error.value.code, error.value.message) == (
+        "egress_timeout",
+        "Resolving slow.test took longer than 0.2 s.",
+    )
+    assert elapsed < 1
+
+
+def test_allowed_networks_open_a_private_range(settings):
+    settings.CORE_EGRESS_ALLOWED_NETWORKS = ["10.20.0.0/16", "fd12:3456::/48"]
+    dns = FakeDNS({"minio.internal": ["10.20.0.5", "fd12:3456::5"]})
+
+    addresses = check_url("http://minio.internal:9000/bucket", resolver=dns)
+
+    assert addresses == [ipaddress.ip_address("10.20.0.5"), ipaddress.ip_address("fd12:3456::5")]
+    with pytest.raises(EgressError) as outside:
+        check_url("http://10.21.0.5/")
+    assert outside.value.message == "10.21.0.5 resolves to a private address (10.21.0.5)."
+
+
+def test_allowed_networks_never_open_metadata_addresses(settings):
+    settings.CORE_EGRESS_ALLOWED_NETWORKS = ["169.254.0.0/16", "100.64.0.0/10"]
+
+    assert check_url("http://169.254.1.1/") == [ipaddress.ip_address("169.254.1.1")]
+    for address in ["169.254.169.254", "100.100.100.200"]:
+        with pytest.raises(EgressError) as error:
+            check_url(f"http://{address}/")
+        assert error.value.message == f"{address} resolves to a cloud metadata address ({address})."
+
+
+def test_allowed_ipv4_network_also_allows_its_ipv4_mapped_form(settings):
+    settings.CORE_EGRESS_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+
+    assert check_url("http://[::ffff:127.0.0.1]/") == [ipaddress.ip_address("::ffff:127.0.0.1")]
+
+
+def test_allowed_networks_are_empty_by_default_in_settings():
+    from config.settings import base
+
+    assert base.CORE_EGRESS_ALLOWED_NETWORKS == []
+    assert (base.CORE_EGRESS_MAX_BYTES, base.CORE_EGRESS_CONNECT_TIMEOUT, base.CORE_EGRESS_TIMEOUT) == (
+        50 * 1024 * 1024,
+        5,
+        30,
+    )
+    assert base.CORE_EGRESS_MAX_REDIRECTS == 5
+
+
+def test_a_host_bit_in_an_allowed_network_is_a_configuration_error(settings):
+    settings.CORE_EGRESS_ALLOWED_NETWORKS = ["10.0.0.5/8"]
+
+    with pytest.raises(ImproperlyConfigured) as error:
+        check_url("http://10.0.0.5/")
+
+    assert (
+        str(error.value)
+        == "CORE_EGRESS_ALLOWED_NETWORKS: '10.0.0.5/8' is not a network (10.0.0.5/8 has host bits set)."
+    )
+
+
+def test_system_resolver_answers_numeric_hosts_without_a_lookup():
+    assert SYSTEM_RESOLVER("127.0.0.1", 80) == ["127.0.0.1"]
+
+
+# --- Fetching -------------------------------------------------------------------------------------
+
+
+def test_fetches_a_body(origin, connections):
+    response = fetch(origin.url("/ok"))
+
+    assert isinstance(response, EgressResponse)
+    assert (response.url, response.status, response.content) == (origin.url("/ok"), 200, b"hello tessera")
+    assert (response.headers["content-type"], response.headers["content-length"]) == ("text/plain", "13")
+    assert connections == [("127.0.0.1", origin.port)]
+    assert origin.seen[0]["method"] == "GET"
+
+
+def test_loopback_is_refused_without_the_operator_allowing_it(origin, settings, connections):
+    settings.CORE_EGRESS_ALLOWED_NETWORKS = []
+
+    with pytest.raises(EgressError) as error:
+        fetch(origin.url("/ok"))
+
+    assert error.value.code == "egress_blocked_address"
+    assert connections == []
+    assert origin.seen == []
+
+
+def test_head_request_has_no_body(origin):
+    response = fetch(origin.url("/ok"), method="head")
+
+    assert (response.status, response.content, response.headers["content-length"]) == (200, b"", "13")
+    assert origin.seen[0]["method"] == "HEAD"
+
+
+def test_sends_the_original_host_name_while_connecting_to_the_validated_address(origin, connections):
+    dns = FakeDNS({"media.test": ["127.0.0.1"]})
+
+    response = fetch(origin.url("/echo", host="media.test"), resolver=dns)
+
+    assert response.content == b"hello tessera"
+    assert origin.seen[0]["host"] == f"media.test:{origin.port}"
+    assert dns.calls == [("media.test", origin.port)]
+    assert connections == [("127.0.0.1", origin.port)]
+
+
+def test_connects_to_the_address_it_validated_even_if_dns_changes_its_answer(origin, connections):
+    # DNS rebinding: a second lookup would say 10.0.0.1; there must not be a second lookup.
+    dns = FakeDNS({"media.test": [["127.0.0.1"], ["10.0.0.1"]]})
+
+    response = fetch(origin.url("/ok", host="media.test"), resolver=dns)
+
+    assert response.content == b"hello tessera"
+    assert dns.calls == [("media.test", origin.port)]
+    assert connections == [("127.0.0.1", origin.port)]
+
+
+def test_each_redirect_hop_is_resolved_and_checked_again(origin, connections):
+    dns = FakeDNS({"media.test": [["127.0.0.1"], ["10.0.0.1"]]})
+    again = origin.url("/ok", host="media.test")
+
+    with pytest.raises(EgressError) as error:
+        fetch(origin.url(f"/go/302?{again}", host="media.test"), resolver=dns)
+
+    assert error.value.message == "media.test resolves to a private address (10.0.0.1)."
+    assert dns.calls == [("media.test", origin.port), ("media.test", origin.port)]
+    assert connections == [("127.0.0.1", origin.port)]
+
+
+def test_redirect_to_the_metadata_address_is_refused_without_connecting(origin, connections):
+    with pytest.raises(EgressError) as error:
+        fetch(origin.url("/go/302?http://169.254.169.254/latest/meta-data/"))
+
+    assert error.value.code == "egress_blocked_address"
+    assert error.value.message == "169.254.169.254 resolves to a cloud metadata address (169.254.169.254)."
+    assert connections == [("127.0.0.1", origin.port)]
+    assert [seen["path"] for seen in origin.seen] == ["/go/302?http://169.254.169.254/latest/meta-data/"]
+
+
+def test_redirect_to_a_name_resolving_privately_is_refused_without_connecting(origin, connections):
+    dns = FakeDNS({"internal.test": ["10.0.0.1"]})
+
+    with pytest.raises(EgressError) as error:
+        fetch(origin.url("/go/307?http://internal.test/admin"), resolver=dns)
+
+    assert error.value.code == "egress_blocked_address"
+    assert error.value.message == "internal.test resolves to a private address (10.0.0.1)."
+    assert dns.calls == [("internal.test", 80)]
+    assert connections == [("127.0.0.1", origin.port)]
+
+
+def test_redirect_to_another_scheme_is_refused(origin, connections):
+    with pytest.raises(EgressError) as error:
+        fetch(origin.url("/go/301?file:///etc/passwd"))
+
+    assert (error.value.code, error.value.message) == (
+        "egress_scheme",
+        "Only http and https URLs are allowed, not file:.",
+    )
+    assert connections == [("127.0.0.1", origin.port)]
+
+
+def test_follows_redirects_up_to_the_limit(origin):
+    response = fetch(origin.url("/redirect/2"), max_redirects=2)
+
+    assert (response.url, response.status, response.content) == (origin.url("/redirect/0"), 200, b"arrived")
+
+
+def test_stops_after_too_many_redirects(origin):
+    with pytest.raises(EgressError) as error:
+        fetch(origin.url("/redirect/3"), max_redirects=2)
+
+    assert error.value.code == "egress_too_many_redirects"
+    assert error.value.message == "Stopped after 2 redirects (the limit) starting at 127.0.0.1."
+    assert [seen["path"] for seen in origin.seen] == ["/redirect/3", "/redirect/2", "/redirect/1"]
+
+
+def test_redirect_limit_defaults_to_the_setting(origin, settings):
+    settings.CORE_EGRESS_MAX_REDIRECTS = 1
+
+    with pytest.raises(EgressError) as error:
+        fetch(origin.url("/redirect/2"))
+
+    assert error.value.code == "egress_too_many_redirects"
+    assert len(origin.seen) == 2
+
+
+def test_credentials_are_dropped_on_a_redirect_to_another_origin(origin):
+    dns = FakeDNS({"media.test": ["127.0.0.1"], "cdn.test": ["127.0.0.1"]})
+    same_origin = origin.url("/go/302?/ok", host="media.test")
+    other_origin = origin.url("/ok", host="cdn.test")
+
+    fetch(same_origin, headers={"Authorization": "Bearer secret"}, resolver=dns)
+    fetch(
+        origin.url(f"/go/302?{other_origin}", host="media.test"),
+        headers={"Authorization": "Bearer secret"},
+        resolver=dns,
+    )
+
+    assert [(seen["host"], seen["authorization"]) for seen in origin.seen] == [
+        (f"media.test:{origin.port}", "Bearer secret"),
+        (f"media.test:{origin.port}", "Bearer secret"),
+        (f"media.test:{origin.port}", "Bearer secret"),
+        (f"cdn.test:{origin.port}", None),
+    ]
+
+
+def test_see_other_continues_as_get_without_the_body(origin):
+    response = fetch(
+        origin.url("/go/303?/ok"),
+        method="POST",
+        body=b'{"event": "x"}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.content == b"hello tessera"
+    assert [(seen["method"], seen["path"], seen["body"]) for seen in origin.seen] == [
+        ("POST", "/go/303?/ok", b'{"event": "x"}'),
+        ("GET", "/ok", b""),
+    ]
+
+
+def test_error_status_is_an_http_error(origin):
+    with pytest.raises(EgressError) as error:
+        fetch(origin.url("/missing"))
+
+    assert error.value.code == "egress_http_error"
+    assert error.value.message == "127.0.0.1 answered with HTTP status 404."
+    assert error.value.extra == {"upstream_status": 404}
+
+
+@pytest.mark.parametrize("path", ["/big", "/big-chunked", "/big-close"])
+def test_body_over_max_bytes_is_refused(origin, path):
+    with pytest.raises(EgressError) as error:
+        fetch(origin.url(path), max_bytes=1000)
+
+    assert (error.value.code, error.value.message) == (
+        "egress_too_large",
+        "The response from 127.0.0.1 is larger than 1000 bytes.",
+    )
+
+
+@pytest.mark.parametrize("path", ["/big", "/big-chunked", "/big-close"])
+def test_body_of_exactly_max_bytes_is_fetched(origin, path):
+    response = fetch(origin.url(path), max_bytes=2048)
+
+    assert response.content == b"x" * 2048
+
+
+def test_max_bytes_defaults_to_the_setting(origin, settings):
+    settings.CORE_EGRESS_MAX_BYTES = 100
+
+    with pytest.raises(EgressError) as error:
+        fetch(origin.url("/big-chunked"))
+
+    assert error.value.message == "The response from 127.0.0.1 is larger than 100 bytes."
+
+
+def test_stream_stops_reading_past_max_bytes(origin):
+    received = []
+
+    with pytest.raises(EgressError) as error, stream(origin.url("/big-chunked"), max_bytes=1000) as response:
+        assert (response.status, response.headers["transfer-encoding"]) == (200, "chunked")
+        for chunk in response.iter_chunks(chunk_size=256):
+            received.append(chunk)
+
+    assert error.value.code == "egress_too_large"
+    assert 0 < sum(len(chunk) for chunk in received) <= 1000
+    assert all(len(chunk) <= 256 for chunk in received)
+
+
+def test_stream_refuses_a_content_length_over_max_bytes_before_reading(origin):
+    with pytest.raises(EgressError) as error, stream(origin.url("/big"), max_bytes=1000):
+        pytest.fail("the block must not run")
+
+    assert error.value.code == "egress_too_large"
+
+
+def test_stream_body_cannot_be_read_after_the_block(origin):
+    with stream(origin.url("/ok")) as response:
+        pass
+
+    with pytest.raises(RuntimeError):
+        list(response.iter_chunks())
+
+
+def test_truncated_body_is_a_connection_error(origin):
+    with pytest.raises(EgressError) as error:
+        fetch(origin.url("/truncated"))
+
+    assert (error.value.code, error.value.message) == (
+        "egress_connection",
+        "The response from 127.0.0.1 ended after 10 of 100 bytes.",
+    )
+
+
+def test_refused_connection_is_a_connection_error(settings):
+    settings.CORE_EGRESS_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound but not listening: connections are refused
+
+        with pytest.raises(EgressError) as error:
+            fetch(f"http://127.0.0.1:{port}/")
+
+    assert (error.value.code, error.value.message) == (
+        "egress_connection",
+        f"Could not connect to 127.0.0.1 on port {port}.",
+    )
+
+
+@pytest.mark.parametrize("path", ["/slow-headers", "/slow-body", "/drip"])
+def test_total_timeout_covers_slow_and_dripping_servers(origin, path):
+    started = time.monotonic()
+
+    with pytest.raises(EgressError) as error:
+        fetch(origin.url(path), timeout=0.5)
+
+    assert (error.value.code, error.value.message) == (
+        "egress_timeout",
+        "The request to 127.0.0.1 took longer than 0.5 s.",
+    )
+    assert time.monotonic() - started < 1.5
+
+
+def test_host_header_cannot_be_overridden(origin):
+    with pytest.raises(ValueError):
+        fetch(origin.url("/ok"), headers={"Host": "internal.test"})
+
+    assert origin.seen == []
+
+
+# --- TLS on a pinned connection -------------------------------------------------------------------
+
+
+def _certificates(tmp_path, name: str) -> tuple[str, str, str]:
+    """A throwaway CA and a server certificate for `name`: (ca_pem, cert_file, key_file)."""
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tessera test CA")])
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ca_ski, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "server.pem", tmp_path / "server.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return ca.public_bytes(serialization.Encoding.PEM).decode(), str(cert_file), str(key_file)
+
+
+@pytest.fixture
+def tls_origin(settings, monkeypatch, tmp_path):
+    """An HTTPS origin on 127.0.0.1 whose certificate is for media.test only; records SNI names."""
+    ca_pem, cert_file, key_file = _certificates(tmp_path, "media.test")
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_file, key_file)
+    server_names: list[str | None] = []
+    server_context.sni_callback = lambda connection, name, context: server_names.append(name)
+    monkeypatch.setattr(egress, "_tls_context", lambda: ssl.create_default_context(cadata=ca_pem))
+    settings.CORE_EGRESS_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    server = Origin(tls=server_context)
+    server.server_names = server_names
+    _serve(server)
+    yield server
+    server.stopping.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_tls_uses_the_host_name_for_sni_and_certificate_on_the_pinned_address(tls_origin, connections):
+    dns = FakeDNS({"media.test": ["127.0.0.1"]})
+
+    response = fetch(tls_origin.url("/ok", host="media.test"), resolver=dns)
+
+    assert response.content == b"hello tessera"
+    assert tls_origin.server_names == ["media.test"]
+    assert tls_origin.seen[0]["host"] == f"media.test:{tls_origin.port}"
+    assert connections == [("127.0.0.1", tls_origin.port)]
+
+
+def test_tls_certificate_for_another_name_is_refused(tls_origin):
+    dns = FakeDNS({"other.test": ["127.0.0.1"]})
+
+    with pytest.raises(EgressError) as error:
+        fetch(tls_origin.url("/ok", host="other.test"), resolver=dns)
+
+    assert error.value.code == "egress_connection"
+    assert error.value.message == (
+        "The TLS certificate of other.test is not valid: "
+        "Hostname mismatch, certificate is not valid for 'other.test'."
+    )
+    assert tls_origin.seen == []
