@@ -1,7 +1,7 @@
 from django.http import JsonResponse
-from django.views.defaults import page_not_found
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
 
 from .health import health_report
 
