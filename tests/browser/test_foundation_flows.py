@@ -111,6 +111,7 @@ def test_changes_by_another_user_appear_live_with_updated_counts(page_for, peopl
     expect(watcher.locator("#live-status")).to_have_text("Live")
     expect(watcher.locator("#live-events li")).to_have_count(0)
     expect(watcher.locator("[data-stat='members']")).to_have_text("—")  # not computed yet
+    expect(watcher.locator("#project-changed")).to_be_hidden()
     admin = page_for(people.org_admin)
 
     admin.goto(f"/projects/{project.id}/")
@@ -121,6 +122,9 @@ def test_changes_by_another_user_appear_live_with_updated_counts(page_for, peopl
     events = watcher.locator("#live-events li")
     expect(events).to_have_count(1)
     expect(events.first.locator(".live-activity__text")).to_have_text("org_admin changed overlap")
+    notice = watcher.locator("#project-changed")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("org_admin changed this project while you were here.")
 
     admin.goto(f"/projects/{project.id}/members/")
     admin.get_by_label("Username").fill("org_member")
@@ -138,6 +142,16 @@ def test_changes_by_another_user_appear_live_with_updated_counts(page_for, peopl
     expect(watcher.locator("[data-stat='annotators']")).to_have_text("1")
     expect(watcher.locator("#live-status")).to_have_text("Live")
     shot(watcher, "project-detail")
+
+    # The watcher's form is stale now: saving it is refused instead of undoing the admin's change.
+    watcher.get_by_label("Description").fill("Edited from a stale form")
+    watcher.get_by_role("button", name="Save settings").click()
+    expect(watcher.locator(".alert--error")).to_contain_text(
+        "Someone else changed this project after you opened it."
+    )
+    watcher.goto(f"/projects/{project.id}/")
+    expect(watcher.locator("#fact-overlap")).to_have_text("3")
+    expect(watcher.locator("#live-status")).to_have_text("Live")
 
 
 def test_manager_adds_changes_and_removes_a_member(page, people):

@@ -7,6 +7,7 @@
 import { h, render } from "preact";
 
 import { ProjectFeed, feedUrl } from "../realtime/project-feed";
+import { changedNoticeHandler } from "../ui/changed-notice";
 import { LiveActivity } from "../ui/live-activity";
 
 /** The feed's path from the page config, or `null` if the config is missing or unusable. */
@@ -33,6 +34,8 @@ if (container !== null && path !== null) {
   const feed = new ProjectFeed({ url: feedUrl(path) });
   // Render first: LiveActivity subscribes synchronously inside render(), so it sees every status and event.
   render(h(LiveActivity, { feed }), container);
+  const notice = document.getElementById("project-changed");
+  if (notice !== null) feed.subscribe(changedNoticeHandler(notice));
   feed.start();
 
   // An open socket keeps the page out of the back/forward cache; drop it while hidden.
