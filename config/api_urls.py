@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from accounts.api.views import ApiTokenViewSet, me
+from annotation.api.views import ImportJobViewSet, ItemViewSet, MetadataFieldViewSet
 from projects.api.views import (
     GuidelineVersionViewSet,
     OrganisationMemberViewSet,
@@ -26,6 +27,9 @@ project_router = SimpleRouter()
 project_router.register("members", ProjectMemberViewSet, basename="project-member")
 project_router.register("schema-versions", SchemaVersionViewSet, basename="schema-version")
 project_router.register("guideline-versions", GuidelineVersionViewSet, basename="guideline-version")
+project_router.register("imports", ImportJobViewSet, basename="import-job")
+project_router.register("items", ItemViewSet, basename="item")
+project_router.register("metadata-fields", MetadataFieldViewSet, basename="metadata-field")
 
 urlpatterns = [
     path("me/", me, name="api-me"),

@@ -15,4 +15,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("", include("projects.urls")),
+    path("", include("annotation.urls")),
 ]

@@ -56,13 +56,41 @@ def outbox_relay(*, limit: int | None = None) -> int:
     return sent
 
 
+_executor = None
+
+
+def _background():
+    """One background thread for `make run`: long jobs (imports) must not block the request."""
+    global _executor
+    if _executor is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tessera-task")
+    return _executor
+
+
+def _run_in_thread(task, kwargs: dict) -> None:
+    from django.db import connections
+
+    try:
+        task.apply(kwargs=kwargs, throw=True)
+    except Exception:
+        logger.exception("in-process task %s failed", task.name)
+    finally:
+        connections.close_all()  # this thread's own connections
+
+
 def _send(app, message: OutboxMessage) -> bool:
     message.attempts += 1
     try:
         if app.conf.task_always_eager:
             # Embedded mode: no broker, run the job in-process. It commits its own transaction.
             app.loader.import_default_modules()  # autodiscovery is lazy outside a worker
-            app.tasks[message.task_name].apply(kwargs=message.kwargs, throw=True)
+            task = app.tasks[message.task_name]
+            if settings.CORE_TASKS_IN_THREAD:
+                _background().submit(_run_in_thread, task, message.kwargs)
+            else:
+                task.apply(kwargs=message.kwargs, throw=True)
         else:
             app.send_task(message.task_name, kwargs=message.kwargs, retry=False)
     except Exception as error:  # broker down, or the eager job failed: keep it pending

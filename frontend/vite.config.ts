@@ -13,7 +13,7 @@ export default defineConfig({
     manifest: true,
     // Vite 8 bundles with Rolldown; `rollupOptions` is a deprecated alias of this.
     rolldownOptions: {
-      input: ["src/entries/project.ts"],
+      input: ["src/entries/project.ts", "src/entries/data.ts"],
     },
   },
   test: {

@@ -33,6 +33,8 @@ class ProjectAction(StrEnum):
     VIEW_GUIDELINES = "view_guidelines"
     EDIT_GUIDELINES = "edit_guidelines"
     JOIN_FEED = "join_feed"
+    VIEW_ITEMS = "view_items"  # the item list, metadata, import jobs and splits
+    IMPORT_DATA = "import_data"  # upload, split, edit metadata types
 
 
 class OrgAction(StrEnum):
@@ -57,6 +59,9 @@ PROJECT_PERMISSIONS: dict[ProjectAction, frozenset[str]] = {
     ProjectAction.VIEW_GUIDELINES: _EVERY_PROJECT_ROLE,
     ProjectAction.EDIT_GUIDELINES: _MANAGERS,
     ProjectAction.JOIN_FEED: _EVERY_PROJECT_ROLE,
+    # Annotators see items only through their labeling queue (blind labeling), not the whole list.
+    ProjectAction.VIEW_ITEMS: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
+    ProjectAction.IMPORT_DATA: _MANAGERS,
 }
 
 _ORG_ADMIN_ROLE = OrganisationMembership.Role.ADMIN.value

@@ -49,6 +49,8 @@ def _project_context(request, project, **extra):
         "project": project,
         "role": role,
         "can_manage": role in access.PROJECT_PERMISSIONS[ProjectAction.UPDATE],
+        "can_view_items": role in access.PROJECT_PERMISSIONS[ProjectAction.VIEW_ITEMS],
+        "can_import": role in access.PROJECT_PERMISSIONS[ProjectAction.IMPORT_DATA],
         "stats": stats,
         **extra,
     }

@@ -168,6 +168,7 @@ CELERY_TASK_PUBLISH_RETRY = False  # the outbox retries; a publish must fail fas
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "core.tasks.outbox_relay_task", "schedule": 10.0},
 }
+CORE_TASKS_IN_THREAD = env_bool("CORE_TASKS_IN_THREAD", default=False)  # embedded mode: jobs in a thread
 CORE_OUTBOX_BATCH = env_int("CORE_OUTBOX_BATCH", 200)  # messages relayed per sweep
 CORE_OUTBOX_RETRY_SECONDS = env_int("CORE_OUTBOX_RETRY_SECONDS", 10)  # a pending message waits this long
 
@@ -248,6 +249,19 @@ PROJECTS_DEFAULT_OVERLAP = env_int("PROJECTS_DEFAULT_OVERLAP", 1)  # annotators 
 PROJECTS_MAX_OVERLAP = env_int("PROJECTS_MAX_OVERLAP", 50)  # annotators per item
 PROJECTS_SCHEMA_MAX_BYTES = env_int("PROJECTS_SCHEMA_MAX_BYTES", 256 * 1024)  # JSON size of one schema
 PROJECTS_GUIDELINE_MAX_CHARS = env_int("PROJECTS_GUIDELINE_MAX_CHARS", 200_000)  # Markdown characters
+
+# --- Data import ----------------------------------------------------------------------------------
+ANNOTATION_IMPORT_MAX_BYTES = env_int("ANNOTATION_IMPORT_MAX_BYTES", 2 * 1024**3)  # bytes per uploaded file
+ANNOTATION_IMPORT_MAX_RECORD_BYTES = env_int(
+    "ANNOTATION_IMPORT_MAX_RECORD_BYTES", 16 * 1024**2
+)  # bytes per item
+ANNOTATION_IMPORT_ERROR_SAMPLE = env_int("ANNOTATION_IMPORT_ERROR_SAMPLE", 20)  # errors kept on the job row
+ANNOTATION_IMPORT_PROGRESS_EVERY = env_int(
+    "ANNOTATION_IMPORT_PROGRESS_EVERY", 25_000
+)  # records between events
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int(
+    "FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440
+)  # bytes; larger go to temp files
 
 # --- Egress (core.egress: every outbound HTTP request) --------------------------------------------
 CORE_EGRESS_MAX_BYTES = env_int("CORE_EGRESS_MAX_BYTES", 50 * 1024 * 1024)  # bytes of one response body

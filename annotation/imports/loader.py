@@ -1,0 +1,180 @@
+"""Bulk loading of parsed records into annotation_item, inside the caller's transaction.
+
+Rows stream into a temporary staging table (COPY on PostgreSQL, batched executemany on
+SQLite); then set-based SQL finds duplicate external ids, keeps the first record of each
+content hash, and inserts everything at once with ON CONFLICT DO NOTHING, so items that exist
+already (same content or same external id) are skipped. Memory stays flat: nothing is kept per
+row in Python.
+"""
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+STAGING_COLUMNS = (
+    "line", "external_id", "data", "meta", "content_hash", "checksum", "search_text",
+    "licence", "consent", "synthetic", "generator", "predictions", "source_ref",
+)  # fmt: skip
+
+_PG_CREATE = """
+CREATE TEMP TABLE import_staging (
+    line bigint NOT NULL, external_id text, data text NOT NULL, meta text NOT NULL,
+    content_hash text NOT NULL, checksum text NOT NULL, search_text text NOT NULL,
+    licence text NOT NULL, consent text NOT NULL, synthetic boolean NOT NULL, generator text NOT NULL,
+    predictions text NOT NULL, source_ref text NOT NULL
+) ON COMMIT DROP
+"""
+_SQLITE_CREATE = """
+CREATE TEMP TABLE import_staging (
+    line integer NOT NULL, external_id text, data text NOT NULL, meta text NOT NULL,
+    content_hash text NOT NULL, checksum text NOT NULL, search_text text NOT NULL,
+    licence text NOT NULL, consent text NOT NULL, synthetic integer NOT NULL, generator text NOT NULL,
+    predictions text NOT NULL, source_ref text NOT NULL
+)
+"""
+_DUPLICATE_EXTERNAL_IDS = """
+SELECT external_id, line FROM import_staging
+WHERE external_id IN (
+    SELECT external_id FROM import_staging
+    WHERE external_id IS NOT NULL GROUP BY external_id HAVING count(*) > 1
+)
+ORDER BY external_id, line
+"""
+_PG_INSERT = """
+INSERT INTO annotation_item (
+    project_id, external_id, data, meta, content_hash, checksum, source, source_ref, import_job_id,
+    licence, consent, synthetic, generator, split, search_text, predictions, created_at
+)
+SELECT %s, s.external_id, s.data::jsonb, s.meta::jsonb, s.content_hash, s.checksum, 'upload',
+       s.source_ref, %s,
+       s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions::jsonb, now()
+FROM import_staging s
+JOIN (SELECT min(line) AS line FROM import_staging GROUP BY content_hash) first_of_content USING (line)
+ORDER BY s.line
+ON CONFLICT DO NOTHING
+"""
+_SQLITE_INSERT = """
+INSERT INTO annotation_item (
+    project_id, external_id, data, meta, content_hash, checksum, source, source_ref, import_job_id,
+    licence, consent, synthetic, generator, split, search_text, predictions, created_at
+)
+SELECT %s, s.external_id, s.data, s.meta, s.content_hash, s.checksum, 'upload', s.source_ref, %s,
+       s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions, %s
+FROM import_staging s
+JOIN (SELECT min(line) AS line FROM import_staging GROUP BY content_hash) first_of_content USING (line)
+WHERE 1
+ORDER BY s.line
+ON CONFLICT DO NOTHING
+"""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    staged: int  # valid records that reached the staging table
+    created: int  # new items
+    duplicate_external_ids: list[tuple[str, int, int]]  # (external_id, line, first line), later occurrences
+
+
+class ItemLoader:
+    """Use as a context manager inside transaction.atomic(): add() rows, then finish()."""
+
+    SQLITE_BATCH = 5000
+
+    def __init__(self, *, project_id: int, import_job_id: int):
+        self.project_id = project_id
+        self.import_job_id = import_job_id
+        self.staged = 0
+        self._postgres = connection.vendor == "postgresql"
+        self._cursor = None
+        self._copy = None
+        self._copy_context = None
+        self._batch: list[tuple] = []
+
+    def __enter__(self) -> "ItemLoader":
+        if not connection.in_atomic_block:
+            raise RuntimeError("ItemLoader must run inside transaction.atomic()")
+        self._cursor = connection.cursor()
+        if self._postgres:
+            # A savepoint-scoped caller (tests, nested atomics) may still hold one from an earlier load.
+            self._cursor.execute("DROP TABLE IF EXISTS pg_temp.import_staging")
+            self._cursor.execute(_PG_CREATE)
+            columns = ", ".join(STAGING_COLUMNS)
+            self._copy_context = self._cursor.cursor.copy(f"COPY import_staging ({columns}) FROM STDIN")
+            self._copy = self._copy_context.__enter__()
+        else:
+            self._cursor.execute("DROP TABLE IF EXISTS temp.import_staging")
+            self._cursor.execute(_SQLITE_CREATE)
+        return self
+
+    def add(self, row: tuple) -> None:
+        """One row in STAGING_COLUMNS order (JSON columns as canonical JSON text)."""
+        self.staged += 1
+        if self._copy is not None:
+            self._copy.write_row(row)
+        else:
+            self._batch.append(row)
+            if len(self._batch) >= self.SQLITE_BATCH:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            placeholders = ", ".join(["%s"] * len(STAGING_COLUMNS))
+            self._cursor.executemany(
+                # Column names are constants of this module; values are parameters.
+                f"INSERT INTO import_staging ({', '.join(STAGING_COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+                self._batch,
+            )
+            self._batch = []
+
+    def _end_copy(self) -> None:
+        if self._copy_context is not None:
+            self._copy_context.__exit__(None, None, None)
+            self._copy_context = self._copy = None
+
+    def duplicate_external_ids(self) -> list[tuple[str, int, int]]:
+        """Records that reuse an external id seen earlier in the same file: (id, line, first line)."""
+        self._end_copy()
+        self._flush()
+        self._cursor.execute(_DUPLICATE_EXTERNAL_IDS)
+        duplicates, first_line = [], {}
+        for external_id, line in self._cursor.fetchall():
+            if external_id in first_line:
+                duplicates.append((external_id, line, first_line[external_id]))
+            else:
+                first_line[external_id] = line
+        return duplicates
+
+    def drop_lines(self, lines: list[int]) -> None:
+        """Remove rejected records from staging (valid-rows mode)."""
+        for start in range(0, len(lines), 1000):
+            chunk = lines[start : start + 1000]
+            self._cursor.execute(
+                f"DELETE FROM import_staging WHERE line IN ({', '.join(['%s'] * len(chunk))})",  # noqa: S608
+                chunk,
+            )
+            self.staged -= self._cursor.rowcount
+
+    def insert(self) -> int:
+        """Insert the first record of each content hash that is not in the project yet."""
+        self._end_copy()
+        self._flush()
+        if self._postgres:
+            self._cursor.execute("ANALYZE import_staging")
+            self._cursor.execute(_PG_INSERT, [self.project_id, self.import_job_id])
+        else:
+            from django.utils import timezone
+
+            now = connection.ops.adapt_datetimefield_value(timezone.now())
+            self._cursor.execute(_SQLITE_INSERT, [self.project_id, self.import_job_id, now])
+        return self._cursor.rowcount
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            if self._copy_context is not None:
+                self._copy_context.__exit__(*exc_info)
+        finally:
+            if self._cursor is not None and exc_info[0] is None:
+                table = "pg_temp.import_staging" if self._postgres else "temp.import_staging"
+                self._cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            if self._cursor is not None:
+                self._cursor.close()

@@ -1,0 +1,177 @@
+"""Items (the unit of labeling), how they arrived (import jobs), their typed metadata and splits.
+
+Tasks, assignments, annotations and review join this app with the labeling workflow (issue #4).
+"""
+
+from django.conf import settings as django_settings
+from django.db import models
+from django.db.models import Q
+
+from core.models import TimestampedModel
+
+
+class ImportJob(TimestampedModel):
+    """One upload being turned into items. All or nothing unless `mode` says otherwise."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Mode(models.TextChoices):
+        ALL_OR_NOTHING = "all_or_nothing", "All or nothing"
+        VALID_ROWS = "valid_rows", "Import valid rows, report the rest"
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.ALL_OR_NOTHING)
+    format = models.CharField(max_length=20)  # jsonl, json, csv, tsv, text, labelstudio
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=300)
+    original_name = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)  # of the uploaded file
+    defaults = models.JSONField(default=dict, blank=True)  # licence, consent, synthetic, generator
+    received = models.BigIntegerField(default=0)  # records read from the file
+    created = models.BigIntegerField(default=0)
+    duplicates = models.BigIntegerField(default=0)  # skipped: same content or external_id
+    rejected = models.BigIntegerField(default=0)  # records with errors
+    error_count = models.BigIntegerField(default=0)
+    error_sample = models.JSONField(default=list, blank=True)  # the first errors, for the page and API
+    error_report = models.FileField(upload_to="import-errors/%Y/%m/", max_length=300, blank=True)
+    detail = models.CharField(max_length=500, blank=True)  # why it failed, for people
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "succeeded", "failed"]),
+                name="import_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(mode__in=["all_or_nothing", "valid_rows"]), name="import_mode_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"import #{self.pk} {self.original_name} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.SUCCEEDED, self.Status.FAILED}
+
+
+class Item(models.Model):
+    """One thing to label: its data, its metadata and where it came from. Content never changes."""
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Upload"
+        URL = "url", "URL"
+        BUCKET = "bucket", "Bucket"
+        API = "api", "API"
+
+    class Consent(models.TextChoices):
+        UNKNOWN = "unknown", "Unknown"
+        GRANTED = "granted", "Granted"
+        NOT_REQUIRED = "not_required", "Not required"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    data = models.JSONField()  # {"text": ...}, several fields, a conversation, a prompt with candidates, ...
+    meta = models.JSONField(default=dict, blank=True)  # typed by MetadataField
+    content_hash = models.CharField(max_length=64)  # SHA-256 of the normalised data: the exact-dedup key
+    checksum = models.CharField(max_length=64)  # SHA-256 of the data as received (canonical JSON)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.UPLOAD)
+    source_ref = models.CharField(max_length=500, blank=True)  # "file.jsonl:12", a URL, s3://bucket/key
+    import_job = models.ForeignKey(
+        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    licence = models.CharField(max_length=100, blank=True)
+    consent = models.CharField(max_length=20, choices=Consent.choices, default=Consent.UNKNOWN)
+    synthetic = models.BooleanField(default=False)
+    generator = models.CharField(max_length=200, blank=True)  # which model or tool made a synthetic item
+    split = models.CharField(max_length=50, blank=True, db_index=True)
+    search_text = models.TextField(blank=True)  # the item's text, lower-cased, for search
+    predictions = models.JSONField(default=list, blank=True)  # imported pre-annotations (issue #4 uses them)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "content_hash"], name="item_content_unique"),
+            models.UniqueConstraint(
+                fields=["project", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="item_external_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(consent__in=["unknown", "granted", "not_required", "withdrawn"]),
+                name="item_consent_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=["upload", "url", "bucket", "api"]), name="item_source_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "id"], name="item_project_id")]
+
+    def __str__(self) -> str:
+        return f"item {self.pk} of project {self.project_id}"
+
+
+class MetadataField(models.Model):
+    """The type of one metadata key in a project: inferred at import, editable by managers."""
+
+    class Type(models.TextChoices):
+        STRING = "string", "Text"
+        NUMBER = "number", "Number"
+        BOOLEAN = "boolean", "Yes/no"
+        DATE = "date", "Date"
+        CATEGORY = "category", "Category"
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="metadata_fields")
+    name = models.CharField(max_length=100)
+    type = models.CharField(max_length=20, choices=Type.choices)
+    inferred = models.BooleanField(default=True)  # False once a manager set the type
+    categories = models.JSONField(default=list, blank=True)  # the values seen, for category fields
+
+    class Meta:
+        ordering = ["project_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="metadata_field_unique"),
+            models.CheckConstraint(
+                condition=Q(type__in=["string", "number", "boolean", "date", "category"]),
+                name="metadata_type_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type})"
+
+
+class SplitOperation(models.Model):
+    """A recorded assignment of a project's items to named splits (train/validation/test, ...)."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="split_operations")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ratios = models.JSONField()  # {"train": 0.8, "validation": 0.1, "test": 0.1}
+    stratify_by = models.CharField(max_length=100, blank=True)  # a metadata field
+    group_by = models.CharField(max_length=100, blank=True)  # a metadata field; a group never spans splits
+    seed = models.BigIntegerField()
+    only_unassigned = models.BooleanField(default=False)
+    counts = models.JSONField(default=dict)  # {"train": 800, ...}, as assigned
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"split #{self.pk} of project {self.project_id}"

@@ -1,0 +1,9 @@
+from celery import shared_task
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def import_job_run_task(job_id: int) -> None:
+    """Entry point only. Rules live in annotation.services.imports.import_job_run."""
+    from annotation.services.imports import import_job_run
+
+    import_job_run(job_id=job_id)
