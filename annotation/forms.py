@@ -25,7 +25,11 @@ class ItemFilterForm(forms.Form):
 
     def __init__(self, *args, splits=(), field_names=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["split"].choices = [("", "Any"), *((name, name) for name in splits if name), (NO_SPLIT, "No split")]
+        self.fields["split"].choices = [
+            ("", "Any"),
+            *((name, name) for name in splits if name),
+            (NO_SPLIT, "No split"),
+        ]
         self.fields["meta_key"].choices = [("", "—"), *((name, name) for name in field_names)]
 
     def clean(self):
@@ -61,8 +65,12 @@ class SplitAssignForm(forms.Form):
     seed = forms.IntegerField(
         required=False, min_value=0, help_text="Empty for a random seed. The seed used is recorded."
     )
-    stratify_by = forms.ChoiceField(required=False, label="Stratify by", help_text="Keep the ratios within each value.")
-    group_by = forms.ChoiceField(required=False, label="Group by", help_text="Items sharing a value stay together.")
+    stratify_by = forms.ChoiceField(
+        required=False, label="Stratify by", help_text="Keep the ratios within each value."
+    )
+    group_by = forms.ChoiceField(
+        required=False, label="Group by", help_text="Items sharing a value stay together."
+    )
     only_unassigned = forms.BooleanField(required=False, label="Only items without a split")
 
     def __init__(self, *args, field_names=(), **kwargs):
@@ -72,7 +80,7 @@ class SplitAssignForm(forms.Form):
         self.fields["group_by"].choices = choices
 
     def clean_ratios(self) -> dict[str, float]:
-        """"train=0.8, validation=0.1, test=0.1" -> {"train": 0.8, ...}. Names and sums are the service's rules."""
+        """'train=0.8, validation=0.1, test=0.1' -> {"train": 0.8, ...}; the service checks names and sums."""
         ratios: dict[str, float] = {}
         for part in self.cleaned_data["ratios"].split(","):
             if not part.strip():
@@ -84,7 +92,9 @@ class SplitAssignForm(forms.Form):
             except ValueError:
                 value = None
             if not sep or not name or value is None:
-                raise forms.ValidationError(f"Write each split as name=share, e.g. train=0.8 (not {part.strip()!r}).")
+                raise forms.ValidationError(
+                    f"Write each split as name=share, e.g. train=0.8 (not {part.strip()!r})."
+                )
             if name in ratios:
                 raise forms.ValidationError(f"{name!r} appears twice.")
             ratios[name] = value

@@ -82,7 +82,11 @@ class Item(models.Model):
         WITHDRAWN = "withdrawn", "Withdrawn"
 
     id = models.BigAutoField(primary_key=True)
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="items")
+    # Indexes are few on purpose: every index costs time on million-row imports. (project, id) serves
+    # the keyset-paged list; the two unique constraints serve deduplication. See docs/DATA.md.
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     external_id = models.CharField(max_length=255, null=True, blank=True)
     data = models.JSONField()  # {"text": ...}, several fields, a conversation, a prompt with candidates, ...
     meta = models.JSONField(default=dict, blank=True)  # typed by MetadataField
@@ -90,14 +94,22 @@ class Item(models.Model):
     checksum = models.CharField(max_length=64)  # SHA-256 of the data as received (canonical JSON)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.UPLOAD)
     source_ref = models.CharField(max_length=500, blank=True)  # "file.jsonl:12", a URL, s3://bucket/key
+    # No database constraint: import jobs are never deleted (only with their project), and a per-row
+    # foreign-key check costs seconds on a million-row import.
     import_job = models.ForeignKey(
-        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+        ImportJob,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="items",
+        db_constraint=False,
+        db_index=False,
     )
     licence = models.CharField(max_length=100, blank=True)
     consent = models.CharField(max_length=20, choices=Consent.choices, default=Consent.UNKNOWN)
     synthetic = models.BooleanField(default=False)
     generator = models.CharField(max_length=200, blank=True)  # which model or tool made a synthetic item
-    split = models.CharField(max_length=50, blank=True, db_index=True)
+    split = models.CharField(max_length=50, blank=True)
     search_text = models.TextField(blank=True)  # the item's text, lower-cased, for search
     predictions = models.JSONField(default=list, blank=True)  # imported pre-annotations (issue #4 uses them)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -123,7 +123,7 @@ def assign_splits(
 
 
 def split_quotas(totals: np.ndarray, ratios: np.ndarray) -> np.ndarray:
-    """Integer counts, one row per stratum total, by largest remainder with carry (module docstring, rule 3).
+    """Integer counts, one row per stratum total: largest remainder with carry (module docstring, rules 3-4).
 
     Each row sums to its total and each count is its quota rounded down or up. Quotas are counted in
     millionths as integers, so the result is the same on every platform. The loop runs only over
@@ -138,7 +138,7 @@ def split_quotas(totals: np.ndarray, ratios: np.ndarray) -> np.ndarray:
     carry = [0] * len(ratios)  # per split: quota so far minus items given so far, in millionths
     rows, columns = [], []
     for row in np.flatnonzero(missing > 0).tolist():
-        # Rows with nothing missing have no remainder (all quotas whole), so they leave the carry as is.
+        # Rows with nothing missing have no remainder (quotas whole to a millionth): the carry stays as is.
         left = remainder[row].tolist()
         deficit = [owed + part for owed, part in zip(carry, left, strict=True)]
         eligible = sorted((k for k in splits if left[k] > 0), key=lambda k: (-deficit[k], k))

@@ -42,7 +42,9 @@ SPLIT_COUNTS_SECONDS = 300  # cap on how long the split summary may lag a change
 def project_data(request, project_id: int):
     """The Data tab. GET: imports, splits, metadata fields and the filtered item table.
     POST (managers): assign splits with the form in the splits card."""
-    project = access.project_get_for_user(user=request.user, project_id=project_id, action=ProjectAction.VIEW_ITEMS)
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.VIEW_ITEMS
+    )
     fields = list(item_selectors.metadata_field_list(project=project))
     field_names = [field.name for field in fields]
     split_form = SplitAssignForm(request.POST or None, field_names=field_names)
@@ -52,7 +54,9 @@ def project_data(request, project_id: int):
         )
         if split_form.is_valid():
             try:
-                operation = split_services.split_assign(project=project, actor=request.user, **split_form.cleaned_data)
+                operation = split_services.split_assign(
+                    project=project, actor=request.user, **split_form.cleaned_data
+                )
             except DomainError as error:
                 split_form.add_error(None, error.message)
             else:
@@ -67,7 +71,10 @@ def project_data(request, project_id: int):
         request,
         project,
         jobs=list(item_selectors.import_job_list(project=project)[:RECENT_JOBS]),
-        fields=[(field, field.categories[:CATEGORY_CHIPS], len(field.categories) - CATEGORY_CHIPS) for field in fields],
+        fields=[
+            (field, field.categories[:CATEGORY_CHIPS], len(field.categories) - CATEGORY_CHIPS)
+            for field in fields
+        ],
         field_types=MetadataField.Type.choices,
         split_rows=_split_rows(split_counts),
         total_items=sum(split_counts.values()),
@@ -91,7 +98,9 @@ def project_data(request, project_id: int):
 
 @login_required
 def import_job_detail(request, project_id: int, job_id: int):
-    project = access.project_get_for_user(user=request.user, project_id=project_id, action=ProjectAction.VIEW_ITEMS)
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.VIEW_ITEMS
+    )
     job = item_selectors.import_job_list(project=project).filter(pk=job_id).first()
     if job is None:
         raise Http404("Not found.")
@@ -101,7 +110,9 @@ def import_job_detail(request, project_id: int, job_id: int):
         job=job,
         progress=None if job.is_finished else cache.get(progress_key(job.id)),
         error_report_url=(
-            reverse("import-job-errors", kwargs={"project_pk": project.id, "pk": job.id}) if job.error_report else None
+            reverse("import-job-errors", kwargs={"project_pk": project.id, "pk": job.id})
+            if job.error_report
+            else None
         ),
         more_errors=job.error_count - len(job.error_sample),
     )
@@ -111,7 +122,9 @@ def import_job_detail(request, project_id: int, job_id: int):
 @login_required
 @require_POST
 def metadata_field_change(request, project_id: int, field_id: int):
-    project = access.project_get_for_user(user=request.user, project_id=project_id, action=ProjectAction.IMPORT_DATA)
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.IMPORT_DATA
+    )
     form = MetadataFieldTypeForm(request.POST)
     if not form.is_valid():
         raise DomainError("invalid_type", f"Choose one of: {', '.join(MetadataField.Type.labels)}.")
@@ -126,7 +139,7 @@ def metadata_field_change(request, project_id: int, field_id: int):
 
 
 def _item_table(request, project, filters: ItemFilterForm, fields: list[MetadataField]) -> dict:
-    """One keyset page of the filtered items (ordered by id, `?after=<id>`) and, when filtered, a bounded count.
+    """One keyset page of the filtered items (by id, `?after=<id>`) and, when filtered, a bounded count.
 
     No COUNT(*) over the whole table: the project total comes from the split summary, and a filtered
     count stops at MATCH_COUNT_LIMIT.
@@ -189,7 +202,7 @@ def _first_string(value, depth: int) -> str | None:
 
 
 def _meta_chips(meta, typed: set[str]) -> tuple[list[tuple[str, str, str | None]], int]:
-    """The first META_CHIPS metadata values as (key, value, filter link or None), and how many more there are."""
+    """The first META_CHIPS metadata values as (key, value, filter link or None), and how many more."""
     if not isinstance(meta, dict):
         return [], 0
     chips = []
@@ -226,5 +239,12 @@ def _split_rows(counts: dict[str, int]) -> list[dict]:
         if name
     ]
     if counts.get(""):
-        rows.append({"name": "", "count": counts[""], "percent": round(100 * counts[""] / total, 1), "filter": NO_SPLIT})
+        rows.append(
+            {
+                "name": "",
+                "count": counts[""],
+                "percent": round(100 * counts[""] / total, 1),
+                "filter": NO_SPLIT,
+            }
+        )
     return rows

@@ -73,6 +73,8 @@ _JSON_WS = re.compile(r"[ \t\n\r]*")
 _STRUCTURE = re.compile(r'["\[\]{}]')
 _STRING_END = re.compile(r'["\\]')
 _SCALAR_END = re.compile(r"[ \t\n\r,\]}]")
+_CLOSED = (dict, list, str)
+_AFTER_SCALAR = frozenset(" \t\n\r,]}")
 _TASK_HINT = re.compile(r'"data"\s*:\s*\{')
 _DECODER = json.JSONDecoder()
 _raw_decode = _DECODER.raw_decode
@@ -477,7 +479,7 @@ class _JsonArray:
             position += 1
             char = self._peek()
             if char == "]":
-                yield self._fail(position, "a ',' must be followed by another record (trailing comma)")
+                yield self._fail(position, "a ',' must be followed by another record, not ']'")
                 return
 
     def _element(self, position: int) -> _Steps:
@@ -489,9 +491,9 @@ class _JsonArray:
         except (ValueError, RecursionError):
             pass
         else:
-            # A number at the end of the buffer may continue in the next chunk; other values end
-            # with their own closing character.
-            if end < len(buf) or self._eof or buf[end - 1] in '}]"':
+            # Objects, arrays and strings end with their own closing character. A number or
+            # literal is only complete if a delimiter follows: "0" of "0.5" parses on its own.
+            if type(value) in _CLOSED or self._eof or (end < len(buf) and buf[end] in _AFTER_SCALAR):
                 return (yield from self._accept(position, value, start, end))
         scanner = _Scanner()
         scanned = start
@@ -514,7 +516,10 @@ class _JsonArray:
             yield self._fail(position, "nested too deeply")
             return _MISSING
         except ValueError as error:
-            yield self._fail(position, getattr(error, "msg", str(error)), getattr(error, "pos", start))
+            if not isinstance(error, json.JSONDecodeError):
+                yield self._fail(position, "a number has too many digits", start)
+            else:
+                yield self._fail(position, error.msg.removesuffix(" at"), error.pos)
             return _MISSING
         return (yield from self._accept(position, value, start, end))
 
@@ -759,7 +764,7 @@ def _id_too_long(value: str) -> str:
 
 def _json_error(error: ValueError, where: str) -> str:
     if isinstance(error, json.JSONDecodeError):
-        return f"invalid JSON: {error.msg} {where}"
+        return f"invalid JSON: {error.msg.removesuffix(' at')} {where}"  # "Invalid control character at"
     return "invalid JSON: a number has too many digits"  # int() refuses more than 4300 digits
 
 

@@ -9,6 +9,7 @@ row in Python.
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 
 STAGING_COLUMNS = (
@@ -159,6 +160,10 @@ class ItemLoader:
         self._end_copy()
         self._flush()
         if self._postgres:
+            # Room to sort and hash the staging rows in memory for this transaction only.
+            self._cursor.execute(
+                "SELECT set_config('work_mem', %s, true)", [settings.ANNOTATION_IMPORT_WORK_MEM]
+            )
             self._cursor.execute("ANALYZE import_staging")
             self._cursor.execute(_PG_INSERT, [self.project_id, self.import_job_id])
         else:

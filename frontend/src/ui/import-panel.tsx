@@ -369,7 +369,7 @@ export function ImportPanel({ config, feed, Xhr, pollMs = 1000, safetyPollMs = 5
               id="import-generator"
               type="text"
               maxLength={200}
-              placeholder="Generator, e.g. gpt-4o-2024-08-06"
+              placeholder="Generator (model or tool)"
               disabled={!synthetic}
               value={generator}
               onInput={(event) => setGenerator(event.currentTarget.value)}
