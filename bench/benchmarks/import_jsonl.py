@@ -20,10 +20,30 @@ if TYPE_CHECKING:
 
 NAME = "import_jsonl"
 DESCRIPTION = "JSONL import end to end into PostgreSQL (dedup, COPY), against raw COPY of the same rows."
-WORDS = (
-    "battery camera screen delivery price quality support refund update fast slow broken great poor "
-    "charger sound design weight warranty excellent terrible average"
-).split()  # noqa: SIM905
+WORDS = [
+    "battery",
+    "camera",
+    "screen",
+    "delivery",
+    "price",
+    "quality",
+    "support",
+    "refund",
+    "update",
+    "fast",
+    "slow",
+    "broken",
+    "great",
+    "poor",
+    "charger",
+    "sound",
+    "design",
+    "weight",
+    "warranty",
+    "excellent",
+    "terrible",
+    "average",
+]
 LANGUAGES = ["en", "fr", "de", "es", "pt"]
 
 
