@@ -21,7 +21,7 @@ class ItemFilterForm(forms.Form):
     )
     meta_key = forms.ChoiceField(required=False, label="Metadata field")
     meta_value = forms.CharField(required=False, max_length=200, label="equals")
-    import_job = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    import_job = forms.IntegerField(required=False, min_value=1, label="Import", widget=forms.HiddenInput)
 
     def __init__(self, *args, splits=(), field_names=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from accounts.api.views import ApiTokenViewSet, me
+from annotation.api.splits import SplitOperationViewSet
 from annotation.api.views import ImportJobViewSet, ItemViewSet, MetadataFieldViewSet
 from projects.api.views import (
     GuidelineVersionViewSet,
@@ -30,6 +31,7 @@ project_router.register("guideline-versions", GuidelineVersionViewSet, basename=
 project_router.register("imports", ImportJobViewSet, basename="import-job")
 project_router.register("items", ItemViewSet, basename="item")
 project_router.register("metadata-fields", MetadataFieldViewSet, basename="metadata-field")
+project_router.register("splits", SplitOperationViewSet, basename="split-operation")
 
 urlpatterns = [
     path("me/", me, name="api-me"),

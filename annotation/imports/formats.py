@@ -483,7 +483,12 @@ class _JsonArray:
                 return
 
     def _element(self, position: int) -> _Steps:
-        """Parse the element at `pos`; returns its value, _SKIPPED (too large) or _MISSING (stop)."""
+        """Parse the element at `pos`; returns its value, _SKIPPED (too large) or _MISSING (stop).
+
+        Whatever the chunk size, an element longer than the limit is skipped unless its first
+        `max_record_bytes` characters already hold a syntax error, which is reported (and stops
+        the parse) as for any other element.
+        """
         start = self.pos
         buf = self.buf
         try:
@@ -495,16 +500,14 @@ class _JsonArray:
             # literal is only complete if a delimiter follows: "0" of "0.5" parses on its own.
             if type(value) in _CLOSED or self._eof or (end < len(buf) and buf[end] in _AFTER_SCALAR):
                 return (yield from self._accept(position, value, start, end))
+        # Incomplete (it goes on in the next chunk) or broken: find its end without parsing it.
         scanner = _Scanner()
         scanned = start
-        while (end := scanner.feed(self.buf, scanned)) < 0:
+        while (stop := scanner.feed(self.buf, scanned)) < 0:
             scanned = len(self.buf)
-            if scanned - start > self._max:
-                if self._is_broken(start):
-                    break  # a syntax error, not a long record: report it below
-                self.pos = start
-                return (yield from self._skip(position, scanner))
             self.pos = start
+            if scanned - start > self._max:
+                return (yield from self._oversized(position, scanner, None))
             if not self._more():
                 yield self._fail(position, "the file ends inside the record")
                 return _MISSING
@@ -512,14 +515,11 @@ class _JsonArray:
             start = 0
         try:
             value, end = _raw_decode(self.buf, start)
-        except RecursionError:
-            yield self._fail(position, "nested too deeply")
-            return _MISSING
-        except ValueError as error:
-            if not isinstance(error, json.JSONDecodeError):
-                yield self._fail(position, "a number has too many digits", start)
-            else:
-                yield self._fail(position, error.msg.removesuffix(" at"), error.pos)
+        except (ValueError, RecursionError) as error:
+            self.pos = start
+            if stop - start > self._max or len(self.buf[start:stop].encode()) > self._max:
+                return (yield from self._oversized(position, None, stop))
+            yield self._syntax_error(position, error, start)
             return _MISSING
         return (yield from self._accept(position, value, start, end))
 
@@ -533,9 +533,35 @@ class _JsonArray:
                 return _SKIPPED
         return value
 
-    def _skip(self, position: int, scanner: "_Scanner") -> _Steps:
-        """Drop an oversized element, reading on until the scanner sees its end."""
-        size = len(self.buf[self.pos :].encode())
+    def _oversized(self, position: int, scanner: "_Scanner | None", stop: int | None) -> _Steps:
+        """The element at `pos` is over the limit: report a syntax error in its first part, or skip it.
+
+        `stop` is where it ends if that is in the buffer; otherwise `scanner` reads on to its end.
+        """
+        start = self.pos
+        head = self.buf[start : start + self._max + 1]
+        cut = stop is None or stop - start > len(head)
+        try:
+            value, end = _raw_decode(head)
+        except RecursionError as error:
+            yield self._syntax_error(position, error, start)
+            return _MISSING
+        except ValueError as error:
+            pos = getattr(error, "pos", 0)
+            # Where `head` is cut, JSON only fails at its very end or in the string it cuts.
+            if not cut or (pos < len(head) - 6 and not str(error).startswith("Unterminated string")):
+                yield self._syntax_error(position, error, start)
+                return _MISSING
+        else:
+            if end < len(head):  # a short number with junk after it: the caller reports the junk
+                return (yield from self._accept(position, value, start, start + end))
+        if stop is not None:
+            size = len(self.buf[start:stop].encode())
+            self.pos = stop
+            yield RowError(position, "", _too_large(size, self._max)), _MISSING
+            return _SKIPPED
+        assert scanner is not None
+        size = len(self.buf[start:].encode())
         self.pos = len(self.buf)
         self._drop_consumed()
         while True:
@@ -551,16 +577,13 @@ class _JsonArray:
                 yield RowError(position, "", _too_large(size, self._max)), _MISSING
                 return _SKIPPED
 
-    def _is_broken(self, start: int) -> bool:
-        """Whether the unfinished element at `start` already has a syntax error (not just an end missing)."""
-        try:
-            _raw_decode(self.buf, start)
-        except RecursionError:
-            return True
-        except ValueError as error:
-            unfinished_string = getattr(error, "msg", "").startswith("Unterminated string")
-            return not unfinished_string and getattr(error, "pos", 0) < len(self.buf) - 6
-        return False
+    def _syntax_error(self, position: int, error: BaseException, start: int) -> tuple[RowError, object]:
+        if isinstance(error, RecursionError):
+            return self._fail(position, "nested too deeply", start)
+        if isinstance(error, json.JSONDecodeError):  # positions are relative to `start` or the buffer
+            at = error.pos + (start if error.doc is not self.buf else 0)
+            return self._fail(position, error.msg.removesuffix(" at"), at)
+        return self._fail(position, "a number has too many digits", start)
 
     def _after_array(self, position: int) -> _Steps:
         char = self._peek()

@@ -295,6 +295,13 @@ def test_items_of_one_import_are_listed_with_a_way_back(people, page_for):
     )
 
 
+def test_a_bad_import_filter_is_explained_with_400(people, page_for):
+    response = page_for(people.reviewer).get(data_url(people.project, "?import_job=latest"))
+
+    assert response.status_code == 400
+    assert "<p>Import: Enter a whole number.</p>" in response.content.decode()
+
+
 # --- Import jobs --------------------------------------------------------------------------------------
 
 

@@ -9,8 +9,7 @@ from rest_framework.fields import DateTimeField
 from annotation.models import Item, MetadataField, SplitOperation
 from core.models import AuditEvent
 
-# tests.annotation.split_urls adds the splits route until config/api_urls.py registers it.
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.annotation.split_urls")]
+pytestmark = pytest.mark.django_db
 
 NOT_FOUND = {"code": "not_found", "detail": "Not found."}
 FORBIDDEN = {"code": "permission_denied", "detail": "Your role does not allow this."}

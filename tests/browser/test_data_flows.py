@@ -26,7 +26,10 @@ def _review(n: int) -> dict:
         if n == SPECIAL_LINE
         else f"Review {n}: the battery lasts {n % 17 + 2} hours and charging takes {n % 5 + 1} hours."
     )
-    return {"text": text, "meta": {"lang": "de" if n % 2 else "en", "stars": n % 5 + 1, "shop": f"shop-{n % 7}"}}
+    return {
+        "text": text,
+        "meta": {"lang": "de" if n % 2 else "en", "stars": n % 5 + 1, "shop": f"shop-{n % 7}"},
+    }
 
 
 def _write_jsonl(path: Path, lines: list[str]) -> Path:
@@ -72,7 +75,9 @@ def test_manager_imports_splits_sees_a_failed_import_and_searches(page_for, peop
 
     progress = page.get_by_role("progressbar", name="Import progress")
     expect(progress).to_have_attribute("aria-valuenow", "100")
-    expect(page.locator("#import-status")).to_have_text("Imported 2,000 items · 0 duplicates skipped · 0 rejected")
+    expect(page.locator("#import-status")).to_have_text(
+        "Imported 2,000 items · 0 duplicates skipped · 0 rejected"
+    )
     values = page.evaluate("window.__progress")
     assert values[-1] == 100
     assert values == sorted(values), values  # never moves backwards
@@ -92,7 +97,9 @@ def test_manager_imports_splits_sees_a_failed_import_and_searches(page_for, peop
     page.get_by_text("Assign splits…").click()
     page.get_by_label("Seed").fill("7")
     page.get_by_role("button", name="Assign splits").click()
-    expect(page.locator(".messages")).to_have_text("Split saved: train 1,600 · validation 200 · test 200 (seed 7).")
+    expect(page.locator(".messages")).to_have_text(
+        "Split saved: train 1,600 · validation 200 · test 200 (seed 7)."
+    )
     expect(page.locator("#split-summary li")).to_have_count(3)
     expect(page.locator("#split-summary")).to_contain_text("train 1,600 (80.0 %)")
 
@@ -157,7 +164,12 @@ def test_keyboard_only_import_of_valid_rows_and_api_errors_shown(page, people, t
     project = people.project
     mixed = _write_jsonl(
         tmp_path / "mixed.jsonl",
-        [json.dumps({"text": "first"}), "not json at all", json.dumps({"text": "third"}), json.dumps({"text": "4th"})],
+        [
+            json.dumps({"text": "first"}),
+            "not json at all",
+            json.dumps({"text": "third"}),
+            json.dumps({"text": "4th"}),
+        ],
     )
     unknown = tmp_path / "items.xml"
     unknown.write_text("<items><item>hello</item></items>\n", encoding="utf-8")
@@ -181,7 +193,9 @@ def test_keyboard_only_import_of_valid_rows_and_api_errors_shown(page, people, t
     page.get_by_role("button", name="Import", exact=True).focus()
     page.keyboard.press("Enter")
 
-    expect(page.locator("#import-status")).to_have_text("Imported 3 items · 0 duplicates skipped · 1 rejected")
+    expect(page.locator("#import-status")).to_have_text(
+        "Imported 3 items · 0 duplicates skipped · 1 rejected"
+    )
     expect(page.locator("#import-errors tbody tr")).to_have_count(1)
     expect(page.locator("#import-errors tbody td").first).to_have_text("2")
     expect(page.locator("#import-error-report")).to_be_visible()
