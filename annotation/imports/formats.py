@@ -75,6 +75,8 @@ _STRING_END = re.compile(r'["\\]')
 _SCALAR_END = re.compile(r"[ \t\n\r,\]}]")
 _CLOSED = (dict, list, str)
 _AFTER_SCALAR = frozenset(" \t\n\r,]}")
+_LINE_END = re.compile(rb"\r\n|\r|\n")  # where csv ends a line
+_CSV_CHUNK = 64 * 1024  # bytes read at a time from CSV files
 _TASK_HINT = re.compile(r'"data"\s*:\s*\{')
 _DECODER = json.JSONDecoder()
 _raw_decode = _DECODER.raw_decode
@@ -270,16 +272,22 @@ _SAVE_AS_UTF8 = "Save it as UTF-8 and upload it again."
 class _CsvLines:
     """The decoded physical lines of a CSV file, for csv.reader, with the bookkeeping it lacks.
 
-    Counts physical lines (so a row's first line is known), bounds what one record may hold, and
-    turns an oversized or undecodable line into a pending error instead of an exception, so the
-    reader can carry on with the next row. An oversized line at the start of a record, with its
-    quotes balanced, is replaced by a blank line (which the reader returns as an empty row).
+    Splits lines where csv does (LF, CRLF, or a lone CR as old Mac spreadsheets write), counts
+    them (so a row's first line is known), bounds what one record may hold, and turns an oversized
+    or undecodable line into a pending error instead of an exception, so the reader can carry on
+    with the next row. An oversized line at the start of a record, with its quotes balanced, is
+    skipped without being held and replaced by a blank line (which the reader returns as []).
     """
 
     def __init__(self, stream: BinaryIO, max_record_bytes: int):
-        self._readline = stream.readline
+        self._read = stream.read
         self._max = max_record_bytes
         self._limit = max_record_bytes + 1
+        self._buf = b""
+        self._pos = 0
+        self._started = False
+        self._eof = False
+        self._after_skip = False  # the next terminator ends a line that was skipped
         self._record_bytes = 0
         self._record_start = 1
         self._at_start = True
@@ -297,14 +305,35 @@ class _CsvLines:
         return self
 
     def __next__(self) -> str:
-        raw = self._readline(self._limit)
-        if not raw:
-            raise StopIteration
-        self.line += 1
-        if self.line == 1 and raw.startswith(_BOM):
-            raw = raw[3:]
-        if len(raw) == self._limit and raw[-1] != _NEWLINE:
-            return self._skip_oversized(raw)
+        while True:
+            buf, pos = self._buf, self._pos
+            match = _LINE_END.search(buf, pos)
+            # A CR at the end of the buffer may be the first half of a CRLF: read on to know.
+            while match is None or (match.end() == len(buf) and match.group() == b"\r" and not self._eof):
+                if match is None and len(buf) - pos > self._limit:
+                    self.line += 1
+                    return self._skip(len(buf) - pos, buf.count(b'"', pos))
+                if self._eof:
+                    break
+                self._fill()
+                buf, pos = self._buf, self._pos
+                match = _LINE_END.search(buf, pos)
+            if self._after_skip:
+                self._after_skip = False
+                self._pos = match.end() if match else len(buf)
+                continue
+            if pos == len(buf):
+                raise StopIteration
+            end = match.end() if match else len(buf)
+            size = (match.start() if match else end) - pos
+            raw = buf[pos:end]
+            self._pos = end
+            self.line += 1
+            if size > self._max:
+                return self._oversized(size, raw.count(b'"'))
+            return self._decode(raw)
+
+    def _decode(self, raw: bytes) -> str:
         if self._at_start:
             self._at_start = False
             self._record_bytes = len(raw)
@@ -323,15 +352,38 @@ class _CsvLines:
                 self.bad_utf8 = f"line {self.line}, byte {error.start + 1}"
             return raw.decode("utf-8", "replace")  # U+FFFD is never a quote or a delimiter
 
-    def _skip_oversized(self, raw: bytes) -> str:
-        size = len(raw)
-        quotes = raw.count(b'"')
-        while piece := self._readline(_DRAIN_SIZE):
-            quotes += piece.count(b'"')
-            if piece[-1] == _NEWLINE:
-                size += len(piece) - 1
+    def _fill(self) -> None:
+        chunk = self._read(_CSV_CHUNK)
+        if not self._started:
+            self._started = True
+            while 0 < len(chunk) < 3 and (more := self._read(_CSV_CHUNK)):
+                chunk += more
+            chunk = chunk.removeprefix(_BOM)
+        if not chunk:
+            self._eof = True
+        self._buf = self._buf[self._pos :] + chunk
+        self._pos = 0
+
+    def _skip(self, size: int, quotes: int) -> str:
+        """Drop the rest of a line longer than the limit, counting its bytes and quotes."""
+        self._buf, self._pos = b"", 0
+        while True:
+            self._fill()
+            if self._eof:
                 break
-            size += len(piece)
+            match = _LINE_END.search(self._buf)
+            if match:
+                size += match.start()
+                quotes += self._buf.count(b'"', 0, match.start())
+                self._pos = match.start()
+                self._after_skip = True
+                break
+            size += len(self._buf)
+            quotes += self._buf.count(b'"')
+            self._buf = b""
+        return self._oversized(size, quotes)
+
+    def _oversized(self, size: int, quotes: int) -> str:
         if self._at_start and quotes % 2 == 0:
             self._at_start = False
             self.pending = RowError(self.line, "", _too_large(size, self._max))

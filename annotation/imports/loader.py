@@ -166,6 +166,12 @@ class ItemLoader:
             )
             self._cursor.execute("ANALYZE import_staging")
             self._cursor.execute(_PG_INSERT, [self.project_id, self.import_job_id])
+            created = self._cursor.rowcount
+            if created >= settings.ANNOTATION_IMPORT_ANALYZE_ROWS:
+                # Fresh statistics, or the planner guesses a big project has a hundred rows and
+                # sorts all of them to show the first page of a filtered list.
+                self._cursor.execute("ANALYZE annotation_item")
+            return created
         else:
             from django.utils import timezone
 

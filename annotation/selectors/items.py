@@ -1,5 +1,6 @@
 """Reads on items: filtering, search and keyset paging that stay fast at a million items."""
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from core.exceptions import DomainError
@@ -82,8 +83,9 @@ def _meta_filter(items: QuerySet[Item], spec: str, raw: str, types: dict[str, st
     kind = types.get(key)
     value = _typed(key, raw, kind)
     if op == "":
-        # Containment uses the GIN index on PostgreSQL.
-        return items.filter(meta__contains={key: value})
+        if connection.vendor == "postgresql":
+            return items.filter(meta__contains={key: value})  # jsonb @>: exact type and value
+        return items.filter(**{f"meta__{key}": value})  # SQLite has no JSON containment
     if kind not in {"number", "date"}:
         raise DomainError("invalid_filter", f"meta.{key} is not a number or date field; ranges need one.")
     return items.filter(**{f"meta__{key}__{op}": value})

@@ -37,6 +37,36 @@ class PeakRss:
         self._thread.join()
 
 
+def _query_latencies(project) -> dict[str, float]:
+    """Median milliseconds of item-list queries a page or API client makes (first page of 50)."""
+    import statistics
+
+    from annotation.selectors.items import item_list
+
+    last_id = project.items.order_by("-id").values_list("id", flat=True).first()
+    cases = {
+        "first page": {},
+        "deep keyset page": {"__after": last_id - 1000},
+        "search, common word": {"q": "battery"},
+        "search, one item": {"q": "review 987654:"},
+        "metadata equals": {"meta.language": "fr"},
+        "metadata range, sorted": {"meta.stars__gte": "5", "ordering": "-meta.stars"},
+    }
+    result = {}
+    for name, params in cases.items():
+        after = params.pop("__after", None)
+        timings = []
+        for _ in range(7):
+            started = time.perf_counter()
+            items = item_list(project=project, params=params)
+            if after is not None:
+                items = items.filter(id__gt=after)
+            list(items[:50])
+            timings.append((time.perf_counter() - started) * 1000)
+        result[name] = round(statistics.median(timings), 1)
+    return result
+
+
 def main(path: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
@@ -88,9 +118,22 @@ def main(path: str) -> None:
             raw_seconds = time.perf_counter() - started
             cursor.execute("DROP TABLE bench_raw_copy")
 
+    queries = _query_latencies(project) if job.status == "succeeded" else {}
+    split_seconds = None
+    if job.status == "succeeded":
+        from annotation.services.splits import split_assign
+
+        started = time.perf_counter()
+        split_assign(
+            project=project, actor=user, ratios={"train": 0.8, "validation": 0.1, "test": 0.1}, seed=7
+        )
+        split_seconds = time.perf_counter() - started
+
     print(
         json.dumps(
             {
+                "queries_ms": queries,
+                "split_seconds": split_seconds,
                 "status": job.status,
                 "detail": job.detail,
                 "received": job.received,

@@ -392,6 +392,18 @@ def test_csv_quoted_newlines_keep_physical_line_numbers():
     ]
 
 
+def test_csv_with_old_mac_line_endings_counts_lines_like_csv_does():
+    content = b'text,label\r"a\rb",x\r\rc,y\r\nd,z'
+
+    records = parsed(content, "csv")
+
+    assert records == [
+        Record(line=2, data={"text": "a\rb", "label": "x"}),
+        Record(line=5, data={"text": "c", "label": "y"}),
+        Record(line=6, data={"text": "d", "label": "z"}),
+    ]
+
+
 def test_ragged_csv_rows_are_row_errors_and_later_rows_still_parse():
     content = b"text,label\na,b,c\nd\ne,f\n"
 
@@ -470,6 +482,31 @@ def test_oversized_csv_row_is_skipped_and_the_next_row_still_parses():
         RowError(2, "", "record is 104 bytes; the limit is 50"),
         Record(line=3, data={"text": "small", "label": "b"}),
     ]
+
+
+def test_oversized_csv_line_is_skipped_without_holding_it():
+    stream = io.BytesIO(b"text\r\n" + b"x" * (10 * MiB) + b"\r\nsmall\r\n")
+
+    records, peak = peak_bytes_while_parsing(stream, "csv", max_record_bytes=MiB)
+
+    assert records == [
+        RowError(2, "", f"record is {10 * MiB} bytes; the limit is {MiB}"),
+        Record(line=3, data={"text": "small"}),
+    ]
+    assert peak < 4 * MiB
+
+
+def test_oversized_line_inside_a_quoted_value_is_a_file_error():
+    content = b'text,label\n"starts here\n' + b"x" * 100 + b'",a\n'
+
+    with pytest.raises(FileError) as error:
+        parsed(content, "csv", max_record_bytes=50)
+
+    assert error.value.code == "record_too_large"
+    assert error.value.message == (
+        "Line 3 is 103 bytes, over the limit of 50 bytes for one record, inside a quoted value; "
+        "the rest of the file cannot be read reliably."
+    )
 
 
 def test_csv_record_outgrowing_the_limit_across_lines_is_a_file_error():

@@ -157,3 +157,19 @@ def test_manager_retypes_a_metadata_field(people, client_for):
     assert refused.status_code == 403
     field.refresh_from_db()
     assert field.type == "string"
+
+
+def test_metadata_types_of_an_archived_project_cannot_change(people, client_for):
+    client = client_for(people.manager)
+    _upload(client, people.project, _lines(2, language="en"))
+    field = MetadataField.objects.get(project=people.project, name="language")
+    client.post(f"/api/projects/{people.project.id}/archive/")
+
+    response = client.patch(
+        f"/api/projects/{people.project.id}/metadata-fields/{field.id}/", {"type": "string"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "project_archived"
+    field.refresh_from_db()
+    assert (field.type, field.inferred) == ("category", True)

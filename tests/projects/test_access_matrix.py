@@ -319,15 +319,18 @@ PROJECT_WRITES = {
     ProjectAction.MANAGE_MEMBERS,
     ProjectAction.EDIT_SCHEMA,
     ProjectAction.EDIT_GUIDELINES,
+    ProjectAction.IMPORT_DATA,
 }
-# role: (outcome of a read action, outcome of a write action)
+# Reads that annotators may not make: the whole item list (blind labeling).
+PROJECT_REVIEWER_READS = {ProjectAction.VIEW_ITEMS}
+# role: (outcome of a read action, outcome of a write action, outcome of a reviewer-level read)
 PROJECT_OUTCOMES = {
-    "org_admin": ("ok", "ok"),
-    "manager": ("ok", "ok"),
-    "reviewer": ("ok", "forbidden"),
-    "annotator": ("ok", "forbidden"),
-    "org_member": ("not_found", "not_found"),
-    "outsider": ("not_found", "not_found"),
+    "org_admin": ("ok", "ok", "ok"),
+    "manager": ("ok", "ok", "ok"),
+    "reviewer": ("ok", "forbidden", "ok"),
+    "annotator": ("ok", "forbidden", "forbidden"),
+    "org_member": ("not_found", "not_found", "not_found"),
+    "outsider": ("not_found", "not_found", "not_found"),
 }
 ORG_READS = {OrgAction.VIEW, OrgAction.VIEW_MEMBERS}
 ORG_WRITES = {OrgAction.MANAGE_MEMBERS, OrgAction.CREATE_PROJECT, OrgAction.VIEW_AUDIT_LOG}
@@ -341,6 +344,10 @@ ORG_OUTCOMES = {
 }
 
 
+def _column(action: ProjectAction) -> int:
+    return 0 if action in PROJECT_READS else 2 if action in PROJECT_REVIEWER_READS else 1
+
+
 def _outcome(fn) -> object:
     try:
         return fn()
@@ -351,8 +358,9 @@ def _outcome(fn) -> object:
 
 
 def test_action_tables_cover_every_action():
-    assert set(ProjectAction) == PROJECT_READS | PROJECT_WRITES
+    assert set(ProjectAction) == PROJECT_READS | PROJECT_WRITES | PROJECT_REVIEWER_READS
     assert not PROJECT_READS & PROJECT_WRITES
+    assert not (PROJECT_READS | PROJECT_WRITES) & PROJECT_REVIEWER_READS
     assert set(OrgAction) == ORG_READS | ORG_WRITES
     assert not ORG_READS & ORG_WRITES
 
@@ -361,7 +369,7 @@ def test_action_tables_cover_every_action():
 @pytest.mark.parametrize("action", list(ProjectAction))
 def test_project_get_for_user_follows_the_matrix(people, role, action):
     user = people.by_role(role)
-    expected = PROJECT_OUTCOMES[role][0 if action in PROJECT_READS else 1]
+    expected = PROJECT_OUTCOMES[role][_column(action)]
 
     outcome = _outcome(
         lambda: access.project_get_for_user(user=user, project_id=people.project.id, action=action)

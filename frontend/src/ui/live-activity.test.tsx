@@ -181,3 +181,22 @@ describe("describeEvent", () => {
     expect(describeEvent(event!)).toBe(text);
   });
 });
+
+describe("data events", () => {
+  it("lists finished imports and splits but not progress ticks", () => {
+    expect(describeEvent({ type: "unrecognized", name: "import.progress", data: { job_id: 1 } })).toBeNull();
+    expect(
+      describeEvent({
+        type: "unrecognized",
+        name: "import.finished",
+        data: { status: "succeeded", created: 1200, duplicates: 3 },
+      }),
+    ).toBe("Import finished: 1,200 items added, 3 duplicates skipped");
+    expect(describeEvent({ type: "unrecognized", name: "import.finished", data: { status: "failed" } })).toBe(
+      "An import failed; nothing was imported",
+    );
+    expect(describeEvent({ type: "unrecognized", name: "split.assigned", data: { actor: "maria" } })).toBe(
+      "maria assigned splits",
+    );
+  });
+});

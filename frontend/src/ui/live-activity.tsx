@@ -119,7 +119,24 @@ export function describeEvent(event: FeedEvent): string | null {
     case "guideline.version_created":
       return `${event.data.actor} created guideline version ${event.data.version}`;
     case "unrecognized":
-      return event.name;
+      return describeDataEvent(event.name, event.data);
+  }
+}
+
+/** Data-page events (imports, splits); progress ticks are not activity worth listing. */
+function describeDataEvent(name: string, data: Record<string, unknown>): string | null {
+  const count = (value: unknown) => (typeof value === "number" ? value.toLocaleString("en") : "?");
+  switch (name) {
+    case "import.progress":
+      return null;
+    case "import.finished":
+      return data.status === "succeeded"
+        ? `Import finished: ${count(data.created)} items added, ${count(data.duplicates)} duplicates skipped`
+        : "An import failed; nothing was imported";
+    case "split.assigned":
+      return `${typeof data.actor === "string" ? data.actor : "Someone"} assigned splits`;
+    default:
+      return name;
   }
 }
 
