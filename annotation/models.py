@@ -66,6 +66,68 @@ class ImportJob(TimestampedModel):
         return self.status in {self.Status.SUCCEEDED, self.Status.FAILED}
 
 
+class NearDuplicateGroup(models.Model):
+    """Items that are almost the same (MinHash/LSH for text, perceptual hash for images).
+
+    Flagged, never deleted: a manager reviews the group and keeps all of them (not duplicates) or
+    keeps one and excludes the others from labeling and releases.
+    """
+
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        IMAGE = "image", "Image"
+
+    class Resolution(models.TextChoices):
+        OPEN = "", "Open"
+        KEPT_ALL = "kept_all", "Not duplicates: keep all"
+        KEPT_ONE = "kept_one", "Keep one, exclude the rest"
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="near_duplicate_groups"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    similarity = models.FloatField()  # the lowest estimated similarity between two members (0..1)
+    resolution = models.CharField(max_length=20, choices=Resolution.choices, blank=True, default="")
+    kept_item = models.ForeignKey("Item", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["project", "resolution"], name="neardup_project_open")]
+
+    def __str__(self) -> str:
+        return f"near-duplicate group {self.pk} ({self.kind})"
+
+
+class BucketSource(TimestampedModel):
+    """An S3 (or S3-compatible) bucket prefix whose new objects become items on each sync."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="bucket_sources")
+    name = models.CharField(max_length=100)
+    bucket = models.CharField(max_length=255)
+    prefix = models.CharField(max_length=1024, blank=True)
+    endpoint_url = models.CharField(max_length=500, blank=True)  # empty: AWS; checked by the egress guard
+    region = models.CharField(max_length=50, blank=True)
+    access_key_id = models.CharField(max_length=200, blank=True)
+    secret_access_key = models.CharField(max_length=500, blank=True)  # never returned by the API
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_sync_created = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="bucket_source_name_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (s3://{self.bucket}/{self.prefix})"
+
+
 class Item(models.Model):
     """One thing to label: its data, its metadata and where it came from. Content never changes."""
 
@@ -112,6 +174,23 @@ class Item(models.Model):
     split = models.CharField(max_length=50, blank=True)
     search_text = models.TextField(blank=True)  # the item's text, lower-cased, for search
     predictions = models.JSONField(default=list, blank=True)  # imported pre-annotations (issue #4 uses them)
+    # Media: a stored file (uploads, ZIP members) or a reference (http(s) URL, s3://bucket/key).
+    # db_default: the bulk loader's INSERT ... SELECT names only the columns it fills.
+    media = models.FileField(upload_to="media/%Y/%m/", blank=True, max_length=500, db_default="")
+    media_url = models.CharField(max_length=2000, blank=True, db_default="")
+    media_type = models.CharField(max_length=20, blank=True, db_default="")  # image, audio, video, text
+    media_bytes = models.BigIntegerField(null=True, blank=True)
+    image_hash = models.BigIntegerField(null=True, blank=True)  # 64-bit dHash, for near-duplicate images
+    near_duplicate_group = models.ForeignKey(
+        NearDuplicateGroup,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
+        db_constraint=False,
+        db_index=False,
+    )
+    excluded = models.BooleanField(default=False, db_default=False)  # a resolved near-duplicate: not labeled
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
