@@ -29,7 +29,7 @@ class ImportJob(TimestampedModel):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.ALL_OR_NOTHING)
-    format = models.CharField(max_length=20)  # jsonl, json, csv, tsv, text, labelstudio
+    format = models.CharField(max_length=20)  # jsonl, json, csv, tsv, text, labelstudio, media, zip
     file = models.FileField(upload_to="imports/%Y/%m/", max_length=300)
     original_name = models.CharField(max_length=255)
     size_bytes = models.BigIntegerField(default=0)

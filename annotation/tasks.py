@@ -1,5 +1,8 @@
 from celery import shared_task
 
+# Celery autodiscovery imports only this module: register the tasks kept beside it.
+from .tasks_sources import bucket_source_sync_task  # noqa: F401
+
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def import_job_run_task(job_id: int) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_sources
 
 urlpatterns = [
     path("projects/<int:project_id>/data/", views.project_data, name="project-data"),
@@ -13,5 +13,18 @@ urlpatterns = [
         "projects/<int:project_id>/data/metadata-fields/<int:field_id>/",
         views.metadata_field_change,
         name="project-metadata-field",
+    ),
+    path(
+        "projects/<int:project_id>/data/sources/", views_sources.bucket_sources, name="project-bucket-sources"
+    ),
+    path(
+        "projects/<int:project_id>/data/sources/<int:source_id>/sync/",
+        views_sources.bucket_source_sync,
+        name="project-bucket-source-sync",
+    ),
+    path(
+        "projects/<int:project_id>/data/sources/<int:source_id>/delete/",
+        views_sources.bucket_source_delete,
+        name="project-bucket-source-delete",
     ),
 ]

@@ -4,6 +4,8 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from accounts.api.views import ApiTokenViewSet, me
+from annotation.api.media import ItemMediaView
+from annotation.api.sources import BucketSourceViewSet
 from annotation.api.splits import SplitOperationViewSet
 from annotation.api.views import ImportJobViewSet, ItemViewSet, MetadataFieldViewSet
 from projects.api.views import (
@@ -32,10 +34,12 @@ project_router.register("imports", ImportJobViewSet, basename="import-job")
 project_router.register("items", ItemViewSet, basename="item")
 project_router.register("metadata-fields", MetadataFieldViewSet, basename="metadata-field")
 project_router.register("splits", SplitOperationViewSet, basename="split-operation")
+project_router.register("bucket-sources", BucketSourceViewSet, basename="bucket-source")
 
 urlpatterns = [
     path("me/", me, name="api-me"),
     path("", include(router.urls)),
     path("organisations/<int:organisation_pk>/", include(organisation_router.urls)),
     path("projects/<int:project_pk>/", include(project_router.urls)),
+    path("projects/<int:project_pk>/items/<int:item_pk>/media/", ItemMediaView.as_view(), name="item-media"),
 ]

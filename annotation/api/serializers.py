@@ -5,6 +5,7 @@ from rest_framework import serializers
 from core.serializers import StrictInputSerializer
 
 from ..imports.formats import FORMATS
+from ..imports.media import MEDIA_FORMATS
 from ..models import ImportJob, Item, MetadataField
 
 
@@ -47,10 +48,13 @@ class ImportJobOutputSerializer(serializers.ModelSerializer):
 
 class ImportJobCreateInputSerializer(StrictInputSerializer):
     file = serializers.FileField(
-        help_text="JSONL, JSON array, CSV, TSV, plain text or Label Studio tasks JSON."
+        help_text="JSONL, JSON array, CSV, TSV, plain text, Label Studio tasks JSON, one media file "
+        "(image, audio, video) or a ZIP of media files with an optional manifest."
     )
     format = serializers.ChoiceField(
-        choices=FORMATS, required=False, help_text="Detected from the file if omitted."
+        choices=(*FORMATS, *MEDIA_FORMATS),
+        required=False,
+        help_text="Detected from the file name and its first bytes if omitted.",
     )
     mode = serializers.ChoiceField(choices=ImportJob.Mode.choices, default=ImportJob.Mode.ALL_OR_NOTHING)
     licence = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -65,8 +69,19 @@ class ItemOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id", "external_id", "data", "meta", "split", "source", "source_ref", "import_job", "licence",
             "consent", "synthetic", "generator", "content_hash", "checksum", "predictions", "created_at",
+            "media_type", "media_bytes", "media_src",
         ]  # fmt: skip
         read_only_fields = fields
+
+    media_src = serializers.SerializerMethodField(
+        help_text="Where the browser gets the item's media (GET, permission-checked); null without media."
+    )
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_media_src(self, item):
+        if not (item.media or item.media_url):
+            return None
+        return f"/api/projects/{item.project_id}/items/{item.id}/media/"
 
 
 class MetadataFieldOutputSerializer(serializers.ModelSerializer):

@@ -15,13 +15,19 @@ Decisions, in one place:
   still parse. json, labelstudio: `FileError("encoding")` with the byte offset, because a JSON
   array cannot be resumed reliably after a hole.
 - A record larger than `max_record_bytes` is one `RowError` ("record is N bytes; the limit is M")
-  and is skipped without being held in memory: lines are read with a bounded `readline` and the
-  rest of an oversized line is drained in small pieces; an oversized array element is skipped by
-  a scanner that only tracks nesting depth and strings. A CSV record that outgrows the limit
-  across several physical lines (usually an unclosed quote) cannot be skipped reliably, so it is
-  `FileError("record_too_large")`.
+  and is skipped without being held in memory: jsonl and text lines are read with a bounded
+  `readline` and the rest of an oversized line is drained in small pieces; csv reads 64 KiB
+  chunks and drains the same way; an oversized array element is skipped by a scanner that only
+  tracks nesting depth and strings. Exceptions: a CSV line over the limit inside a quoted value,
+  or a CSV record that outgrows the limit across several lines (usually an unclosed quote), cannot
+  be skipped reliably, so it is `FileError("record_too_large")`; an oversized array element whose
+  first `max_record_bytes` already hold a syntax error is reported as that syntax error.
 - A JSON array element that is not valid JSON yields one `RowError` at its position and parsing
-  stops there (the reason says so): there is no reliable place to resume inside an array.
+  stops there (the reason says so): there is no reliable place to resume inside an array. The
+  results never depend on the chunk size.
+- Line numbers are physical lines: jsonl and text end lines at LF (CRLF works; a lone CR does not
+  end a line, as in JSON itself); csv and tsv end them where the csv module does (LF, CRLF or a
+  lone CR, as old Mac spreadsheets write) and a row's line is the one it starts on.
 - Object keys "id"/"external_id" (a string or an integer; an empty string means none), "meta" (an
   object) and the provenance keys "licence"/"license", "consent", "synthetic", "generator" are
   not item data. An object whose "data" is an object is a Label Studio task, in every JSON format.

@@ -1,10 +1,10 @@
 """Bulk loading of parsed records into annotation_item, inside the caller's transaction.
 
-Rows stream into a temporary staging table (COPY on PostgreSQL, batched executemany on
-SQLite); then set-based SQL finds duplicate external ids, keeps the first record of each
-content hash, and inserts everything at once with ON CONFLICT DO NOTHING, so items that exist
-already (same content or same external id) are skipped. Memory stays flat: nothing is kept per
-row in Python.
+Rows stream into a temporary staging table (COPY on PostgreSQL; batched executemany on SQLite
+and for media imports, which query while they stage); then set-based SQL finds duplicate external
+ids, keeps the first record of each content hash, and inserts everything at once with ON CONFLICT
+DO NOTHING, so items that exist already (same content or same external id) are skipped. Memory
+stays flat: nothing is kept per row in Python.
 """
 
 from dataclasses import dataclass
@@ -15,14 +15,18 @@ from django.db import connection
 STAGING_COLUMNS = (
     "line", "external_id", "data", "meta", "content_hash", "checksum", "search_text",
     "licence", "consent", "synthetic", "generator", "predictions", "source_ref",
+    "media", "media_url", "media_type", "media_bytes", "image_hash",
 )  # fmt: skip
+NO_MEDIA = ("", "", "", None, None)  # the media columns of an item without media
 
 _PG_CREATE = """
 CREATE TEMP TABLE import_staging (
     line bigint NOT NULL, external_id text, data text NOT NULL, meta text NOT NULL,
     content_hash text NOT NULL, checksum text NOT NULL, search_text text NOT NULL,
     licence text NOT NULL, consent text NOT NULL, synthetic boolean NOT NULL, generator text NOT NULL,
-    predictions text NOT NULL, source_ref text NOT NULL
+    predictions text NOT NULL, source_ref text NOT NULL,
+    media text NOT NULL, media_url text NOT NULL, media_type text NOT NULL,
+    media_bytes bigint, image_hash bigint
 ) ON COMMIT DROP
 """
 _SQLITE_CREATE = """
@@ -30,7 +34,9 @@ CREATE TEMP TABLE import_staging (
     line integer NOT NULL, external_id text, data text NOT NULL, meta text NOT NULL,
     content_hash text NOT NULL, checksum text NOT NULL, search_text text NOT NULL,
     licence text NOT NULL, consent text NOT NULL, synthetic integer NOT NULL, generator text NOT NULL,
-    predictions text NOT NULL, source_ref text NOT NULL
+    predictions text NOT NULL, source_ref text NOT NULL,
+    media text NOT NULL, media_url text NOT NULL, media_type text NOT NULL,
+    media_bytes integer, image_hash integer
 )
 """
 _DUPLICATE_EXTERNAL_IDS = """
@@ -44,11 +50,13 @@ ORDER BY external_id, line
 _PG_INSERT = """
 INSERT INTO annotation_item (
     project_id, external_id, data, meta, content_hash, checksum, source, source_ref, import_job_id,
-    licence, consent, synthetic, generator, split, search_text, predictions, created_at
+    licence, consent, synthetic, generator, split, search_text, predictions, created_at,
+    media, media_url, media_type, media_bytes, image_hash
 )
-SELECT %s, s.external_id, s.data::jsonb, s.meta::jsonb, s.content_hash, s.checksum, 'upload',
+SELECT %s, s.external_id, s.data::jsonb, s.meta::jsonb, s.content_hash, s.checksum, %s,
        s.source_ref, %s,
-       s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions::jsonb, now()
+       s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions::jsonb, now(),
+       s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash
 FROM import_staging s
 JOIN (SELECT min(line) AS line FROM import_staging GROUP BY content_hash) first_of_content USING (line)
 ORDER BY s.line
@@ -57,10 +65,12 @@ ON CONFLICT DO NOTHING
 _SQLITE_INSERT = """
 INSERT INTO annotation_item (
     project_id, external_id, data, meta, content_hash, checksum, source, source_ref, import_job_id,
-    licence, consent, synthetic, generator, split, search_text, predictions, created_at
+    licence, consent, synthetic, generator, split, search_text, predictions, created_at,
+    media, media_url, media_type, media_bytes, image_hash
 )
-SELECT %s, s.external_id, s.data, s.meta, s.content_hash, s.checksum, 'upload', s.source_ref, %s,
-       s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions, %s
+SELECT %s, s.external_id, s.data, s.meta, s.content_hash, s.checksum, %s, s.source_ref, %s,
+       s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions, %s,
+       s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash
 FROM import_staging s
 JOIN (SELECT min(line) AS line FROM import_staging GROUP BY content_hash) first_of_content USING (line)
 WHERE 1
@@ -81,11 +91,18 @@ class ItemLoader:
 
     SQLITE_BATCH = 5000
 
-    def __init__(self, *, project_id: int, import_job_id: int):
+    def __init__(
+        self, *, project_id: int, import_job_id: int | None, copy: bool = True, source: str = "upload"
+    ):
+        """copy=False stages with batched INSERTs instead of COPY, so the caller may run other queries
+        on the connection while rows stream in (media imports look up existing files). `source` is
+        Item.source of every item (bucket syncs: "bucket", with no import job)."""
         self.project_id = project_id
         self.import_job_id = import_job_id
+        self.source = source
         self.staged = 0
         self._postgres = connection.vendor == "postgresql"
+        self._use_copy = copy
         self._cursor = None
         self._copy = None
         self._copy_context = None
@@ -99,6 +116,8 @@ class ItemLoader:
             # A savepoint-scoped caller (tests, nested atomics) may still hold one from an earlier load.
             self._cursor.execute("DROP TABLE IF EXISTS pg_temp.import_staging")
             self._cursor.execute(_PG_CREATE)
+            if not self._use_copy:
+                return self
             columns = ", ".join(STAGING_COLUMNS)
             self._copy_context = self._cursor.cursor.copy(f"COPY import_staging ({columns}) FROM STDIN")
             self._copy = self._copy_context.__enter__()
@@ -165,7 +184,7 @@ class ItemLoader:
                 "SELECT set_config('work_mem', %s, true)", [settings.ANNOTATION_IMPORT_WORK_MEM]
             )
             self._cursor.execute("ANALYZE import_staging")
-            self._cursor.execute(_PG_INSERT, [self.project_id, self.import_job_id])
+            self._cursor.execute(_PG_INSERT, [self.project_id, self.source, self.import_job_id])
             created = self._cursor.rowcount
             if created >= settings.ANNOTATION_IMPORT_ANALYZE_ROWS:
                 # Fresh statistics, or the planner guesses a big project has a hundred rows and
@@ -176,7 +195,7 @@ class ItemLoader:
             from django.utils import timezone
 
             now = connection.ops.adapt_datetimefield_value(timezone.now())
-            self._cursor.execute(_SQLITE_INSERT, [self.project_id, self.import_job_id, now])
+            self._cursor.execute(_SQLITE_INSERT, [self.project_id, self.source, self.import_job_id, now])
         return self._cursor.rowcount
 
     def __exit__(self, *exc_info) -> None:

@@ -17,6 +17,19 @@ class Record:
     provenance: dict[str, Any] = field(
         default_factory=dict
     )  # licence, consent, synthetic, generator if given
+    media: "MediaFile | None" = None  # the stored file of a media item (media and zip imports)
+
+
+@dataclass(slots=True, frozen=True)
+class MediaFile:
+    """A checked media file, already in storage: what the item row records about it."""
+
+    name: str  # storage name (Item.media)
+    media_type: str  # image, audio, video, text
+    size: int  # bytes
+    sha256: str  # of the bytes: the item's checksum and content hash (exact-duplicate key)
+    image_hash: int | None  # 64-bit dHash as a signed integer, images only
+    source_ref: str  # "photos.zip:cats/1.png", or the uploaded file's name
 
 
 @dataclass(slots=True, frozen=True)

@@ -3,7 +3,7 @@
 from django.db import connection
 from django.db.models import QuerySet
 
-from core.exceptions import DomainError
+from core.exceptions import DomainError, NotFound
 from projects.models import Project
 
 from ..models import ImportJob, Item, MetadataField
@@ -108,3 +108,15 @@ def import_job_list(*, project: Project) -> QuerySet[ImportJob]:
 
 def metadata_field_list(*, project: Project) -> QuerySet[MetadataField]:
     return MetadataField.objects.filter(project=project).order_by("name")
+
+
+def item_media_get(*, project: Project, item_id: int) -> Item:
+    """The item `item_id` of `project` if it has media (a stored file or a URL); NotFound otherwise."""
+    item = (
+        Item.objects.filter(project=project, pk=item_id)
+        .only("id", "project_id", "data", "media", "media_url", "media_type")
+        .first()
+    )
+    if item is None or not (item.media or item.media_url):
+        raise NotFound("This item has no media.")
+    return item

@@ -4,31 +4,39 @@ import csv
 import hashlib
 import io
 import logging
+import socket
 import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 
+from core import egress
 from core.audit import audit_record
 from core.exceptions import DomainError
 from core.realtime import broadcast, broadcast_on_commit, project_group
 from core.services import outbox_enqueue
 from projects.models import Project
 
-from ..imports import formats, normalise
-from ..imports.loader import ItemLoader
+from ..imports import archive, formats, media, normalise
+from ..imports.loader import NO_MEDIA, ItemLoader
 from ..imports.metadata import MetadataProfiler
 from ..imports.records import FileError, Record, RowError
-from ..models import ImportJob, MetadataField
+from ..models import ImportJob, Item, MetadataField
 
 logger = logging.getLogger(__name__)
 
 RUN_TASK = "annotation.tasks.import_job_run_task"
-MAX_EXTERNAL_ID = 255
+MAX_MEDIA_URL = 2000  # Item.media_url
+IMPORT_FORMATS = (*formats.FORMATS, *media.MEDIA_FORMATS)
+_TOO_LARGE_CODES = frozenset({"media_too_large", "archive_too_large", "archive_member_too_large"})
 
 
 def progress_key(job_id: int) -> str:
@@ -46,7 +54,12 @@ def import_job_create(
     defaults: dict | None = None,
 ) -> ImportJob:
     """Store an uploaded file and queue its import. The file is checked for size and format here;
-    its records are checked by the worker (import_job_run)."""
+    its records are checked by the worker (import_job_run).
+
+    Media files and ZIP archives (format "media" / "zip", detected by extension and magic bytes) get
+    the checks that need no decoding here, so a disguised file, an SVG, an image with too many
+    pixels or an archive with unsafe paths or bomb-like sizes is refused before anything is stored.
+    """
     if project.archived_at is not None:
         raise DomainError(
             "project_archived", "This project is archived; unarchive it to import data.", status_code=409
@@ -63,13 +76,19 @@ def import_job_create(
     head = upload.read(64 * 1024)
     upload.seek(0)
     try:
-        format = format or formats.detect_format(upload.name, head)
-    except FileError as error:
+        format = format or media.detect_format(upload.name, head) or formats.detect_format(upload.name, head)
+    except media.MediaError as error:
         raise DomainError(error.code, error.message) from error
-    if format not in formats.FORMATS:
+    except FileError as error:
+        message = error.message
+        if error.code == "unknown_format":
+            message = media.unknown_format_message(upload.name)
+        raise DomainError(error.code, message) from error
+    if format not in IMPORT_FORMATS:
         raise DomainError(
-            "unknown_format", f"Unknown format {format!r}; use one of {', '.join(formats.FORMATS)}."
+            "unknown_format", f"Unknown format {format!r}; use one of {', '.join(IMPORT_FORMATS)}."
         )
+    _check_media_upload(format, upload)
     clean_defaults, errors = normalise.coerce_provenance(defaults or {})
     if errors:
         field, reason = errors[0]
@@ -101,6 +120,36 @@ def import_job_create(
     )
     outbox_enqueue(task_name=RUN_TASK, kwargs={"job_id": job.id})
     return job
+
+
+def _check_media_upload(format: str, upload) -> None:
+    try:
+        if format == "media":
+            media.check_upload(upload, upload.name, _media_limits())
+        elif format == "zip":
+            archive.Archive(upload, _archive_limits()).close()
+    except (media.MediaError, FileError) as error:
+        status_code = 413 if error.code in _TOO_LARGE_CODES else None
+        raise DomainError(error.code, error.message, status_code=status_code) from error
+    finally:
+        upload.seek(0)
+
+
+def _media_limits() -> media.MediaLimits:
+    return media.MediaLimits(
+        max_bytes=settings.ANNOTATION_MEDIA_MAX_BYTES,
+        max_image_pixels=settings.ANNOTATION_MEDIA_MAX_IMAGE_PIXELS,
+        max_text_bytes=settings.ANNOTATION_IMPORT_MAX_RECORD_BYTES,
+    )
+
+
+def _archive_limits() -> archive.ArchiveLimits:
+    return archive.ArchiveLimits(
+        max_members=settings.ANNOTATION_ZIP_MAX_MEMBERS,
+        max_total_bytes=settings.ANNOTATION_ZIP_MAX_TOTAL_BYTES,
+        max_member_bytes=settings.ANNOTATION_MEDIA_MAX_BYTES,
+        max_ratio=settings.ANNOTATION_ZIP_MAX_RATIO,
+    )
 
 
 class _Rejected(Exception):
@@ -160,40 +209,205 @@ def _claim(job_id: int) -> ImportJob | None:
     return job
 
 
-def _row(record: Record, job: ImportJob, report: _ErrorReport) -> tuple | None:
+def _row(
+    record: Record, job: ImportJob, report: _ErrorReport, references: "_MediaReferences"
+) -> tuple | None:
     """Validate one record and turn it into a staging row, or report why not."""
     if not record.data:
         report.add(record.line, "data", "the item has no data")
         return None
-    for value, path in ((record.data, "data"), (record.meta, "meta"), (record.external_id, "external_id")):
+    # The parser already bounds external ids; text that PostgreSQL jsonb cannot store is caught here.
+    checked = [(record.data, "data"), (record.meta, "meta"), (record.external_id, "external_id")]
+    if record.predictions:
+        checked.append((record.predictions, "predictions"))
+    for value, path in checked:
         problem = normalise.find_invalid_text(value, path)
         if problem:
             report.add(record.line, *problem)
             return None
-    if record.external_id is not None and len(record.external_id) > MAX_EXTERNAL_ID:
-        report.add(record.line, "external_id", f"longer than {MAX_EXTERNAL_ID} characters")
-        return None
-    provenance, errors = normalise.coerce_provenance({**job.defaults, **record.provenance})
-    if errors:
-        for field, reason in errors:
-            report.add(record.line, field, reason)
-        return None
+    if record.provenance:
+        provenance, errors = normalise.coerce_provenance({**job.defaults, **record.provenance})
+        if errors:
+            for field, reason in errors:
+                report.add(record.line, field, reason)
+            return None
+    else:
+        provenance = job.defaults  # cleaned once, when the job was created
     digest = normalise.item_digest(record.data)
+    content_hash, checksum = digest.content_hash, digest.checksum
+    source_ref = f"{job.original_name}:{record.line}"
+    media_columns = NO_MEDIA
+    data = record.data
+    if record.media is not None:  # a stored file: its bytes are the item's identity
+        stored = record.media
+        content_hash = checksum = stored.sha256
+        source_ref = stored.source_ref
+        media_columns = (stored.name, "", stored.media_type, stored.size, stored.image_hash)
+    elif "image" in data or "audio" in data or "video" in data:
+        media_columns = references.columns(record, report)
+        if media_columns is None:
+            return None
     return (
         record.line,
         record.external_id,
         digest.data_json,
         normalise.canonical_json(record.meta),
-        digest.content_hash,
-        digest.checksum,
+        content_hash,
+        checksum,
         digest.search_text,
         provenance.get("licence", ""),
         provenance.get("consent", "unknown"),
         provenance.get("synthetic", False),
         provenance.get("generator", ""),
         normalise.canonical_json(record.predictions),
-        f"{job.original_name}:{record.line}"[:500],
+        source_ref[:500],
+        *media_columns,
     )
+
+
+class _MediaReferences:
+    """Media URLs in records ("image"/"audio"/"video": "https://..."), checked with the egress guard.
+
+    A URL that is refused (scheme, shape, or a host resolving to a blocked address such as
+    127.0.0.1 or 169.254.169.254) is an error for its line. DNS answers are remembered for the
+    job, so a million records on one host resolve it once. `resolver` is core.egress's: tests
+    inject one and never touch real DNS.
+    """
+
+    MAX_HOSTS = 10_000  # answers remembered per job
+
+    def __init__(self, resolver: egress.Resolver | None):
+        self._resolver = resolver or _system_resolver
+        self._answers: dict[tuple[str, int], list[str] | None] = {}  # None: does not resolve
+
+    def columns(self, record: Record, report: _ErrorReport) -> tuple | None:
+        """The media columns of `record`'s staging row, or None after reporting why it is refused."""
+        references = media.media_references(record.data)
+        if not references:  # e.g. {"image": "a cat on a mat"}: plain data
+            return NO_MEDIA
+        if len(references) > 1:
+            report.add(record.line, f"data.{references[1][0]}", "an item has one media URL, not several")
+            return None
+        key, url = references[0]
+        if len(url) > MAX_MEDIA_URL:
+            report.add(record.line, f"data.{key}", f"the URL is longer than {MAX_MEDIA_URL} characters")
+            return None
+        try:
+            egress.check_url(url, resolver=self._resolve)
+        except egress.EgressError as error:
+            report.add(record.line, f"data.{key}", error.message)
+            return None
+        return ("", url, key, None, None)
+
+    def _resolve(self, host: str, port: int) -> list[str]:
+        key = (host, port)
+        if key in self._answers:
+            answer = self._answers[key]
+        else:
+            try:
+                answer = list(self._resolver(host, port))
+            except (OSError, UnicodeError):
+                answer = None
+            if len(self._answers) < self.MAX_HOSTS:
+                self._answers[key] = answer
+        if answer is None:
+            raise OSError(f"{host} does not resolve")  # the guard reports it as egress_dns
+        return answer
+
+
+def _system_resolver(host: str, port: int) -> list[str]:
+    return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+
+
+class _MediaStore:
+    """Stores the media files of one ZIP import under media/import-<job id>/, and removes them again
+    unless an item of the job keeps them (the import failed, or the item was a duplicate).
+
+    Files whose bytes an item of the project has already are not stored at all; a file that occurs
+    twice in the archive is stored once.
+    """
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.storage = Item._meta.get_field("media").storage
+        self.prefix = f"media/import-{job.id}/"
+        self.saved: list[str] = []
+        self._by_hash: dict[str, str] = {}
+
+    def remove_leftovers(self) -> None:
+        """Files of an earlier attempt of this job that was killed midway (its items rolled back)."""
+        try:
+            _, files = self.storage.listdir(self.prefix)
+        except (FileNotFoundError, NotImplementedError):
+            return
+        for name in files:
+            self.storage.delete(f"{self.prefix}{name}")
+
+    def save(self, path: str, file, inspected: media.Inspected) -> str:
+        known = self._by_hash.get(inspected.sha256)
+        if known is not None:
+            return known
+        if Item.objects.filter(project_id=self.job.project_id, content_hash=inspected.sha256).exists():
+            name = ""  # the item exists: this record is a duplicate and is skipped
+        else:
+            stem = _safe_stem(path)
+            name = self.storage.save(
+                f"{self.prefix}{len(self.saved) + 1:06d}-{stem}{inspected.extension}", File(file)
+            )
+            self.saved.append(name)
+        self._by_hash[inspected.sha256] = name
+        return name
+
+    def discard(self, *, keep_used: bool) -> None:
+        used: set[str] = set()
+        if keep_used:
+            items = Item.objects.filter(import_job_id=self.job.id).exclude(media="")
+            used = set(items.values_list("media", flat=True))
+        for name in self.saved:
+            if name not in used:
+                try:
+                    self.storage.delete(name)
+                except Exception:
+                    logger.exception("import job %s: could not delete media file %s", self.job.id, name)
+
+
+def _safe_stem(path: str) -> str:
+    try:
+        return get_valid_filename(PurePosixPath(path).stem)[:80]
+    except SuspiciousFileOperation:
+        return "file"
+
+
+def _records(job: ImportJob, stored, reader: "_CountingReader", store: _MediaStore | None) -> Iterator:
+    """Records and row errors of the stored upload, whatever its format."""
+    if job.format == "media":
+        return _media_file_records(job, stored)
+    if job.format == "zip":
+        assert store is not None
+        return _archive_records(job, stored, store)
+    buffered = io.BufferedReader(reader, buffer_size=256 * 1024)
+    return formats.parse(buffered, job.format, max_record_bytes=settings.ANNOTATION_IMPORT_MAX_RECORD_BYTES)
+
+
+def _media_file_records(job: ImportJob, stored) -> Iterator[Record | RowError]:
+    try:
+        yield media.file_record(stored, job.original_name, stored_name=job.file.name, limits=_media_limits())
+    except media.MediaError as error:
+        yield RowError(1, "file", error.message)
+
+
+def _archive_records(job: ImportJob, stored, store: _MediaStore) -> Iterator[Record | RowError]:
+    zip_archive = archive.Archive(stored, _archive_limits())
+    try:
+        yield from archive.read_records(
+            zip_archive,
+            archive_name=job.original_name,
+            store=store.save,
+            limits=_media_limits(),
+            max_record_bytes=settings.ANNOTATION_IMPORT_MAX_RECORD_BYTES,
+        )
+    finally:
+        zip_archive.close()
 
 
 def _publish_progress(job: ImportJob, *, phase: str, received: int, bytes_read: int) -> None:
@@ -209,7 +423,7 @@ def _publish_progress(job: ImportJob, *, phase: str, received: int, bytes_read: 
     broadcast(project_group(job.project_id), "import.progress", state)
 
 
-def import_job_run(*, job_id: int) -> ImportJob | None:
+def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> ImportJob | None:
     """Parse the stored file, validate every record and load the items in one transaction.
 
     All or nothing (the default): any error fails the job with the complete error report and no
@@ -217,30 +431,39 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     content (normalised) or external id already exists in the project are skipped and counted as
     duplicates, so importing the same file twice creates nothing the second time. Idempotent: a
     finished job is not run again; a run killed midway rolled back and runs again from the start.
+
+    Media: a ZIP's files are stored as they are extracted and deleted again when the import fails
+    (or their item turns out to be a duplicate); a media URL in a record is checked with the egress
+    guard (`resolver` resolves host names for it; tests pass a fake one).
     """
     job = _claim(job_id)
     if job is None:
         return ImportJob.objects.filter(pk=job_id).first()
     report = _ErrorReport()
     profiler = MetadataProfiler()
+    references = _MediaReferences(resolver)
+    store = _MediaStore(job) if job.format == "zip" else None
+    if store is not None:
+        store.remove_leftovers()
     received = created = staged = 0
     detail = ""
     status = ImportJob.Status.SUCCEEDED
+    copy = job.format not in media.MEDIA_FORMATS  # media imports query while they stage
     try:
-        with transaction.atomic(), ItemLoader(project_id=job.project_id, import_job_id=job.id) as loader:
+        with (
+            transaction.atomic(),
+            ItemLoader(project_id=job.project_id, import_job_id=job.id, copy=copy) as loader,
+        ):
             with job.file.open("rb") as stored:
                 reader = _CountingReader(stored)
-                buffered = io.BufferedReader(reader, buffer_size=256 * 1024)
                 every = settings.ANNOTATION_IMPORT_PROGRESS_EVERY
                 last_event = time.monotonic()
-                for parsed in formats.parse(
-                    buffered, job.format, max_record_bytes=settings.ANNOTATION_IMPORT_MAX_RECORD_BYTES
-                ):
+                for parsed in _records(job, stored, reader, store):
                     received += 1
                     if isinstance(parsed, RowError):
                         report.add(parsed.line, parsed.field, parsed.reason)
                     else:
-                        row = _row(parsed, job, report)
+                        row = _row(parsed, job, report, references)
                         if row is not None:
                             loader.add(row)
                             profiler.add(parsed.meta)
@@ -278,6 +501,8 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         status = ImportJob.Status.FAILED
         detail = "The import failed unexpectedly; nothing was imported. The error was logged."
         created = staged = 0
+    if store is not None:
+        store.discard(keep_used=status == ImportJob.Status.SUCCEEDED)
     return _finish(
         job, status=status, detail=detail, received=received, created=created, staged=staged, report=report
     )

@@ -256,6 +256,11 @@ ANNOTATION_IMPORT_MAX_RECORD_BYTES = env_int(
     "ANNOTATION_IMPORT_MAX_RECORD_BYTES", 16 * 1024**2
 )  # bytes per item
 ANNOTATION_IMPORT_ERROR_SAMPLE = env_int("ANNOTATION_IMPORT_ERROR_SAMPLE", 20)  # errors kept on the job row
+ANNOTATION_BUCKET_ALLOW_HTTP = env_bool(
+    "ANNOTATION_BUCKET_ALLOW_HTTP", default=False
+)  # http:// endpoints (dev)
+ANNOTATION_BUCKET_MAX_OBJECT_BYTES = env_int("ANNOTATION_BUCKET_MAX_OBJECT_BYTES", 500 * 1024**2)  # bytes
+ANNOTATION_BUCKET_SYNC_BATCH = env_int("ANNOTATION_BUCKET_SYNC_BATCH", 10_000)  # objects per transaction
 ANNOTATION_IMPORT_WORK_MEM = env_str(
     "ANNOTATION_IMPORT_WORK_MEM", "256MB"
 )  # PostgreSQL work_mem for the load
@@ -268,6 +273,22 @@ ANNOTATION_IMPORT_PROGRESS_EVERY = env_int(
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int(
     "FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440
 )  # bytes; larger go to temp files
+# Media files and ZIP archives of media (annotation/imports/media.py, archive.py; docs/DATA.md).
+ANNOTATION_MEDIA_MAX_BYTES = env_int("ANNOTATION_MEDIA_MAX_BYTES", 1024**3)  # bytes per media file
+ANNOTATION_MEDIA_MAX_IMAGE_PIXELS = env_int(
+    "ANNOTATION_MEDIA_MAX_IMAGE_PIXELS", 89_478_485
+)  # width x height per image (Pillow's default)
+ANNOTATION_ZIP_MAX_MEMBERS = env_int("ANNOTATION_ZIP_MAX_MEMBERS", 50_000)  # files per archive
+ANNOTATION_ZIP_MAX_TOTAL_BYTES = env_int(
+    "ANNOTATION_ZIP_MAX_TOTAL_BYTES", 20 * 1024**3
+)  # bytes, uncompressed
+ANNOTATION_ZIP_MAX_RATIO = env_int("ANNOTATION_ZIP_MAX_RATIO", 100)  # uncompressed / compressed, per file
+ANNOTATION_MEDIA_PROXY_MAX_BYTES = env_int(
+    "ANNOTATION_MEDIA_PROXY_MAX_BYTES", 1024**3
+)  # bytes of one media URL streamed to the browser
+ANNOTATION_MEDIA_PROXY_TIMEOUT = env_int(
+    "ANNOTATION_MEDIA_PROXY_TIMEOUT", 300
+)  # seconds per media URL stream
 
 # --- Egress (core.egress: every outbound HTTP request) --------------------------------------------
 CORE_EGRESS_MAX_BYTES = env_int("CORE_EGRESS_MAX_BYTES", 50 * 1024 * 1024)  # bytes of one response body

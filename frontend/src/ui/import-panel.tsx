@@ -310,7 +310,7 @@ export function ImportPanel({ config, feed, Xhr, pollMs = 1000, safetyPollMs = 5
         <span class="import-drop__title">
           Drop a file here or <span class="import-drop__browse">choose a file</span>
         </span>
-        <span class="import-drop__hint">JSONL, JSON, CSV, TSV, plain text or Label Studio tasks{limit}</span>
+        <span class="import-drop__hint">JSONL, JSON, CSV, TSV, plain text, Label Studio tasks, media files or a ZIP of media{limit}</span>
         {file !== null && (
           <span class="import-drop__file" id="import-file-name">
             {file.name} <span class="import-drop__size">({formatBytes(file.size)})</span>

@@ -1,0 +1,11 @@
+"""Celery entry points for bucket sources. Registered for workers by annotation/tasks.py."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def bucket_source_sync_task(source_id: int) -> None:
+    """Entry point only. Rules live in annotation.services.sources.bucket_source_sync."""
+    from annotation.services.sources import bucket_source_sync  # local import: the service schedules this
+
+    bucket_source_sync(source_id=source_id)
