@@ -24,9 +24,7 @@ from contextlib import ExitStack
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
@@ -37,6 +35,7 @@ from rest_framework.views import APIView
 
 from core import egress
 from core.exceptions import DomainError
+from core.streaming import is_asgi, stream_response
 from projects import access
 from projects.access import ProjectAction
 
@@ -79,7 +78,7 @@ class ItemMediaView(APIView):
             user=request.user, project_id=project_pk, action=ProjectAction.VIEW
         )
         item = item_selectors.item_media_get(project=project, item_id=item_pk)
-        asgi = isinstance(request._request, ASGIRequest)
+        asgi = is_asgi(request)
         if item.media:
             response = _stored_file(item, asgi=asgi)
         elif item.media_url.startswith("s3://"):
@@ -150,39 +149,9 @@ def _referenced_url(item: Item, *, asgi: bool) -> HttpResponse:
 def _streaming(
     read: Callable[[], bytes], close: Callable[[], None], content_type: str | None, *, asgi: bool
 ) -> StreamingHttpResponse:
-    """A body read chunk by chunk, never whole. Under ASGI it is an async iterator whose reads run in
-    a worker thread: Django reads a synchronous body (a FileResponse too) whole before sending it.
-    Closing the response closes the source, also when the body was never read."""
-    body = _AsyncBody(read, close) if asgi else _SyncBody(read, close)
-    response = StreamingHttpResponse(body, content_type=content_type or OCTET_STREAM)
+    response = stream_response(read, close, content_type or OCTET_STREAM, asgi=asgi)
     response["Cache-Control"] = CACHE_CONTROL
     return response
-
-
-class _SyncBody:
-    def __init__(self, read: Callable[[], bytes], close: Callable[[], None]):
-        self._read = read
-        self.close = close
-
-    def __iter__(self):
-        try:
-            while chunk := self._read():
-                yield chunk
-        finally:
-            self.close()
-
-
-class _AsyncBody:
-    def __init__(self, read: Callable[[], bytes], close: Callable[[], None]):
-        self._read = sync_to_async(read, thread_sensitive=False)
-        self.close = close
-
-    async def __aiter__(self):
-        try:
-            while chunk := await self._read():
-                yield chunk
-        finally:
-            await sync_to_async(self.close, thread_sensitive=False)()
 
 
 def _redirect(url: str) -> HttpResponse:

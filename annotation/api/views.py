@@ -1,6 +1,5 @@
 """Thin HTTP adapters for imports, items and metadata fields (splits: annotation/api/splits.py)."""
 
-from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -11,6 +10,7 @@ from rest_framework.response import Response
 
 from core.exceptions import NotFound
 from core.pagination import DefaultPagination
+from core.streaming import file_stream_response, is_asgi
 from projects import access
 from projects.access import ProjectAction
 
@@ -75,12 +75,10 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Projec
         job = self.get_object()
         if not job.error_report:
             raise NotFound("This import has no errors.")
-        response = FileResponse(
-            job.error_report.open("rb"),
-            as_attachment=True,
-            filename=f"import-{job.id}-errors.csv",
-            content_type="text/csv",
+        response = file_stream_response(
+            job.error_report.open("rb"), content_type="text/csv", asgi=is_asgi(request)
         )
+        response["Content-Disposition"] = f'attachment; filename="import-{job.id}-errors.csv"'
         response["X-Content-Type-Options"] = "nosniff"
         return response
 
