@@ -210,7 +210,14 @@ class Item(models.Model):
                 condition=Q(source__in=["upload", "url", "bucket", "api"]), name="item_source_valid"
             ),
         ]
-        indexes = [models.Index(fields=["project", "id"], name="item_project_id")]
+        indexes = [
+            models.Index(fields=["project", "id"], name="item_project_id"),
+            models.Index(
+                fields=["near_duplicate_group"],
+                condition=Q(near_duplicate_group__isnull=False),
+                name="item_near_duplicate_group",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"item {self.pk} of project {self.project_id}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_sources
+from . import views, views_neardup, views_sources
 
 urlpatterns = [
     path("projects/<int:project_id>/data/", views.project_data, name="project-data"),
@@ -26,5 +26,20 @@ urlpatterns = [
         "projects/<int:project_id>/data/sources/<int:source_id>/delete/",
         views_sources.bucket_source_delete,
         name="project-bucket-source-delete",
+    ),
+    path(
+        "projects/<int:project_id>/data/duplicates/",
+        views_neardup.near_duplicates_page,
+        name="project-near-duplicates",
+    ),
+    path(
+        "projects/<int:project_id>/data/duplicates/detect/",
+        views_neardup.near_duplicates_detect,
+        name="project-near-duplicates-detect",
+    ),
+    path(
+        "projects/<int:project_id>/data/duplicates/<int:group_id>/resolve/",
+        views_neardup.near_duplicate_resolve,
+        name="project-near-duplicate-resolve",
     ),
 ]

@@ -23,6 +23,7 @@ from projects.views import _project_context
 from .forms import NO_SPLIT, ItemFilterForm, MetadataFieldTypeForm, SplitAssignForm
 from .models import ImportJob, Item, MetadataField, SplitOperation
 from .selectors import items as item_selectors
+from .selectors import neardup as neardup_selectors
 from .selectors import splits as split_selectors
 from .services import metadata as metadata_services
 from .services import splits as split_services
@@ -81,6 +82,7 @@ def project_data(request, project_id: int):
         split_form=split_form,
         filters=filters,
         no_split=NO_SPLIT,
+        near_duplicates=neardup_selectors.near_duplicate_group_counts(project=project),
         **table,
     )
     if context["can_import"] and not project.is_archived:

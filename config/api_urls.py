@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from accounts.api.views import ApiTokenViewSet, me
 from annotation.api.media import ItemMediaView
+from annotation.api.neardup import NearDuplicateGroupViewSet
 from annotation.api.sources import BucketSourceViewSet
 from annotation.api.splits import SplitOperationViewSet
 from annotation.api.views import ImportJobViewSet, ItemViewSet, MetadataFieldViewSet
@@ -35,6 +36,7 @@ project_router.register("items", ItemViewSet, basename="item")
 project_router.register("metadata-fields", MetadataFieldViewSet, basename="metadata-field")
 project_router.register("splits", SplitOperationViewSet, basename="split-operation")
 project_router.register("bucket-sources", BucketSourceViewSet, basename="bucket-source")
+project_router.register("near-duplicates", NearDuplicateGroupViewSet, basename="near-duplicate-group")
 
 urlpatterns = [
     path("me/", me, name="api-me"),

@@ -30,6 +30,7 @@ from ..imports.loader import NO_MEDIA, ItemLoader
 from ..imports.metadata import MetadataProfiler
 from ..imports.records import FileError, Record, RowError
 from ..models import ImportJob, Item, MetadataField
+from .neardup import near_duplicates_detect_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -556,6 +557,8 @@ def _finish(job, *, status, detail, received, created, staged, report) -> Import
         },
     )
     broadcast_on_commit(project_group(project.id), "import.finished", import_job_summary(job))
+    if status == ImportJob.Status.SUCCEEDED and created:
+        near_duplicates_detect_schedule(project_id=project.id)  # through the outbox, after commit
     return job
 
 
