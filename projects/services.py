@@ -44,12 +44,14 @@ def _announce(project: Project, event_type: str, actor, **data: Any) -> None:
     )
 
 
-def _lock_project(project: Project) -> Project:
-    """Serialise writes to one project (versions, members) without blocking other projects."""
+def project_lock(project: Project) -> Project:
+    """Lock the project's row for this transaction and return it fresh. Serialises writes to one
+    project (versions, members, splits) without blocking other projects. Other apps call it too."""
     return Project.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=project.pk)
 
 
-def _ensure_active(project: Project) -> None:
+def project_ensure_active(project: Project) -> None:
+    """Refuse changes to an archived project (409 project_archived). Other apps call it too."""
     if project.archived_at is not None:
         raise DomainError(
             "project_archived", "This project is archived; unarchive it to make changes.", status_code=409
@@ -216,8 +218,8 @@ def project_update(
     unknown = set(fields) - allowed
     if unknown:
         raise DomainError("unknown_field", f"Cannot change: {', '.join(sorted(unknown))}")
-    project = _lock_project(project)
-    _ensure_active(project)
+    project = project_lock(project)
+    project_ensure_active(project)
     if expected_updated_at is not None and project.updated_at != expected_updated_at:
         raise DomainError(
             "stale_update",
@@ -260,7 +262,7 @@ def project_update(
 @transaction.atomic
 def project_archive(*, project: Project, actor) -> Project:
     """Archive: the project becomes read-only. Idempotent."""
-    project = _lock_project(project)
+    project = project_lock(project)
     if project.archived_at is None:
         project.archived_at = timezone.now()
         project.save(update_fields=["archived_at", "updated_at"])
@@ -278,7 +280,7 @@ def project_archive(*, project: Project, actor) -> Project:
 @transaction.atomic
 def project_unarchive(*, project: Project, actor) -> Project:
     """Make an archived project writable again. Idempotent."""
-    project = _lock_project(project)
+    project = project_lock(project)
     if project.archived_at is not None:
         project.archived_at = None
         project.save(update_fields=["archived_at", "updated_at"])
@@ -299,8 +301,8 @@ def project_unarchive(*, project: Project, actor) -> Project:
 @transaction.atomic
 def project_member_add(*, project: Project, actor, username: str, role: str) -> ProjectMembership:
     """Give an organisation member a role in the project. People outside the organisation cannot be added."""
-    project = _lock_project(project)
-    _ensure_active(project)
+    project = project_lock(project)
+    project_ensure_active(project)
     user = User.objects.filter(
         username__iexact=username.strip(),
         is_active=True,
@@ -330,8 +332,8 @@ def project_member_add(*, project: Project, actor, username: str, role: str) -> 
 def project_member_change_role(
     *, project: Project, actor, membership_id: int, role: str
 ) -> ProjectMembership:
-    project = _lock_project(project)
-    _ensure_active(project)
+    project = project_lock(project)
+    project_ensure_active(project)
     membership = (
         ProjectMembership.objects.select_related("user").filter(project=project, pk=membership_id).first()
     )
@@ -357,8 +359,8 @@ def project_member_change_role(
 
 @transaction.atomic
 def project_member_remove(*, project: Project, actor, membership_id: int) -> None:
-    project = _lock_project(project)
-    _ensure_active(project)
+    project = project_lock(project)
+    project_ensure_active(project)
     membership = (
         ProjectMembership.objects.select_related("user").filter(project=project, pk=membership_id).first()
     )
@@ -396,8 +398,8 @@ def _validate_schema_definition(definition: Any) -> None:
 @transaction.atomic
 def schema_version_create(*, project: Project, actor, definition: dict, note: str = "") -> LabelSchemaVersion:
     """Append a new schema version (max + 1). Earlier versions are never changed."""
-    project = _lock_project(project)
-    _ensure_active(project)
+    project = project_lock(project)
+    project_ensure_active(project)
     _validate_schema_definition(definition)
     latest = LabelSchemaVersion.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
     version = LabelSchemaVersion.objects.create(
@@ -419,8 +421,8 @@ def schema_version_create(*, project: Project, actor, definition: dict, note: st
 @transaction.atomic
 def guideline_version_create(*, project: Project, actor, body: str, note: str = "") -> GuidelineVersion:
     """Append a new guideline version (max + 1). Earlier versions are never changed."""
-    project = _lock_project(project)
-    _ensure_active(project)
+    project = project_lock(project)
+    project_ensure_active(project)
     if not body.strip():
         raise DomainError("empty_guidelines", "Guidelines cannot be empty.")
     if len(body) > settings.PROJECTS_GUIDELINE_MAX_CHARS:

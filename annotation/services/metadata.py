@@ -5,6 +5,7 @@ from django.db import transaction
 from core.audit import audit_record
 from core.exceptions import DomainError
 from projects.models import Project
+from projects.services import project_ensure_active
 
 from ..models import MetadataField
 
@@ -12,10 +13,7 @@ from ..models import MetadataField
 @transaction.atomic
 def metadata_field_update(*, project: Project, actor, field_id: int, type: str) -> MetadataField:
     """Set a metadata field's type by hand. Later imports never change a type set this way."""
-    if project.archived_at is not None:
-        raise DomainError(
-            "project_archived", "This project is archived; unarchive it to make changes.", status_code=409
-        )
+    project_ensure_active(project)
     field = MetadataField.objects.select_for_update().filter(project=project, pk=field_id).first()
     if field is None:
         raise DomainError("not_found", "Not found.", status_code=404)

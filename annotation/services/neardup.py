@@ -14,10 +14,12 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.audit import audit_record
+from core.bulk import binary_copy
 from core.exceptions import DomainError, NotFound
 from core.realtime import broadcast_on_commit, project_group
 from core.services import outbox_enqueue
 from projects.models import Project
+from projects.services import project_ensure_active
 
 from .. import neardup
 from ..imports.normalise import search_text
@@ -56,7 +58,7 @@ def near_duplicates_detect_request(*, project: Project, actor) -> None:
 
     Refused on an archived project (409). Audited; the work runs in the background.
     """
-    _check_not_archived(project)
+    project_ensure_active(project)
     audit_record(
         actor=actor,
         organisation_id=project.organisation_id,
@@ -345,7 +347,9 @@ def _write_groups(*, project_id: int, item_ids: np.ndarray, group_ids: np.ndarra
             "ON COMMIT DROP"
         )
         with cursor.copy(f"COPY {_TEMP_TABLE} (id, group_id) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.write(_binary_copy(item_ids, group_ids))
+            copy.write(
+                binary_copy(item_ids.astype(np.int64, copy=False), group_ids.astype(np.int64, copy=False))
+            )
         cursor.execute(f"ANALYZE {_TEMP_TABLE}")
         cursor.execute(
             f"UPDATE {table} AS item SET near_duplicate_group_id = t.group_id "  # noqa: S608 (our names)
@@ -356,31 +360,7 @@ def _write_groups(*, project_id: int, item_ids: np.ndarray, group_ids: np.ndarra
         cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
 
 
-_COPY_ROW = np.dtype(
-    [("fields", ">i2"), ("id_size", ">i4"), ("id", ">i8"), ("group_size", ">i4"), ("group", ">i8")]
-)
-
-
-def _binary_copy(item_ids: np.ndarray, group_ids: np.ndarray) -> bytes:
-    """PostgreSQL's binary COPY format for rows (bigint, bigint), built by numpy in one go."""
-    rows = np.empty(len(item_ids), dtype=_COPY_ROW)
-    rows["fields"] = 2
-    rows["id_size"] = 8
-    rows["id"] = item_ids
-    rows["group_size"] = 8
-    rows["group"] = group_ids
-    header = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
-    return header + rows.tobytes() + (-1).to_bytes(2, "big", signed=True)
-
-
 # --- Resolution ---------------------------------------------------------------------------------------
-
-
-def _check_not_archived(project: Project) -> None:
-    if project.archived_at is not None:
-        raise DomainError(
-            "project_archived", "This project is archived; unarchive it to make changes.", status_code=409
-        )
 
 
 @transaction.atomic
@@ -401,7 +381,7 @@ def near_duplicate_resolve(
     group = NearDuplicateGroup.objects.select_for_update().filter(pk=group_id, project_id=project.id).first()
     if group is None:
         raise NotFound()
-    _check_not_archived(project)
+    project_ensure_active(project)
     if resolution not in (Resolution.KEPT_ALL, Resolution.KEPT_ONE):
         raise DomainError("invalid_resolution", "Resolve with kept_all or kept_one.")
     members = dict(

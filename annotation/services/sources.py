@@ -38,6 +38,7 @@ from core.exceptions import DomainError
 from core.realtime import broadcast, broadcast_on_commit, project_group
 from core.services import outbox_enqueue
 from projects.models import Project
+from projects.services import project_ensure_active
 
 from ..imports import normalise
 from ..imports.loader import STAGING_COLUMNS, ItemLoader
@@ -116,7 +117,7 @@ def bucket_source_create(
     public bucket (requests are then unsigned: the server's own AWS credentials are never used).
     Audited without the secret.
     """
-    _ensure_active(project)
+    project_ensure_active(project)
     values = _clean(
         {
             "name": name,
@@ -159,7 +160,7 @@ def bucket_source_update(*, source: BucketSource, actor, **fields) -> BucketSour
     if unknown:
         raise DomainError("unknown_field", f"Cannot change: {', '.join(sorted(unknown))}")
     source = BucketSource.objects.select_for_update().select_related("project").get(pk=source.pk)
-    _ensure_active(source.project)
+    project_ensure_active(source.project)
     current = {key: getattr(source, key) for key in _EDITABLE}
     values = _clean({**current, **fields})
     endpoint_moved = values["endpoint_url"] != source.endpoint_url
@@ -199,7 +200,7 @@ def bucket_source_delete(*, source: BucketSource, actor) -> None:
     """Remove a source. Its items stay; their s3:// media can no longer be signed until a source for
     that bucket and prefix is added again. A sync already running finishes its current page."""
     source = BucketSource.objects.select_for_update().select_related("project").get(pk=source.pk)
-    _ensure_active(source.project)
+    project_ensure_active(source.project)
     audit_record(
         actor=actor,
         organisation_id=source.project.organisation_id,
@@ -209,13 +210,6 @@ def bucket_source_delete(*, source: BucketSource, actor) -> None:
         changes={"name": source.name, "bucket": source.bucket, "prefix": source.prefix},
     )
     source.delete()
-
-
-def _ensure_active(project: Project) -> None:
-    if project.archived_at is not None:
-        raise DomainError(
-            "project_archived", "This project is archived; unarchive it to make changes.", status_code=409
-        )
 
 
 def _name_taken(name: str) -> DomainError:
@@ -335,7 +329,7 @@ def bucket_source_sync_request(*, source: BucketSource, actor) -> BucketSource:
     Requesting twice is harmless: syncs of one source run one after the other and the second only
     creates items for objects the first did not see."""
     source = BucketSource.objects.select_related("project").get(pk=source.pk)
-    _ensure_active(source.project)
+    project_ensure_active(source.project)
     audit_record(
         actor=actor,
         organisation_id=source.project.organisation_id,
@@ -394,7 +388,7 @@ def bucket_source_sync(*, source_id: int) -> BucketSyncResult | None:
             return None
         result = BucketSyncResult(source_id=source.id)
         try:
-            _ensure_active(source.project)
+            project_ensure_active(source.project)
             _sync_objects(source, result)
         except DomainError as error:  # EgressError included
             result.status, result.code, result.detail = "failed", error.code, error.message

@@ -13,9 +13,11 @@ from django.db import connection, transaction
 from django.db.models.fields.json import KeyTextTransform
 
 from core.audit import audit_record
+from core.bulk import binary_copy
 from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
 from projects.models import Project
+from projects.services import project_ensure_active, project_lock
 
 from ..models import Item, MetadataField, SplitOperation
 from ..splits import MAX_SPLITS, RATIO_TOLERANCE, SPLIT_NAME_PATTERN, assign_splits
@@ -56,11 +58,8 @@ def split_assign(
     elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
         raise DomainError("invalid_seed", f"The seed must be a whole number from 0 to {SEED_LIMIT - 1}.")
 
-    project = Project.objects.select_for_update(of=("self",)).get(pk=project.pk)
-    if project.archived_at is not None:
-        raise DomainError(
-            "project_archived", "This project is archived; unarchive it to make changes.", status_code=409
-        )
+    project = project_lock(project)
+    project_ensure_active(project)
     wanted = [name for name in (stratify_by, group_by) if name]
     known = set(MetadataField.objects.filter(project=project, name__in=wanted).values_list("name", flat=True))
     for name in wanted:
@@ -200,7 +199,7 @@ def _write_splits(*, project: Project, ids: np.ndarray, assignment: np.ndarray, 
             "ON COMMIT DROP"
         )
         with cursor.copy(f"COPY {_TEMP_TABLE} (id, split) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.write(_binary_copy(ids, assignment))
+            copy.write(binary_copy(ids.astype(np.int64, copy=False), assignment.astype(np.int16, copy=False)))
         cursor.execute(f"ANALYZE {_TEMP_TABLE}")  # row count for the planner: hash join, not nested loop
         cursor.execute(
             f"UPDATE {table} AS item SET split = (%s::text[])[t.split + 1] "  # noqa: S608 (our table names)
@@ -209,21 +208,3 @@ def _write_splits(*, project: Project, ids: np.ndarray, assignment: np.ndarray, 
             [names, project.id, names],
         )
         cursor.execute(f"DROP TABLE {_TEMP_TABLE}")
-
-
-_COPY_ROW = np.dtype(
-    [("fields", ">i2"), ("id_size", ">i4"), ("id", ">i8"), ("split_size", ">i4"), ("split", ">i2")]
-)
-
-
-def _binary_copy(ids: np.ndarray, assignment: np.ndarray) -> bytes:
-    """PostgreSQL's binary COPY format for rows (bigint, smallint), built by numpy in one go."""
-    rows = np.empty(len(ids), dtype=_COPY_ROW)
-    rows["fields"] = 2
-    rows["id_size"] = 8
-    rows["id"] = ids
-    rows["split_size"] = 2
-    rows["split"] = assignment
-    header = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
-    trailer = (-1).to_bytes(2, "big", signed=True)
-    return header + rows.tobytes() + trailer
