@@ -557,7 +557,7 @@ def _finish(job, *, status, detail, received, created, staged, report) -> Import
         },
     )
     broadcast_on_commit(project_group(project.id), "import.finished", import_job_summary(job))
-    if status == ImportJob.Status.SUCCEEDED and created:
+    if status == ImportJob.Status.SUCCEEDED and created and settings.ANNOTATION_NEAR_DUPLICATES_AFTER_IMPORT:
         near_duplicates_detect_schedule(project_id=project.id)  # through the outbox, after commit
     return job
 
