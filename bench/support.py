@@ -186,3 +186,24 @@ def throwaway_postgres_database(url: str, name: str) -> Iterator[str]:
         yield with_database(url, name)
     finally:
         _recreate(url, name, create=False)
+
+
+def run_workload(module: str, *args: str, repo_root: Path, env: dict[str, str], timeout: float = 900) -> dict:
+    """Run `python -m <module> <args>` (a bench/workloads script printing one JSON line last) in its
+    own process, so its memory and imports are its own; return that JSON."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=repo_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{module} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -9,11 +9,10 @@ Memory is the peak resident-set growth of that process during the import: it mus
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from typing import TYPE_CHECKING
 
-from bench.support import is_postgres_url, manage, throwaway_postgres_database
+from bench.support import is_postgres_url, manage, run_workload, throwaway_postgres_database
 
 if TYPE_CHECKING:
     from bench.run import Context
@@ -85,18 +84,7 @@ def run(ctx: Context) -> list[dict]:
         )
         manage("migrate", "--noinput", "-v", "0", python=sys.executable, repo_root=ctx.repo_root, env=env)
         ctx.log("importing")
-        result = subprocess.run(
-            [sys.executable, "-m", "bench.workloads.import_run", str(path)],
-            cwd=ctx.repo_root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"import workload failed:\n{result.stderr[-3000:]}")
-        data = json.loads(result.stdout.strip().splitlines()[-1])
+        data = run_workload("bench.workloads.import_run", str(path), repo_root=ctx.repo_root, env=env)
     if data["status"] != "succeeded":
         raise RuntimeError(f"import did not succeed: {data['detail']}")
     rate = data["created"] / data["seconds"] if data["seconds"] else 0

@@ -15,7 +15,6 @@ texts and hashes, 20,000 items.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -23,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from annotation import neardup
-from bench.support import is_postgres_url, manage, throwaway_postgres_database
+from bench.support import is_postgres_url, manage, run_workload, throwaway_postgres_database
 
 if TYPE_CHECKING:
     from bench.run import Context
@@ -260,18 +259,7 @@ def _service(ctx: Context, texts: list[str], count: int, groups: int) -> list[di
         )
         manage("migrate", "--noinput", "-v", "0", python=sys.executable, repo_root=ctx.repo_root, env=env)
         ctx.log(f"near_duplicates_detect over {count:,} items")
-        result = subprocess.run(
-            [sys.executable, "-m", "bench.workloads.neardup_detect", str(path)],
-            cwd=ctx.repo_root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"near-duplicate workload failed:\n{result.stderr[-3000:]}")
-        data = json.loads(result.stdout.strip().splitlines()[-1])
+        data = run_workload("bench.workloads.neardup_detect", str(path), repo_root=ctx.repo_root, env=env)
     growth = data["rss_peak_mb"] - data["rss_baseline_mb"]
     return [
         {
