@@ -138,6 +138,9 @@ def server_url(django_db_setup, tmp_path_factory) -> str:
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "DB_CONN_MAX_AGE": "0",
         "PYTHONUNBUFFERED": "1",
+        # The bucket-source flow syncs from a moto S3 server on loopback: an operator's allow-list.
+        "CORE_EGRESS_ALLOWED_NETWORKS": "127.0.0.1/32",
+        "ANNOTATION_BUCKET_ALLOW_HTTP": "1",
     }
     # In-memory channel layer and no broker: the write and the websocket share this one process.
     for name in ("REDIS_URL", "TESSERA_TEST_REDIS_URL", "TESSERA_TEST_REDIS_LAYER", "VITE_DEV_SERVER_URL"):
