@@ -3,6 +3,19 @@ from django.contrib import admin
 from .models import AuditEvent, OutboxMessage
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For domain models: operators look, services write (so every change is checked and audited)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the audit log is append-only everywhere, the admin included."""

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
+
 from .models import (
     GuidelineVersion,
     LabelSchemaVersion,
@@ -9,9 +11,12 @@ from .models import (
     ProjectMembership,
 )
 
-admin.site.register(Organisation)
-admin.site.register(OrganisationMembership)
-admin.site.register(Project)
-admin.site.register(ProjectMembership)
-admin.site.register(LabelSchemaVersion)
-admin.site.register(GuidelineVersion)
+for model in (
+    Organisation,
+    OrganisationMembership,
+    Project,
+    ProjectMembership,
+    LabelSchemaVersion,
+    GuidelineVersion,
+):
+    admin.site.register(model, ReadOnlyAdmin)
