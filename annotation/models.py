@@ -265,7 +265,16 @@ class SplitOperation(models.Model):
     group_by = models.CharField(max_length=100, blank=True)  # a metadata field; a group never spans splits
     seed = models.BigIntegerField()
     only_unassigned = models.BooleanField(default=False)
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
     counts = models.JSONField(default=dict)  # {"train": 800, ...}, as assigned
+    # Large projects are split by a worker: queued until it ran (annotation.services.splits).
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUCCEEDED)
+    detail = models.CharField(max_length=500, blank=True)  # why a queued split failed
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

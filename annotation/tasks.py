@@ -11,3 +11,11 @@ def import_job_run_task(job_id: int) -> None:
     from annotation.services.imports import import_job_run
 
     import_job_run(job_id=job_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def split_run_task(operation_id: int) -> None:
+    """Entry point only. Rules live in annotation.services.splits.split_run."""
+    from annotation.services.splits import split_run
+
+    split_run(operation_id=operation_id)

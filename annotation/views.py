@@ -55,14 +55,21 @@ def project_data(request, project_id: int):
         )
         if split_form.is_valid():
             try:
-                operation = split_services.split_assign(
+                operation = split_services.split_request(
                     project=project, actor=request.user, **split_form.cleaned_data
                 )
             except DomainError as error:
                 split_form.add_error(None, error.message)
             else:
-                counts = " · ".join(f"{name} {count:,}" for name, count in operation.counts.items())
-                messages.success(request, f"Split saved: {counts} (seed {operation.seed}).")
+                if operation.status == operation.Status.QUEUED:
+                    operation.refresh_from_db()  # in embedded mode it may have run already
+                if operation.status == operation.Status.QUEUED:
+                    messages.success(
+                        request, f"Split queued (seed {operation.seed}): a worker is assigning the items now."
+                    )
+                else:
+                    counts = " · ".join(f"{name} {count:,}" for name, count in operation.counts.items())
+                    messages.success(request, f"Split saved: {counts} (seed {operation.seed}).")
                 return redirect(f"{reverse('project-data', args=[project.id])}#splits")
 
     split_counts = _split_counts(project)

@@ -70,6 +70,8 @@ class SplitOperationOutputSerializer(serializers.ModelSerializer):
             "seed",
             "only_unassigned",
             "counts",
+            "status",
+            "detail",
             "created_by",
             "created_at",
         ]
@@ -95,7 +97,7 @@ class SplitSummaryOutputSerializer(serializers.Serializer):
     create=extend_schema(
         summary="Assign the project's items to splits (train/validation/test or your own names)",
         request=SplitCreateInputSerializer,
-        responses={201: SplitOperationOutputSerializer},
+        responses={201: SplitOperationOutputSerializer, 202: SplitOperationOutputSerializer},
     ),
 )
 class SplitOperationViewSet(
@@ -120,8 +122,16 @@ class SplitOperationViewSet(
         project = self._project(ProjectAction.IMPORT_DATA)
         payload = SplitCreateInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        operation = split_services.split_assign(project=project, actor=request.user, **payload.validated_data)
-        return Response(self.get_serializer(operation).data, status=status.HTTP_201_CREATED)
+        operation = split_services.split_request(
+            project=project, actor=request.user, **payload.validated_data
+        )
+        if operation.status == SplitOperation.Status.QUEUED:
+            operation.refresh_from_db()  # in embedded mode it may have run already
+        queued = operation.status == SplitOperation.Status.QUEUED
+        return Response(
+            self.get_serializer(operation).data,
+            status=status.HTTP_202_ACCEPTED if queued else status.HTTP_201_CREATED,
+        )
 
     @extend_schema(summary="Count the project's items per split now", responses=SplitSummaryOutputSerializer)
     @action(detail=False, methods=["get"], pagination_class=None)

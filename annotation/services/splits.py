@@ -9,6 +9,7 @@ import secrets
 from itertools import islice
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.fields.json import KeyTextTransform
 
@@ -16,6 +17,7 @@ from core.audit import audit_record
 from core.bulk import binary_copy
 from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
+from core.services import outbox_enqueue
 from projects.models import Project
 from projects.services import project_ensure_active, project_lock
 
@@ -25,6 +27,8 @@ from ..splits import MAX_SPLITS, RATIO_TOLERANCE, SPLIT_NAME_PATTERN, assign_spl
 SEED_LIMIT = 2**31  # seeds are 31-bit: they fit every client's int and are easy to copy from a page
 READ_CHUNK = 20_000  # rows per fetch from the server-side cursor
 _TEMP_TABLE = "tessera_split_assignment"
+RUN_TASK = "annotation.tasks.split_run_task"
+FINISHED = {"succeeded", "failed"}
 
 
 @transaction.atomic
@@ -39,7 +43,8 @@ def split_assign(
     only_unassigned: bool = False,
 ) -> SplitOperation:
     """Assign every item of `project` (or, with `only_unassigned`, every item without a split) to one of
-    the splits named in `ratios`, and record the operation.
+    the splits named in `ratios`, and record the operation. Runs inline; split_request decides
+    between inline and a worker.
 
     Rules: 1 to MAX_SPLITS names of 1-50 letters, digits, "_" or "-"; ratios positive and summing to 1;
     `stratify_by` / `group_by` name metadata fields of the project; there must be items to split.
@@ -51,44 +56,131 @@ def split_assign(
     after commit. Rerunning with the same arguments and seed rewrites nothing (unchanged rows are
     skipped) but records a new operation.
     """
+    project = project_lock(project)
+    project_ensure_active(project)
+    options = _validated(project, ratios, seed, stratify_by, group_by, only_unassigned)
+    counts = _assign(project, options)
+    operation = SplitOperation.objects.create(project=project, created_by=actor, counts=counts, **options)
+    _record_assigned(operation, actor)
+    return operation
+
+
+def split_request(
+    *,
+    project: Project,
+    actor,
+    ratios: dict[str, float],
+    seed: int | None = None,
+    stratify_by: str = "",
+    group_by: str = "",
+    only_unassigned: bool = False,
+) -> SplitOperation:
+    """What the API and the page call: small projects are split inline (split_assign); above
+    ANNOTATION_SPLIT_INLINE_MAX_ITEMS items the operation is validated and recorded as queued now,
+    and a worker runs it (split_run), so no request waits while a million rows are rewritten."""
+    arguments = {
+        "ratios": ratios, "seed": seed, "stratify_by": stratify_by, "group_by": group_by,
+        "only_unassigned": only_unassigned,
+    }  # fmt: skip
+    inline_limit = settings.ANNOTATION_SPLIT_INLINE_MAX_ITEMS
+    if not Item.objects.filter(project=project)[inline_limit : inline_limit + 1].exists():
+        return split_assign(project=project, actor=actor, **arguments)
+    with transaction.atomic():
+        project = project_lock(project)
+        project_ensure_active(project)
+        options = _validated(project, **arguments)
+        operation = SplitOperation.objects.create(
+            project=project, created_by=actor, counts={}, status=SplitOperation.Status.QUEUED, **options
+        )
+        audit_record(
+            actor=actor, organisation_id=project.organisation_id, project_id=project.id,
+            action="split.requested", target=operation, changes={**options},
+        )  # fmt: skip
+        outbox_enqueue(task_name=RUN_TASK, kwargs={"operation_id": operation.id})
+    return operation
+
+
+def split_run(*, operation_id: int) -> SplitOperation | None:
+    """Run a queued split (the worker side of split_request). Idempotent: a finished operation is
+    not run again; a run killed midway rolled back and runs again from the start."""
+    try:
+        with transaction.atomic():
+            operation = SplitOperation.objects.select_for_update().filter(pk=operation_id).first()
+            if operation is None or operation.status in FINISHED:
+                return operation
+            project = project_lock(operation.project)
+            project_ensure_active(project)
+            options = {
+                "ratios": operation.ratios, "seed": operation.seed, "stratify_by": operation.stratify_by,
+                "group_by": operation.group_by, "only_unassigned": operation.only_unassigned,
+            }  # fmt: skip
+            options = _validated(project, **options)  # the project may have changed since the request
+            operation.counts = _assign(project, options)
+            operation.status = SplitOperation.Status.SUCCEEDED
+            operation.save(update_fields=["counts", "status"])
+            _record_assigned(operation, operation.created_by)
+            return operation
+    except DomainError as error:
+        with transaction.atomic():
+            operation = SplitOperation.objects.select_for_update().get(pk=operation_id)
+            operation.status = SplitOperation.Status.FAILED
+            operation.detail = error.message[:500]
+            operation.save(update_fields=["status", "detail"])
+            project = operation.project
+            audit_record(
+                actor=None, organisation_id=project.organisation_id, project_id=project.id,
+                action="split.failed", target=operation,
+                changes={"code": error.code, "detail": error.message},
+            )  # fmt: skip
+            broadcast_on_commit(
+                project_group(project.id), "split.failed",
+                {"project_id": project.id, "operation_id": operation.id, "detail": operation.detail},
+            )  # fmt: skip
+        return operation
+
+
+def _validated(project, ratios, seed, stratify_by, group_by, only_unassigned) -> dict:
+    """The operation's options, checked and cleaned; a drawn seed when none was given."""
     ratios = _clean_ratios(ratios)
     stratify_by, group_by = stratify_by.strip(), group_by.strip()
     if seed is None:
         seed = secrets.randbelow(SEED_LIMIT)
     elif isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
         raise DomainError("invalid_seed", f"The seed must be a whole number from 0 to {SEED_LIMIT - 1}.")
-
-    project = project_lock(project)
-    project_ensure_active(project)
     wanted = [name for name in (stratify_by, group_by) if name]
     known = set(MetadataField.objects.filter(project=project, name__in=wanted).values_list("name", flat=True))
     for name in wanted:
         if name not in known:
             raise DomainError("unknown_field", f"This project has no metadata field named {name!r}.")
-
-    ids, strata, groups = _read_items(
-        project=project, only_unassigned=only_unassigned, stratify_by=stratify_by, group_by=group_by
-    )
-    if len(ids) == 0:
+    items = Item.objects.filter(project=project)
+    if only_unassigned:
+        items = items.filter(split="")
+    if not items.exists():
         what = "no items without a split" if only_unassigned else "no items"
         raise DomainError("no_items", f"This project has {what} to split.")
+    return {
+        "ratios": ratios, "seed": seed, "stratify_by": stratify_by, "group_by": group_by,
+        "only_unassigned": only_unassigned,
+    }  # fmt: skip
 
-    names = list(ratios)
-    assignment = assign_splits(ids, ratios, seed, strata=strata, groups=groups)
+
+def _assign(project: Project, options: dict) -> dict[str, int]:
+    """Read the items, compute the assignment and write it back; returns the count per split."""
+    ids, strata, groups = _read_items(
+        project=project, only_unassigned=options["only_unassigned"], stratify_by=options["stratify_by"],
+        group_by=options["group_by"],
+    )  # fmt: skip
+    if len(ids) == 0:
+        raise DomainError("no_items", "This project has no items to split.")
+    names = list(options["ratios"])
+    assignment = assign_splits(ids, options["ratios"], options["seed"], strata=strata, groups=groups)
     _write_splits(project=project, ids=ids, assignment=assignment, names=names)
     per_split = np.bincount(assignment, minlength=len(names))
-    counts = {name: int(count) for name, count in zip(names, per_split, strict=True)}
+    return {name: int(count) for name, count in zip(names, per_split, strict=True)}
 
-    operation = SplitOperation.objects.create(
-        project=project,
-        created_by=actor,
-        ratios=ratios,
-        stratify_by=stratify_by,
-        group_by=group_by,
-        seed=seed,
-        only_unassigned=only_unassigned,
-        counts=counts,
-    )
+
+def _record_assigned(operation: SplitOperation, actor) -> None:
+    project = operation.project
     audit_record(
         actor=actor,
         organisation_id=project.organisation_id,
@@ -96,12 +188,12 @@ def split_assign(
         action="split.assigned",
         target=operation,
         changes={
-            "ratios": ratios,
-            "seed": seed,
-            "stratify_by": stratify_by,
-            "group_by": group_by,
-            "only_unassigned": only_unassigned,
-            "counts": counts,
+            "ratios": operation.ratios,
+            "seed": operation.seed,
+            "stratify_by": operation.stratify_by,
+            "group_by": operation.group_by,
+            "only_unassigned": operation.only_unassigned,
+            "counts": operation.counts,
         },
     )
     broadcast_on_commit(
@@ -111,10 +203,9 @@ def split_assign(
             "project_id": project.id,
             "actor": actor.get_username() if actor else "system",
             "operation_id": operation.id,
-            "counts": counts,
+            "counts": operation.counts,
         },
     )
-    return operation
 
 
 def _clean_ratios(ratios) -> dict[str, float]:

@@ -52,6 +52,8 @@ def operation_body(operation: SplitOperation) -> dict:
         "seed": operation.seed,
         "only_unassigned": operation.only_unassigned,
         "counts": operation.counts,
+        "status": operation.status,
+        "detail": operation.detail,
         "created_by": operation.created_by.username if operation.created_by else None,
         "created_at": iso(operation.created_at),
     }
@@ -85,6 +87,8 @@ def test_manager_splits_the_items(people, client_for):
             "validation": 1,
             "test": 1,
         },  # 4 / 0.5 / 0.5 per language: test in one, validation in the other
+        "status": "succeeded",
+        "detail": "",
         "created_by": "manager",
         "created_at": iso(operation.created_at),
     }
@@ -249,3 +253,45 @@ def test_archived_project_is_refused(people, client_for):
         "detail": "This project is archived; unarchive it to make changes.",
     }
     assert set(item_splits(people.project).values()) == {""}
+
+
+def test_large_projects_are_split_by_a_worker(
+    people, client_for, settings, django_capture_on_commit_callbacks
+):
+    settings.ANNOTATION_SPLIT_INLINE_MAX_ITEMS = 3
+    make_items(people.project, [{}] * 10)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client_for(people.manager).post(
+            url(people.project), {"ratios": {"train": 0.5, "test": 0.5}, "seed": 3}, format="json"
+        )
+
+    assert response.status_code == 202
+    assert (response.json()["status"], response.json()["counts"]) == ("queued", {})
+    assert set(item_splits(people.project).values()) == {""}  # nothing written in the request
+
+    for callback in callbacks:  # the commit: the outbox hands the job to the (eager) worker
+        callback()
+
+    operation = SplitOperation.objects.get()
+    assert (operation.status, operation.counts) == ("succeeded", {"train": 5, "test": 5})
+    assert sorted(item_splits(people.project).values()) == ["test"] * 5 + ["train"] * 5
+
+
+def test_a_queued_split_that_can_no_longer_run_fails_with_the_reason(people, settings):
+    from annotation.services.splits import split_request, split_run
+
+    settings.ANNOTATION_SPLIT_INLINE_MAX_ITEMS = 1
+    make_items(people.project, [{}] * 4)
+    operation = split_request(project=people.project, actor=people.manager, ratios={"all": 1})
+    people.project.archived_at = people.project.created_at
+    people.project.save(update_fields=["archived_at"])
+
+    finished = split_run(operation_id=operation.id)
+
+    assert (finished.status, finished.detail) == (
+        "failed",
+        "This project is archived; unarchive it to make changes.",
+    )
+    assert set(item_splits(people.project).values()) == {""}
+    assert split_run(operation_id=operation.id).status == "failed"  # finished: never run again
