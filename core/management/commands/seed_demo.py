@@ -35,6 +35,30 @@ Label the overall tone of the headline **as written**, not your opinion of the e
 """
 
 
+DEMO_HEADLINES = [
+    ("City opens three new public libraries after decade-long campaign", "local"),
+    ("Storm leaves thousands without power across the coast", "weather"),
+    ("Local bakery wins national award for sourdough", "local"),
+    ("Unemployment falls to lowest level in fifteen years", "economy"),
+    ("Bridge closure expected to cause months of delays", "local"),
+    ("Researchers report promising results in early malaria vaccine trial", "science"),
+    ("Factory fire forces evacuation of nearby homes", "local"),
+    ("Parliament passes budget after marathon session", "politics"),
+    ("School meals programme extended to all primary pupils", "politics"),
+    ("Heatwave warning issued as temperatures climb", "weather"),
+    ("Startup raises funding to build cheaper solar panels", "economy"),
+    ("Museum returns looted artefacts to their country of origin", "culture"),
+    ("Train drivers announce strike for next week", "economy"),
+    ("Volunteers clean two tonnes of plastic from the river", "local"),
+    ("Housing prices rise for the ninth month in a row", "economy"),
+    ("Rare bird spotted for the first time in forty years", "science"),
+    ("Hospital waiting lists grow despite new funding", "politics"),
+    ("Community garden feeds hundreds of families", "local"),
+    ("Flooding damages historic town centre", "weather"),
+    ("National team qualifies for the world cup final", "sport"),
+]
+
+
 class Command(BaseCommand):
     help = "Create the demo organisation, users and project if they do not exist, and print how to sign in."
 
@@ -84,6 +108,7 @@ class Command(BaseCommand):
             services.guideline_version_create(
                 project=project, actor=users["admin"], body=DEMO_GUIDELINES, note="First version"
             )
+            self._import_demo_items(project, users["admin"])
 
         if not quiet:
             self.stdout.write("")
@@ -93,3 +118,19 @@ class Command(BaseCommand):
             for username, description, _ in DEMO_PEOPLE:
                 self.stdout.write(f"  {description:<20} username: {username:<6} password: {DEMO_PASSWORD}")
             self.stdout.write("")
+
+    @staticmethod
+    def _import_demo_items(project, actor) -> None:
+        """Twenty headlines through the real import pipeline, so the Data tab has something to show."""
+        import json
+
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from annotation.services.imports import import_job_create
+
+        lines = [
+            json.dumps({"id": f"demo-{n}", "text": text, "meta": {"section": section}, "licence": "CC0-1.0"})
+            for n, (text, section) in enumerate(DEMO_HEADLINES, start=1)
+        ]
+        upload = SimpleUploadedFile("demo-headlines.jsonl", ("\n".join(lines) + "\n").encode())
+        import_job_create(project=project, actor=actor, upload=upload)
