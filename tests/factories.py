@@ -1,5 +1,7 @@
 """One factory per model, with realistic defaults. Writes with rules go through services, not here."""
 
+import itertools
+
 import factory
 from django.contrib.auth import get_user_model
 
@@ -58,3 +60,29 @@ class ProjectMembershipFactory(factory.django.DjangoModelFactory):
     project = factory.SubFactory(ProjectFactory)
     user = factory.SubFactory(UserFactory)
     role = ProjectMembership.Role.ANNOTATOR
+
+
+_item_serial = itertools.count(1)
+
+
+def make_items(project, *rows, **common) -> list:
+    """Create items in one bulk insert. Each row is a text, or a dict with an optional "text" plus any
+    Item field (meta, split, consent, ...); `common` fields apply to every row. Hashes are unique, the
+    search text follows the text unless given."""
+    from annotation.models import Item
+
+    items = []
+    for row in rows:
+        fields = {"text": row} if isinstance(row, str) else dict(row)
+        serial = next(_item_serial)
+        text = fields.pop("text", f"item number {serial}")
+        values = {
+            "data": {"text": text},
+            "content_hash": f"content-{serial}",
+            "checksum": f"checksum-{serial}",
+            "search_text": text.lower(),
+            **common,
+            **fields,
+        }
+        items.append(Item(project=project, **values))
+    return Item.objects.bulk_create(items)

@@ -181,6 +181,17 @@ class Control:
             if key not in item
         ]
 
+    def each_object(self, value: list, path: str, required: tuple[str, ...], issues: list[Issue]):
+        """Yield (index, path, entry) for every well-formed object of a list answer; the shape
+        problems of the others are appended to `issues`."""
+        for i, entry in enumerate(value):
+            where = f"{path}[{i}]"
+            found = self.check_object(entry, where, required)
+            if found:
+                issues += found
+            else:
+                yield i, where, entry
+
 
 def _number_issue(item: dict, key: str, path: str) -> list[Issue]:
     if not is_number(item[key]):
@@ -364,12 +375,7 @@ class Spans(Control):
         ids: set[str] = set()
         intervals: list[tuple[int, int, int]] = []
         seen_spans: set[tuple[int, int, str]] = set()
-        for i, span in enumerate(value):
-            where = f"{path}[{i}]"
-            found = self.check_object(span, where, ("id", "start", "end", "label"))
-            if found:
-                issues += found
-                continue
+        for i, where, span in self.each_object(value, path, ("id", "start", "end", "label"), issues):
             span_id, start, end = span["id"], span["start"], span["end"]
             if not isinstance(span_id, str) or not span_id:
                 issues.append(Issue(f"{where}.id", "wrong_type", "A span id is a non-empty string."))
@@ -446,12 +452,7 @@ class Relations(Control):
             else set()
         )
         seen = set()
-        for i, rel in enumerate(value):
-            where = f"{path}[{i}]"
-            found = self.check_object(rel, where, ("from", "to", "label"))
-            if found:
-                issues += found
-                continue
+        for _, where, rel in self.each_object(value, path, ("from", "to", "label"), issues):
             for end in ("from", "to"):
                 if rel[end] not in ids:
                     issues.append(
@@ -561,12 +562,7 @@ class BBox(Control):
         if issues:
             return issues
         size = _image_size(ctx)
-        for i, box in enumerate(value):
-            where = f"{path}[{i}]"
-            found = self.check_object(box, where, ("x", "y", "width", "height", "label"))
-            if found:
-                issues += found
-                continue
+        for _, where, box in self.each_object(value, path, ("x", "y", "width", "height", "label"), issues):
             issues += _check_box(box, where, size)
             issues += self.check_label(control, box["label"], f"{where}.label", ctx)
         return issues
@@ -586,12 +582,7 @@ class Polygon(Control):
         if issues:
             return issues
         size = _image_size(ctx)
-        for i, polygon in enumerate(value):
-            where = f"{path}[{i}]"
-            found = self.check_object(polygon, where, ("points", "label"))
-            if found:
-                issues += found
-                continue
+        for _, where, polygon in self.each_object(value, path, ("points", "label"), issues):
             issues += self.check_label(control, polygon["label"], f"{where}.label", ctx)
             points = polygon["points"]
             if not isinstance(points, list) or not 3 <= len(points) <= MAX_POLYGON_POINTS:
@@ -716,12 +707,7 @@ class _Segments(Control):
         duration = ctx.media.get("duration")
         duration = duration if is_number(duration) else None
         intervals = []
-        for i, segment in enumerate(value):
-            where = f"{path}[{i}]"
-            found = self.check_object(segment, where, ("start", "end", "label"))
-            if found:
-                issues += found
-                continue
+        for i, where, segment in self.each_object(value, path, ("start", "end", "label"), issues):
             issues += self.check_label(control, segment["label"], f"{where}.label", ctx)
             bad = _number_issue(segment, "start", where) + _number_issue(segment, "end", where)
             if bad:
@@ -768,12 +754,7 @@ class VideoBBox(Control):
             frame_count if isinstance(frame_count, int) and not isinstance(frame_count, bool) else None
         )
         ids = set()
-        for i, track in enumerate(value):
-            where = f"{path}[{i}]"
-            found = self.check_object(track, where, ("id", "label", "frames"))
-            if found:
-                issues += found
-                continue
+        for _, where, track in self.each_object(value, path, ("id", "label", "frames"), issues):
             if track["id"] in ids:
                 issues.append(Issue(f"{where}.id", "duplicate_id", f"The id {track['id']!r} is used twice."))
             ids.add(str(track["id"]))

@@ -10,6 +10,7 @@ from django.test import Client
 
 from annotation.models import ImportJob, Item, MetadataField, SplitOperation
 from annotation.views import item_preview
+from tests.factories import make_items
 
 pytestmark = pytest.mark.django_db
 
@@ -24,26 +25,6 @@ def page_for():
         return client
 
     return make
-
-
-def make_items(project, *rows: dict) -> list[Item]:
-    """Items with unique hashes; each row gives `text` plus any Item field (meta, split, consent, ...)."""
-    items = []
-    for row in rows:
-        row = dict(row)
-        text = row.pop("text", f"item {next(_serial)}")
-        serial = next(_serial)
-        items.append(
-            Item(
-                project=project,
-                data=row.pop("data", {"text": text}),
-                content_hash=f"hash-{project.id}-{serial}",
-                checksum=f"sum-{project.id}-{serial}",
-                search_text=text.lower(),
-                **row,
-            )
-        )
-    return Item.objects.bulk_create(items)
 
 
 def data_url(project, query: str = "") -> str:

@@ -3,7 +3,6 @@
 import html
 import random
 import string
-from itertools import count
 
 import pytest
 from django.test import Client
@@ -12,12 +11,12 @@ from django.utils import timezone
 from annotation.models import Item, NearDuplicateGroup
 from annotation.services.neardup import DETECT_TASK, near_duplicates_detect
 from core.models import OutboxMessage
+from tests.factories import make_items
 
 from ..conftest import ROLES
 
 pytestmark = pytest.mark.django_db
 
-_serial = count(1)
 LONG_REVIEW = (
     "I bought this blender for smoothies and soups. It crushes ice in seconds, the jug is easy to "
     "clean, and it is quieter than my old one. After three months of daily use the motor still runs "
@@ -40,23 +39,6 @@ WRITE_STATUS = {
     "org_member": 404,
     "outsider": 404,
 }
-
-
-def make_items(project, *texts: str, **fields) -> list[Item]:
-    items = []
-    for text in texts:
-        serial = next(_serial)
-        items.append(
-            Item(
-                project=project,
-                data={"text": text},
-                content_hash=f"hash-{serial}",
-                checksum=f"sum-{serial}",
-                search_text=text.lower(),
-                **fields,
-            )
-        )
-    return Item.objects.bulk_create(items)
 
 
 @pytest.fixture

@@ -1,7 +1,5 @@
 """annotation.services.neardup: detection (groups, incremental rules, writes) and resolution."""
 
-from itertools import count
-
 import pytest
 from django.utils import timezone
 
@@ -16,10 +14,10 @@ from annotation.services.neardup import (
 from annotation.tasks_neardup import near_duplicates_detect_task
 from core.exceptions import DomainError, NotFound
 from core.models import AuditEvent, OutboxMessage
+from tests.factories import make_items
 
 pytestmark = pytest.mark.django_db
 
-_serial = count(1)
 
 REVIEW = (
     "The battery of this phone lasts two full days with normal use, and charging it takes about "
@@ -40,43 +38,13 @@ OTHERS = [
 ]
 
 
-def make_items(project, *texts: str, **fields) -> list[Item]:
-    """Items with unique hashes. Texts go to data["text"] and (unless search_text="") search_text."""
-    search = fields.pop("search_text", None)
-    items = []
-    for text in texts:
-        serial = next(_serial)
-        items.append(
-            Item(
-                project=project,
-                data={"text": text},
-                content_hash=f"hash-{serial}",
-                checksum=f"sum-{serial}",
-                search_text=text.lower() if search is None else search,
-                **fields,
-            )
-        )
-    return Item.objects.bulk_create(items)
-
-
 def image_items(project, *hashes: int, **fields) -> list[Item]:
-    items = []
-    for value in hashes:
-        serial = next(_serial)
-        signed = value - 2**64 if value >= 2**63 else value
-        items.append(
-            Item(
-                project=project,
-                data={"image": f"https://example.org/{serial}.jpg"},
-                content_hash=f"hash-{serial}",
-                checksum=f"sum-{serial}",
-                media_url=f"https://example.org/{serial}.jpg",
-                media_type="image",
-                image_hash=signed,
-                **fields,
-            )
-        )
-    return Item.objects.bulk_create(items)
+    rows = []
+    for n, value in enumerate(hashes):
+        url = f"https://example.org/{project.id}-{n}.jpg"
+        signed = value - 2**64 if value >= 2**63 else value  # stored as a signed 64-bit integer
+        rows.append({"data": {"image": url}, "media_url": url, "media_type": "image", "image_hash": signed})
+    return make_items(project, *rows, **fields)
 
 
 def memberships(project) -> dict[int, int | None]:

@@ -1,37 +1,22 @@
 """/api/projects/<project_pk>/splits/: create, list, retrieve, summary; the role matrix; bad input."""
 
-from itertools import count
-
 import pytest
 from django.utils import timezone
 from rest_framework.fields import DateTimeField
 
 from annotation.models import Item, MetadataField, SplitOperation
 from core.models import AuditEvent
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 NOT_FOUND = {"code": "not_found", "detail": "Not found."}
 FORBIDDEN = {"code": "permission_denied", "detail": "Your role does not allow this."}
 THREE_WAY = {"train": 0.8, "validation": 0.1, "test": 0.1}
-_serial = count(1)
 
 
 def make_items(project, metas: list[dict], split: str = "") -> list[Item]:
-    items = []
-    for meta in metas:
-        number = next(_serial)
-        items.append(
-            Item(
-                project=project,
-                data={"text": f"review number {number}"},
-                meta=meta,
-                content_hash=f"api-content-{number}",
-                checksum=f"api-checksum-{number}",
-                split=split,
-            )
-        )
-    return Item.objects.bulk_create(items)
+    return factories.make_items(project, *({"meta": meta} for meta in metas), split=split)
 
 
 def url(project, suffix: str = "") -> str:

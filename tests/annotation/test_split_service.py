@@ -1,7 +1,6 @@
 """annotation.services.splits.split_assign: the items' splits, the recorded operation, its rules."""
 
 from collections import Counter, defaultdict
-from itertools import count
 
 import pytest
 from django.db import connection
@@ -12,28 +11,15 @@ from annotation.models import Item, MetadataField, SplitOperation
 from annotation.services.splits import split_assign
 from core.exceptions import DomainError
 from core.models import AuditEvent
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 THREE_WAY = {"train": 0.8, "validation": 0.1, "test": 0.1}
-_serial = count(1)
 
 
 def make_items(project, metas: list[dict], split: str = "") -> list[Item]:
-    items = []
-    for meta in metas:
-        number = next(_serial)
-        items.append(
-            Item(
-                project=project,
-                data={"text": f"review number {number}"},
-                meta=meta,
-                content_hash=f"content-{number}",
-                checksum=f"checksum-{number}",
-                split=split,
-            )
-        )
-    return Item.objects.bulk_create(items)
+    return factories.make_items(project, *({"meta": meta} for meta in metas), split=split)
 
 
 def fields(project, *names: str) -> None:
