@@ -26,6 +26,7 @@ from .models import (
     ProjectMembership,
     ProjectStats,
 )
+from .schema import validate_schema
 
 User = get_user_model()
 
@@ -393,6 +394,14 @@ def _validate_schema_definition(definition: Any) -> None:
         )
     if "\\u0000" in encoded:
         raise DomainError("invalid_schema", "A label schema may not contain NUL characters.")
+    issues = validate_schema(definition)
+    if issues:
+        raise DomainError(
+            "invalid_schema",
+            f"The label schema has {len(issues)} problem(s); the first: {issues[0].path or 'schema'}: "
+            f"{issues[0].message}",
+            extra={"errors": [{"path": i.path, "code": i.code, "message": i.message} for i in issues[:100]]},
+        )
 
 
 @transaction.atomic

@@ -86,3 +86,22 @@ def make_items(project, *rows, **common) -> list:
         }
         items.append(Item(project=project, **values))
     return Item.objects.bulk_create(items)
+
+
+def label_schema(
+    *labels: str, control: str = "sentiment", field: str = "text", required: bool = True
+) -> dict:
+    """A valid label schema: one single-choice control over the item's `text` (see docs/SCHEMA.md)."""
+    return {
+        "version": 1,
+        "fields": [{"name": field, "type": "text"}],
+        "controls": [
+            {
+                "name": control,
+                "type": "single_choice",
+                "field": field,
+                "required": required,
+                "labels": [{"value": value} for value in labels or ("positive", "negative")],
+            }
+        ],
+    }

@@ -28,7 +28,7 @@ from projects.models import (
 )
 from projects.routing import websocket_urlpatterns
 from tests.conftest import ROLES
-from tests.factories import UserFactory
+from tests.factories import UserFactory, label_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ FORBIDDEN = {"code": "permission_denied", "detail": "Your role does not allow th
 def world(people):
     """`people`, plus schema and guideline v1 in the project and an account that belongs nowhere yet."""
     services.schema_version_create(
-        project=people.project, actor=people.manager, definition={"labels": ["positive", "negative"]}
+        project=people.project, actor=people.manager, definition=label_schema("positive", "negative")
     )
     services.guideline_version_create(
         project=people.project, actor=people.manager, body="# Label the sentiment"
@@ -138,7 +138,7 @@ CALLS: dict[str, Call] = {
     "list_schema_versions": Call("get", lambda p: f"{_project(p)}schema-versions/"),
     "read_schema_version": Call("get", lambda p: f"{_project(p)}schema-versions/1/"),
     "create_schema_version": Call(
-        "post", lambda p: f"{_project(p)}schema-versions/", {"definition": {"labels": ["positive"]}}
+        "post", lambda p: f"{_project(p)}schema-versions/", {"definition": label_schema("positive")}
     ),
     "list_guideline_versions": Call("get", lambda p: f"{_project(p)}guideline-versions/"),
     "read_guideline_version": Call("get", lambda p: f"{_project(p)}guideline-versions/1/"),

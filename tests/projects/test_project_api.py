@@ -12,7 +12,7 @@ from projects.models import (
     Project,
     ProjectMembership,
 )
-from tests.factories import ProjectFactory, ProjectMembershipFactory
+from tests.factories import ProjectFactory, ProjectMembershipFactory, label_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -453,7 +453,7 @@ def test_member_add_refuses_and_changes_nothing(people, manager_api, payload, st
         ("get", lambda p: url(p.other_project), None),
         ("post", lambda p: url(p.other_project, "archive/"), None),
         ("get", lambda p: url(p.other_project, "members/"), None),
-        ("post", lambda p: url(p.other_project, "schema-versions/"), {"definition": {"labels": []}}),
+        ("post", lambda p: url(p.other_project, "schema-versions/"), {"definition": label_schema()}),
         ("get", lambda p: f"/api/organisations/{p.other_organisation.id}/", None),
         ("get", lambda p: f"/api/organisations/{p.other_organisation.id}/audit-events/", None),
         ("post", lambda p: f"/api/organisations/{p.other_organisation.id}/members/", {"username": "manager"}),
@@ -494,9 +494,9 @@ def test_member_add_refuses_and_changes_nothing(people, manager_api, payload, st
 def test_ids_outside_your_reach_are_not_found_and_nothing_changes(people, client_for, method, path, body):
     for labels in (["a"], ["a", "b"]):
         services.schema_version_create(
-            project=people.other_project, actor=people.outsider, definition={"l": labels}
+            project=people.other_project, actor=people.outsider, definition=label_schema(*labels)
         )
-    services.schema_version_create(project=people.project, actor=people.manager, definition={"l": ["x"]})
+    services.schema_version_create(project=people.project, actor=people.manager, definition=label_schema("x"))
     client = client_for(people.org_admin)
     before = (project_state(), list(ProjectMembership.objects.order_by("id").values_list()), world_counts())
 
@@ -518,11 +518,11 @@ def test_ids_outside_your_reach_are_not_found_and_nothing_changes(people, client
 def test_schema_versions_create_list_and_retrieve(people, manager_api):
     first = manager_api.post(
         url(people.project, "schema-versions/"),
-        {"definition": {"labels": ["pos"]}, "note": "start"},
+        {"definition": label_schema("pos"), "note": "start"},
         format="json",
     )
     second = manager_api.post(
-        url(people.project, "schema-versions/"), {"definition": {"labels": ["pos", "neg"]}}, format="json"
+        url(people.project, "schema-versions/"), {"definition": label_schema("pos", "neg")}, format="json"
     )
     v1, v2 = LabelSchemaVersion.objects.filter(project=people.project).order_by("version")
 
@@ -540,8 +540,8 @@ def test_schema_versions_create_list_and_retrieve(people, manager_api):
         }
 
     assert (first.status_code, second.status_code) == (201, 201)
-    assert first.json() == body(v1, {"labels": ["pos"]}, "start")
-    assert second.json() == body(v2, {"labels": ["pos", "neg"]}, "")
+    assert first.json() == body(v1, label_schema("pos"), "start")
+    assert second.json() == body(v2, label_schema("pos", "neg"), "")
     assert listed.status_code == 200
     assert listed.json() == {
         "count": 2,
@@ -576,8 +576,29 @@ def test_schema_versions_create_list_and_retrieve(people, manager_api):
                 "errors": {"version": ["Unknown field."]},
             },
         ),
+        (
+            {"definition": label_schema("pos", "<img src=x onerror=alert(1)>", "pos")},
+            {
+                "code": "invalid_schema",
+                "detail": "The label schema has 2 problem(s); the first: controls[0].labels[1].value: "
+                "The label '<img src=x onerror=alert(1)>' contains '<' or '>'; markup is not allowed.",
+                "errors": [
+                    {
+                        "path": "controls[0].labels[1].value",
+                        "code": "markup_in_label",
+                        "message": "The label '<img src=x onerror=alert(1)>' contains '<' or '>'; "
+                        "markup is not allowed.",
+                    },
+                    {
+                        "path": "controls[0].labels[2].value",
+                        "code": "duplicate_label",
+                        "message": "The label 'pos' is listed twice.",
+                    },
+                ],
+            },
+        ),
     ],
-    ids=["list", "missing", "version-given"],
+    ids=["list", "missing", "version-given", "markup-and-duplicate"],
 )
 def test_schema_version_create_refuses_bad_input(people, manager_api, payload, expected):
     before = world_counts()
@@ -634,7 +655,7 @@ def history(people):
     services.project_member_add(
         project=people.project, actor=people.manager, username="org_member", role="annotator"
     )
-    services.schema_version_create(project=people.project, actor=people.manager, definition={"labels": []})
+    services.schema_version_create(project=people.project, actor=people.manager, definition=label_schema())
     services.project_update(project=people.other_project, actor=people.outsider, overlap=3)
     return second
 

@@ -1,5 +1,7 @@
 """Server-rendered project, organisation and token pages, signed in with Django's test client."""
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -7,7 +9,7 @@ from accounts.models import ApiToken
 from core.models import AuditEvent
 from projects import services
 from projects.models import GuidelineVersion, LabelSchemaVersion, Project, ProjectMembership
-from tests.factories import ProjectFactory
+from tests.factories import ProjectFactory, label_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -350,13 +352,13 @@ def test_schema_page_with_a_json_list_shows_the_rule_error(people, page_for):
 def test_schema_page_saves_a_version(people, page_for):
     response = page_for(people.manager).post(
         f"/projects/{people.project.id}/schema/",
-        {"definition": '{"labels": ["pos", "neg"]}', "note": "first"},
+        {"definition": json.dumps(label_schema("pos", "neg")), "note": "first"},
     )
 
     assert response.status_code == 302
     assert response.url == f"/projects/{people.project.id}/schema/"
     assert list(LabelSchemaVersion.objects.values_list("project_id", "version", "definition", "note")) == [
-        (people.project.id, 1, {"labels": ["pos", "neg"]}, "first")
+        (people.project.id, 1, label_schema("pos", "neg"), "first")
     ]
 
 

@@ -1,5 +1,7 @@
 """projects.services: every write, its audit row, its rules, and that a refused write changes nothing."""
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import override_settings
@@ -20,6 +22,7 @@ from tests.factories import (
     ProjectFactory,
     ProjectMembershipFactory,
     UserFactory,
+    label_schema,
 )
 
 pytestmark = pytest.mark.django_db
@@ -476,7 +479,7 @@ def test_remove_of_another_projects_member_is_not_found(people):
 
 
 def test_schema_versions_count_up_and_earlier_ones_stay(people):
-    definitions = [{"labels": ["pos"]}, {"labels": ["pos", "neg"]}, {"labels": ["pos", "neg", "neutral"]}]
+    definitions = [label_schema("pos"), label_schema("pos", "neg"), label_schema("pos", "neg", "neutral")]
 
     created = [
         services.schema_version_create(
@@ -491,9 +494,9 @@ def test_schema_versions_count_up_and_earlier_ones_stay(people):
         .order_by("version")
         .values_list("version", "definition", "note", "created_by__username")
     ) == [
-        (1, {"labels": ["pos"]}, "n1", "manager"),
-        (2, {"labels": ["pos", "neg"]}, "n2", "manager"),
-        (3, {"labels": ["pos", "neg", "neutral"]}, "n3", "manager"),
+        (1, label_schema("pos"), "n1", "manager"),
+        (2, label_schema("pos", "neg"), "n2", "manager"),
+        (3, label_schema("pos", "neg", "neutral"), "n3", "manager"),
     ]
     assert [row[-1] for row in audit_rows(action="schema.version_created")] == [
         {"version": 1, "note": "n1"},
@@ -503,10 +506,10 @@ def test_schema_versions_count_up_and_earlier_ones_stay(people):
 
 
 def test_schema_versions_are_numbered_per_project(people):
-    services.schema_version_create(project=people.project, actor=people.manager, definition={"a": 1})
+    services.schema_version_create(project=people.project, actor=people.manager, definition=label_schema("a"))
 
     other = services.schema_version_create(
-        project=people.other_project, actor=people.outsider, definition={"b": 2}
+        project=people.other_project, actor=people.outsider, definition=label_schema("b")
     )
 
     assert other.version == 1
@@ -518,15 +521,18 @@ def test_schema_versions_are_numbered_per_project(people):
         (["pos", "neg"], "invalid_schema"),
         ("pos,neg", "invalid_schema"),
         (None, "invalid_schema"),
-        ({"labels": ["a\x00b"]}, "invalid_schema"),
-        ({"l": "x" * 92}, "schema_too_large"),  # 101 bytes of JSON
+        (label_schema("a\x00b"), "invalid_schema"),
+        (label_schema(*(f"label number {i}" for i in range(20))), "schema_too_large"),
+        ({"labels": ["pos"]}, "invalid_schema"),  # not the published format
+        (label_schema("pos", "pos"), "invalid_schema"),
+        (label_schema("<script>alert(1)</script>"), "invalid_schema"),
     ],
-    ids=["list", "string", "null", "nul-char", "too-large"],
+    ids=["list", "string", "null", "nul-char", "too-large", "free-form", "duplicate-label", "script-label"],
 )
-@override_settings(PROJECTS_SCHEMA_MAX_BYTES=100)
+@override_settings(PROJECTS_SCHEMA_MAX_BYTES=400)
 def test_schema_version_refuses_bad_definitions_and_creates_nothing(people, definition, code):
     services.schema_version_create(
-        project=people.project, actor=people.manager, definition={"labels": ["pos"]}
+        project=people.project, actor=people.manager, definition=label_schema("pos")
     )
     before = counts()
 
@@ -537,16 +543,17 @@ def test_schema_version_refuses_bad_definitions_and_creates_nothing(people, defi
     assert counts() == before
     assert list(
         LabelSchemaVersion.objects.filter(project=people.project).values_list("version", "definition")
-    ) == [(1, {"labels": ["pos"]})]
+    ) == [(1, label_schema("pos"))]
 
 
-@override_settings(PROJECTS_SCHEMA_MAX_BYTES=100)
 def test_schema_exactly_at_the_size_limit_is_accepted(people):
-    definition = {"l": "x" * 91}  # {"l": "..."} is 9 bytes of JSON around the value: 100 in all
+    definition = label_schema("x")
+    size = len(json.dumps(definition, ensure_ascii=False).encode())
 
-    version = services.schema_version_create(
-        project=people.project, actor=people.manager, definition=definition
-    )
+    with override_settings(PROJECTS_SCHEMA_MAX_BYTES=size):
+        version = services.schema_version_create(
+            project=people.project, actor=people.manager, definition=definition
+        )
 
     assert version.version == 1
 
@@ -557,7 +564,7 @@ def test_schema_version_on_an_archived_project_is_refused(people):
 
     with pytest.raises(DomainError) as error:
         services.schema_version_create(
-            project=people.project, actor=people.manager, definition={"labels": []}
+            project=people.project, actor=people.manager, definition=label_schema()
         )
 
     assert (error.value.code, error.value.status_code) == ("project_archived", 409)
@@ -816,7 +823,7 @@ def busy_project(people):
     ProjectMembershipFactory(project=people.project, user=people.org_member, role="annotator")
     for labels in (["pos"], ["pos", "neg"]):
         services.schema_version_create(
-            project=people.project, actor=people.manager, definition={"labels": labels}
+            project=people.project, actor=people.manager, definition=label_schema(*labels)
         )
     services.guideline_version_create(project=people.project, actor=people.manager, body="# Be kind")
     ProjectMembershipFactory(project=people.other_project, user=UserFactory(username="elsewhere"))

@@ -15,13 +15,28 @@ DEMO_PEOPLE = [
     ("ana", "Annotator", "annotator"),
 ]
 DEMO_SCHEMA = {
-    "fields": [{"name": "text", "type": "text"}],
+    "version": 1,
+    "fields": [{"name": "text", "type": "text", "title": "Headline"}],
     "controls": [
         {
             "name": "sentiment",
             "type": "single_choice",
             "field": "text",
-            "labels": ["positive", "neutral", "negative"],
+            "required": True,
+            "title": "Tone of the headline",
+            "labels": [
+                {"value": "positive", "hotkey": "1", "color": "#2e7d32"},
+                {"value": "neutral", "hotkey": "2", "color": "#616161"},
+                {"value": "negative", "hotkey": "3", "color": "#c62828"},
+            ],
+        },
+        {
+            "name": "confidence",
+            "type": "rating",
+            "field": "text",
+            "title": "How sure are you?",
+            "min": 1,
+            "max": 5,
         },
     ],
 }

@@ -1,7 +1,7 @@
 """The published JSON Schema of a label schema definition, built from the control registry.
 
 `LABEL_SCHEMA_JSON_SCHEMA` is exported verbatim to docs/label-schema.schema.json
-(`python -m annotation.schema.spec > docs/label-schema.schema.json`); a test keeps the two equal.
+(`python -m projects.schema.spec > docs/label-schema.schema.json`); a test keeps the two equal.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from annotation.schema import LABEL_SCHEMA_JSON_SCHEMA, Issue, validate_annotation, validate_schema
-from annotation.schema.controls import CONTROLS
+from projects.schema import LABEL_SCHEMA_JSON_SCHEMA, Issue, validate_annotation, validate_schema
+from projects.schema.controls import CONTROLS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = re.compile(r"<!-- example: (\w+) -->\n```json\n(.*?)\n```", re.DOTALL)

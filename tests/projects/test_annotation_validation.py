@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annotation.schema import Issue, validate_annotation
+from projects.schema import Issue, validate_annotation
 
 from .test_label_schema import docs_examples
 
