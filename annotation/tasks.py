@@ -19,3 +19,37 @@ def split_run_task(operation_id: int) -> None:
     from annotation.services.splits import split_run
 
     split_run(operation_id=operation_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def lease_release_expired_task() -> int:
+    """Beat, every 30 s. Rules live in annotation.services.labeling.lease_release_expired."""
+    from annotation.services.labeling import lease_release_expired
+
+    return lease_release_expired()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def item_targets_sync_task(project_id: int) -> None:
+    """After an overlap change. Rules live in annotation.services.queue.item_targets_sync."""
+    from annotation.services.queue import item_targets_sync
+
+    item_targets_sync(project_id=project_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def queue_order_apply_task(
+    project_id: int, import_job_id: int | None = None, only_unranked: bool = False
+) -> None:
+    """After an ordering change or an import. Rules live in annotation.services.queue.queue_order_apply."""
+    from annotation.services.queue import queue_order_apply
+
+    queue_order_apply(project_id=project_id, import_job_id=import_job_id, only_unranked=only_unranked)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def label_migration_apply_task(migration_id: int) -> None:
+    """After a label migration. Rules live in annotation.services.queue.label_migration_apply."""
+    from annotation.services.queue import label_migration_apply
+
+    label_migration_apply(migration_id=migration_id)

@@ -9,6 +9,14 @@ from annotation.api.neardup import NearDuplicateGroupViewSet
 from annotation.api.sources import BucketSourceViewSet
 from annotation.api.splits import SplitOperationViewSet
 from annotation.api.views import ImportJobViewSet, ItemViewSet, MetadataFieldViewSet
+from annotation.api.workflow import (
+    AnnotationViewSet,
+    AssignmentViewSet,
+    ItemWorkflowViewSet,
+    PredictionViewSet,
+    QueueViewSet,
+    ReviewViewSet,
+)
 from projects.api.views import (
     GuidelineVersionViewSet,
     OrganisationMemberViewSet,
@@ -37,6 +45,12 @@ project_router.register("metadata-fields", MetadataFieldViewSet, basename="metad
 project_router.register("splits", SplitOperationViewSet, basename="split-operation")
 project_router.register("bucket-sources", BucketSourceViewSet, basename="bucket-source")
 project_router.register("near-duplicates", NearDuplicateGroupViewSet, basename="near-duplicate-group")
+project_router.register("queue", QueueViewSet, basename="queue")
+project_router.register("assignments", AssignmentViewSet, basename="assignment")
+project_router.register("annotations", AnnotationViewSet, basename="annotation")
+project_router.register("review", ReviewViewSet, basename="review")
+project_router.register("items-workflow", ItemWorkflowViewSet, basename="items-workflow")
+project_router.register("predictions", PredictionViewSet, basename="prediction")
 
 urlpatterns = [
     path("me/", me, name="api-me"),

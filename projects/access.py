@@ -35,6 +35,10 @@ class ProjectAction(StrEnum):
     JOIN_FEED = "join_feed"
     VIEW_ITEMS = "view_items"  # the item list, metadata, import jobs and splits
     IMPORT_DATA = "import_data"  # upload, split, edit metadata types
+    ANNOTATE = "annotate"  # take items from the queue, save drafts, submit, skip
+    REVIEW = "review"  # the review queue: accept, reject, fix
+    VIEW_ANNOTATIONS = "view_annotations"  # everyone's annotations (annotators see their own)
+    MANAGE_WORKFLOW = "manage_workflow"  # priorities, pools, gold, escalation, pausing, predictions
 
 
 class OrgAction(StrEnum):
@@ -62,6 +66,10 @@ PROJECT_PERMISSIONS: dict[ProjectAction, frozenset[str]] = {
     # Annotators see items only through their labeling queue (blind labeling), not the whole list.
     ProjectAction.VIEW_ITEMS: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
     ProjectAction.IMPORT_DATA: _MANAGERS,
+    ProjectAction.ANNOTATE: frozenset({ORG_ADMIN, MANAGER, ANNOTATOR}),
+    ProjectAction.REVIEW: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
+    ProjectAction.VIEW_ANNOTATIONS: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
+    ProjectAction.MANAGE_WORKFLOW: _MANAGERS,
 }
 
 _ORG_ADMIN_ROLE = OrganisationMembership.Role.ADMIN.value

@@ -78,6 +78,14 @@ class ProjectMembership(TimestampedModel):
         django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="project_memberships"
     )
     role = models.CharField(max_length=20, choices=Role.choices)
+    # Labeling workflow knobs per person (projects.services.project_member_workflow_update):
+    quota = models.PositiveIntegerField(
+        null=True, blank=True
+    )  # most items this person annotates; None: no cap
+    groups = models.JSONField(default=list, blank=True)  # named groups, for items assigned to a group
+    gold_rate = models.FloatField(null=True, blank=True)  # overrides the project's gold rate for this person
+    paused_at = models.DateTimeField(null=True, blank=True)  # paused annotators get no new items
+    paused_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["project_id", "user__username"]
@@ -85,6 +93,10 @@ class ProjectMembership(TimestampedModel):
             models.UniqueConstraint(fields=["project", "user"], name="project_member_unique"),
             models.CheckConstraint(
                 condition=Q(role__in=["manager", "reviewer", "annotator"]), name="project_member_role_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_rate__isnull=True) | Q(gold_rate__gte=0, gold_rate__lte=1),
+                name="project_member_gold_rate_unit",
             ),
         ]
 
@@ -141,6 +153,48 @@ class GuidelineVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project} guidelines v{self.version}"
+
+
+class GuidelineAcknowledgement(models.Model):
+    """A person confirmed they read a guideline version. Annotators acknowledge the newest version
+    before their next item (annotation.services.workflow)."""
+
+    guideline_version = models.ForeignKey(GuidelineVersion, on_delete=models.CASCADE, related_name="acks")
+    user = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["guideline_version", "user"], name="guideline_ack_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.guideline_version}"
+
+
+class LabelMigration(models.Model):
+    """Label operations (rename, merge, split, delete) that made schema version `to_version` from
+    `from_version`. Annotations keep the version they were made under; affected ones go to re-review."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_migrations")
+    from_version = models.ForeignKey(LabelSchemaVersion, on_delete=models.PROTECT, related_name="+")
+    to_version = models.OneToOneField(LabelSchemaVersion, on_delete=models.PROTECT, related_name="migration")
+    operations = (
+        models.JSONField()
+    )  # [{"op": "rename", "control": "sentiment", "from": "pos", "to": "positive"}]
+    re_review = models.BigIntegerField(
+        default=0
+    )  # items sent back to review, filled in by the annotation app
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"label migration to {self.to_version}"
 
 
 class ProjectStats(models.Model):

@@ -2,6 +2,7 @@
 announced on the project's websocket feed after commit."""
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +18,11 @@ from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
 from core.services import outbox_enqueue
 
+from .labeling import labeling_settings_from, labeling_settings_issues
 from .models import (
+    GuidelineAcknowledgement,
     GuidelineVersion,
+    LabelMigration,
     LabelSchemaVersion,
     Organisation,
     OrganisationMembership,
@@ -27,10 +31,15 @@ from .models import (
     ProjectStats,
 )
 from .schema import validate_schema
+from .schema.migrate import plan_label_migration
 
 User = get_user_model()
 
+GROUP_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
 STATS_TASK = "projects.tasks.project_stats_refresh_task"
+ITEM_TARGETS_TASK = "annotation.tasks.item_targets_sync_task"
+QUEUE_ORDER_TASK = "annotation.tasks.queue_order_apply_task"
 
 
 def _schedule_stats(project: Project) -> None:
@@ -158,8 +167,13 @@ def _validate_project_fields(fields: dict[str, Any]) -> None:
         raise DomainError(
             "invalid_overlap", f"Overlap must be between 1 and {settings.PROJECTS_MAX_OVERLAP}."
         )
-    if "settings" in fields and not isinstance(fields["settings"], dict):
-        raise DomainError("invalid_settings", "Project settings must be a JSON object.")
+    if "settings" in fields:
+        if not isinstance(fields["settings"], dict):
+            raise DomainError("invalid_settings", "Project settings must be a JSON object.")
+        if "labeling" in fields["settings"]:
+            issues = labeling_settings_issues(fields["settings"]["labeling"])
+            if issues:
+                raise DomainError("invalid_settings", " ".join(issues))
 
 
 @transaction.atomic
@@ -257,6 +271,14 @@ def project_update(
         changes=changes,
     )
     _announce(project, "project.updated", actor, fields=sorted(changes))
+    # The annotation app keeps items in step with the overlap and the queue order (by task name: this
+    # app imports no other domain app). Both jobs are idempotent.
+    if "overlap" in changes:
+        outbox_enqueue(task_name=ITEM_TARGETS_TASK, kwargs={"project_id": project.id})
+    if "settings" in changes:
+        old, new = (labeling_settings_from(value).ordering for value in changes["settings"])
+        if old != new:
+            outbox_enqueue(task_name=QUEUE_ORDER_TASK, kwargs={"project_id": project.id})
     return project
 
 
@@ -459,6 +481,182 @@ def guideline_version_create(*, project: Project, actor, body: str, note: str = 
 
 
 # --- Background -------------------------------------------------------------------------------------
+
+
+LABEL_MIGRATION_TASK = "annotation.tasks.label_migration_apply_task"
+
+
+@transaction.atomic
+def schema_labels_migrate(*, project: Project, actor, operations: Any, note: str = "") -> LabelMigration:
+    """Rename, merge, split or delete labels: a new schema version made from the newest one, recorded
+    as a LabelMigration. Old annotations keep their version and stay readable; the annotation app
+    sends items whose annotations used a split or deleted label back to review (after commit)."""
+    project = project_lock(project)
+    project_ensure_active(project)
+    latest = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+    if latest is None:
+        raise DomainError("no_schema", "This project has no label schema to migrate.", status_code=409)
+    plan = plan_label_migration(latest.definition, operations)
+    if plan.issues:
+        issue = plan.issues[0]
+        raise DomainError(
+            "invalid_migration",
+            f"{issue.path}: {issue.message}",
+            extra={"errors": [{"path": i.path, "code": i.code, "message": i.message} for i in plan.issues]},
+        )
+    note = note or "Label migration: " + "; ".join(_describe(op) for op in operations)
+    version = schema_version_create(project=project, actor=actor, definition=plan.definition, note=note[:500])
+    migration = LabelMigration.objects.create(
+        project=project, from_version=latest, to_version=version, operations=operations, created_by=actor
+    )
+    audit_record(
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="schema.labels_migrated",
+        target=migration,
+        changes={
+            "from_version": latest.version,
+            "to_version": version.version,
+            "operations": operations,
+            "re_review": {name: sorted(labels) for name, labels in plan.re_review.items()},
+        },
+    )
+    if plan.re_review:
+        outbox_enqueue(task_name=LABEL_MIGRATION_TASK, kwargs={"migration_id": migration.id})
+    return migration
+
+
+def _describe(operation: dict) -> str:
+    if operation["op"] == "delete":
+        return f"delete {operation['label']} in {operation['control']}"
+    return f"{operation['op']} {operation['from']} -> {operation['to']} in {operation['control']}"
+
+
+@transaction.atomic
+def guideline_acknowledge(*, project: Project, user, version: int) -> GuidelineAcknowledgement:
+    """Record that `user` read guideline `version` (the newest; acknowledging an old one is refused).
+    Idempotent."""
+    if not GuidelineVersion.objects.filter(project=project, version=version).exists():
+        raise DomainError("not_found", "Not found.", status_code=404)
+    latest = GuidelineVersion.objects.filter(project=project).order_by("-version").first()
+    if latest is None or latest.version != version:
+        raise DomainError(
+            "stale_guidelines",
+            f"Guidelines version {version} is not the newest"
+            + (f" (version {latest.version} is); read it first." if latest else "; there are none."),
+            status_code=409,
+        )
+    ack, created = GuidelineAcknowledgement.objects.get_or_create(guideline_version=latest, user=user)
+    if created:
+        audit_record(
+            actor=user,
+            organisation_id=project.organisation_id,
+            project_id=project.id,
+            action="guideline.acknowledged",
+            target=latest,
+            changes={"version": latest.version},
+        )
+    return ack
+
+
+def _member_for_update(project: Project, membership_id: int) -> ProjectMembership:
+    membership = (
+        ProjectMembership.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(project=project, pk=membership_id)
+        .first()
+    )
+    if membership is None:
+        raise DomainError("not_found", "Not found.", status_code=404)
+    return membership
+
+
+@transaction.atomic
+def project_member_workflow_update(
+    *, project: Project, actor, membership_id: int, **fields: Any
+) -> ProjectMembership:
+    """Set a member's quota, groups and gold rate (the labeling workflow's per-person knobs)."""
+    allowed = {"quota", "groups", "gold_rate"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise DomainError("unknown_field", f"Cannot change: {', '.join(sorted(unknown))}")
+    project_ensure_active(project)
+    membership = _member_for_update(project, membership_id)
+    if "quota" in fields and fields["quota"] is not None and not 0 <= fields["quota"] <= 10_000_000:
+        raise DomainError("invalid_quota", "A quota is a number of items from 0 to 10,000,000, or null.")
+    if "gold_rate" in fields and fields["gold_rate"] is not None and not 0 <= fields["gold_rate"] <= 1:
+        raise DomainError("invalid_gold_rate", "A gold rate is between 0 and 1, or null for the project's.")
+    if "groups" in fields:
+        groups = fields["groups"]
+        if (
+            not isinstance(groups, list)
+            or len(groups) > 50
+            or not all(isinstance(g, str) and GROUP_NAME.fullmatch(g) for g in groups)
+        ):
+            raise DomainError(
+                "invalid_groups", "Groups are up to 50 names of letters, digits, '-' and '_' (at most 100)."
+            )
+        fields["groups"] = sorted(set(groups))
+    changes = diff_fields(membership, fields)
+    if not changes:
+        return membership
+    for name in changes:
+        setattr(membership, name, fields[name])
+    membership.save(update_fields=[*changes, "updated_at"])
+    audit_record(
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="project_member.workflow_changed",
+        target=membership,
+        changes={"username": membership.user.username, **changes},
+    )
+    return membership
+
+
+@transaction.atomic
+def project_member_pause(*, project: Project, actor, membership_id: int, reason: str) -> ProjectMembership:
+    """Stop giving a member new items (their current lease stays theirs to finish). The reason is
+    shown to them. The quality app calls this when gold accuracy drops below the threshold."""
+    reason = reason.strip()
+    if not reason or len(reason) > 500:
+        raise DomainError("invalid_reason", "Say why, in 1 to 500 characters: the annotator sees it.")
+    membership = _member_for_update(project, membership_id)
+    membership.paused_at = timezone.now()
+    membership.paused_reason = reason
+    membership.save(update_fields=["paused_at", "paused_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="project_member.paused",
+        target=membership,
+        changes={"username": membership.user.username, "reason": reason},
+    )
+    _announce(project, "member.paused", actor, username=membership.user.username)
+    return membership
+
+
+@transaction.atomic
+def project_member_resume(*, project: Project, actor, membership_id: int) -> ProjectMembership:
+    """Let a paused member take items again (re-qualification)."""
+    membership = _member_for_update(project, membership_id)
+    if membership.paused_at is None:
+        return membership
+    membership.paused_at = None
+    membership.paused_reason = ""
+    membership.save(update_fields=["paused_at", "paused_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="project_member.resumed",
+        target=membership,
+        changes={"username": membership.user.username},
+    )
+    _announce(project, "member.resumed", actor, username=membership.user.username)
+    return membership
 
 
 @transaction.atomic

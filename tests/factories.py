@@ -77,6 +77,7 @@ def make_items(project, *rows, **common) -> list:
         serial = next(_item_serial)
         text = fields.pop("text", f"item number {serial}")
         values = {
+            "target": project.overlap,
             "data": {"text": text},
             "content_hash": f"content-{serial}",
             "checksum": f"checksum-{serial}",

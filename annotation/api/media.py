@@ -65,7 +65,7 @@ class ItemMediaView(APIView):
     content_negotiation_class = _AnyAccept
 
     @extend_schema(
-        summary="An item's media file (every project role)",
+        summary="An item's media file (annotators: only items assigned to them)",
         description="Stored files are streamed (local disk) or redirected to a short-lived signed URL "
         "(S3); media URLs are fetched through the egress guard and streamed.",
         responses={
@@ -77,7 +77,7 @@ class ItemMediaView(APIView):
         project = access.project_get_for_user(
             user=request.user, project_id=project_pk, action=ProjectAction.VIEW
         )
-        item = item_selectors.item_media_get(project=project, item_id=item_pk)
+        item = item_selectors.item_media_get(project=project, item_id=item_pk, user=request.user)
         asgi = is_asgi(request)
         if item.media:
             response = _stored_file(item, asgi=asgi)

@@ -51,12 +51,12 @@ _PG_INSERT = """
 INSERT INTO annotation_item (
     project_id, external_id, data, meta, content_hash, checksum, source, source_ref, import_job_id,
     licence, consent, synthetic, generator, split, search_text, predictions, created_at,
-    media, media_url, media_type, media_bytes, image_hash
+    media, media_url, media_type, media_bytes, image_hash, target
 )
 SELECT %s, s.external_id, s.data::jsonb, s.meta::jsonb, s.content_hash, s.checksum, %s,
        s.source_ref, %s,
        s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions::jsonb, now(),
-       s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash
+       s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash, %s
 FROM import_staging s
 JOIN (SELECT min(line) AS line FROM import_staging GROUP BY content_hash) first_of_content USING (line)
 ORDER BY s.line
@@ -66,11 +66,11 @@ _SQLITE_INSERT = """
 INSERT INTO annotation_item (
     project_id, external_id, data, meta, content_hash, checksum, source, source_ref, import_job_id,
     licence, consent, synthetic, generator, split, search_text, predictions, created_at,
-    media, media_url, media_type, media_bytes, image_hash
+    media, media_url, media_type, media_bytes, image_hash, target
 )
 SELECT %s, s.external_id, s.data, s.meta, s.content_hash, s.checksum, %s, s.source_ref, %s,
        s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions, %s,
-       s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash
+       s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash, %s
 FROM import_staging s
 JOIN (SELECT min(line) AS line FROM import_staging GROUP BY content_hash) first_of_content USING (line)
 WHERE 1
@@ -174,6 +174,12 @@ class ItemLoader:
             )
             self.staged -= self._cursor.rowcount
 
+    def _target(self) -> int:
+        """Annotations each new item wants: the project's overlap (labeling workflow)."""
+        from projects.models import Project
+
+        return Project.objects.values_list("overlap", flat=True).get(pk=self.project_id)
+
     def insert(self) -> int:
         """Insert the first record of each content hash that is not in the project yet."""
         self._end_copy()
@@ -184,7 +190,9 @@ class ItemLoader:
                 "SELECT set_config('work_mem', %s, true)", [settings.ANNOTATION_IMPORT_WORK_MEM]
             )
             self._cursor.execute("ANALYZE import_staging")
-            self._cursor.execute(_PG_INSERT, [self.project_id, self.source, self.import_job_id])
+            self._cursor.execute(
+                _PG_INSERT, [self.project_id, self.source, self.import_job_id, self._target()]
+            )
             created = self._cursor.rowcount
             if created >= settings.ANNOTATION_IMPORT_ANALYZE_ROWS:
                 # Fresh statistics, or the planner guesses a big project has a hundred rows and
@@ -195,7 +203,9 @@ class ItemLoader:
             from django.utils import timezone
 
             now = connection.ops.adapt_datetimefield_value(timezone.now())
-            self._cursor.execute(_SQLITE_INSERT, [self.project_id, self.source, self.import_job_id, now])
+            self._cursor.execute(
+                _SQLITE_INSERT, [self.project_id, self.source, self.import_job_id, now, self._target()]
+            )
         return self._cursor.rowcount
 
     def __exit__(self, *exc_info) -> None:

@@ -4,6 +4,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from core.exceptions import DomainError, NotFound
+from projects.access import ProjectAction, can_do_in_project
 from projects.models import Project
 
 from ..models import ImportJob, Item, MetadataField
@@ -110,8 +111,16 @@ def metadata_field_list(*, project: Project) -> QuerySet[MetadataField]:
     return MetadataField.objects.filter(project=project).order_by("name")
 
 
-def item_media_get(*, project: Project, item_id: int) -> Item:
-    """The item `item_id` of `project` if it has media (a stored file or a URL); NotFound otherwise."""
+def item_media_get(*, project: Project, item_id: int, user=None) -> Item:
+    """The item `item_id` of `project` if it has media (a stored file or a URL); NotFound otherwise.
+    With `user`: annotators (who may not browse items) only get items assigned to them."""
+    if user is not None and not can_do_in_project(
+        user=user, project=project, action=ProjectAction.VIEW_ITEMS
+    ):
+        from ..models import Assignment
+
+        if not Assignment.objects.filter(project=project, item_id=item_id, annotator=user).exists():
+            raise NotFound()
     item = (
         Item.objects.filter(project=project, pk=item_id)
         .only("id", "project_id", "data", "media", "media_url", "media_type")

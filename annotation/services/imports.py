@@ -559,6 +559,8 @@ def _finish(job, *, status, detail, received, created, staged, report) -> Import
     broadcast_on_commit(project_group(project.id), "import.finished", import_job_summary(job))
     if status == ImportJob.Status.SUCCEEDED and created and settings.ANNOTATION_NEAR_DUPLICATES_AFTER_IMPORT:
         near_duplicates_detect_schedule(project_id=project.id)  # through the outbox, after commit
+    if status == ImportJob.Status.SUCCEEDED and created:
+        queue_order_schedule(project=project, import_job_id=job.id)
     return job
 
 
@@ -573,3 +575,19 @@ def import_job_summary(job: ImportJob) -> dict:
         "rejected": job.rejected,
         "detail": job.detail,
     }
+
+
+QUEUE_ORDER_TASK = "annotation.tasks.queue_order_apply_task"
+
+
+def queue_order_schedule(*, project, import_job_id: int | None = None) -> None:
+    """New items get their place in a random or uncertainty-ordered queue (sequential needs nothing)."""
+    from projects.labeling import labeling_settings
+
+    if labeling_settings(project).ordering != "sequential":
+        kwargs = {
+            "project_id": project.id,
+            "import_job_id": import_job_id,
+            "only_unranked": import_job_id is None,
+        }
+        outbox_enqueue(task_name=QUEUE_ORDER_TASK, kwargs=kwargs)

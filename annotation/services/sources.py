@@ -45,6 +45,7 @@ from ..imports.loader import STAGING_COLUMNS, ItemLoader
 from ..models import BucketSource, Item
 from ..selectors import sources as source_selectors
 from ..tasks_sources import bucket_source_sync_task
+from .imports import queue_order_schedule
 
 logger = logging.getLogger(__name__)
 
@@ -574,6 +575,8 @@ def _sync_finish(source: BucketSource, result: BucketSyncResult) -> BucketSyncRe
             SYNC_FAILED if failed else SYNC_SUCCEEDED,
             result.as_event(source),
         )
+        if result.created:
+            queue_order_schedule(project=source.project)
     cache.delete(sync_state_key(source.id))
     if failed:
         logger.warning("sync of bucket source %s failed: %s %s", source.id, result.code, result.detail)

@@ -167,6 +167,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_PUBLISH_RETRY = False  # the outbox retries; a publish must fail fast when Redis is down
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "core.tasks.outbox_relay_task", "schedule": 10.0},
+    "lease-release": {"task": "annotation.tasks.lease_release_expired_task", "schedule": 30.0},
 }
 CORE_TASKS_IN_THREAD = env_bool("CORE_TASKS_IN_THREAD", default=False)  # embedded mode: jobs in a thread
 CORE_OUTBOX_BATCH = env_int("CORE_OUTBOX_BATCH", 200)  # messages relayed per sweep
@@ -256,6 +257,8 @@ ANNOTATION_IMPORT_MAX_RECORD_BYTES = env_int(
     "ANNOTATION_IMPORT_MAX_RECORD_BYTES", 16 * 1024**2
 )  # bytes per item
 ANNOTATION_IMPORT_ERROR_SAMPLE = env_int("ANNOTATION_IMPORT_ERROR_SAMPLE", 20)  # errors kept on the job row
+ANNOTATION_MAX_BYTES = env_int("ANNOTATION_MAX_BYTES", 1024**2)  # JSON bytes of one annotation or draft
+ANNOTATION_PREDICTIONS_MAX = env_int("ANNOTATION_PREDICTIONS_MAX", 10_000)  # predictions per request
 ANNOTATION_BUCKET_ALLOW_HTTP = env_bool(
     "ANNOTATION_BUCKET_ALLOW_HTTP", default=False
 )  # http:// endpoints (dev)

@@ -134,7 +134,17 @@ class ProjectMemberOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProjectMembership
-        fields = ["id", "username", "role", "created_at"]
+        fields = [
+            "id",
+            "username",
+            "role",
+            "quota",
+            "groups",
+            "gold_rate",
+            "paused_at",
+            "paused_reason",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -158,7 +168,7 @@ class SchemaVersionOutputSerializer(serializers.ModelSerializer):
 
 class SchemaVersionCreateInputSerializer(StrictInputSerializer):
     definition = serializers.JSONField(
-        help_text="The label schema (a JSON object). The labeling workflow issue defines its controls."
+        help_text="The label schema: validated against docs/label-schema.schema.json (see docs/SCHEMA.md)."
     )
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -175,3 +185,34 @@ class GuidelineVersionOutputSerializer(serializers.ModelSerializer):
 class GuidelineVersionCreateInputSerializer(StrictInputSerializer):
     body = serializers.CharField(max_length=200_000, trim_whitespace=False, help_text="Markdown.")
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class LabelMigrationInputSerializer(StrictInputSerializer):
+    operations = serializers.JSONField(
+        help_text="A list of rename / merge / split / delete operations (docs/WORKFLOW.md#label-migrations)."
+    )
+    note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+
+
+class LabelMigrationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    from_version = serializers.IntegerField(source="from_version.version")
+    to_version = serializers.IntegerField(source="to_version.version")
+    operations = serializers.JSONField()
+    re_review = serializers.IntegerField(help_text="Items sent back to review (filled in after commit).")
+    created_at = serializers.DateTimeField()
+
+
+class MemberWorkflowInputSerializer(StrictInputSerializer):
+    quota = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    groups = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50)
+    gold_rate = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+
+
+class PauseInputSerializer(StrictInputSerializer):
+    reason = serializers.CharField(max_length=500, help_text="Shown to the annotator.")
+
+
+class AcknowledgementOutputSerializer(serializers.Serializer):
+    version = serializers.IntegerField(source="guideline_version.version")
+    acknowledged_at = serializers.DateTimeField(source="created_at")

@@ -241,6 +241,50 @@ class ProjectMemberViewSet(
         services.project_member_remove(project=project, actor=request.user, membership_id=int(kwargs["pk"]))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(
+        summary="Set a member's labeling quota, groups and gold rate",
+        request=s.MemberWorkflowInputSerializer,
+        responses=s.ProjectMemberOutputSerializer,
+    )
+    @action(detail=True, methods=["patch"])
+    def workflow(self, request, project_pk=None, pk=None):
+        project = self._project(ProjectAction.MANAGE_WORKFLOW)
+        payload = s.MemberWorkflowInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        membership = services.project_member_workflow_update(
+            project=project, actor=request.user, membership_id=int(pk), **payload.validated_data
+        )
+        return Response(self.get_serializer(membership).data)
+
+    @extend_schema(
+        summary="Pause a member: no new items until resumed (the reason is shown to them)",
+        request=s.PauseInputSerializer,
+        responses=s.ProjectMemberOutputSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def pause(self, request, project_pk=None, pk=None):
+        project = self._project(ProjectAction.MANAGE_WORKFLOW)
+        payload = s.PauseInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        membership = services.project_member_pause(
+            project=project,
+            actor=request.user,
+            membership_id=int(pk),
+            reason=payload.validated_data["reason"],
+        )
+        return Response(self.get_serializer(membership).data)
+
+    @extend_schema(
+        summary="Resume (re-qualify) a paused member", request=None, responses=s.ProjectMemberOutputSerializer
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request, project_pk=None, pk=None):
+        project = self._project(ProjectAction.MANAGE_WORKFLOW)
+        membership = services.project_member_resume(
+            project=project, actor=request.user, membership_id=int(pk)
+        )
+        return Response(self.get_serializer(membership).data)
+
 
 @extend_schema_view(
     list=extend_schema(summary="List label schema versions, newest first"),
@@ -274,6 +318,22 @@ class SchemaVersionViewSet(
         )
         return Response(self.get_serializer(version).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        summary="Migrate labels (rename, merge, split, delete): a new version; affected items are re-reviewed",
+        request=s.LabelMigrationInputSerializer,
+        responses={201: s.LabelMigrationOutputSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def migrate(self, request, project_pk=None):
+        project = self._project(ProjectAction.EDIT_SCHEMA)
+        payload = s.LabelMigrationInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        migration = services.schema_labels_migrate(
+            project=project, actor=request.user, **payload.validated_data
+        )
+        migration.refresh_from_db()  # re_review is filled in after commit (in-process in embedded mode)
+        return Response(s.LabelMigrationOutputSerializer(migration).data, status=status.HTTP_201_CREATED)
+
 
 @extend_schema_view(
     list=extend_schema(summary="List guideline versions, newest first"),
@@ -306,3 +366,14 @@ class GuidelineVersionViewSet(
             project=project, actor=request.user, **payload.validated_data
         )
         return Response(self.get_serializer(version).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Acknowledge that you read this (the newest) guideline version",
+        request=None,
+        responses={200: s.AcknowledgementOutputSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, project_pk=None, version=None):
+        project = self._project(ProjectAction.VIEW_GUIDELINES)
+        ack = services.guideline_acknowledge(project=project, user=request.user, version=int(version))
+        return Response(s.AcknowledgementOutputSerializer(ack).data)

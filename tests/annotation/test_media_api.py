@@ -165,7 +165,7 @@ def test_a_reference_to_the_metadata_service_is_refused_at_import(people, client
         ("org_admin", 200),
         ("manager", 200),
         ("reviewer", 200),
-        ("annotator", 200),
+        ("annotator", 404),  # blind labeling: only items assigned to them (next test)
         ("org_member", 404),
         ("outsider", 404),
     ],
@@ -182,6 +182,23 @@ def test_every_project_role_may_fetch_media_and_nobody_else(
         assert _body(response) == png_bytes(3)
     else:
         assert response.json() == {"code": "not_found", "detail": "Not found."}
+
+
+def test_an_annotator_fetches_the_media_of_items_assigned_to_them(people, client_for, local_storage):
+    from django.utils import timezone
+
+    from annotation.models import Assignment
+
+    item = _stored_item(people.project, "cat.png", png_bytes(3), "image")
+    other = _stored_item(people.project, "dog.png", png_bytes(5), "image")
+    now = timezone.now()
+    Assignment.objects.create(
+        project=people.project, item=item, annotator=people.annotator, leased_at=now, lease_expires_at=now
+    )
+    client = client_for(people.annotator)
+
+    assert _body(client.get(_media_url(item))) == png_bytes(3)
+    assert client.get(_media_url(other)).status_code == 404
 
 
 def test_anonymous_requests_and_items_of_other_projects_get_nothing(
@@ -205,7 +222,7 @@ def test_anonymous_requests_and_items_of_other_projects_get_nothing(
 def test_a_stored_image_is_streamed_inline_with_exact_headers(people, client_for, local_storage):
     item = _stored_item(people.project, "cat.png", png_bytes(5), "image")
 
-    response = client_for(people.annotator).get(_media_url(item), HTTP_ACCEPT="image/avif,image/webp,image/*")
+    response = client_for(people.reviewer).get(_media_url(item), HTTP_ACCEPT="image/avif,image/webp,image/*")
 
     assert response.status_code == 200
     assert response.streaming  # never read whole into memory
@@ -292,7 +309,7 @@ def test_a_bucket_reference_redirects_to_its_sources_signed_url(people, client_f
         lambda *, item: f"https://signed.example/{item.media_url[5:]}?sig=1",
     )
 
-    response = client_for(people.annotator).get(_media_url(item))
+    response = client_for(people.reviewer).get(_media_url(item))
 
     assert (response.status_code, response["Location"]) == (
         302,
@@ -318,7 +335,7 @@ def test_a_media_url_is_imported_then_streamed_through_the_egress_guard(
     ).json()
     cat, page, logo = Item.objects.filter(project=people.project).order_by("id")
 
-    image = client_for(people.annotator).get(_media_url(cat))
+    image = client_for(people.reviewer).get(_media_url(cat))
     html = client.get(_media_url(page))
     svg = client.get(_media_url(logo))
 
@@ -375,7 +392,7 @@ def test_under_asgi_media_is_an_async_stream_never_read_whole(people, local_stor
         project=people.project, data={"audio": f"{base}/clip.wav"}, content_hash="d" * 64, checksum="d" * 64,
         media_url=f"{base}/clip.wav", media_type="audio",
     )  # fmt: skip
-    _, key = api_token_create(user=people.annotator, name="asgi")
+    _, key = api_token_create(user=people.reviewer, name="asgi")
     client = AsyncClient()
 
     async def fetch(item):

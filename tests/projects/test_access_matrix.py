@@ -158,6 +158,14 @@ CALLS: dict[str, Call] = {
         lambda p: "/api/projects/",
         lambda p: {"organisation": p.organisation.id, "name": "Support tickets"},
     ),
+    "queue_progress": Call("get", lambda p: f"{_project(p)}queue/progress/"),
+    "list_annotations": Call("get", lambda p: f"{_project(p)}annotations/"),
+    "review_next": Call("post", lambda p: f"{_project(p)}review/next/"),
+    "list_predictions": Call("get", lambda p: f"{_project(p)}predictions/"),
+    "acknowledge_guidelines": Call("post", lambda p: f"{_project(p)}guideline-versions/1/acknowledge/"),
+    "pause_member": Call(
+        "post", lambda p: f"{_annotator_membership(p)}pause/", {"reason": "Gold accuracy 40%"}
+    ),
 }
 
 WRITES = {
@@ -171,6 +179,8 @@ WRITES = {
     "create_guideline_version",
     "add_organisation_member",
     "create_project",
+    "acknowledge_guidelines",
+    "pause_member",
 }
 
 # fmt: off
@@ -195,6 +205,12 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "add_organisation_member":   (201,     403,    403,     403,      403,       404),
     "read_audit_log":            (200,     403,    403,     403,      403,       404),
     "create_project":            (201,     403,    403,     403,      403,       404),
+    "queue_progress":            (200,     200,    200,     200,      404,       404),
+    "list_annotations":          (200,     200,    200,     200,      404,       404),
+    "review_next":               (200,     200,    200,     403,      404,       404),
+    "list_predictions":          (200,     200,    200,     403,      404,       404),
+    "acknowledge_guidelines":    (200,     200,    200,     200,      404,       404),
+    "pause_member":              (200,     200,    403,     403,      404,       404),
 }
 # fmt: on
 
@@ -320,17 +336,21 @@ PROJECT_WRITES = {
     ProjectAction.EDIT_SCHEMA,
     ProjectAction.EDIT_GUIDELINES,
     ProjectAction.IMPORT_DATA,
+    ProjectAction.MANAGE_WORKFLOW,
 }
-# Reads that annotators may not make: the whole item list (blind labeling).
-PROJECT_REVIEWER_READS = {ProjectAction.VIEW_ITEMS}
-# role: (outcome of a read action, outcome of a write action, outcome of a reviewer-level read)
+# Reads (and review) that annotators may not make: the whole item list, everyone's annotations (blind
+# labeling), the review queue.
+PROJECT_REVIEWER_READS = {ProjectAction.VIEW_ITEMS, ProjectAction.REVIEW, ProjectAction.VIEW_ANNOTATIONS}
+# Labeling: annotators and managers, not reviewers (who review what others labeled).
+PROJECT_LABELING = {ProjectAction.ANNOTATE}
+# role: (outcome of a read, of a write, of a reviewer-level read, of labeling)
 PROJECT_OUTCOMES = {
-    "org_admin": ("ok", "ok", "ok"),
-    "manager": ("ok", "ok", "ok"),
-    "reviewer": ("ok", "forbidden", "ok"),
-    "annotator": ("ok", "forbidden", "forbidden"),
-    "org_member": ("not_found", "not_found", "not_found"),
-    "outsider": ("not_found", "not_found", "not_found"),
+    "org_admin": ("ok", "ok", "ok", "ok"),
+    "manager": ("ok", "ok", "ok", "ok"),
+    "reviewer": ("ok", "forbidden", "ok", "forbidden"),
+    "annotator": ("ok", "forbidden", "forbidden", "ok"),
+    "org_member": ("not_found", "not_found", "not_found", "not_found"),
+    "outsider": ("not_found", "not_found", "not_found", "not_found"),
 }
 ORG_READS = {OrgAction.VIEW, OrgAction.VIEW_MEMBERS}
 ORG_WRITES = {OrgAction.MANAGE_MEMBERS, OrgAction.CREATE_PROJECT, OrgAction.VIEW_AUDIT_LOG}
@@ -345,6 +365,8 @@ ORG_OUTCOMES = {
 
 
 def _column(action: ProjectAction) -> int:
+    if action in PROJECT_LABELING:
+        return 3
     return 0 if action in PROJECT_READS else 2 if action in PROJECT_REVIEWER_READS else 1
 
 
@@ -358,9 +380,10 @@ def _outcome(fn) -> object:
 
 
 def test_action_tables_cover_every_action():
-    assert set(ProjectAction) == PROJECT_READS | PROJECT_WRITES | PROJECT_REVIEWER_READS
+    assert set(ProjectAction) == PROJECT_READS | PROJECT_WRITES | PROJECT_REVIEWER_READS | PROJECT_LABELING
     assert not PROJECT_READS & PROJECT_WRITES
     assert not (PROJECT_READS | PROJECT_WRITES) & PROJECT_REVIEWER_READS
+    assert not (PROJECT_READS | PROJECT_WRITES | PROJECT_REVIEWER_READS) & PROJECT_LABELING
     assert set(OrgAction) == ORG_READS | ORG_WRITES
     assert not ORG_READS & ORG_WRITES
 

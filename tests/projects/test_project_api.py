@@ -46,6 +46,11 @@ def member_body(membership: ProjectMembership) -> dict:
         "id": membership.id,
         "username": membership.user.username,
         "role": membership.role,
+        "quota": None,
+        "groups": [],
+        "gold_rate": None,
+        "paused_at": None,
+        "paused_reason": "",
         "created_at": iso(membership.created_at),
     }
 

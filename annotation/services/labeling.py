@@ -1,0 +1,694 @@
+"""The annotator's side of the workflow: the queue with leases, drafts, submissions and skips.
+
+Concurrency (docs/WORKFLOW.md): a slot on an item is taken by a conditional UPDATE of the item's
+counters (`leased < target - done`) under the item's row lock; on PostgreSQL the candidate is chosen
+with FOR UPDATE SKIP LOCKED, so concurrent annotators take different items without waiting. The
+check constraint `item_slots_within_target` refuses any write that would over-annotate, and the unique
+(item, annotator) constraints refuse a second slot or annotation for one person.
+
+Lock order, everywhere: the annotator's membership row, then the item row, then its assignment and
+annotation rows. No function locks the project row.
+"""
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.audit import audit_record
+from core.exceptions import DomainError
+from core.realtime import broadcast_on_commit, project_group
+from projects.labeling import labeling_settings
+from projects.models import (
+    GuidelineAcknowledgement,
+    GuidelineVersion,
+    LabelSchemaVersion,
+    Project,
+    ProjectMembership,
+)
+from projects.schema import validate_annotation
+from projects.services import project_ensure_active
+
+from .. import states
+from ..models import Annotation, AnnotationRevision, Assignment, Item, Prediction
+
+_random = random.Random()  # gold injection; not security-relevant
+
+
+@dataclass
+class NextItem:
+    assignment: Assignment | None
+    reason: str = ""  # why there is none: queue_empty, quota_reached
+    resumed: bool = False  # an assignment they already held (a reload, a correction, a draft)
+
+
+@dataclass
+class Submitted:
+    annotation: Annotation
+    replayed: bool = False  # the same idempotency key was seen: nothing new was written
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+
+def _announce(project_id: int, event: str, **data: Any) -> None:
+    broadcast_on_commit(project_group(project_id), event, {"project_id": project_id, **data})
+
+
+def _audit(project: Project, actor, action: str, target, changes: dict) -> None:
+    audit_record(
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action=action,
+        target=target,
+        changes=changes,
+    )
+
+
+def latest_schema(project: Project) -> LabelSchemaVersion:
+    schema = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+    if schema is None:
+        raise DomainError(
+            "no_schema", "This project has no label schema yet; a manager defines one first.", status_code=409
+        )
+    return schema
+
+
+def _latest_guidelines(project: Project) -> GuidelineVersion | None:
+    return GuidelineVersion.objects.filter(project=project).order_by("-version").first()
+
+
+def ensure_guidelines_acknowledged(project: Project, user) -> GuidelineVersion | None:
+    """The newest guideline version, which `user` must have acknowledged (409 otherwise)."""
+    guidelines = _latest_guidelines(project)
+    if guidelines is None:
+        return None
+    if not GuidelineAcknowledgement.objects.filter(guideline_version=guidelines, user=user).exists():
+        raise DomainError(
+            "guidelines_not_acknowledged",
+            f"The guidelines changed (version {guidelines.version}); read and acknowledge them first.",
+            status_code=409,
+            extra={"guideline_version": guidelines.version},
+        )
+    return guidelines
+
+
+def _lease_until(project: Project):
+    return timezone.now() + timedelta(seconds=labeling_settings(project).lease_seconds)
+
+
+def _membership(project: Project, user, *, lock: bool) -> ProjectMembership | None:
+    query = ProjectMembership.objects.filter(project=project, user=user)
+    if lock:
+        query = query.select_for_update(of=("self",))
+    return query.first()
+
+
+def _lock_item(item_id: int) -> Item:
+    return Item.objects.select_for_update(of=("self",)).get(pk=item_id)
+
+
+def _own_assignment(project: Project, annotator, assignment_id: int, *, lock_item: bool) -> Assignment:
+    """The annotator's assignment, after locking its item (lock order: item, then assignment)."""
+    found = Assignment.objects.filter(pk=assignment_id, project=project).values_list(
+        "item_id", "annotator_id"
+    )
+    row = found.first()
+    if row is None:
+        raise DomainError("not_found", "Not found.", status_code=404)
+    if row[1] != annotator.pk:
+        raise DomainError(
+            "not_your_assignment",
+            "This item is leased to someone else; ask for your next item.",
+            status_code=403,
+        )
+    if lock_item:
+        _lock_item(row[0])
+    return Assignment.objects.select_for_update(of=("self",)).select_related("item").get(pk=assignment_id)
+
+
+def _media_facts(item: Item) -> dict:
+    """What the validator may check regions against: image size, duration, frame count (when known)."""
+    facts = {}
+    for key in ("width", "height", "duration", "frame_count"):
+        value = item.meta.get(key) if isinstance(item.meta, dict) else None
+        if value is None and isinstance(item.data, dict):
+            value = item.data.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            facts[key] = value
+    return facts
+
+
+def validate_result(schema: LabelSchemaVersion, item: Item, result: Any) -> None:
+    """400 invalid_annotation listing every issue when `result` breaks `schema` for `item`."""
+    size = len(json.dumps(result, ensure_ascii=False).encode()) if result is not None else 0
+    if size > settings.ANNOTATION_MAX_BYTES:
+        raise DomainError(
+            "annotation_too_large",
+            f"An annotation may be at most {settings.ANNOTATION_MAX_BYTES:,} bytes of JSON; "
+            f"this is {size:,}.",
+            status_code=413,
+        )
+    issues = validate_annotation(schema.definition, item.data, result, media=_media_facts(item))
+    if issues:
+        first = issues[0]
+        raise DomainError(
+            "invalid_annotation",
+            f"The annotation does not fit schema version {schema.version}: {first.path or 'result'}: "
+            f"{first.message}",
+            extra={
+                "schema_version": schema.version,
+                "errors": [{"path": i.path, "code": i.code, "message": i.message} for i in issues[:100]],
+            },
+        )
+
+
+def request_hash(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+# --- the queue --------------------------------------------------------------------------------------
+
+_CANDIDATE_WHERE = """
+    i.project_id = %(project)s AND i.state = 'open' AND NOT i.excluded AND NOT i.is_gold
+    AND i.leased < (i.target - i.done)
+    AND (i.pool = '' OR i.pool = ANY(%(pools)s))
+    AND NOT EXISTS (
+        SELECT 1 FROM annotation_assignment a
+        WHERE a.item_id = i.id AND a.annotator_id = %(user)s AND a.status <> 'expired'
+    )
+"""
+
+# PostgreSQL: pick and take the slot in one statement; SKIP LOCKED lets 50 annotators pass each other.
+_PG_CLAIM = f"""
+WITH pick AS (
+    SELECT i.id FROM annotation_item i
+    WHERE {_CANDIDATE_WHERE}
+    ORDER BY i.priority DESC, i.rank, i.id
+    LIMIT 1
+    FOR UPDATE OF i SKIP LOCKED
+)
+UPDATE annotation_item SET leased = annotation_item.leased + 1
+FROM pick WHERE annotation_item.id = pick.id
+RETURNING annotation_item.id
+"""  # noqa: S608 (constant SQL, values are parameters)
+
+_PG_GOLD = """
+SELECT i.id FROM annotation_item i
+WHERE i.project_id = %(project)s AND i.is_gold AND NOT i.excluded
+  AND (i.pool = '' OR i.pool = ANY(%(pools)s))
+  AND NOT EXISTS (SELECT 1 FROM annotation_assignment a WHERE a.item_id = i.id AND a.annotator_id = %(user)s)
+ORDER BY i.id
+LIMIT 1
+"""
+
+
+def _sqlite_params(sql: str, params: dict) -> tuple[str, list]:
+    """The PostgreSQL statements above, for SQLite: `= ANY(list)` becomes IN (...), names become ?s."""
+    pools = params["pools"] or [""]
+    sql = sql.replace("= ANY(%(pools)s)", "IN (" + ", ".join(["%s"] * len(pools)) + ")")
+    sql = sql.replace("NOT i.excluded", "i.excluded = 0").replace("NOT i.is_gold", "i.is_gold = 0")
+    sql = sql.replace("AND i.is_gold ", "AND i.is_gold = 1 ")
+    ordered: list = []
+    out = ""
+    rest = sql
+    while "%(" in rest:
+        head, _, tail = rest.partition("%(")
+        name, _, rest = tail.partition(")s")
+        out += head + ("%s" if name != "pools" else "")
+        ordered += [params[name]] if name != "pools" else pools
+    return out + rest, ordered
+
+
+def _claim_slot(project: Project, annotator, pools: list[str]) -> int | None:
+    """Take one slot on the best open item for `annotator`; the item's id, or None if none is left."""
+    params = {"project": project.id, "user": annotator.pk, "pools": pools}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_PG_CLAIM, params)
+            row = cursor.fetchone()
+            return row[0] if row else None
+        # SQLite serialises writers; the conditional UPDATE is the guard, as it is on PostgreSQL.
+        select = f"SELECT i.id FROM annotation_item i WHERE {_CANDIDATE_WHERE} ORDER BY i.priority DESC, i.rank, i.id LIMIT 20"  # noqa: S608, E501
+        sql, args = _sqlite_params(select, params)
+        cursor.execute(sql, args)
+        for (item_id,) in cursor.fetchall():
+            if _take_slot(item_id):
+                return item_id
+    return None
+
+
+def _take_slot(item_id: int) -> bool:
+    """Take one slot on an item if it is open and has one free (used for re-claims too)."""
+    return bool(
+        Item.objects.filter(pk=item_id, state=Item.State.OPEN, leased__lt=F("target") - F("done")).update(
+            leased=F("leased") + 1
+        )
+    )
+
+
+def _gold_item(project: Project, annotator, pools: list[str]) -> int | None:
+    params = {"project": project.id, "user": annotator.pk, "pools": pools}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_PG_GOLD, params)
+        else:
+            cursor.execute(*_sqlite_params(_PG_GOLD, params))
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _pools(annotator, membership: ProjectMembership | None) -> list[str]:
+    """Item pools this person may take from: everyone's, their own (@username) and their groups'."""
+    return ["", f"@{annotator.get_username()}", *(membership.groups if membership else [])]
+
+
+@transaction.atomic
+def next_item_for_annotator(*, project: Project, annotator) -> NextItem:
+    """The item `annotator` should work on now, held for them by a lease.
+
+    In order: a correction a reviewer sent back; the lease they already hold (a reload gives the same
+    item); an item whose lease expired but whose draft is theirs, if a slot is still free; a gold item
+    at the gold rate; then the queue (priority, then the project's ordering). Paused annotators and
+    those who have not acknowledged the newest guidelines get a 409 that says why.
+    """
+    project_ensure_active(project)
+    membership = _membership(project, annotator, lock=True)  # one next-item at a time per person
+    if membership is not None and membership.paused_at is not None:
+        raise DomainError(
+            "annotator_paused",
+            f"You are paused in this project: {membership.paused_reason} A manager can re-qualify you.",
+            status_code=409,
+        )
+    ensure_guidelines_acknowledged(project, annotator)
+    latest_schema(project)
+    lease_release_expired(project=project)
+    knobs = labeling_settings(project)
+    mine = Assignment.objects.filter(project=project, annotator=annotator).select_related("item")
+
+    correction = mine.filter(status=Assignment.Status.CORRECTION).order_by("id").first()
+    if correction is not None:
+        return NextItem(correction, resumed=True)
+    held = mine.filter(status=Assignment.Status.LEASED).order_by("id").first()
+    if held is not None:
+        held.lease_expires_at = _lease_until(project)
+        held.save(update_fields=["lease_expires_at"])
+        return NextItem(held, resumed=True)
+    for expired in mine.filter(status=Assignment.Status.EXPIRED, draft__isnull=False).order_by("id")[:5]:
+        if expired.is_gold or _take_slot(expired.item_id):
+            _lease(expired, project)
+            return NextItem(expired, resumed=True)
+
+    quota = membership.quota if membership and membership.quota is not None else knobs.quota
+    if quota is not None:
+        taken = mine.exclude(status__in=[Assignment.Status.SKIPPED, Assignment.Status.EXPIRED]).count()
+        if taken >= quota:
+            return NextItem(None, reason="quota_reached")
+
+    pools = _pools(annotator, membership)
+    gold_rate = membership.gold_rate if membership and membership.gold_rate is not None else knobs.gold_rate
+    if gold_rate > 0 and _random.random() < gold_rate:
+        gold_id = _gold_item(project, annotator, pools)
+        if gold_id is not None:
+            return NextItem(_new_assignment(project, annotator, gold_id, is_gold=True))
+
+    item_id = _claim_slot(project, annotator, pools)
+    if item_id is None:
+        return NextItem(None, reason="queue_empty")
+    return NextItem(_new_assignment(project, annotator, item_id, is_gold=False))
+
+
+def _lease(assignment: Assignment, project: Project) -> None:
+    assignment.status = Assignment.Status.LEASED
+    assignment.lease_expires_at = _lease_until(project)
+    assignment.save(update_fields=["status", "lease_expires_at"])
+    _announce(project.id, "item.leased", item_id=assignment.item_id, assignment_id=assignment.id)
+
+
+def _new_assignment(project: Project, annotator, item_id: int, *, is_gold: bool) -> Assignment:
+    now = timezone.now()
+    existing = Assignment.objects.filter(item_id=item_id, annotator=annotator).first()
+    if existing is not None:  # their lease on it expired earlier: take the same row back
+        existing.leased_at = now
+        existing.is_gold = is_gold
+        _lease(existing, project)
+        return Assignment.objects.select_related("item").get(pk=existing.pk)
+    assignment = Assignment.objects.create(
+        project=project,
+        item_id=item_id,
+        annotator=annotator,
+        status=Assignment.Status.LEASED,
+        is_gold=is_gold,
+        leased_at=now,
+        lease_expires_at=_lease_until(project),
+    )
+    _announce(project.id, "item.leased", item_id=item_id, assignment_id=assignment.id)
+    return Assignment.objects.select_related("item").get(pk=assignment.pk)
+
+
+def lease_release_expired(*, project: Project | None = None, limit: int = 1000) -> int:
+    """Free the slots of leases past their TTL: the assignment becomes `expired` (its draft stays) and
+    the item's lease counter drops. Set-based; items locked by someone else are left for the next
+    sweep (SKIP LOCKED), so this never waits. Returns how many leases were released."""
+    now = timezone.now()
+    due = Assignment.objects.filter(status=Assignment.Status.LEASED, lease_expires_at__lt=now)
+    if project is not None:
+        due = due.filter(project=project)
+    item_ids = list(due.order_by("item_id").values_list("item_id", flat=True).distinct()[:limit])
+    if not item_ids:
+        return 0
+    released = 0
+    with transaction.atomic():
+        locked = Item.objects.select_for_update(of=("self",), skip_locked=True).filter(pk__in=item_ids)
+        locked_ids = list(locked.order_by("id").values_list("id", flat=True))
+        rows = list(
+            Assignment.objects.select_for_update(of=("self",))
+            .filter(item_id__in=locked_ids, status=Assignment.Status.LEASED, lease_expires_at__lt=now)
+            .values_list("id", "item_id", "is_gold", "project_id")
+        )
+        if not rows:
+            return 0
+        Assignment.objects.filter(pk__in=[row[0] for row in rows]).update(status=Assignment.Status.EXPIRED)
+        per_item: dict[int, int] = {}
+        for _, item_id, is_gold, _ in rows:
+            if not is_gold:
+                per_item[item_id] = per_item.get(item_id, 0) + 1
+        for count in sorted(set(per_item.values())):
+            Item.objects.filter(pk__in=[i for i, n in per_item.items() if n == count]).update(
+                leased=F("leased") - count
+            )
+        released = len(rows)
+        for project_id in {row[3] for row in rows}:
+            _announce(project_id, "lease.expired", items=sorted({r[1] for r in rows if r[3] == project_id}))
+    return released
+
+
+# --- working on a leased item ----------------------------------------------------------------------
+
+
+def _ensure_workable(assignment: Assignment, project: Project) -> None:
+    """A lease that expired but is still ours is renewed; one that was released is re-taken if a slot
+    is free. Otherwise 409 lease_lost: someone else took the last slot."""
+    if assignment.status in (Assignment.Status.LEASED, Assignment.Status.CORRECTION):
+        return
+    if assignment.status == Assignment.Status.EXPIRED:
+        if assignment.is_gold or _take_slot(assignment.item_id):
+            _lease(assignment, project)
+            return
+        raise DomainError(
+            "lease_lost",
+            "Your hold on this item expired and its last slot went to someone else. "
+            "Your draft is kept; ask for your next item.",
+            status_code=409,
+        )
+    if assignment.status == Assignment.Status.SUBMITTED:
+        raise DomainError("already_submitted", "You have already submitted this item.", status_code=409)
+    raise DomainError("assignment_skipped", "You skipped this item.", status_code=409)
+
+
+@transaction.atomic
+def lease_heartbeat(*, project: Project, annotator, assignment_id: int, active_ms: int = 0) -> Assignment:
+    """Keep holding the item (the browser calls this every minute or so) and add focused time."""
+    assignment = _own_assignment(project, annotator, assignment_id, lock_item=True)
+    _ensure_workable(assignment, project)
+    if assignment.status == Assignment.Status.LEASED:
+        assignment.lease_expires_at = _lease_until(project)
+    assignment.active_ms += _bounded_active(active_ms)
+    assignment.save(update_fields=["lease_expires_at", "active_ms"])
+    return assignment
+
+
+def _bounded_active(active_ms: int) -> int:
+    return max(0, min(int(active_ms), 3_600_000))  # a heartbeat reports at most an hour
+
+
+@transaction.atomic
+def draft_save(
+    *, project: Project, annotator, assignment_id: int, draft: Any, active_ms: int = 0
+) -> Assignment:
+    """Autosave work in progress on the server (it survives a closed tab). Not validated against the
+    schema (it is unfinished), only bounded in size. Also renews the lease."""
+    if not isinstance(draft, dict):
+        raise DomainError("invalid_draft", "A draft is an object: {control name: answer}.")
+    size = len(json.dumps(draft, ensure_ascii=False).encode())
+    if size > settings.ANNOTATION_MAX_BYTES:
+        raise DomainError(
+            "draft_too_large",
+            f"A draft may be at most {settings.ANNOTATION_MAX_BYTES:,} bytes.",
+            status_code=413,
+        )
+    assignment = _own_assignment(project, annotator, assignment_id, lock_item=True)
+    _ensure_workable(assignment, project)
+    assignment.draft = draft
+    assignment.draft_saved_at = timezone.now()
+    if assignment.status == Assignment.Status.LEASED:
+        assignment.lease_expires_at = _lease_until(project)
+    assignment.active_ms += _bounded_active(active_ms)
+    assignment.save(update_fields=["draft", "draft_saved_at", "lease_expires_at", "active_ms"])
+    return assignment
+
+
+@transaction.atomic
+def assignment_skip(*, project: Project, annotator, assignment_id: int, reason: str) -> Assignment:
+    """Give the item back with a reason; the slot is freed and it is not served to them again."""
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise DomainError("invalid_reason", "Say why you skip, in 1 to 500 characters.")
+    assignment = _own_assignment(project, annotator, assignment_id, lock_item=True)
+    if assignment.status == Assignment.Status.CORRECTION:
+        raise DomainError(
+            "correction_required",
+            "A reviewer sent this back to you: correct and resubmit it.",
+            status_code=409,
+        )
+    if assignment.status not in (Assignment.Status.LEASED, Assignment.Status.EXPIRED):
+        _ensure_workable(assignment, project)  # raises the reason
+    if assignment.status == Assignment.Status.LEASED and not assignment.is_gold:
+        Item.objects.filter(pk=assignment.item_id).update(leased=F("leased") - 1)
+    assignment.status = Assignment.Status.SKIPPED
+    assignment.skip_reason = reason
+    assignment.save(update_fields=["status", "skip_reason"])
+    _audit(project, annotator, "item.skipped", assignment, {"item_id": assignment.item_id, "reason": reason})
+    _announce(project.id, "item.skipped", item_id=assignment.item_id)
+    return assignment
+
+
+@transaction.atomic
+def annotation_submit(
+    *,
+    project: Project,
+    annotator,
+    assignment_id: int,
+    result: Any,
+    idempotency_key: str | None = None,
+    base_revision: int | None = None,
+    prediction_id: int | None = None,
+    active_ms: int = 0,
+) -> Submitted:
+    """Submit (or, for a correction, resubmit) the annotator's answer for a leased item.
+
+    Idempotent by key: a retried request with the same key and body returns the first result and
+    writes nothing; the same key with another body is 409. The answer is validated against the
+    newest schema version and records it and the guideline version. When the item's last slot is
+    submitted it moves to review (if sampled) or completed.
+    """
+    body_hash = request_hash({"assignment": assignment_id, "result": result, "base_revision": base_revision})
+    if idempotency_key is not None:
+        replay = _replay(annotator, idempotency_key, body_hash)
+        if replay is not None:
+            return replay
+    assignment = _own_assignment(project, annotator, assignment_id, lock_item=True)
+    item = assignment.item
+    project_ensure_active(project)
+    correction = assignment.status == Assignment.Status.CORRECTION
+    if not correction:
+        _ensure_workable(assignment, project)
+        if item.state != Item.State.OPEN and not assignment.is_gold:
+            raise DomainError("item_closed", "This item no longer takes annotations.", status_code=409)
+    guidelines = ensure_guidelines_acknowledged(project, annotator)
+    schema = latest_schema(project)
+    validate_result(schema, item, result)
+    prediction = None
+    if prediction_id is not None:
+        prediction = Prediction.objects.filter(pk=prediction_id, item_id=item.id).first()
+        if prediction is None:
+            raise DomainError("unknown_prediction", "That prediction is not one of this item's.")
+    now = timezone.now()
+    active = assignment.active_ms + _bounded_active(active_ms)
+
+    if correction:
+        annotation = Annotation.objects.select_for_update(of=("self",)).get(assignment=assignment)
+        if base_revision != annotation.revision:
+            raise DomainError(
+                "stale_revision",
+                f"The annotation is at revision {annotation.revision}; you edited revision {base_revision}. "
+                "Reload it and apply your change again.",
+                status_code=409,
+                extra={"revision": annotation.revision},
+            )
+        annotation.revision += 1
+        _append_revision(
+            annotation,
+            AnnotationRevision.Kind.CORRECTION,
+            annotator,
+            result,
+            schema,
+            guidelines,
+            idempotency_key,
+            body_hash,
+        )
+        annotation.result = result
+        annotation.schema_version = schema
+        annotation.guideline_version = guidelines
+        annotation.review = Annotation.Review.PENDING
+        annotation.active_ms = active
+        annotation.save()
+        assignment.status = Assignment.Status.SUBMITTED
+        assignment.draft = None
+        assignment.save(update_fields=["status", "draft"])
+        _item_after_reviews(project, item, annotator)
+    else:
+        if base_revision not in (None, 0):
+            raise DomainError(
+                "stale_revision",
+                "This item has no annotation of yours yet; submit without a base revision.",
+                status_code=409,
+                extra={"revision": 0},
+            )
+        annotation = Annotation.objects.create(
+            project=project,
+            item=item,
+            assignment=assignment,
+            annotator=annotator,
+            result=result,
+            revision=1,
+            schema_version=schema,
+            guideline_version=guidelines,
+            is_gold=assignment.is_gold,
+            prediction=prediction,
+            lead_ms=max(0, int((now - assignment.leased_at).total_seconds() * 1000)),
+            active_ms=active,
+        )
+        _append_revision(
+            annotation,
+            AnnotationRevision.Kind.SUBMIT,
+            annotator,
+            result,
+            schema,
+            guidelines,
+            idempotency_key,
+            body_hash,
+        )
+        assignment.status = Assignment.Status.SUBMITTED
+        assignment.submitted_at = now
+        assignment.draft = None
+        assignment.active_ms = active
+        assignment.save(update_fields=["status", "submitted_at", "draft", "active_ms"])
+        if not assignment.is_gold:
+            Item.objects.filter(pk=item.id).update(leased=F("leased") - 1, done=F("done") + 1)
+            item.refresh_from_db(fields=["leased", "done", "target", "state"])
+            if item.done >= item.target:
+                _close_annotation_phase(project, item, annotator)
+
+    _audit(
+        project,
+        annotator,
+        "annotation.submitted",
+        annotation,
+        {
+            "item_id": item.id,
+            "revision": annotation.revision,
+            "schema_version": schema.version,
+            "correction": correction,
+        },
+    )
+    _announce(
+        project.id,
+        "annotation.submitted",
+        item_id=item.id,
+        annotation_id=annotation.id,
+        revision=annotation.revision,
+        item_state=item.state,
+    )
+    return Submitted(annotation)
+
+
+def _replay(annotator, key: str, body_hash: str) -> Submitted | None:
+    if not key or len(key) > 100:
+        raise DomainError("invalid_idempotency_key", "An idempotency key is 1 to 100 characters.")
+    revision = (
+        AnnotationRevision.objects.filter(author=annotator, idempotency_key=key)
+        .select_related("annotation")
+        .first()
+    )
+    if revision is None:
+        return None
+    if revision.request_hash != body_hash:
+        raise DomainError(
+            "idempotency_key_reused",
+            "This idempotency key was used for a different request; use a new key for new work.",
+            status_code=409,
+        )
+    return Submitted(revision.annotation, replayed=True)
+
+
+def _append_revision(
+    annotation, kind, author, result, schema, guidelines, key, body_hash
+) -> AnnotationRevision:
+    return AnnotationRevision.objects.create(
+        annotation=annotation,
+        number=annotation.revision,
+        kind=kind,
+        author=author,
+        result=result,
+        schema_version=schema,
+        guideline_version=guidelines,
+        idempotency_key=key,
+        request_hash=body_hash,
+    )
+
+
+def set_item_state(project: Project, item: Item, target: str, actor, *, why: str) -> None:
+    """Move `item` (locked by the caller) along the state machine; audited and announced."""
+    source = item.state
+    if source == target:
+        return
+    states.ensure_transition(source, target)
+    item.state = target
+    item.state_changed_at = timezone.now()
+    Item.objects.filter(pk=item.pk).update(state=target, state_changed_at=item.state_changed_at)
+    _audit(project, actor, "item.state_changed", item, {"state": [source, target], "why": why})
+    _announce(project.id, "item.state_changed", item_id=item.pk, state=target, previous=source, why=why)
+
+
+def _close_annotation_phase(project: Project, item: Item, actor) -> None:
+    """All slots submitted: sample for review or complete."""
+    fraction = labeling_settings(project).review_fraction
+    flagged = Annotation.objects.filter(item=item, is_gold=False, review=Annotation.Review.PENDING).exists()
+    if flagged or states.sampled_for_review(item.pk, fraction):
+        Annotation.objects.filter(item=item, is_gold=False, review=Annotation.Review.NOT_REQUIRED).update(
+            review=Annotation.Review.PENDING
+        )
+        set_item_state(project, item, states.IN_REVIEW, actor, why="annotated; sampled for review")
+    else:
+        set_item_state(project, item, states.COMPLETED, actor, why="annotated")
+
+
+def _item_after_reviews(project: Project, item: Item, actor) -> None:
+    reviews = list(
+        Annotation.objects.filter(item=item, is_gold=False)
+        .exclude(review=Annotation.Review.NOT_REQUIRED)
+        .values_list("review", flat=True)
+    )
+    target = states.state_after_reviews(reviews)
+    set_item_state(
+        project, item, target, actor, why="review decided" if target != states.IN_REVIEW else "corrected"
+    )
