@@ -16,6 +16,7 @@ class ItemFilterForm(forms.Form):
     split = forms.ChoiceField(required=False)
     source = forms.ChoiceField(required=False, choices=[("", "Any"), *Item.Source.choices])
     consent = forms.ChoiceField(required=False, choices=[("", "Any"), *Item.Consent.choices])
+    state = forms.ChoiceField(required=False, choices=[("", "Any"), *Item.State.choices])
     synthetic = forms.ChoiceField(
         required=False, choices=[("", "Any"), ("true", "Synthetic"), ("false", "Not synthetic")]
     )
@@ -41,7 +42,9 @@ class ItemFilterForm(forms.Form):
     def params(self) -> dict[str, str]:
         """The filters that are set, in item_list's vocabulary. Call after is_valid()."""
         data = self.cleaned_data
-        params = {name: data[name] for name in ("q", "source", "consent", "synthetic") if data.get(name)}
+        params = {
+            name: data[name] for name in ("q", "source", "consent", "state", "synthetic") if data.get(name)
+        }
         if data.get("split"):
             params["split"] = "" if data["split"] == NO_SPLIT else data["split"]
         if data.get("meta_key"):

@@ -23,6 +23,7 @@ from projects.views import _project_context
 from .forms import NO_SPLIT, ItemFilterForm, MetadataFieldTypeForm, SplitAssignForm
 from .models import ImportJob, Item, MetadataField, SplitOperation
 from .selectors import items as item_selectors
+from .selectors import labeling as labeling_selectors
 from .selectors import neardup as neardup_selectors
 from .selectors import splits as split_selectors
 from .services import metadata as metadata_services
@@ -73,6 +74,7 @@ def project_data(request, project_id: int):
                 return redirect(f"{reverse('project-data', args=[project.id])}#splits")
 
     split_counts = _split_counts(project)
+    progress = labeling_selectors.project_progress(project=project)
     filters = ItemFilterForm(request.GET, splits=list(split_counts), field_names=field_names)
     table = _item_table(request, project, filters, fields) if filters.is_valid() else {}
     context = _project_context(
@@ -90,6 +92,8 @@ def project_data(request, project_id: int):
         filters=filters,
         no_split=NO_SPLIT,
         near_duplicates=neardup_selectors.near_duplicate_group_counts(project=project),
+        progress=progress,
+        state_rows=[(state, label, progress["items"][state]) for state, label in Item.State.choices],
         **table,
     )
     if context["can_import"] and not project.is_archived:

@@ -16,16 +16,23 @@ META_PREFIX = "meta."
 def item_list(*, project: Project, params) -> QuerySet[Item]:
     """Items of `project` filtered by `params` (a QueryDict or dict of strings):
 
-    - `split`, `source`, `consent`, `licence`, `import_job`, `synthetic` (true/false): exact.
+    - `split`, `source`, `consent`, `licence`, `state`, `pool`, `import_job`, `synthetic`, `is_gold`
+      (true/false): exact.
     - `q`: words in the item's text (PostgreSQL full-text search; substring on SQLite).
     - `meta.<key>=<value>`: metadata equals value (typed by the project's metadata field);
       `meta.<key>__gte` / `__lte`: ranges for number and date fields.
     - `ordering`: id, -id, created_at, -created_at, or meta.<key> / -meta.<key>.
     """
     items = Item.objects.filter(project=project)
-    for name in ("split", "source", "consent", "licence"):
+    for name in ("split", "source", "consent", "licence", "pool"):
         if name in params:
             items = items.filter(**{name: params[name]})
+    if (value := params.get("state")) is not None:
+        if value not in Item.State.values:
+            raise DomainError("invalid_filter", f"state is one of {', '.join(Item.State.values)}.")
+        items = items.filter(state=value)
+    if (value := params.get("is_gold")) is not None:
+        items = items.filter(is_gold=_boolean("is_gold", value))
     if value := params.get("import_job"):
         if not str(value).isdigit():
             raise DomainError("invalid_filter", "import_job must be a number.")

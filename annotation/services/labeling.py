@@ -212,19 +212,19 @@ LIMIT 1
 
 
 def _sqlite_params(sql: str, params: dict) -> tuple[str, list]:
-    """The PostgreSQL statements above, for SQLite: `= ANY(list)` becomes IN (...), names become ?s."""
+    """The PostgreSQL statements above, for SQLite: `= ANY(list)` becomes IN (...), names become %s."""
     pools = params["pools"] or [""]
-    sql = sql.replace("= ANY(%(pools)s)", "IN (" + ", ".join(["%s"] * len(pools)) + ")")
-    sql = sql.replace("NOT i.excluded", "i.excluded = 0").replace("NOT i.is_gold", "i.is_gold = 0")
-    sql = sql.replace("AND i.is_gold ", "AND i.is_gold = 1 ")
-    ordered: list = []
-    out = ""
-    rest = sql
+    sql = sql.replace("= ANY(%(pools)s)", "IN %(pools)s")
+    out, ordered, rest = "", [], sql
     while "%(" in rest:
         head, _, tail = rest.partition("%(")
         name, _, rest = tail.partition(")s")
-        out += head + ("%s" if name != "pools" else "")
-        ordered += [params[name]] if name != "pools" else pools
+        if name == "pools":
+            out += head + "(" + ", ".join(["%s"] * len(pools)) + ")"
+            ordered += pools
+        else:
+            out += head + "%s"
+            ordered.append(params[name])
     return out + rest, ordered
 
 
@@ -506,6 +506,11 @@ def annotation_submit(
         if replay is not None:
             return replay
     assignment = _own_assignment(project, annotator, assignment_id, lock_item=True)
+    if idempotency_key is not None:
+        # A concurrent retry may have committed while we waited for the item's lock.
+        replay = _replay(annotator, idempotency_key, body_hash)
+        if replay is not None:
+            return replay
     item = assignment.item
     project_ensure_active(project)
     correction = assignment.status == Assignment.Status.CORRECTION

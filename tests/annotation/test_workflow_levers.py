@@ -151,7 +151,7 @@ def test_raising_the_overlap_gives_open_items_more_slots_and_lowering_it_closes_
     people, django_capture_on_commit_callbacks
 ):
     lab = make_lab(people, overlap=2, items=2)
-    a, b = lab.annotators[:2]
+    a = lab.annotators[0]
     lab.submit(a, lab.next(a)["assignment"]["id"])  # item 0: 1 of 2
 
     with django_capture_on_commit_callbacks(execute=True):
