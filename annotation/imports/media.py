@@ -127,6 +127,8 @@ class Inspected:
     sha256: str
     image_hash: int | None
     text: str | None
+    width: int | None = None  # images: pixels, so the labeling workflow can check boxes against them
+    height: int | None = None
 
 
 def extension(name: str) -> str:
@@ -257,21 +259,23 @@ def inspect(file: BinaryIO, filename: str, limits: MediaLimits) -> Inspected:
         _check_size(filename, size, limits)
         digest.update(chunk)
     file.seek(0)
-    image_hash = text = None
+    image_hash = text = width = height = None
     ext = extension(filename)
     if kind.media_type == "image":
-        image_hash = _inspect_image(file, container, limits, filename)
+        image_hash, width, height = _inspect_image(file, container, limits, filename)
         ext = _IMAGE_EXTENSIONS[container]
     elif kind.media_type == "text":
         text = _read_text(file, size, limits, filename)
     file.seek(0)
-    return Inspected(kind.media_type, ext, size, digest.hexdigest(), image_hash, text)
+    return Inspected(kind.media_type, ext, size, digest.hexdigest(), image_hash, text, width, height)
 
 
 def media_data(path: str, inspected: Inspected, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An item's data for a media file: {"file", "media_type"}, a text file's "text", then `extra`
-    (fields from a manifest, which win over the text)."""
+    """An item's data for a media file: {"file", "media_type"}, an image's "width" and "height" (pixels),
+    a text file's "text", then `extra` (fields from a manifest, which win over the text)."""
     data: dict[str, Any] = {"file": path, "media_type": inspected.media_type}
+    if inspected.width and inspected.height:
+        data["width"], data["height"] = inspected.width, inspected.height
     if inspected.text is not None and not (extra and "text" in extra):
         data["text"] = inspected.text
     if extra:
@@ -403,13 +407,16 @@ class _Borrowed:
         pass
 
 
-def _inspect_image(file: BinaryIO, container: str, limits: MediaLimits, filename: str) -> int:
+def _inspect_image(
+    file: BinaryIO, container: str, limits: MediaLimits, filename: str
+) -> tuple[int, int, int]:
+    """(dHash, width, height) of a verified image."""
     try:
         with _open_image(file, container, limits, filename) as image:
             image.verify()
         file.seek(0)
         with _open_image(file, container, limits, filename) as image:
-            return dhash(image)
+            return dhash(image), image.size[0], image.size[1]
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as error:
         raise _invalid_image(filename, error) from None
 

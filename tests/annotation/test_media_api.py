@@ -120,7 +120,7 @@ def test_manager_uploads_an_image_and_a_zip_over_the_api(people, client_for, loc
     listed = client.get(f"/api/projects/{people.project.id}/items/").json()["results"]
     cat = listed[0]
     assert {k: cat[k] for k in ("data", "licence", "media_type", "media_bytes", "media_src")} == {
-        "data": {"file": "cat.png", "media_type": "image"},
+        "data": {"file": "cat.png", "media_type": "image", "width": 32, "height": 24},
         "licence": "CC0-1.0",
         "media_type": "image",
         "media_bytes": len(png_bytes(1)),

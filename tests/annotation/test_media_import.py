@@ -114,7 +114,11 @@ def test_one_media_file_becomes_one_item(run_import, people, local_storage, name
 
     assert (job.status, job.format, job.received, job.created) == ("succeeded", "media", 1, 1)
     item = Item.objects.get(project=people.project)
-    assert item.data == {"file": name, "media_type": media_type}
+    size = {}
+    if media_type == "image":  # images record their size, so boxes can be checked against it
+        width, height = Image.open(io.BytesIO(content)).size
+        size = {"width": width, "height": height}
+    assert item.data == {"file": name, "media_type": media_type, **size}
     assert (item.media.name, item.media_type, item.media_bytes, item.media_url) == (
         job.file.name,  # the upload itself is the item's file: stored once
         media_type,
@@ -282,9 +286,9 @@ def test_zip_with_manifest_creates_items_with_fields_and_the_rest_on_their_own(
     assert (job.status, job.format, job.received, job.created, job.rejected) == ("succeeded", "zip", 4, 4, 0)
     items = list(Item.objects.filter(project=people.project).order_by("id"))
     assert [(i.external_id, i.data, i.meta, i.licence, i.media_type) for i in items] == [
-        ("c-1", {"file": "cats/tom.png", "media_type": "image", "caption": "A grey cat"},
+        ("c-1", {"file": "cats/tom.png", "media_type": "image", "width": 32, "height": 24, "caption": "A grey cat"},
          {"photographer": "Ann"}, "CC-BY-4.0", "image"),
-        ("d-1", {"file": "dogs/rex.jpg", "media_type": "image", "caption": "A dog"},
+        ("d-1", {"file": "dogs/rex.jpg", "media_type": "image", "width": 32, "height": 24, "caption": "A dog"},
          {"photographer": "Bob"}, "CC0-1.0", "image"),
         (None, {"file": "sounds/bark.wav", "media_type": "audio"}, {}, "", "audio"),
         (None, {"file": "notes/readme.txt", "media_type": "text", "text": README}, {}, "", "text"),
@@ -347,7 +351,8 @@ def test_a_jsonl_manifest_names_members_by_media_type_and_may_hold_urls(
     assert (job.status, job.created) == ("succeeded", 3)
     items = list(Item.objects.filter(project=people.project).order_by("id"))
     assert [(i.data, i.media_type, i.media_url, bool(i.media)) for i in items] == [
-        ({"file": "img/1.png", "media_type": "image", "question": "Is it a cat?"}, "image", "", True),
+        ({"file": "img/1.png", "media_type": "image", "width": 32, "height": 24, "question": "Is it a cat?"},
+         "image", "", True),
         ({"file": "clip.wav", "media_type": "audio"}, "audio", "", True),
         ({"image": "https://cdn.example.org/2.png", "question": "And this?"}, "image",
          "https://cdn.example.org/2.png", False),
@@ -388,7 +393,7 @@ def test_manifest_errors_are_per_line_and_valid_rows_mode_imports_the_rest(run_i
     assert (partial.status, partial.created, partial.rejected) == ("succeeded", 1, 4)
     assert _report(partial) == expected
     assert list(Item.objects.filter(project=people.project).values_list("data", flat=True)) == [
-        {"file": "present.png", "media_type": "image", "caption": "ok"}
+        {"file": "present.png", "media_type": "image", "width": 32, "height": 24, "caption": "ok"}
     ]
     # clip.wav was named (badly) by line 3, so it is not imported on its own either
     assert {p for p in files_under(local_storage) if p.startswith("media/")} == {

@@ -8,7 +8,8 @@ from annotation.services.queue import queue_order_apply
 from core.models import AuditEvent
 from projects import services as project_services
 from projects.models import LabelMigration, LabelSchemaVersion
-from tests.annotation.workflow_kit import make_lab
+from tests.annotation.workflow_kit import Lab, make_lab
+from tests.factories import make_items
 
 pytestmark = pytest.mark.django_db
 
@@ -290,3 +291,30 @@ def test_assignment_rows_are_unique_per_person_and_item(people):
             leased_at=timezone.now(),
             lease_expires_at=timezone.now(),
         )
+
+
+def test_boxes_are_checked_against_the_size_the_item_records(people):
+    project = people.project
+    project_services.schema_version_create(
+        project=project,
+        actor=people.manager,
+        definition={
+            "version": 1,
+            "fields": [{"name": "image", "type": "image"}],
+            "controls": [{"name": "objects", "type": "bbox", "field": "image", "labels": [{"value": "car"}]}],
+        },
+    )
+    (item,) = make_items(
+        project, {"data": {"file": "street.png", "media_type": "image", "width": 100, "height": 50}}
+    )
+    client = Lab.client(people.annotator)
+    assignment = client.post(f"/api/projects/{project.id}/queue/next/").json()["assignment"]
+    url = f"/api/projects/{project.id}/assignments/{assignment['id']}/submit/"
+    box = {"x": 60, "y": 10, "width": 50, "height": 20, "label": "car"}
+
+    outside = client.post(url, {"result": {"objects": [box]}}, format="json")
+    inside = client.post(url, {"result": {"objects": [{**box, "width": 40}]}}, format="json")
+
+    assert outside.status_code == 400
+    assert [(e["path"], e["code"]) for e in outside.json()["errors"]] == [("objects[0].width", "out_of_bounds")]
+    assert inside.status_code == 201

@@ -112,6 +112,7 @@ class Command(BaseCommand):
                 name="News sentiment",
                 description="Label the tone of news headlines. A small demo project to click around in.",
                 overlap=2,
+                settings_={"labeling": {"review_fraction": 0.5}},
             )
             for username, _, role in DEMO_PEOPLE[1:]:
                 services.project_member_add(
