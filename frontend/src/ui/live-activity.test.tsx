@@ -200,3 +200,24 @@ describe("data events", () => {
     );
   });
 });
+
+describe("labeling events", () => {
+  const event = (name: string, data: Record<string, unknown>) => describeEvent({ type: "unrecognized", name, data });
+
+  it("lists submissions, reviews and skips but not leases or state ticks", () => {
+    expect(event("item.leased", { item_id: 4 })).toBeNull();
+    expect(event("lease.expired", { items: [4] })).toBeNull();
+    expect(event("item.state_changed", { item_id: 4, state: "completed" })).toBeNull();
+    expect(event("annotation.submitted", { item_id: 1204, annotation_id: 9 })).toBe(
+      "Annotation submitted on item #1,204",
+    );
+    expect(event("review.decided", { item_id: 7, decision: "reject" })).toBe(
+      "A reviewer rejected an annotation on item #7",
+    );
+    expect(event("item.skipped", { item_id: 3 })).toBe("Item #3 skipped");
+    expect(event("items.sent_to_review", { items: 12, why: "label migration" })).toBe(
+      "12 items sent back to review (label migration)",
+    );
+    expect(event("member.paused", { actor: "maria", username: "rui" })).toBe("maria paused rui");
+  });
+});

@@ -135,6 +135,28 @@ function describeDataEvent(name: string, data: Record<string, unknown>): string 
         : "An import failed; nothing was imported";
     case "split.assigned":
       return `${typeof data.actor === "string" ? data.actor : "Someone"} assigned splits`;
+    // Labeling: leases and state changes come with every item; the list keeps what people do.
+    case "item.leased":
+    case "lease.expired":
+    case "review.leased":
+    case "item.state_changed":
+      return null;
+    case "annotation.submitted":
+      return `Annotation submitted on item #${count(data.item_id)}`;
+    case "item.skipped":
+      return `Item #${count(data.item_id)} skipped`;
+    case "review.decided": {
+      const verb = { accept: "accepted", reject: "rejected", fix: "fixed" }[String(data.decision)] ?? "reviewed";
+      return `A reviewer ${verb} an annotation on item #${count(data.item_id)}`;
+    }
+    case "items.sent_to_review":
+      return `${count(data.items)} items sent back to review (${typeof data.why === "string" ? data.why : "re-review"})`;
+    case "items.workflow_changed":
+      return `${count(data.items)} items re-prioritised or re-assigned`;
+    case "member.paused":
+      return `${typeof data.actor === "string" ? data.actor : "Someone"} paused ${String(data.username)}`;
+    case "member.resumed":
+      return `${typeof data.actor === "string" ? data.actor : "Someone"} resumed ${String(data.username)}`;
     default:
       return name;
   }
