@@ -198,7 +198,7 @@ class Item(models.Model):
     class State(models.TextChoices):
         OPEN = "open", "Open"  # slots left to annotate
         IN_REVIEW = "in_review", "In review"
-        CORRECTION = "correction", "Back with an annotator for correction"
+        CORRECTION = "correction", "In correction"
         COMPLETED = "completed", "Completed"
 
     state = models.CharField(max_length=20, choices=State.choices, default=State.OPEN, db_default="open")
