@@ -138,7 +138,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='item',
             name='state',
-            field=models.CharField(choices=[('open', 'Open'), ('in_review', 'In review'), ('correction', 'Back with an annotator for correction'), ('completed', 'Completed')], db_default='open', default='open', max_length=20),
+            field=models.CharField(choices=[('open', 'Open'), ('in_review', 'In review'), ('correction', 'In correction'), ('completed', 'Completed')], db_default='open', default='open', max_length=20),
         ),
         migrations.AddField(
             model_name='item',
