@@ -7,13 +7,21 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   plugins: [preact()],
   base: "/static/",
+  // The schema editor's tests read the examples of docs/SCHEMA.md (`?raw`): docs/ is the one folder
+  // outside frontend/ that Vite may read.
+  server: { fs: { allow: [".", "../docs"] } },
   build: {
     outDir: "dist",
     emptyOutDir: true,
     manifest: true,
     // Vite 8 bundles with Rolldown; `rollupOptions` is a deprecated alias of this.
     rolldownOptions: {
-      input: ["src/entries/project.ts", "src/entries/data.ts"],
+      input: [
+        "src/entries/project.ts",
+        "src/entries/data.ts",
+        "src/entries/schema-editor.ts",
+        "src/entries/guidelines.ts",
+      ],
     },
   },
   test: {

@@ -49,9 +49,18 @@ class OrganisationMemberAddForm(forms.Form):
 
 class SchemaVersionForm(forms.Form):
     definition = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}), label="Schema (JSON)"
+        widget=forms.Textarea(
+            attrs={"rows": 22, "spellcheck": "false", "autocapitalize": "off", "class": "code-input"}
+        ),
+        label="Schema (JSON)",
+        help_text="The format and an example of every control are in docs/SCHEMA.md.",
     )
-    note = forms.CharField(max_length=500, required=False, label="What changed")
+    note = forms.CharField(
+        max_length=500,
+        required=False,
+        label="What changed",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Added a 'mixed' sentiment"}),
+    )
 
     def clean_definition(self):
         try:
@@ -64,6 +73,14 @@ class SchemaVersionForm(forms.Form):
 
 class GuidelineVersionForm(forms.Form):
     body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 14}), label="Guidelines (Markdown)", strip=False
+        widget=forms.Textarea(attrs={"rows": 16, "class": "code-input"}),
+        label="Guidelines (Markdown)",
+        strip=False,
+        help_text="Markdown: # headings, **bold**, lists, tables and links. HTML is shown as text.",
     )
-    note = forms.CharField(max_length=500, required=False, label="What changed")
+    note = forms.CharField(
+        max_length=500,
+        required=False,
+        label="What changed",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Clarified sarcasm"}),
+    )

@@ -21,7 +21,11 @@ from .forms import (
     ProjectUpdateForm,
     SchemaVersionForm,
 )
+from .markdown import diff_lines, render_markdown
 from .models import OrganisationMembership, ProjectStats
+from .schema import CONTROLS
+from .schema.examples import schema_examples
+from .schema.spec import FIELD_TYPES
 
 
 def _call(form, field: str | None, fn, **kwargs):
@@ -198,67 +202,199 @@ def project_member_change(request, project_id: int, membership_id: int):
     return redirect("project-members", project_id=project.id)
 
 
-def _versions_page(
-    request,
-    project_id,
-    *,
-    view_action,
-    edit_action,
-    form_class,
-    create,
-    list_versions,
-    template,
-    label,
-    prefill,
-):
-    """A list of immutable versions plus a form that saves the next one, prefilled with the latest."""
-    project = access.project_get_for_user(user=request.user, project_id=project_id, action=view_action)
-    versions = list_versions(project=project)
-    latest = versions.first()
-    form = form_class(request.POST or None, initial=prefill(latest) if latest else None)
-    if request.method == "POST":
-        project = access.project_get_for_user(user=request.user, project_id=project_id, action=edit_action)
-        if form.is_valid():
-            version, ok = _call(form, None, create, project=project, actor=request.user, **form.cleaned_data)
-            if ok:
-                messages.success(request, f"{label} v{version.version} saved.")
-                return redirect(request.path)
-    context = _project_context(request, project, form=form, versions=versions)
-    return render(request, template, context, status=400 if form.errors else 200)
+# --- Label schema and guidelines ------------------------------------------------------------------
+# Both are lists of immutable versions plus a form that saves the next one. The schema page is
+# enhanced by the Vite entry schema-editor.ts (YAML, a form builder, a live preview); without
+# JavaScript the same form posts the JSON text.
+
+SCHEMA_STARTER = {"version": 1, "fields": [{"name": "text", "type": "text"}], "controls": []}
+SCHEMA_DEFINITION_ERRORS = frozenset({"invalid_schema", "schema_too_large"})
+# PostgreSQL's jsonb stores object keys in its own order; people read a definition in this one.
+_KEY_ORDER = {
+    "definition": ("version", "fields", "controls"),
+    "fields": ("name", "type", "source", "title"),
+    "controls": ("name", "type", "field", "required", "title", "description", "show_if"),
+    "show_if": ("control", "equals", "in"),
+    "labels": ("value", "hotkey", "color", "description", "children"),
+}
+_LABEL_LISTS = ("labels", "choices", "keypoints")
+_CHILD_KINDS = {
+    "definition": {"fields": "fields", "controls": "controls"},
+    "controls": {"show_if": "show_if", **dict.fromkeys(_LABEL_LISTS, "labels")},
+    "labels": {"children": "labels"},
+}
+
+
+def _in_reading_order(value, kind: str = "definition"):
+    """A copy of a definition with keys in reading order (label lists last in a control)."""
+    if isinstance(value, list):
+        return [_in_reading_order(item, kind) for item in value]
+    if not isinstance(value, dict):
+        return value
+    first = [key for key in _KEY_ORDER[kind] if key in value]
+    rest = sorted((key for key in value if key not in first), key=lambda key: key in _LABEL_LISTS)
+    children = _CHILD_KINDS.get(kind, {})
+    return {
+        key: _in_reading_order(value[key], children[key]) if key in children else value[key]
+        for key in first + rest
+    }
+
+
+def _schema_text(definition) -> str:
+    return json.dumps(_in_reading_order(definition), indent=2, ensure_ascii=False)
+
+
+def _may_edit(role: str | None, project, action: ProjectAction) -> bool:
+    return role in access.PROJECT_PERMISSIONS[action] and not project.is_archived
+
+
+def _version_param(request, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _schema_editor_config(*, editable: bool, current: dict | None, issues: list[dict]) -> dict:
+    """What schema-editor.ts needs: the control types (from the server's registry, so the form
+    builder offers exactly what validates), the examples of docs/SCHEMA.md and the save errors."""
+    return {
+        "editable": editable,
+        "current": current,
+        "issues": issues,
+        "field_types": list(FIELD_TYPES),
+        "controls": [
+            {
+                "type": name,
+                "field_types": sorted(control.field_types) if control.field_types is not None else None,
+                "options": sorted(control.options),
+                "required_options": list(control.required_options),
+            }
+            for name, control in CONTROLS.items()
+        ],
+        "examples": schema_examples() if editable else [],
+    }
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_schema(request, project_id: int):
-    return _versions_page(
-        request,
-        project_id,
-        view_action=ProjectAction.VIEW_SCHEMA,
-        edit_action=ProjectAction.EDIT_SCHEMA,
-        form_class=SchemaVersionForm,
-        create=services.schema_version_create,
-        list_versions=selectors.schema_version_list,
-        template="projects/project_schema.html",
-        label="Label schema",
-        prefill=lambda latest: {"definition": latest.definition_json},
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.VIEW_SCHEMA
     )
+    versions = selectors.schema_version_list(project=project)
+    latest = versions.first()
+    base = versions.filter(version=_version_param(request, "base")).first() if "base" in request.GET else None
+    start_from = base or latest
+    form = SchemaVersionForm(
+        request.POST or None,
+        initial={"definition": _schema_text(start_from.definition if start_from else SCHEMA_STARTER)},
+    )
+    issues: list[dict] = []
+    if request.method == "POST":
+        project = access.project_get_for_user(
+            user=request.user, project_id=project_id, action=ProjectAction.EDIT_SCHEMA
+        )
+        if form.is_valid():
+            try:
+                version = services.schema_version_create(
+                    project=project, actor=request.user, **form.cleaned_data
+                )
+            except DomainError as error:
+                issues = list(error.extra.get("errors", []))
+                field = "definition" if error.code in SCHEMA_DEFINITION_ERRORS else None
+                # The issues are listed in full next to the editor (_schema_issues.html).
+                form.add_error(field, "Fix the problems listed above." if issues else error.message)
+            else:
+                messages.success(request, f"Label schema v{version.version} saved.")
+                return redirect(request.path)
+    context = _project_context(
+        request,
+        project,
+        form=form,
+        versions=[(version, _schema_text(version.definition)) for version in versions],
+        latest=latest,
+        base=base,
+        next_version=(latest.version if latest else 0) + 1,
+        schema_issues=issues,
+    )
+    can_edit = _may_edit(context["role"], project, ProjectAction.EDIT_SCHEMA)
+    context["can_edit"] = can_edit
+    context["editor_config"] = _schema_editor_config(
+        editable=can_edit, current=latest.definition if latest else None, issues=issues
+    )
+    return render(request, "projects/project_schema.html", context, status=400 if form.errors else 200)
+
+
+def _parse_diff(value: str) -> tuple[int, int] | None:
+    """Reads "1..3" as (1, 3); anything else is None."""
+    old, sep, new = value.partition("..")
+    if not sep or not old.isdigit() or not new.isdigit():
+        return None
+    return int(old), int(new)
+
+
+def _guideline_diff(versions, value: str) -> dict:
+    pair = _parse_diff(value)
+    if pair is None:
+        return {"error": "Choose two versions to compare, e.g. ?diff=1..2."}
+    found = {v.version: v for v in versions.filter(version__in=pair)}
+    missing = [str(number) for number in pair if number not in found]
+    if missing:
+        return {"error": f"There is no version {' or '.join(sorted(set(missing)))} of these guidelines."}
+    old, new = found[pair[0]], found[pair[1]]
+    return {"old": old, "new": new, "result": diff_lines(old.body, new.body)}
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_guidelines(request, project_id: int):
-    return _versions_page(
-        request,
-        project_id,
-        view_action=ProjectAction.VIEW_GUIDELINES,
-        edit_action=ProjectAction.EDIT_GUIDELINES,
-        form_class=GuidelineVersionForm,
-        create=services.guideline_version_create,
-        list_versions=selectors.guideline_version_list,
-        template="projects/project_guidelines.html",
-        label="Guidelines",
-        prefill=lambda latest: {"body": latest.body},
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.VIEW_GUIDELINES
     )
+    if request.method == "GET" and "from" in request.GET and "to" in request.GET:
+        # The compare form's two selects become the one canonical ?diff=A..B address.
+        old, new = _version_param(request, "from"), _version_param(request, "to")
+        if old is not None and new is not None:
+            return redirect(f"{request.path}?diff={old}..{new}#diff")
+    versions = selectors.guideline_version_list(project=project)
+    history = list(versions.defer("body"))
+    latest = versions.first()
+    shown = latest
+    if "version" in request.GET:
+        shown = versions.filter(version=_version_param(request, "version")).first() or latest
+    form = GuidelineVersionForm(request.POST or None, initial={"body": latest.body} if latest else None)
+    preview_html = None
+    if request.method == "POST":
+        project = access.project_get_for_user(
+            user=request.user, project_id=project_id, action=ProjectAction.EDIT_GUIDELINES
+        )
+        if form.is_valid() and "preview" in request.POST:
+            preview_html = render_markdown(form.cleaned_data["body"])
+        elif form.is_valid():
+            version, ok = _call(
+                form,
+                None,
+                services.guideline_version_create,
+                project=project,
+                actor=request.user,
+                **form.cleaned_data,
+            )
+            if ok:
+                messages.success(request, f"Guidelines v{version.version} saved.")
+                return redirect(request.path)
+    context = _project_context(
+        request,
+        project,
+        form=form,
+        versions=history,
+        latest=latest,
+        shown=shown,
+        shown_html=render_markdown(shown.body) if shown else "",
+        preview_html=preview_html,
+        diff=_guideline_diff(versions, request.GET["diff"]) if "diff" in request.GET else None,
+        next_version=(latest.version if latest else 0) + 1,
+    )
+    context["can_edit"] = _may_edit(context["role"], project, ProjectAction.EDIT_GUIDELINES)
+    return render(request, "projects/project_guidelines.html", context, status=400 if form.errors else 200)
 
 
 @login_required

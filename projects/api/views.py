@@ -319,7 +319,7 @@ class SchemaVersionViewSet(
         return Response(self.get_serializer(version).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Migrate labels (rename, merge, split, delete): a new version; affected items are re-reviewed",
+        summary="Migrate labels (rename, merge, split, delete): a new version; affected items re-reviewed",
         request=s.LabelMigrationInputSerializer,
         responses={201: s.LabelMigrationOutputSerializer},
     )

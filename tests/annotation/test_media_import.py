@@ -286,9 +286,11 @@ def test_zip_with_manifest_creates_items_with_fields_and_the_rest_on_their_own(
     assert (job.status, job.format, job.received, job.created, job.rejected) == ("succeeded", "zip", 4, 4, 0)
     items = list(Item.objects.filter(project=people.project).order_by("id"))
     assert [(i.external_id, i.data, i.meta, i.licence, i.media_type) for i in items] == [
-        ("c-1", {"file": "cats/tom.png", "media_type": "image", "width": 32, "height": 24, "caption": "A grey cat"},
+        ("c-1", {"file": "cats/tom.png", "media_type": "image", "width": 32, "height": 24,
+                 "caption": "A grey cat"},
          {"photographer": "Ann"}, "CC-BY-4.0", "image"),
-        ("d-1", {"file": "dogs/rex.jpg", "media_type": "image", "width": 32, "height": 24, "caption": "A dog"},
+        ("d-1", {"file": "dogs/rex.jpg", "media_type": "image", "width": 32, "height": 24,
+                 "caption": "A dog"},
          {"photographer": "Bob"}, "CC0-1.0", "image"),
         (None, {"file": "sounds/bark.wav", "media_type": "audio"}, {}, "", "audio"),
         (None, {"file": "notes/readme.txt", "media_type": "text", "text": README}, {}, "", "text"),

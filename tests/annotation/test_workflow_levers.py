@@ -304,9 +304,7 @@ def test_boxes_are_checked_against_the_size_the_item_records(people):
             "controls": [{"name": "objects", "type": "bbox", "field": "image", "labels": [{"value": "car"}]}],
         },
     )
-    (item,) = make_items(
-        project, {"data": {"file": "street.png", "media_type": "image", "width": 100, "height": 50}}
-    )
+    make_items(project, {"data": {"file": "street.png", "media_type": "image", "width": 100, "height": 50}})
     client = Lab.client(people.annotator)
     assignment = client.post(f"/api/projects/{project.id}/queue/next/").json()["assignment"]
     url = f"/api/projects/{project.id}/assignments/{assignment['id']}/submit/"
@@ -316,5 +314,7 @@ def test_boxes_are_checked_against_the_size_the_item_records(people):
     inside = client.post(url, {"result": {"objects": [{**box, "width": 40}]}}, format="json")
 
     assert outside.status_code == 400
-    assert [(e["path"], e["code"]) for e in outside.json()["errors"]] == [("objects[0].width", "out_of_bounds")]
+    assert [(e["path"], e["code"]) for e in outside.json()["errors"]] == [
+        ("objects[0].width", "out_of_bounds")
+    ]
     assert inside.status_code == 201

@@ -12,7 +12,13 @@ import pytest
 from accounts.models import ApiToken
 from projects.models import Project, ProjectMembership
 
-from ..factories import OrganisationMembershipFactory, ProjectFactory, ProjectMembershipFactory, UserFactory
+from ..factories import (
+    OrganisationMembershipFactory,
+    ProjectFactory,
+    ProjectMembershipFactory,
+    UserFactory,
+    label_schema,
+)
 from .conftest import login, shot
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -313,16 +319,13 @@ def test_manager_versions_schema_and_guidelines_and_admin_reads_the_audit_log(pa
     manager.goto(f"/projects/{project.id}/schema/")
     expect(manager.get_by_text("No schema yet.")).to_be_visible()
 
-    manager.get_by_label("Schema (JSON)").fill('{"kind": "classification", "labels": ["positive",')
+    manager.get_by_role("button", name="JSON").click()  # the schema editor's JSON view
+    manager.get_by_label("Schema as JSON").fill('{"version": 1, "fields": [')
     manager.get_by_role("button", name="Save as v1").click()
-    expect(manager.locator(".field--error .error")).to_contain_text("Not valid JSON")
+    expect(manager.locator(".se-blocked-save")).to_contain_text("Not saved: the JSON has a syntax error.")
 
-    schema = {
-        "kind": "classification",
-        "labels": [{"value": "positive"}, {"value": "neutral"}, {"value": "negative"}],
-        "multiple": False,
-    }
-    manager.get_by_label("Schema (JSON)").fill(json.dumps(schema, indent=2))
+    schema = label_schema("positive", "neutral", "negative")
+    manager.get_by_label("Schema as JSON").fill(json.dumps(schema, indent=2))
     manager.get_by_label("What changed").fill("First three sentiment labels")
     manager.get_by_role("button", name="Save as v1").click()
 
@@ -330,7 +333,7 @@ def test_manager_versions_schema_and_guidelines_and_admin_reads_the_audit_log(pa
     expect(manager.locator("details.version")).to_have_count(1)
     expect(manager.locator("details.version summary")).to_contain_text("v1")
     # shown as JSON, the format the form takes, not as a Python repr
-    expect(manager.locator("details.version pre")).to_contain_text('"multiple": false')
+    expect(manager.locator("details.version pre")).to_contain_text('"required": true')
     expect(manager.get_by_role("button", name="Save as v2")).to_be_visible()
     shot(manager, "schema")
 
@@ -343,7 +346,7 @@ def test_manager_versions_schema_and_guidelines_and_admin_reads_the_audit_log(pa
     manager.get_by_role("button", name="Save as v1").click()
 
     expect(manager.locator(".messages")).to_have_text("Guidelines v1 saved.")
-    expect(manager.locator("details.version pre")).to_contain_text("When unsure, choose neutral.")
+    expect(manager.locator(".guidelines-doc .markdown")).to_contain_text("When unsure, choose neutral.")
     shot(manager, "guidelines")
     admin = page_for(people.org_admin)
 
