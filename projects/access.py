@@ -9,7 +9,7 @@ Both rules come from the two tables below, which the role-by-action matrix test 
 
 from enum import StrEnum
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from core.exceptions import Forbidden, NotFound
 
@@ -106,9 +106,28 @@ def project_role_of(*, user, project: Project) -> str | None:
 
 
 def project_get_for_user(*, user, project_id: int, action: ProjectAction = ProjectAction.VIEW) -> Project:
-    """The project, if `user` may do `action` in it. 404 if they cannot see it, 403 if they cannot act."""
-    project = Project.objects.select_related("organisation").filter(pk=project_id).first()
-    role = project_role_of(user=user, project=project) if project is not None else None
+    """The project, if `user` may do `action` in it. 404 if they cannot see it, 403 if they cannot act.
+    One query: the project with the user's organisation and project roles (this runs on every request)."""
+    if not _is_person(user):
+        raise NotFound()
+    project = (
+        Project.objects.select_related("organisation")
+        .filter(pk=project_id)
+        .annotate(
+            _org_role=Subquery(
+                OrganisationMembership.objects.filter(
+                    organisation=OuterRef("organisation_id"), user=user
+                ).values("role")[:1]
+            ),
+            _project_role=Subquery(
+                ProjectMembership.objects.filter(project=OuterRef("pk"), user=user).values("role")[:1]
+            ),
+        )
+        .first()
+    )
+    role = None
+    if project is not None:
+        role = ORG_ADMIN if project._org_role == _ORG_ADMIN_ROLE else project._project_role
     if role is None:
         raise NotFound()
     if role not in PROJECT_PERMISSIONS[action]:

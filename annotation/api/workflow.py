@@ -33,8 +33,8 @@ def _body_size_guard(request) -> None:
         )
 
 
-def _assignment_data(assignment: Assignment, project) -> dict:
-    schema = labeling.latest_schema(project)
+def _assignment_data(assignment: Assignment, project, schema=None) -> dict:
+    schema = schema or labeling.latest_schema(project)
     return s.AssignmentSerializer(assignment, context={"schema": schema}).data
 
 
@@ -52,7 +52,9 @@ class QueueViewSet(_ProjectScoped):
     def next(self, request, project_pk=None):
         project = self._project(ProjectAction.ANNOTATE)
         outcome = labeling.next_item_for_annotator(project=project, annotator=request.user)
-        assignment = _assignment_data(outcome.assignment, project) if outcome.assignment else None
+        assignment = (
+            _assignment_data(outcome.assignment, project, outcome.schema) if outcome.assignment else None
+        )
         return Response({"assignment": assignment, "reason": outcome.reason, "resumed": outcome.resumed})
 
     @extend_schema(
@@ -171,9 +173,11 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
             prediction_id=data.get("prediction"),
             active_ms=data["active_ms"],
         )
-        annotation = Annotation.objects.select_related(
-            "annotator", "schema_version", "guideline_version"
-        ).get(pk=outcome.annotation.pk)
+        annotation = outcome.annotation  # its annotator and versions are in hand
+        if outcome.replayed:
+            annotation = Annotation.objects.select_related(
+                "annotator", "schema_version", "guideline_version"
+            ).get(pk=annotation.pk)
         code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
         return Response(s.AnnotationSerializer(annotation).data, status=code)
 

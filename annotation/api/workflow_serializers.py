@@ -180,7 +180,13 @@ class AssignmentSerializer(serializers.ModelSerializer):
         return {"version": schema.version, "definition": schema.definition} if schema else None
 
     def _annotation(self, assignment: Assignment) -> Annotation | None:
-        return Annotation.objects.filter(assignment=assignment).first()
+        if assignment.status not in (Assignment.Status.SUBMITTED, Assignment.Status.CORRECTION):
+            return None  # leased, skipped or expired assignments have no annotation
+        return (
+            Annotation.objects.select_related("annotator", "schema_version", "guideline_version")
+            .filter(assignment=assignment)
+            .first()
+        )
 
     @extend_schema_field(AnnotationSerializer(allow_null=True))
     def get_annotation(self, assignment: Assignment) -> dict | None:

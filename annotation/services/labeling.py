@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from core.audit import audit_record
@@ -47,6 +47,7 @@ class NextItem:
     assignment: Assignment | None
     reason: str = ""  # why there is none: queue_empty, quota_reached
     resumed: bool = False  # an assignment they already held (a reload, a correction, a draft)
+    schema: LabelSchemaVersion | None = None  # the version to label under (the newest)
 
 
 @dataclass
@@ -87,11 +88,20 @@ def _latest_guidelines(project: Project) -> GuidelineVersion | None:
 
 
 def ensure_guidelines_acknowledged(project: Project, user) -> GuidelineVersion | None:
-    """The newest guideline version, which `user` must have acknowledged (409 otherwise)."""
-    guidelines = _latest_guidelines(project)
+    """The newest guideline version, which `user` must have acknowledged (409 otherwise). One query."""
+    guidelines = (
+        GuidelineVersion.objects.filter(project=project)
+        .annotate(
+            acknowledged=Exists(
+                GuidelineAcknowledgement.objects.filter(guideline_version=OuterRef("pk"), user=user)
+            )
+        )
+        .order_by("-version")
+        .first()
+    )
     if guidelines is None:
         return None
-    if not GuidelineAcknowledgement.objects.filter(guideline_version=guidelines, user=user).exists():
+    if not guidelines.acknowledged:
         raise DomainError(
             "guidelines_not_acknowledged",
             f"The guidelines changed (version {guidelines.version}); read and acknowledge them first.",
@@ -117,22 +127,29 @@ def _lock_item(item_id: int) -> Item:
 
 
 def _own_assignment(project: Project, annotator, assignment_id: int, *, lock_item: bool) -> Assignment:
-    """The annotator's assignment, after locking its item (lock order: item, then assignment)."""
-    found = Assignment.objects.filter(pk=assignment_id, project=project).values_list(
-        "item_id", "annotator_id"
+    """The annotator's assignment with its item, both locked (lock order: item, then assignment).
+    Two statements: the item is locked through a join on the assignment."""
+    if lock_item:
+        item = (
+            Item.objects.select_for_update(of=("self",))
+            .filter(project=project, assignments__pk=assignment_id)
+            .first()
+        )
+        if item is None:
+            raise DomainError("not_found", "Not found.", status_code=404)
+    assignment = (
+        Assignment.objects.select_for_update(of=("self",)).filter(pk=assignment_id, project=project).first()
     )
-    row = found.first()
-    if row is None:
+    if assignment is None:
         raise DomainError("not_found", "Not found.", status_code=404)
-    if row[1] != annotator.pk:
+    if assignment.annotator_id != annotator.pk:
         raise DomainError(
             "not_your_assignment",
             "This item is leased to someone else; ask for your next item.",
             status_code=403,
         )
-    if lock_item:
-        _lock_item(row[0])
-    return Assignment.objects.select_for_update(of=("self",)).select_related("item").get(pk=assignment_id)
+    assignment.item = item if lock_item else Item.objects.get(pk=assignment.item_id)
+    return assignment
 
 
 def _media_facts(item: Item) -> dict:
@@ -289,41 +306,58 @@ def next_item_for_annotator(*, project: Project, annotator) -> NextItem:
             status_code=409,
         )
     ensure_guidelines_acknowledged(project, annotator)
-    latest_schema(project)
-    lease_release_expired(project=project)
+    schema = latest_schema(project)
     knobs = labeling_settings(project)
-    mine = Assignment.objects.filter(project=project, annotator=annotator).select_related("item")
+    mine = Assignment.objects.filter(project=project, annotator=annotator)
 
-    correction = mine.filter(status=Assignment.Status.CORRECTION).order_by("id").first()
-    if correction is not None:
-        return NextItem(correction, resumed=True)
-    held = mine.filter(status=Assignment.Status.LEASED).order_by("id").first()
-    if held is not None:
-        held.lease_expires_at = _lease_until(project)
-        held.save(update_fields=["lease_expires_at"])
-        return NextItem(held, resumed=True)
-    for expired in mine.filter(status=Assignment.Status.EXPIRED, draft__isnull=False).order_by("id")[:5]:
-        if expired.is_gold or _take_slot(expired.item_id):
-            _lease(expired, project)
-            return NextItem(expired, resumed=True)
+    # What they already hold, in one query: corrections first, then a live lease, then expired drafts.
+    resumable = (
+        mine.filter(
+            Q(status__in=[Assignment.Status.CORRECTION, Assignment.Status.LEASED])
+            | Q(status=Assignment.Status.EXPIRED, draft__isnull=False)
+        )
+        .select_related("item")
+        .annotate(
+            rank=Case(
+                When(status=Assignment.Status.CORRECTION, then=Value(0)),
+                When(status=Assignment.Status.LEASED, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("rank", "id")[:6]
+    )
+    for held in resumable:
+        if held.status == Assignment.Status.CORRECTION:
+            return NextItem(held, resumed=True, schema=schema)
+        if held.status == Assignment.Status.LEASED:
+            held.lease_expires_at = _lease_until(project)
+            held.save(update_fields=["lease_expires_at"])
+            return NextItem(held, resumed=True, schema=schema)
+        if held.is_gold or _take_slot(held.item_id):
+            _lease(held, project)
+            return NextItem(held, resumed=True, schema=schema)
 
     quota = membership.quota if membership and membership.quota is not None else knobs.quota
     if quota is not None:
         taken = mine.exclude(status__in=[Assignment.Status.SKIPPED, Assignment.Status.EXPIRED]).count()
         if taken >= quota:
-            return NextItem(None, reason="quota_reached")
+            return NextItem(None, reason="quota_reached", schema=schema)
 
     pools = _pools(annotator, membership)
     gold_rate = membership.gold_rate if membership and membership.gold_rate is not None else knobs.gold_rate
     if gold_rate > 0 and _random.random() < gold_rate:
         gold_id = _gold_item(project, annotator, pools)
         if gold_id is not None:
-            return NextItem(_new_assignment(project, annotator, gold_id, is_gold=True))
+            return NextItem(_new_assignment(project, annotator, gold_id, is_gold=True), schema=schema)
 
     item_id = _claim_slot(project, annotator, pools)
+    if item_id is None and lease_release_expired(project=project):
+        # Lapsed leases were holding slots (beat sweeps every 30 s; embedded mode relies on this).
+        item_id = _claim_slot(project, annotator, pools)
     if item_id is None:
-        return NextItem(None, reason="queue_empty")
-    return NextItem(_new_assignment(project, annotator, item_id, is_gold=False))
+        return NextItem(None, reason="queue_empty", schema=schema)
+    return NextItem(_new_assignment(project, annotator, item_id, is_gold=False), schema=schema)
 
 
 def _lease(assignment: Assignment, project: Project) -> None:
@@ -335,23 +369,26 @@ def _lease(assignment: Assignment, project: Project) -> None:
 
 def _new_assignment(project: Project, annotator, item_id: int, *, is_gold: bool) -> Assignment:
     now = timezone.now()
-    existing = Assignment.objects.filter(item_id=item_id, annotator=annotator).first()
-    if existing is not None:  # their lease on it expired earlier: take the same row back
-        existing.leased_at = now
-        existing.is_gold = is_gold
-        _lease(existing, project)
-        return Assignment.objects.select_related("item").get(pk=existing.pk)
-    assignment = Assignment.objects.create(
-        project=project,
-        item_id=item_id,
-        annotator=annotator,
-        status=Assignment.Status.LEASED,
-        is_gold=is_gold,
-        leased_at=now,
-        lease_expires_at=_lease_until(project),
-    )
+    until = _lease_until(project)
+    # Their lease on it may have expired earlier: take the same row back (it keeps its draft).
+    taken_back = Assignment.objects.filter(
+        item_id=item_id, annotator=annotator, status=Assignment.Status.EXPIRED
+    ).update(status=Assignment.Status.LEASED, leased_at=now, lease_expires_at=until, is_gold=is_gold)
+    if taken_back:
+        assignment = Assignment.objects.select_related("item").get(item_id=item_id, annotator=annotator)
+    else:
+        assignment = Assignment.objects.create(
+            project=project,
+            item_id=item_id,
+            annotator=annotator,
+            status=Assignment.Status.LEASED,
+            is_gold=is_gold,
+            leased_at=now,
+            lease_expires_at=until,
+        )
+        assignment.item = Item.objects.get(pk=item_id)
     _announce(project.id, "item.leased", item_id=item_id, assignment_id=assignment.id)
-    return Assignment.objects.select_related("item").get(pk=assignment.pk)
+    return assignment
 
 
 def lease_release_expired(*, project: Project | None = None, limit: int = 1000) -> int:
@@ -501,13 +538,9 @@ def annotation_submit(
     submitted it moves to review (if sampled) or completed.
     """
     body_hash = request_hash({"assignment": assignment_id, "result": result, "base_revision": base_revision})
-    if idempotency_key is not None:
-        replay = _replay(annotator, idempotency_key, body_hash)
-        if replay is not None:
-            return replay
     assignment = _own_assignment(project, annotator, assignment_id, lock_item=True)
     if idempotency_key is not None:
-        # A concurrent retry may have committed while we waited for the item's lock.
+        # Checked under the item's lock, so a retry racing the first request waits for it and replays.
         replay = _replay(annotator, idempotency_key, body_hash)
         if replay is not None:
             return replay
@@ -515,7 +548,9 @@ def annotation_submit(
     project_ensure_active(project)
     correction = assignment.status == Assignment.Status.CORRECTION
     if not correction:
+        reclaimed = assignment.status == Assignment.Status.EXPIRED and not assignment.is_gold
         _ensure_workable(assignment, project)
+        item.leased += 1 if reclaimed else 0  # the slot it took back (the row is locked: this is exact)
         if item.state != Item.State.OPEN and not assignment.is_gold:
             raise DomainError("item_closed", "This item no longer takes annotations.", status_code=409)
     guidelines = ensure_guidelines_acknowledged(project, annotator)
@@ -598,8 +633,9 @@ def annotation_submit(
         assignment.active_ms = active
         assignment.save(update_fields=["status", "submitted_at", "draft", "active_ms"])
         if not assignment.is_gold:
-            Item.objects.filter(pk=item.id).update(leased=F("leased") - 1, done=F("done") + 1)
-            item.refresh_from_db(fields=["leased", "done", "target", "state"])
+            # The item's row is locked by this transaction, so the values in hand are current.
+            item.leased, item.done = item.leased - 1, item.done + 1
+            Item.objects.filter(pk=item.id).update(leased=item.leased, done=item.done)
             if item.done >= item.target:
                 _close_annotation_phase(project, item, annotator)
 

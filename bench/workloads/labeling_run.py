@@ -438,6 +438,7 @@ def main(raw_conf: str) -> None:
     out["single_service"] = single_service(big, users[0], warmup=conf["warmup"], count=conf["single"])
 
     env = dict(os.environ)
+    env["DB_POOL"] = "true"  # psycopg's connection pool, as docker-compose runs the web server
     log_path = Path(conf["tmp_dir"]) / "uvicorn.log"
     for max_age in conf["http_conn_max_age"]:
         env["DB_CONN_MAX_AGE"] = str(max_age)
