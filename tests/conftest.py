@@ -102,3 +102,16 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def page_for():
+    """A Django test client signed in as `user` (server-rendered pages)."""
+    from django.test import Client
+
+    def make(user) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make

@@ -17,16 +17,6 @@ pytestmark = pytest.mark.django_db
 _serial = itertools.count(1)
 
 
-@pytest.fixture
-def page_for():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
 def data_url(project, query: str = "") -> str:
     return f"/projects/{project.id}/data/{query}"
 

@@ -297,16 +297,6 @@ def test_openapi_schema_describes_the_endpoints(client_for, people):
 # --- Pages --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def page_for():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
-
-
 def page_url(project, suffix: str = "") -> str:
     return f"/projects/{project.id}/data/duplicates/{suffix}"
 

@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-from django.test import Client
 
 from projects import services
 from projects.markdown import diff_lines, render_markdown
@@ -17,16 +16,6 @@ from tests.factories import label_schema
 
 XSS_LABEL = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert('owned')</script>"
-
-
-@pytest.fixture
-def page_for():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def script_tags(page: str) -> list[str]:

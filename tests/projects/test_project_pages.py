@@ -3,7 +3,6 @@
 import json
 
 import pytest
-from django.test import Client
 
 from accounts.models import ApiToken
 from core.models import AuditEvent
@@ -12,16 +11,6 @@ from projects.models import GuidelineVersion, LabelSchemaVersion, Project, Proje
 from tests.factories import ProjectFactory, label_schema
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def page_for():
-    def make(user) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def project_row(project) -> dict:
