@@ -22,7 +22,7 @@ from .forms import (
     SchemaVersionForm,
 )
 from .markdown import diff_lines, render_markdown
-from .models import OrganisationMembership, ProjectStats
+from .models import GuidelineAcknowledgement, OrganisationMembership, ProjectStats
 from .schema import CONTROLS
 from .schema.examples import schema_examples
 from .schema.spec import FIELD_TYPES
@@ -361,6 +361,19 @@ def project_guidelines(request, project_id: int):
     shown = latest
     if "version" in request.GET:
         shown = versions.filter(version=_version_param(request, "version")).first() or latest
+    if request.method == "POST" and "acknowledge" in request.POST:
+        # Anyone who may read them confirms they read the newest version (annotators must, before
+        # their next item). The service refuses a version that is not the newest.
+        raw = request.POST.get("acknowledge", "")
+        try:
+            ack = services.guideline_acknowledge(
+                project=project, user=request.user, version=int(raw) if raw.isdigit() else 0
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Thanks: you confirmed guidelines v{ack.guideline_version.version}.")
+        return redirect(request.path)
     form = GuidelineVersionForm(request.POST or None, initial={"body": latest.body} if latest else None)
     preview_html = None
     if request.method == "POST":
@@ -392,6 +405,8 @@ def project_guidelines(request, project_id: int):
         preview_html=preview_html,
         diff=_guideline_diff(versions, request.GET["diff"]) if "diff" in request.GET else None,
         next_version=(latest.version if latest else 0) + 1,
+        acknowledged=latest is not None
+        and GuidelineAcknowledgement.objects.filter(guideline_version=latest, user=request.user).exists(),
     )
     context["can_edit"] = _may_edit(context["role"], project, ProjectAction.EDIT_GUIDELINES)
     return render(request, "projects/project_guidelines.html", context, status=400 if form.errors else 200)

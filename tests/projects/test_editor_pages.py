@@ -399,3 +399,24 @@ def test_parse_examples_reads_blocks_under_their_heading():
         {"name": "single_choice", "title": "single_choice", "kind": "control", "schema": {"version": 1}},
         {"name": "mine", "title": "Something else", "kind": "use_case", "schema": {"version": 2}},
     ]
+
+
+def test_an_annotator_confirms_the_newest_guidelines_on_the_page(people, page_for):
+    from projects.models import GuidelineAcknowledgement
+
+    services.guideline_version_create(project=people.project, actor=people.manager, body="# One")
+    services.guideline_version_create(project=people.project, actor=people.manager, body="# Two")
+    client = page_for(people.annotator)
+    url = f"/projects/{people.project.id}/guidelines/"
+
+    before = client.get(url).content.decode()
+    stale = client.post(url, {"acknowledge": "1"}, follow=True).content.decode()
+    done = client.post(url, {"acknowledge": "2"}, follow=True).content.decode()
+
+    assert "I have read v2" in before
+    assert "Guidelines version 1 is not the newest (version 2 is); read it first." in stale
+    assert "Thanks: you confirmed guidelines v2." in done
+    assert "You confirmed v2." in done and "I have read v2" not in done
+    assert list(
+        GuidelineAcknowledgement.objects.values_list("user__username", "guideline_version__version")
+    ) == [(people.annotator.username, 2)]
