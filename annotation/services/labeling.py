@@ -13,11 +13,13 @@ annotation rows. No function locks the project row.
 import hashlib
 import json
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
@@ -205,18 +207,47 @@ _CANDIDATE_WHERE = """
 """
 
 # PostgreSQL: pick and take the slot in one statement; SKIP LOCKED lets 50 annotators pass each other.
-_PG_CLAIM = f"""
+# `{after}` narrows the scan to what comes after the annotator's queue cursor (see _claim_slot).
+_PG_CLAIM = """
 WITH pick AS (
-    SELECT i.id FROM annotation_item i
-    WHERE {_CANDIDATE_WHERE}
+    SELECT i.id, i.priority, i.rank FROM annotation_item i
+    WHERE {where} {after}
     ORDER BY i.priority DESC, i.rank, i.id
     LIMIT 1
     FOR UPDATE OF i SKIP LOCKED
 )
 UPDATE annotation_item SET leased = annotation_item.leased + 1
 FROM pick WHERE annotation_item.id = pick.id
-RETURNING annotation_item.id
-"""  # noqa: S608 (constant SQL, values are parameters)
+RETURNING annotation_item.id, pick.priority, pick.rank
+"""
+# After the cursor, in index order: the rest of the cursor's priority, then every lower priority.
+_AFTER_CURSOR = (
+    "AND i.priority = %(cursor_priority)s AND (i.rank, i.id) > (%(cursor_rank)s, %(cursor_id)s)",
+    "AND i.priority < %(cursor_priority)s",
+)
+_CLAIM_FULL = _PG_CLAIM.format(where=_CANDIDATE_WHERE, after="")
+_CLAIM_AFTER = tuple(_PG_CLAIM.format(where=_CANDIDATE_WHERE, after=after) for after in _AFTER_CURSOR)
+
+# A queue cursor remembers where an annotator's last claim was, so the next scan starts there instead
+# of walking every item they already did (which, at overlap >= 2, stay open until others catch up).
+# It is only an optimisation: any change that can free a slot behind the cursors (a skip, an expired
+# lease, escalation, a new order, priorities, pools, targets) bumps the project's epoch, and a cursor
+# of an older epoch is ignored (a full scan, which also sets a new cursor).
+
+
+def _cursor_key(project_id: int, user_id: int) -> str:
+    return f"tessera:queue-cursor:{project_id}:{user_id}"
+
+
+def _epoch_key(project_id: int) -> str:
+    return f"tessera:queue-epoch:{project_id}"
+
+
+def queue_cursors_reset(project_id: int) -> None:
+    """Make every annotator's next claim in the project scan from the start of the queue, once the
+    current transaction commits (before that, a scan could still see the old state and step past)."""
+    transaction.on_commit(lambda: cache.set(_epoch_key(project_id), uuid.uuid4().hex, timeout=None))
+
 
 _PG_GOLD = """
 SELECT i.id FROM annotation_item i
@@ -250,9 +281,26 @@ def _claim_slot(project: Project, annotator, pools: list[str]) -> int | None:
     params = {"project": project.id, "user": annotator.pk, "pools": pools}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_PG_CLAIM, params)
-            row = cursor.fetchone()
-            return row[0] if row else None
+            # A missing epoch (a cold or evicted cache) starts a new one: older cursors are then ignored.
+            epoch = cache.get_or_set(_epoch_key(project.id), lambda: uuid.uuid4().hex, timeout=None)
+            saved = cache.get(_cursor_key(project.id, annotator.pk))
+            row = None
+            if saved and saved[0] == epoch and saved[1] == pools:
+                params.update(cursor_priority=saved[2], cursor_rank=saved[3], cursor_id=saved[4])
+                for sql in _CLAIM_AFTER:
+                    cursor.execute(sql, params)
+                    if row := cursor.fetchone():
+                        break
+            if row is None:
+                cursor.execute(_CLAIM_FULL, params)
+                row = cursor.fetchone()
+            if row is None:
+                return None
+            item_id, priority, rank = row
+            cache.set(
+                _cursor_key(project.id, annotator.pk), (epoch, pools, priority, rank, item_id), 24 * 3600
+            )
+            return item_id
         # SQLite serialises writers; the conditional UPDATE is the guard, as it is on PostgreSQL.
         select = f"SELECT i.id FROM annotation_item i WHERE {_CANDIDATE_WHERE} ORDER BY i.priority DESC, i.rank, i.id LIMIT 20"  # noqa: S608, E501
         sql, args = _sqlite_params(select, params)
@@ -424,6 +472,7 @@ def lease_release_expired(*, project: Project | None = None, limit: int = 1000) 
             )
         released = len(rows)
         for project_id in {row[3] for row in rows}:
+            queue_cursors_reset(project_id)
             _announce(project_id, "lease.expired", items=sorted({r[1] for r in rows if r[3] == project_id}))
     return released
 
@@ -513,6 +562,7 @@ def assignment_skip(*, project: Project, annotator, assignment_id: int, reason: 
     assignment.status = Assignment.Status.SKIPPED
     assignment.skip_reason = reason
     assignment.save(update_fields=["status", "skip_reason"])
+    queue_cursors_reset(project.id)  # the freed slot may be behind other annotators' cursors
     _audit(project, annotator, "item.skipped", assignment, {"item_id": assignment.item_id, "reason": reason})
     _announce(project.id, "item.skipped", item_id=assignment.item_id)
     return assignment

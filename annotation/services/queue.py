@@ -26,6 +26,7 @@ from .labeling import (
     _close_annotation_phase,
     _lock_item,
     latest_schema,
+    queue_cursors_reset,
     set_item_state,
     validate_result,
 )
@@ -50,6 +51,7 @@ def item_targets_sync(*, project_id: int) -> int:
             .exclude(target=Greatest(project.overlap + F("extra"), F("done") + F("leased")))
             .update(target=Greatest(project.overlap + F("extra"), F("done") + F("leased")))
         )
+        queue_cursors_reset(project.id)
     full = Item.objects.filter(project=project, state=Item.State.OPEN, is_gold=False, done__gte=F("target"))
     for item_id in full.values_list("id", flat=True).iterator(chunk_size=2000):
         with transaction.atomic():
@@ -101,6 +103,7 @@ def queue_order_apply(
         value = "0"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"UPDATE annotation_item SET rank = {value} WHERE {where}", params)  # noqa: S608
+        queue_cursors_reset(project.id)
         return cursor.rowcount
 
 
@@ -137,6 +140,7 @@ def items_workflow_update(
     if not fields:
         raise DomainError("nothing_to_change", "Give a priority, a pool or is_gold.")
     changed = Item.objects.filter(project=project, pk__in=item_ids).update(**fields)
+    queue_cursors_reset(project.id)
     _audit(project, actor, "items.workflow_changed", project, {"items": changed, **fields})
     _announce(project.id, "items.workflow_changed", items=changed, fields=sorted(fields))
     return changed
@@ -160,6 +164,7 @@ def item_escalate(*, project: Project, actor, item_id: int, annotators: int = 1,
             status_code=409,
         )
     Item.objects.filter(pk=item.pk).update(extra=F("extra") + annotators, target=F("target") + annotators)
+    queue_cursors_reset(project.id)
     item.refresh_from_db()
     _audit(project, actor, "item.escalated", item, {"annotators": annotators, "reason": reason[:500]})
     set_item_state(

@@ -49,6 +49,8 @@ def _config(ctx: Context) -> dict:
         "clients_seconds": 5 if quick else 15,
         "http_workers": 2,
         "overlap2_cap_seconds": 120,
+        "ahead": 5_000 if quick else 20_000,  # items one annotator did before anyone else (overlap 2)
+        "ahead_calls": 100 if quick else 300,
         "tmp_dir": str(ctx.tmp_dir),
     }
 
@@ -92,6 +94,7 @@ def _measurements(ctx: Context, conf: dict, data: dict) -> list[dict]:
     big, small = str(data["projects"]["big"]), str(data["projects"]["small"])
     checks_big, checks_small = data["checks"][big], data["checks"][small]
     single, crowd, think = data["single_service"], data["crowd"], data["crowd_think"]
+    ahead = data["ahead"]
     eight, eight_http, overlap2 = data["eight_service"], data["eight_http"], data["overlap2"]
     fresh, after = data["explain_fresh"], data["explain_after"]
     for line in fresh["plan"]:
@@ -112,6 +115,14 @@ def _measurements(ctx: Context, conf: dict, data: dict) -> list[dict]:
             f"1-min load average {data['load_before']:.1f} before the loops, {data['load_after']:.1f} after "
             "(anything else running skews every number below)",
         },
+        _latency(
+            f"next item p99, one annotator {conf['ahead']:,} items ahead at overlap 2",
+            ahead["next"],
+            target("< 20"),
+            f"the items they did stay open (they want a second annotator); the queue cursor starts each "
+            f"scan after their last item: {_pcts(ahead['next'])}; the first call, without a cursor, "
+            f"scans them all: {ahead['first_ms']} ms",
+        ),
         _latency(
             "next item p99, one annotator, service",
             single["next"],

@@ -406,18 +406,66 @@ def explain_claim(project_id: int, user_id: int) -> dict:
 
     params = {"project": project_id, "user": user_id, "pools": ["", "@bench"]}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + labeling._PG_CLAIM, params)
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + labeling._CLAIM_FULL, params)
         plan = [row[0] for row in cursor.fetchall()]
         transaction.set_rollback(True)
     timings = []
     for _ in range(20):
         with transaction.atomic(), connection.cursor() as cursor:
             started = time.perf_counter()
-            cursor.execute(labeling._PG_CLAIM, params)
+            cursor.execute(labeling._CLAIM_FULL, params)
             cursor.fetchone()
             timings.append((time.perf_counter() - started) * 1000)
             transaction.set_rollback(True)
     return {"plan": plan, "statement": summary(timings)}
+
+
+AHEAD_SQL = """
+UPDATE annotation_item SET done = 1
+WHERE project_id = %(project)s AND id IN (
+    SELECT id FROM annotation_item WHERE project_id = %(project)s ORDER BY id LIMIT %(ahead)s
+);
+INSERT INTO annotation_assignment (
+    project_id, item_id, annotator_id, status, is_gold, leased_at, submitted_at, skip_reason, active_ms
+)
+SELECT project_id, id, %(user)s, 'submitted', false, now(), now(), '', 0
+FROM annotation_item WHERE project_id = %(project)s AND done = 1;
+"""
+
+
+def far_ahead(conf: dict, user_id: int) -> dict:
+    """One annotator who already did the first `ahead` items of an overlap-2 project that nobody else
+    has touched: those items stay open (they want a second annotator), so a scan from the front of the
+    queue would walk all of them on every call. The queue cursor lets the scan start after them."""
+    from django.db import connection
+
+    from projects.models import Organisation, ProjectMembership
+    from projects.services import project_create, schema_version_create
+
+    organisation = Organisation.objects.get(slug="bench")
+    manager = organisation.memberships.get(role="admin").user
+    project = project_create(organisation=organisation, actor=manager, name="Far ahead", overlap=2)
+    schema_version_create(project=project, actor=manager, definition=SCHEMA)
+    ProjectMembership.objects.create(project=project, user_id=user_id, role=ProjectMembership.Role.ANNOTATOR)
+    count = conf["ahead"] + conf["ahead_calls"] + 100
+    with connection.cursor() as cursor:
+        cursor.execute(SEED_SQL, {"project": project.id, "count": count, "target": 2, "offset": 10**9})
+        cursor.execute(AHEAD_SQL, {"project": project.id, "ahead": conf["ahead"], "user": user_id})
+        cursor.execute("ANALYZE annotation_item; ANALYZE annotation_assignment")
+    from django.contrib.auth import get_user_model
+
+    from annotation.services.labeling import annotation_submit, next_item_for_annotator
+
+    # The first call has no cursor yet: a full scan over everything they did. Timed on its own.
+    user = get_user_model().objects.get(pk=user_id)
+    started = time.perf_counter()
+    outcome = next_item_for_annotator(project=project, annotator=user)
+    first_ms = (time.perf_counter() - started) * 1000
+    annotation_submit(
+        project=project, annotator=user, assignment_id=outcome.assignment.id, result=clients.RESULT
+    )
+    part = single_service(project.id, user_id, warmup=0, count=conf["ahead_calls"])
+    return {"project": project.id, "first_ms": round(first_ms, 1), **part}
 
 
 def main(raw_conf: str) -> None:
@@ -481,6 +529,8 @@ def main(raw_conf: str) -> None:
             duration=conf["clients_seconds"],
             port=server.port,
         )
+    log(f"one annotator {conf['ahead']:,} items ahead at overlap 2: {conf['ahead_calls']} next+submit")
+    out["ahead"] = far_ahead(conf, users[1])
     log(f"{len(crowd)} annotators emptying {conf['overlap2_items']:,} items at overlap 2")
     out["overlap2"] = run_clients(
         mode="service",

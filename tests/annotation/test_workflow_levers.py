@@ -1,6 +1,8 @@
 """Manager levers on the workflow: gold, escalation, predictions, ordering, overlap, label migrations."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from annotation import states
 from annotation.models import Annotation, Assignment, Item, Prediction
@@ -318,3 +320,70 @@ def test_boxes_are_checked_against_the_size_the_item_records(people):
         ("objects[0].width", "out_of_bounds")
     ]
     assert inside.status_code == 201
+
+
+# --- queue cursors (PostgreSQL): an annotator far ahead does not rescan what they did --------------
+
+
+def _claim(lab, user) -> int:
+    return lab.next(user)["assignment"]["item"]["id"]
+
+
+def test_an_annotator_ahead_at_overlap_two_continues_after_their_last_item(people):
+    lab = make_lab(people, overlap=2, items=6)
+    a, b = lab.annotators[:2]
+    for _ in range(3):
+        lab.submit(a, lab.next(a)["assignment"]["id"])
+
+    with CaptureQueriesContext(connection) as queries:
+        assert _claim(lab, a) == lab.items[3].id
+    claims = [q["sql"] for q in queries.captured_queries if "FOR UPDATE OF i SKIP LOCKED" in q["sql"]]
+    if connection.vendor == "postgresql":  # one claim, starting after the cursor: no rescan of items 0-2
+        assert len(claims) == 1 and f"(i.rank, i.id) > (0.0, {lab.items[2].id})" in claims[0]
+    assert _claim(lab, b) == lab.items[0].id  # others still start at the front
+    lab.submit(b, Assignment.objects.get(annotator=b, status="leased").id)
+    assert _claim(lab, b) == lab.items[1].id
+
+
+@pytest.mark.parametrize("frees_the_slot", ["skip", "expiry"])
+def test_a_slot_freed_behind_a_cursor_is_served_next(
+    people, django_capture_on_commit_callbacks, frees_the_slot
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotation.services.labeling import lease_release_expired
+
+    lab = make_lab(people, items=5)
+    a, c = lab.annotators[0], lab.annotators[2]
+    held = lab.next(c)["assignment"]  # c holds item 0
+    for _ in range(2):
+        lab.submit(a, lab.next(a)["assignment"]["id"])  # a does items 1 and 2: a's cursor is at 2
+    with django_capture_on_commit_callbacks(execute=True):
+        if frees_the_slot == "skip":
+            lab.client(c).post(
+                lab.url(f"assignments/{held['id']}/skip/"), {"reason": "Unclear"}, format="json"
+            )
+        else:
+            Assignment.objects.filter(pk=held["id"]).update(
+                lease_expires_at=timezone.now() - timedelta(seconds=1)
+            )
+            lease_release_expired()
+
+    assert _claim(lab, a) == lab.items[0].id  # behind a's cursor, but the freed slot comes first
+
+
+def test_a_raised_priority_behind_a_cursor_is_served_next(people, django_capture_on_commit_callbacks):
+    lab = make_lab(people, items=5)
+    a, b = lab.annotators[:2]
+    first = lab.next(b)["assignment"]  # b holds item 0
+    lab.submit(a, lab.next(a)["assignment"]["id"])  # a did item 1
+    lab.submit(b, first["id"])
+    Item.objects.filter(pk=lab.items[0].id).update(state="open", done=0, target=2)  # wants one more
+    with django_capture_on_commit_callbacks(execute=True):
+        lab.client(people.manager).post(
+            lab.url("items-workflow/"), {"item_ids": [lab.items[0].id], "priority": 9}, format="json"
+        )
+
+    assert _claim(lab, a) == lab.items[0].id
