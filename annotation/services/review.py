@@ -143,6 +143,10 @@ def review_decide(
     comment = (comment or "").strip()
     if len(comment) > 5000:
         raise DomainError("comment_too_long", "A comment may be at most 5,000 characters.")
+    if decision not in ReviewDecision.Decision.values:
+        raise DomainError("invalid_decision", "A decision is accept, reject or fix.")
+    if decision != ReviewDecision.Decision.REJECT and reason:
+        raise DomainError("unexpected_reason", "Only a rejection takes a reason code.")
     knobs = labeling_settings(project)
     if decision == ReviewDecision.Decision.REJECT:
         if reason not in knobs.reject_reasons:
@@ -169,12 +173,8 @@ def review_decide(
         annotation.result = result
         annotation.schema_version = schema
         annotation.review = Annotation.Review.FIXED
-    elif decision == ReviewDecision.Decision.ACCEPT:
-        annotation.review = Annotation.Review.ACCEPTED
     else:
-        raise DomainError("invalid_decision", "A decision is accept, reject or fix.")
-    if decision != ReviewDecision.Decision.REJECT and reason:
-        raise DomainError("unexpected_reason", "Only a rejection takes a reason code.")
+        annotation.review = Annotation.Review.ACCEPTED
     annotation.save()
     made = ReviewDecision.objects.create(
         annotation=annotation,

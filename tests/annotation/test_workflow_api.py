@@ -501,3 +501,82 @@ def test_revisions_are_append_only_in_the_database(people):
     with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE annotation_annotationrevision SET result = '{}'")
     assert AnnotationRevision.objects.get().result == {"sentiment": "positive"}
+
+
+# --- failure paths that change nothing --------------------------------------------------------------
+
+
+def test_review_refuses_a_second_decision_a_stray_reason_and_an_invalid_fix(people):
+    lab = make_lab(people, items=1, review_fraction=1.0)
+    a = lab.annotators[0]
+    lab.submit(a, lab.next(a)["assignment"]["id"])
+    annotation = Annotation.objects.get()
+    reviewer = lab.client(people.reviewer)
+    url = lab.url(f"annotations/{annotation.id}/review/")
+    before = world()
+
+    stray = reviewer.post(url, {"decision": "accept", "revision": 1, "reason": "wrong_label"}, format="json")
+    bad_fix = reviewer.post(
+        url, {"decision": "fix", "revision": 1, "result": {"sentiment": "joy"}}, format="json"
+    )
+
+    assert (stray.status_code, stray.json()["code"]) == (400, "unexpected_reason")
+    assert (bad_fix.status_code, bad_fix.json()["code"]) == (400, "invalid_annotation")
+    assert world() == before
+    assert reviewer.post(url, {"decision": "accept", "revision": 1}, format="json").status_code == 201
+    after_accept = world()
+    again = reviewer.post(url, {"decision": "reject", "revision": 1, "reason": "other"}, format="json")
+    assert (again.status_code, again.json()["code"]) == (409, "not_in_review")  # the item completed
+    assert world() == after_accept
+
+
+@override_settings(ANNOTATION_MAX_BYTES=200)
+def test_drafts_must_be_objects_within_the_size_limit(people):
+    lab = make_lab(people)
+    a = lab.annotators[0]
+    assignment = lab.next(a)["assignment"]
+    url = lab.url(f"assignments/{assignment['id']}/draft/")
+    client = lab.client(a)
+
+    not_object = client.put(url, {"draft": ["positive"]}, format="json")
+    too_large = client.put(url, {"draft": {"note": "x" * 500}}, format="json")
+
+    assert (not_object.status_code, not_object.json()["code"]) == (400, "invalid_draft")
+    assert (too_large.status_code, too_large.json()["code"]) == (413, "draft_too_large")
+    assert Assignment.objects.get(pk=assignment["id"]).draft is None
+
+
+def test_a_skipped_item_takes_no_heartbeat_draft_or_submission(people):
+    lab = make_lab(people, items=2)
+    a = lab.annotators[0]
+    assignment = lab.next(a)["assignment"]
+    client = lab.client(a)
+    client.post(lab.url(f"assignments/{assignment['id']}/skip/"), {"reason": "Not English"}, format="json")
+    before = world()
+
+    replies = [
+        client.post(lab.url(f"assignments/{assignment['id']}/heartbeat/"), {}, format="json"),
+        client.put(lab.url(f"assignments/{assignment['id']}/draft/"), {"draft": {}}, format="json"),
+        lab.submit(a, assignment["id"]),
+    ]
+
+    assert [(r.status_code, r.json()["code"]) for r in replies] == [(409, "assignment_skipped")] * 3
+    assert world() == before
+
+
+def test_bad_manager_levers_are_refused(people):
+    lab = make_lab(people, items=1)
+    manager = lab.client(people.manager)
+
+    pool = manager.post(
+        lab.url("items-workflow/"), {"item_ids": [lab.items[0].id], "pool": "two words"}, format="json"
+    )
+    nothing = manager.post(lab.url("items-workflow/"), {"item_ids": [lab.items[0].id]}, format="json")
+    by_annotator = lab.client(lab.annotators[0]).post(
+        lab.url("items-workflow/"), {"item_ids": [lab.items[0].id], "priority": 5}, format="json"
+    )
+
+    assert (pool.status_code, pool.json()["code"]) == (400, "invalid_pool")
+    assert (nothing.status_code, nothing.json()["code"]) == (400, "nothing_to_change")
+    assert by_annotator.status_code == 403
+    assert list(Item.objects.values_list("pool", "priority")) == [("", 0)]
