@@ -479,6 +479,8 @@ class Annotation(models.Model):
         indexes = [
             models.Index(fields=["project", "id"], name="annotation_project"),
             models.Index(fields=["annotator", "project"], name="annotation_annotator"),
+            # the quality app's incremental recompute reads what changed since its last run
+            models.Index(fields=["project", "updated_at"], name="annotation_changed"),
         ]
 
     def __str__(self) -> str:

@@ -25,6 +25,7 @@ from projects.api.views import (
     ProjectViewSet,
     SchemaVersionViewSet,
 )
+from quality.api import GoldViewSet, QualityViewSet
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -51,11 +52,18 @@ project_router.register("annotations", AnnotationViewSet, basename="annotation")
 project_router.register("review", ReviewViewSet, basename="review")
 project_router.register("items-workflow", ItemWorkflowViewSet, basename="items-workflow")
 project_router.register("predictions", PredictionViewSet, basename="prediction")
+project_router.register("quality", QualityViewSet, basename="quality")
+project_router.register("gold", GoldViewSet, basename="gold")
 
 urlpatterns = [
     path("me/", me, name="api-me"),
     path("", include(router.urls)),
     path("organisations/<int:organisation_pk>/", include(organisation_router.urls)),
+    path(
+        "projects/<int:project_pk>/quality/tables/<str:table>.csv",
+        QualityViewSet.as_view({"get": "table"}),
+        name="quality-table",
+    ),
     path("projects/<int:project_pk>/", include(project_router.urls)),
     path("projects/<int:project_pk>/items/<int:item_pk>/media/", ItemMediaView.as_view(), name="item-media"),
 ]

@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("projects.urls")),
     path("", include("annotation.urls")),
+    path("", include("quality.urls")),
 ]

@@ -39,6 +39,7 @@ class ProjectAction(StrEnum):
     REVIEW = "review"  # the review queue: accept, reject, fix
     VIEW_ANNOTATIONS = "view_annotations"  # everyone's annotations (annotators see their own)
     MANAGE_WORKFLOW = "manage_workflow"  # priorities, pools, gold, escalation, pausing, predictions
+    VIEW_QUALITY = "view_quality"  # agreement, consensus, gold scores, annotator performance
 
 
 class OrgAction(StrEnum):
@@ -70,6 +71,7 @@ PROJECT_PERMISSIONS: dict[ProjectAction, frozenset[str]] = {
     ProjectAction.REVIEW: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
     ProjectAction.VIEW_ANNOTATIONS: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
     ProjectAction.MANAGE_WORKFLOW: _MANAGERS,
+    ProjectAction.VIEW_QUALITY: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
 }
 
 _ORG_ADMIN_ROLE = OrganisationMembership.Role.ADMIN.value

@@ -86,6 +86,11 @@ class ProjectMembership(TimestampedModel):
     gold_rate = models.FloatField(null=True, blank=True)  # overrides the project's gold rate for this person
     paused_at = models.DateTimeField(null=True, blank=True)  # paused annotators get no new items
     paused_reason = models.CharField(max_length=500, blank=True)
+    # Set by the quality app (projects.services.project_member_quality_update): new and low-scoring
+    # annotators get gold items more often; gold answers before `qualified_at` (the last re-qualification)
+    # no longer count toward pausing.
+    gold_boost = models.FloatField(default=1.0, db_default=1.0)
+    qualified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["project_id", "user__username"]
@@ -97,6 +102,9 @@ class ProjectMembership(TimestampedModel):
             models.CheckConstraint(
                 condition=Q(gold_rate__isnull=True) | Q(gold_rate__gte=0, gold_rate__lte=1),
                 name="project_member_gold_rate_unit",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_boost__gte=1, gold_boost__lte=10), name="project_member_gold_boost_range"
             ),
         ]
 

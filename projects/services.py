@@ -30,6 +30,7 @@ from .models import (
     ProjectMembership,
     ProjectStats,
 )
+from .quality_settings import quality_settings_issues
 from .schema import validate_schema
 from .schema.migrate import plan_label_migration
 
@@ -172,6 +173,10 @@ def _validate_project_fields(fields: dict[str, Any]) -> None:
             raise DomainError("invalid_settings", "Project settings must be a JSON object.")
         if "labeling" in fields["settings"]:
             issues = labeling_settings_issues(fields["settings"]["labeling"])
+            if issues:
+                raise DomainError("invalid_settings", " ".join(issues))
+        if "quality" in fields["settings"]:
+            issues = quality_settings_issues(fields["settings"]["quality"])
             if issues:
                 raise DomainError("invalid_settings", " ".join(issues))
 
@@ -646,7 +651,8 @@ def project_member_resume(*, project: Project, actor, membership_id: int) -> Pro
         return membership
     membership.paused_at = None
     membership.paused_reason = ""
-    membership.save(update_fields=["paused_at", "paused_reason", "updated_at"])
+    membership.qualified_at = timezone.now()  # gold answers before this no longer count toward pausing
+    membership.save(update_fields=["paused_at", "paused_reason", "qualified_at", "updated_at"])
     audit_record(
         actor=actor,
         organisation_id=project.organisation_id,
@@ -657,6 +663,24 @@ def project_member_resume(*, project: Project, actor, membership_id: int) -> Pro
     )
     _announce(project, "member.resumed", actor, username=membership.user.username)
     return membership
+
+
+@transaction.atomic
+def project_member_quality_update(*, project: Project, gold_boosts: dict[int, float]) -> int:
+    """Set the gold-rate boost of members (user id -> factor from 1 to 10), as the quality app's
+    recompute decides: new and low-scoring annotators see gold items more often. Set-based; returns
+    how many rows changed. Not audited (a derived value, recomputed on every quality run)."""
+    changed = 0
+    for boost in sorted(set(gold_boosts.values())):
+        if not 1.0 <= boost <= 10.0:
+            raise DomainError("invalid_gold_boost", "A gold boost is from 1 to 10.")
+        users = [user_id for user_id, value in gold_boosts.items() if value == boost]
+        changed += (
+            ProjectMembership.objects.filter(project=project, user_id__in=users)
+            .exclude(gold_boost=boost)
+            .update(gold_boost=boost, updated_at=timezone.now())
+        )
+    return changed
 
 
 @transaction.atomic

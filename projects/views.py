@@ -55,6 +55,7 @@ def _project_context(request, project, **extra):
         "can_manage": role in access.PROJECT_PERMISSIONS[ProjectAction.UPDATE],
         "can_view_items": role in access.PROJECT_PERMISSIONS[ProjectAction.VIEW_ITEMS],
         "can_import": role in access.PROJECT_PERMISSIONS[ProjectAction.IMPORT_DATA],
+        "can_view_quality": role in access.PROJECT_PERMISSIONS[ProjectAction.VIEW_QUALITY],
         "stats": stats,
         **extra,
     }

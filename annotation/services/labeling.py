@@ -37,6 +37,7 @@ from projects.models import (
 )
 from projects.schema import validate_annotation
 from projects.services import project_ensure_active
+from quality.scheduling import quality_schedule
 
 from .. import states
 from ..models import Annotation, AnnotationRevision, Assignment, Item, Prediction
@@ -394,6 +395,8 @@ def next_item_for_annotator(*, project: Project, annotator) -> NextItem:
 
     pools = _pools(annotator, membership)
     gold_rate = membership.gold_rate if membership and membership.gold_rate is not None else knobs.gold_rate
+    if membership is not None:  # the quality app raises it for new and low-scoring annotators
+        gold_rate = min(1.0, gold_rate * membership.gold_boost)
     if gold_rate > 0 and _random.random() < gold_rate:
         gold_id = _gold_item(project, annotator, pools)
         if gold_id is not None:
@@ -709,6 +712,7 @@ def annotation_submit(
         revision=annotation.revision,
         item_state=item.state,
     )
+    quality_schedule(project_id=project.id)  # agreement, consensus, gold scores: recomputed after commit
     return Submitted(annotation)
 
 

@@ -16,6 +16,7 @@ from core.exceptions import DomainError
 from projects.labeling import labeling_settings
 from projects.models import Project
 from projects.services import project_ensure_active
+from quality.scheduling import quality_schedule
 
 from .. import states
 from ..models import Annotation, AnnotationRevision, Assignment, Item, ReviewDecision, ReviewLease
@@ -203,6 +204,8 @@ def review_decide(
     _item_after_reviews(project, item, reviewer)
     if item.state != states.IN_REVIEW:
         ReviewLease.objects.filter(item=item).delete()
+    if decision == ReviewDecision.Decision.FIX:
+        quality_schedule(project_id=project.id)  # the fixed answer changes agreement and consensus
     return made
 
 

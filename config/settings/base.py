@@ -328,3 +328,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- quality (quality/services.py, docs/QUALITY.md) ---------------------------------------------------
+QUALITY_DEBOUNCE_SECONDS = float(
+    env_str("QUALITY_DEBOUNCE_SECONDS", "0.5")
+)  # a burst of submits: one recompute
+QUALITY_FULL_EVERY_SECONDS = env_int(
+    "QUALITY_FULL_EVERY_SECONDS", 3600
+)  # incremental runs between full refits

@@ -340,7 +340,12 @@ PROJECT_WRITES = {
 }
 # Reads (and review) that annotators may not make: the whole item list, everyone's annotations (blind
 # labeling), the review queue.
-PROJECT_REVIEWER_READS = {ProjectAction.VIEW_ITEMS, ProjectAction.REVIEW, ProjectAction.VIEW_ANNOTATIONS}
+PROJECT_REVIEWER_READS = {
+    ProjectAction.VIEW_ITEMS,
+    ProjectAction.REVIEW,
+    ProjectAction.VIEW_ANNOTATIONS,
+    ProjectAction.VIEW_QUALITY,
+}
 # Labeling: annotators and managers, not reviewers (who review what others labeled).
 PROJECT_LABELING = {ProjectAction.ANNOTATE}
 # role: (outcome of a read, of a write, of a reviewer-level read, of labeling)

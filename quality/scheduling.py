@@ -1,0 +1,34 @@
+"""Scheduling a quality recompute: the one quality entry point the annotation services call (the
+back-edge STYLE.md allows). Kept apart from quality.services so that importing it costs nothing."""
+
+from django.utils import timezone
+
+from core.services import outbox_enqueue
+
+from .models import QualityState
+
+RECOMPUTE_TASK = "quality.tasks.quality_recompute_task"
+
+
+def quality_schedule(*, project_id: int, full: bool = False) -> bool:
+    """Ask for a recompute of the project's quality after this transaction commits.
+
+    Cheap enough for every submission: one conditional UPDATE that matches only when nothing is
+    pending yet, so a burst of submissions schedules one job. Returns whether a job was enqueued.
+    """
+    now = timezone.now()
+    updated = QualityState.objects.filter(project_id=project_id, pending=False).update(
+        pending=True, requested_at=now, full_requested=full
+    )
+    if not updated:
+        if full:
+            QualityState.objects.filter(project_id=project_id).update(full_requested=True)
+        if QualityState.objects.filter(project_id=project_id).exists():
+            return False
+        _, created = QualityState.objects.get_or_create(
+            project_id=project_id, defaults={"pending": True, "requested_at": now, "full_requested": full}
+        )
+        if not created:
+            return False
+    outbox_enqueue(task_name=RECOMPUTE_TASK, kwargs={"project_id": project_id})
+    return True

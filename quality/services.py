@@ -1,0 +1,994 @@
+"""Quality services: schedule and run recomputes, gold standards. Every rule is one function here.
+
+- `quality_schedule`: called by the annotation services in the transaction that changed an
+  annotation. One conditional UPDATE; only the first change of a burst enqueues a job, through the
+  durable outbox (core.services.outbox_enqueue), so a broker outage delays the recompute, never
+  loses it.
+- `quality_recompute`: the worker's job. Debounced, serialised per project (advisory lock),
+  incremental when it can be (categorical answers kept as coded arrays in QualityState.snapshot),
+  full otherwise. It stores a QualityRun stamped with what it saw, rewrites the ConsensusResult rows
+  that changed, scores gold answers, pauses annotators below the gold threshold, raises the gold
+  rate of new and weak annotators, escalates items with low agreement, evaluates model predictions,
+  and announces `quality.updated` after commit.
+- `gold_set` / `gold_promote` / `gold_remove`: reference answers of gold items.
+
+Reads go through annotation.selectors.quality; item flags and escalations through the annotation
+services; pausing through the projects services (STYLE.md: never change another app's models).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import statistics
+import time
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from annotation.selectors import quality as answers_selector
+from core.exceptions import DomainError
+from core.realtime import broadcast_on_commit, project_group
+from projects.models import LabelSchemaVersion, Project, ProjectMembership
+from projects.quality_settings import QualitySettings, quality_settings
+from quality import engine
+from quality.answers import adapter_for
+
+from .models import ConsensusResult, GoldStandard, QualityRun, QualityState
+from .scheduling import quality_schedule
+
+logger = logging.getLogger(__name__)
+
+CHANGE_MARGIN = timedelta(seconds=60)  # incremental runs re-read this much before the last run
+RUNS_KEPT = 200
+ESCALATIONS_PER_RUN = 1000
+SNAPSHOT_FORMAT = 1
+
+
+# --- scheduling -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def quality_request_full(*, project: Project, actor) -> bool:
+    """A manager's "Recompute now": a full recompute (refits every model) in the worker."""
+    return quality_schedule(project_id=project.id, full=True)
+
+
+def quality_recompute(*, project_id: int) -> QualityRun | None:
+    """The job: wait out the debounce, take the pending flag, compute, store. Safe to run twice."""
+    state = QualityState.objects.filter(project_id=project_id).first()
+    if state is None or not Project.objects.filter(pk=project_id).exists():
+        return None
+    wait = settings.QUALITY_DEBOUNCE_SECONDS
+    if wait > 0 and state.requested_at is not None:
+        remaining = wait - (timezone.now() - state.requested_at).total_seconds()
+        if remaining > 0:
+            time.sleep(min(remaining, wait))
+    with transaction.atomic():
+        state = QualityState.objects.select_for_update().get(project_id=project_id)
+        full = state.full_requested
+        QualityState.objects.filter(project_id=project_id).update(pending=False, full_requested=False)
+    return quality_compute(project_id=project_id, full=full)
+
+
+@transaction.atomic
+def quality_compute(*, project_id: int, full: bool = False) -> QualityRun | None:
+    """Compute and store a project's quality report (see the module docstring)."""
+    _project_lock(project_id)
+    project = Project.objects.select_related("organisation").filter(pk=project_id).first()
+    if project is None:
+        return None
+    schema = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+    if schema is None:
+        return None
+    state = QualityState.objects.get_or_create(project_id=project_id)[0]
+    started = timezone.now()
+    clock = time.perf_counter()
+    incremental = (
+        not full
+        and state.snapshot is not None
+        and state.snapshot_at is not None
+        and state.snapshot_schema_version == schema.version
+        and started - state.snapshot_at < timedelta(seconds=settings.QUALITY_FULL_EVERY_SECONDS)
+    )
+    run = QualityRun.objects.create(
+        project=project,
+        kind=QualityRun.Kind.INCREMENTAL if incremental else QualityRun.Kind.FULL,
+        started_at=started,
+        schema_version=schema.version,
+        last_revision_id=answers_selector.newest_revision_id(),
+        seen_at=started,
+    )
+    knobs = quality_settings(project)
+    job = _Job(project, schema.definition, knobs, run, incremental)
+    previous = (
+        QualityRun.objects.filter(project=project, status=QualityRun.Status.DONE).order_by("-id").first()
+    )
+    job.previous_report = previous.report if previous else {}
+    job.load(state, since=(state.snapshot_at - CHANGE_MARGIN) if incremental else None)
+    report = job.compute()
+    run.report = report
+    run.methods = report["run"]["methods"]
+    run.annotations = report["run"]["seen"]["annotations"]
+    run.items = report["run"]["seen"]["items"]
+    run.status = QualityRun.Status.DONE
+    run.finished_at = timezone.now()
+    run.duration_ms = int((time.perf_counter() - clock) * 1000)
+    report["run"].update(
+        {
+            "id": run.id,
+            "status": run.status,
+            "finished_at": run.finished_at.isoformat(),
+            "duration_ms": run.duration_ms,
+        }
+    )
+    run.save()
+    state.snapshot = job.dump_snapshot()
+    state.snapshot_at = started
+    state.snapshot_schema_version = schema.version
+    state.save(update_fields=["snapshot", "snapshot_at", "snapshot_schema_version", "updated_at"])
+    stale = list(
+        QualityRun.objects.filter(project=project).order_by("-id").values_list("id", flat=True)[RUNS_KEPT:]
+    )
+    if stale:
+        QualityRun.objects.filter(pk__in=stale).delete()
+    broadcast_on_commit(
+        project_group(project.id),
+        "quality.updated",
+        {
+            "project_id": project.id,
+            "run_id": run.id,
+            "kind": run.kind,
+            "finished_at": run.finished_at.isoformat(),
+        },
+    )
+    return run
+
+
+def _project_lock(project_id: int) -> None:
+    """One recompute per project at a time (PostgreSQL advisory lock, released at commit). SQLite
+    serialises writers anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x7E55, project_id])
+
+
+# --- the computation --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Control:
+    spec: dict
+    adapter: Any
+    method: str
+    table: engine.Table | None = None  # categorical and units kinds
+    structured: dict[int, list[tuple[int, Any]]] = field(
+        default_factory=dict
+    )  # item -> [(annotator, answer)]
+
+
+class _Job:
+    """One recompute: the answers it saw, per control, and everything derived from them."""
+
+    def __init__(
+        self, project: Project, definition: dict, knobs: QualitySettings, run: QualityRun, incremental: bool
+    ):
+        self.project, self.definition, self.knobs, self.run, self.incremental = (
+            project,
+            definition,
+            knobs,
+            run,
+            incremental,
+        )
+        self.controls: dict[str, _Control] = {}
+        for spec in definition.get("controls", []):
+            adapter = adapter_for(spec)
+            if adapter is None:
+                continue
+            method = knobs.methods.get(spec["name"])
+            if method not in adapter.methods:
+                method = adapter.methods[0]
+            control = _Control(spec, adapter, method)
+            if adapter.kind in ("categorical", "units"):
+                labels = list(adapter.labels(spec) or [])
+                control.table = engine.Table.empty(labels)
+            self.controls[spec["name"]] = control
+        self.gold_ids = set(answers_selector.gold_items(project=project))
+        self.activity = {
+            "item": np.zeros(0, np.int64),
+            "annotator": np.zeros(0, np.int64),
+            "ms": np.zeros(0, np.int64),
+        }
+        self.changed_items: set[int] = set()
+        self.previous_report: dict = {}
+        self.prev_cons: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.new_cons: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.consensus: dict[str, dict[int, Any]] = {}
+        self.warm: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.new_warm: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    def load(self, state: QualityState, since) -> None:
+        if self.incremental:
+            self._load_snapshot(bytes(state.snapshot))
+            rows = list(answers_selector.quality_answers(project=self.project, changed_since=since))
+            self.changed_items = {row.item_id for row in rows}
+            self._replace(rows)
+            structured_items = self.changed_items
+        else:
+            if state.snapshot is not None and state.snapshot_schema_version == self.run.schema_version:
+                self._load_snapshot(bytes(state.snapshot), consensus_only=True)  # to write only changes
+            rows = answers_selector.quality_answers(project=self.project)
+            self._replace(rows, fresh=True)
+            structured_items = None
+        if any(c.adapter.kind == "structured" for c in self.controls.values()) and structured_items != set():
+            for control in self.controls.values():
+                if control.adapter.kind == "structured":
+                    control.structured = {}
+            source = answers_selector.quality_answers(project=self.project, item_ids=structured_items)
+            for row in source:
+                for name, control in self.controls.items():
+                    if control.adapter.kind == "structured" and row.item_id not in self.gold_ids:
+                        answer = _safe(control.adapter.answer_of, row.result or {}, control.spec)
+                        if answer not in (None, "", [], {}):
+                            control.structured.setdefault(row.item_id, []).append((row.annotator_id, answer))
+
+    def _replace(self, rows, *, fresh: bool = False) -> None:
+        """Put these answers into the tables, replacing earlier answers of the same (item, annotator)."""
+        new: dict[str, list[tuple[int, int, int, int]]] = defaultdict(list)
+        act_item, act_annotator, act_ms = [], [], []
+        for row in rows:
+            act_item.append(row.item_id)
+            act_annotator.append(row.annotator_id)
+            act_ms.append(row.active_ms)
+            result = row.result if isinstance(row.result, dict) else {}
+            for name, control in self.controls.items():
+                if control.table is None:
+                    continue
+                answer = result.get(name)
+                if control.adapter.kind == "categorical":
+                    label = _safe(control.adapter.to_label, answer, control.spec)
+                    if label is not None:
+                        new[name].append(
+                            (row.item_id, 0, row.annotator_id, _code(control.table.labels, label))
+                        )
+                else:
+                    units = _safe(control.adapter.to_units, answer, control.spec) or {}
+                    for unit, label in sorted(units.items()):
+                        sub = _code(control.table.units, str(unit))
+                        new[name].append(
+                            (row.item_id, sub, row.annotator_id, _code(control.table.labels, str(label)))
+                        )
+        key = _pair_key(np.asarray(act_item, np.int64), np.asarray(act_annotator, np.int64))
+        for name, control in self.controls.items():
+            table = control.table
+            if table is None:
+                continue
+            if not fresh and len(table):
+                table = table.mask(~np.isin(_pair_key(table.item, table.annotator), key))
+            added = np.asarray(new.get(name, []), dtype=np.int64).reshape(-1, 4)
+            control.table = engine.Table(
+                np.concatenate((table.item, added[:, 0])),
+                np.concatenate((table.unit, added[:, 1].astype(np.int32))),
+                np.concatenate((table.annotator, added[:, 2])),
+                np.concatenate((table.label, added[:, 3].astype(np.int32))),
+                table.labels,
+                table.units,
+            )
+        act = self.activity
+        if not fresh and len(act["item"]):
+            keep = ~np.isin(_pair_key(act["item"], act["annotator"]), key)
+            act = {k: v[keep] for k, v in act.items()}
+        self.activity = {
+            "item": np.concatenate((act["item"], np.asarray(act_item, np.int64))),
+            "annotator": np.concatenate((act["annotator"], np.asarray(act_annotator, np.int64))),
+            "ms": np.concatenate((act["ms"], np.asarray(act_ms, np.int64))),
+        }
+
+    # -- snapshot ---------------------------------------------------------------------------------------
+
+    def dump_snapshot(self) -> bytes:
+        arrays: dict[str, np.ndarray] = {f"act_{k}": v for k, v in self.activity.items()}
+        meta: dict[str, Any] = {"format": SNAPSHOT_FORMAT, "controls": {}, "consensus": {}}
+        for name, control in self.controls.items():
+            if control.table is None:
+                continue
+            t = control.table
+            arrays.update(
+                {f"{name}__item": t.item, f"{name}__unit": t.unit, f"{name}__annotator": t.annotator}
+            )
+            arrays[f"{name}__label"] = t.label
+            meta["controls"][name] = {"labels": t.labels, "units": t.units, "method": control.method}
+            if name in self.new_warm:
+                arrays[f"{name}__warm_keys"], arrays[f"{name}__warm_post"] = self.new_warm[name]
+            if name in self.new_cons:
+                items, labels, conf = self.new_cons[name]
+                arrays.update(
+                    {f"{name}__cons_item": items, f"{name}__cons_label": labels, f"{name}__cons_conf": conf}
+                )
+        buffer = io.BytesIO()
+        np.savez(buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+        return zlib.compress(buffer.getvalue(), 1)
+
+    def _load_snapshot(self, blob: bytes, *, consensus_only: bool = False) -> None:
+        data = np.load(io.BytesIO(zlib.decompress(blob)))
+        meta = json.loads(bytes(data["__meta__"]).decode())
+        if not consensus_only:
+            self.activity = {k: data[f"act_{k}"] for k in ("item", "annotator", "ms")}
+        for name, control in self.controls.items():
+            stored = meta["controls"].get(name)
+            if control.table is None or stored is None:
+                continue
+            if consensus_only:
+                if f"{name}__cons_item" in data and stored.get("method") == control.method:
+                    self.prev_cons[name] = tuple(data[f"{name}__cons_{k}"] for k in ("item", "label", "conf"))
+                continue
+            control.table = engine.Table(
+                data[f"{name}__item"],
+                data[f"{name}__unit"],
+                data[f"{name}__annotator"],
+                data[f"{name}__label"],
+                list(stored["labels"]),
+                list(stored["units"]),
+            )
+            if f"{name}__warm_keys" in data and stored.get("method") == control.method:
+                self.warm[name] = (data[f"{name}__warm_keys"], data[f"{name}__warm_post"])
+            if f"{name}__cons_item" in data and stored.get("method") == control.method:
+                self.prev_cons[name] = tuple(data[f"{name}__cons_{k}"] for k in ("item", "label", "conf"))
+
+    # -- computing --------------------------------------------------------------------------------------
+
+    def compute(self) -> dict:
+        report: dict[str, Any] = {
+            "run": {
+                "id": self.run.id,
+                "kind": self.run.kind,
+                "status": "running",
+                "started_at": self.run.started_at.isoformat(),
+                "seen": {
+                    "last_revision_id": self.run.last_revision_id,
+                    "annotations": len(self.activity["item"]),
+                    "items": len(np.unique(self.activity["item"])),
+                },
+                "methods": {},
+                "engine_version": engine.ENGINE_VERSION,
+            },
+            "controls": [],
+            "annotators": [],
+            "slices": [],
+            "gold": {"items": len(self.gold_ids), "flagged": []},
+            "models": [],
+            "escalated": 0,
+            "paused": [],
+        }
+        previous_controls = {c["name"]: c for c in self.previous_report.get("controls", [])}
+        keys, item_values = ([], {})
+        if not self.incremental:
+            keys, item_values = answers_selector.item_slices(project=self.project)
+        annotator_kappa: dict[int, list[tuple[float, int]]] = defaultdict(list)
+        low_agreement: set[int] = set()
+        consensus_answers: dict[str, dict[int, Any]] = {}
+        for name, control in self.controls.items():
+            version = engine.METHOD_VERSIONS.get(control.method, "1")
+            report["run"]["methods"][name] = {"method": control.method, "version": version}
+            if control.table is not None:
+                section, answers, low = self._categorical(name, control, keys, item_values, annotator_kappa)
+            else:
+                section, answers, low = self._structured(name, control, previous_controls.get(name))
+            report["slices"].extend(section.pop("slices", []))
+            report["controls"].append(section)
+            consensus_answers[name] = answers
+            low_agreement |= low
+        if self.incremental:
+            report["slices"] = self.previous_report.get("slices", [])
+        self._write_consensus(consensus_answers)
+        gold = self._gold(report)
+        report["annotators"] = self._annotators(annotator_kappa, gold)
+        if self.incremental:  # model scores and slices move slowly: refreshed by full runs
+            report["models"] = self.previous_report.get("models", [])
+        else:
+            report["models"] = self._models(keys, item_values)
+        report["escalated"] = self._escalate(low_agreement)
+        report["paused"] = self._pause_and_boost(gold, report["annotators"])
+        return report
+
+    def _categorical(self, name, control: _Control, keys, item_values, annotator_kappa):
+        spec, adapter, table = control.spec, control.adapter, control.table
+        level = adapter.level
+        gold_mask = np.isin(table.item, np.fromiter(self.gold_ids, np.int64)) if self.gold_ids else None
+        work = table.mask(~gold_mask) if gold_mask is not None else table
+        values = _numeric(table.labels) if level in ("interval", "ratio") else None
+        coded = engine.code(work, values)
+        method = control.method
+        result = engine.consensus(coded, method, level=level, warm=self.warm.get(name))
+        if result.posteriors is not None:
+            order = np.argsort(coded.unit_key)
+            self.new_warm[name] = (coded.unit_key[order], result.posteriors[order].astype(np.float32))
+        section = {
+            "name": name,
+            "type": spec.get("type"),
+            "title": spec.get("title") or name,
+            "level": level,
+            "method": method,
+            "agreement": engine.agreement_summary(coded, level, with_ci=not self.incremental),
+            "labels": engine.label_rows(coded, table.labels, result.label),
+            "confusion": engine.confusion(coded, table.labels, result.label),
+            "pairs": engine.pair_table(coded),
+        }
+        if not self.incremental:
+            section["slices"] = engine.slice_rows(coded, level, keys, item_values, name)
+        for user, stats in engine.annotator_agreement(coded).items():
+            if stats["kappa"] is not None:
+                annotator_kappa[user].append((stats["kappa"], stats["annotations"]))
+        answers = self._compose(control, coded, result)
+        if adapter.kind == "categorical":
+            order = np.argsort(coded.unit_item, kind="stable")
+            self.new_cons[name] = (
+                coded.unit_item[order],
+                result.label[order],
+                np.nan_to_num(np.asarray(result.confidence, dtype=np.float64)[order]),
+            )
+        low: set[int] = set()
+        threshold = self.knobs.escalate_below
+        if threshold is not None and adapter.kind == "categorical":
+            under = (~np.isnan(result.agreement)) & (result.agreement < threshold)
+            low = {int(i) for i in coded.unit_item[under]}
+            if self.incremental:  # full runs look at every item; incremental ones at what changed
+                low &= self.changed_items
+        return section, answers, low
+
+    def _compose(self, control: _Control, coded: engine.Coded, result: engine.Consensus) -> dict[int, Any]:
+        """Consensus answers per item in the control's answer shape, with confidence and agreement."""
+        spec, labels, units = control.spec, control.table.labels, control.table.units
+        out: dict[int, Any] = {}
+        if control.adapter.kind == "categorical":
+            for row in range(len(coded.unit_item)):
+                code = int(result.label[row])
+                if code < 0:
+                    continue
+                out[int(coded.unit_item[row])] = (
+                    _label_answer(spec, labels[code]),
+                    _nan_none(result.confidence[row]),
+                    _nan_none(result.agreement[row]),
+                    int(result.count[row]),
+                )
+            return out
+        per_item: dict[int, list] = defaultdict(list)
+        for row in range(len(coded.unit_item)):
+            code = int(result.label[row])
+            if code >= 0:
+                per_item[int(coded.unit_item[row])].append(
+                    (
+                        units[int(coded.unit_sub[row])],
+                        labels[code],
+                        result.confidence[row],
+                        result.agreement[row],
+                        result.count[row],
+                    )
+                )
+        for item, parts in per_item.items():
+            answer = _units_answer(spec, [(unit, label) for unit, label, *_ in parts])
+            confidences = [float(p[2]) for p in parts if not np.isnan(p[2])]
+            agreements = [float(p[3]) for p in parts if not np.isnan(p[3])]
+            out[item] = (
+                answer,
+                min(confidences) if confidences else None,
+                float(np.mean(agreements)) if agreements else None,
+                max(int(p[4]) for p in parts),
+            )
+        return out
+
+    def _structured(self, name, control: _Control, previous: dict | None):
+        spec, adapter = control.spec, control.adapter
+        answers: dict[int, Any] = {}
+        for item, given in control.structured.items():
+            values = [answer for _, answer in given]
+            consensus, confidence = _safe(adapter.consensus, values, None, spec, control.method) or (
+                None,
+                None,
+            )
+            agreement = _safe(adapter.item_agreement, values, spec)
+            answers[item] = (consensus, _nan_none(confidence), _nan_none(agreement), len(values))
+        section = {
+            "name": name,
+            "type": spec.get("type"),
+            "title": spec.get("title") or name,
+            "level": None,
+            "method": control.method,
+            "agreement": None,
+            "labels": [],
+            "confusion": None,
+            "pairs": None,
+        }
+        if not self.incremental:
+            scores = [a[2] for a in answers.values() if a[2] is not None]
+            section["agreement"] = {
+                "mean_item_agreement": round(float(np.mean(scores)), 6) if scores else None,
+                "items": len(answers),
+                "annotations": sum(a[3] for a in answers.values()),
+                "pairable_items": len(scores),
+            }
+        elif previous:
+            section["agreement"] = previous.get("agreement")
+        return section, answers, set()
+
+    def _write_consensus(self, answers_by_control: dict[str, dict[int, Any]]) -> None:
+        """Upsert the consensus rows that changed. Full runs write every row and drop rows of items
+        that no longer have answers; incremental runs write the changed items and, for model-based
+        methods whose annotator estimates move with every run, the items whose label or confidence moved."""
+        self.consensus = answers_by_control
+        rows = []
+        for name, answers in answers_by_control.items():
+            control = self.controls[name]
+            version = engine.METHOD_VERSIONS.get(control.method, "1")
+            diffable = self.incremental or name in self.prev_cons
+            items = answers.keys() & self._touched(name) if diffable else answers.keys()
+            for item in sorted(items):
+                answer, confidence, agreement, count = answers[item]
+                rows.append(
+                    ConsensusResult(
+                        project_id=self.project.id,
+                        item_id=item,
+                        control=name,
+                        method=control.method,
+                        method_version=version,
+                        answer=answer,
+                        confidence=confidence,
+                        agreement=agreement,
+                        annotations=count,
+                        run_id=self.run.id,
+                    )
+                )
+        if not self.incremental:
+            stale = ConsensusResult.objects.filter(project=self.project)
+            ConsensusResult.objects.filter(pk__in=_stale_ids(stale, answers_by_control)).delete()
+        ConsensusResult.objects.bulk_create(
+            rows,
+            batch_size=5000,
+            update_conflicts=True,
+            unique_fields=["item", "control"],
+            update_fields=[
+                "method",
+                "method_version",
+                "answer",
+                "confidence",
+                "agreement",
+                "annotations",
+                "run",
+                "updated_at",
+            ],
+        )
+
+    def _touched(self, name: str) -> set[int]:
+        touched = set(self.changed_items)
+        before, after = self.prev_cons.get(name), self.new_cons.get(name)
+        if before is None or after is None:
+            return touched if before is not None else set(self.consensus[name])
+        (old_items, old_labels, old_conf), (items, labels, conf) = before, after
+        position = np.clip(np.searchsorted(old_items, items), 0, max(len(old_items) - 1, 0))
+        if len(old_items):
+            same = (old_items[position] == items) & (old_labels[position] == labels)
+            same &= np.abs(np.nan_to_num(old_conf[position]) - np.nan_to_num(conf)) < 0.005
+        else:
+            same = np.zeros(len(items), dtype=bool)
+        touched.update(items[~same].tolist())
+        return touched
+
+    # -- gold ---------------------------------------------------------------------------------------------
+
+    def _gold(self, report: dict) -> dict[int, dict]:
+        """Per annotator: gold answers scored (all, and since their last re-qualification), accuracy."""
+        standards = {
+            g.item_id: g.result
+            for g in GoldStandard.objects.filter(project=self.project).only("item_id", "result")
+        }
+        qualified = dict(
+            ProjectMembership.objects.filter(project=self.project).values_list("user_id", "qualified_at")
+        )
+        per_user: dict[int, dict] = defaultdict(
+            lambda: {"n": 0, "sum": 0.0, "recent_n": 0, "recent_sum": 0.0}
+        )
+        per_item: dict[tuple[int, str], list[float]] = defaultdict(list)
+        if not standards:
+            return {}
+        rows = answers_selector.quality_answers(project=self.project, item_ids=list(standards))
+        for row in rows:
+            reference = standards.get(row.item_id) or {}
+            result = row.result if isinstance(row.result, dict) else {}
+            scores = []
+            for name, expected in reference.items():
+                control = self.controls.get(name)
+                if control is None or expected in (None, "", [], {}):
+                    continue
+                given = _safe(control.adapter.answer_of, result, control.spec)
+                score = _safe(control.adapter.score, given, expected, control.spec)
+                score = float(score) if score is not None else 0.0
+                scores.append(score)
+                per_item[(row.item_id, name)].append(score)
+            if not scores:
+                continue
+            score = float(np.mean(scores))
+            stats = per_user[row.annotator_id]
+            stats["n"] += 1
+            stats["sum"] += score
+            since = qualified.get(row.annotator_id)
+            if since is None or row.updated_at >= since:
+                stats["recent_n"] += 1
+                stats["recent_sum"] += score
+        flagged = []
+        for (item, name), scores in sorted(per_item.items()):
+            failure = float(np.mean([s < 0.5 for s in scores]))
+            if (
+                len(scores) >= self.knobs.flag_gold_min_answers
+                and failure >= self.knobs.flag_gold_failure_rate
+            ):
+                flagged.append(
+                    {
+                        "item_id": item,
+                        "control": name,
+                        "reference": standards[item].get(name),
+                        "answers": len(scores),
+                        "failure_rate": round(failure, 6),
+                    }
+                )
+        report["gold"] = {"items": len(standards), "flagged": flagged}
+        return dict(per_user)
+
+    # -- annotators ---------------------------------------------------------------------------------------
+
+    def _annotators(self, kappas: dict[int, list[tuple[float, int]]], gold: dict[int, dict]) -> list[dict]:
+        members = {
+            m.user_id: m
+            for m in ProjectMembership.objects.filter(project=self.project).select_related("user")
+        }
+        act = self.activity
+        users = sorted(set(act["annotator"].tolist()) | set(gold))
+        rows = []
+        order = np.argsort(act["annotator"], kind="stable")
+        sorted_users = act["annotator"][order]
+        for user in users:
+            lo, hi = np.searchsorted(sorted_users, [user, user + 1])
+            ms = act["ms"][order[lo:hi]]
+            positive = ms[ms > 0]
+            values = kappas.get(user, [])
+            weight = sum(n for _, n in values)
+            agreement = sum(k * n for k, n in values) / weight if weight else None
+            stats = gold.get(user)
+            member = members.get(user)
+            rows.append(
+                {
+                    "id": int(user),
+                    "username": member.user.username if member else f"user {user}",
+                    "membership_id": member.id if member else None,
+                    "annotations": int(hi - lo),
+                    "agreement": round(agreement, 6) if agreement is not None else None,
+                    "gold_n": stats["n"] if stats else 0,
+                    "gold_accuracy": round(stats["sum"] / stats["n"], 6) if stats and stats["n"] else None,
+                    "median_active_ms": int(statistics.median(positive.tolist())) if len(positive) else None,
+                    "per_hour": round(len(positive) / (positive.sum() / 3_600_000), 2)
+                    if len(positive)
+                    else None,
+                    "paused": bool(member and member.paused_at),
+                    "paused_reason": member.paused_reason if member else "",
+                    "low_quality": False,
+                }
+            )
+        return rows
+
+    def _pause_and_boost(self, gold: dict[int, dict], annotators: list[dict]) -> list[int]:
+        from projects.services import project_member_pause, project_member_quality_update
+
+        knobs = self.knobs
+        paused = []
+        boosts: dict[int, float] = {}
+        by_id = {row["id"]: row for row in annotators}
+        members = {m.user_id: m for m in ProjectMembership.objects.filter(project=self.project)}
+        for user, member in members.items():
+            if member.role != ProjectMembership.Role.ANNOTATOR and user not in gold:
+                continue
+            stats = gold.get(user, {"n": 0, "sum": 0.0, "recent_n": 0, "recent_sum": 0.0})
+            accuracy = stats["sum"] / stats["n"] if stats["n"] else None
+            recent = stats["recent_sum"] / stats["recent_n"] if stats["recent_n"] else None
+            low = (
+                recent is not None
+                and stats["recent_n"] >= knobs.min_gold_answers
+                and recent < knobs.min_gold_accuracy
+            )
+            if user in by_id:
+                by_id[user]["low_quality"] = low
+            weak = accuracy is not None and accuracy < knobs.min_gold_accuracy + 0.1
+            is_new = stats["n"] < knobs.new_annotator_gold_answers
+            boosts[user] = knobs.gold_boost if (is_new or weak) else 1.0
+            if low and knobs.auto_pause and member.paused_at is None:
+                reason = (
+                    f"Your accuracy on gold items is {recent:.0%} over your last {stats['recent_n']} "
+                    f"gold answers; this project asks for {knobs.min_gold_accuracy:.0%}. Read the "
+                    "guidelines again; a manager can re-qualify you."
+                )
+                project_member_pause(
+                    project=self.project, actor=None, membership_id=member.id, reason=reason[:500]
+                )
+                paused.append(user)
+                if user in by_id:
+                    by_id[user]["paused"] = True
+                    by_id[user]["paused_reason"] = reason[:500]
+        if boosts:
+            project_member_quality_update(project=self.project, gold_boosts=boosts)
+        return paused
+
+    # -- escalation ---------------------------------------------------------------------------------------
+
+    def _escalate(self, low: set[int]) -> int:
+        from annotation.services.queue import item_escalate
+
+        if not low:
+            return 0
+        candidates = answers_selector.items_for_escalation(project=self.project, item_ids=low)
+        done = 0
+        for item_id, agreement_note in candidates[:ESCALATIONS_PER_RUN]:
+            try:
+                with transaction.atomic():
+                    item_escalate(
+                        project=self.project,
+                        actor=None,
+                        item_id=item_id,
+                        annotators=1,
+                        reason=f"agreement below {self.knobs.escalate_below:g}{agreement_note}",
+                    )
+                done += 1
+            except DomainError as error:  # at the limit, archived project ...
+                logger.debug("item %s not escalated: %s", item_id, error.code)
+        return done
+
+    # -- model evaluation ---------------------------------------------------------------------------------
+
+    def _models(self, keys, item_values) -> list[dict]:
+        standards = dict(GoldStandard.objects.filter(project=self.project).values_list("item_id", "result"))
+        grouped: dict[tuple[str, str, str, str], list[tuple[int, float]]] = defaultdict(list)
+        categorical: dict[tuple[str, str, str, str], list[tuple[int, int, int]]] = defaultdict(list)
+        for item, model, version, result in answers_selector.item_predictions(project=self.project):
+            result = result if isinstance(result, dict) else {}
+            for name, control in self.controls.items():
+                if name not in result:
+                    continue
+                for against, truth in (
+                    ("gold", (standards.get(item) or {}).get(name)),
+                    ("consensus", (self.consensus.get(name, {}).get(item) or (None,))[0]),
+                ):
+                    if truth in (None, "", [], {}):
+                        continue
+                    key = (model, version, name, against)
+                    if control.adapter.kind == "categorical" and control.table is not None:
+                        predicted = _safe(control.adapter.to_label, result[name], control.spec)
+                        expected = _safe(control.adapter.to_label, truth, control.spec)
+                        labels = control.table.labels
+                        if expected is None:
+                            continue
+                        p = labels.index(predicted) if predicted in labels else -1
+                        categorical[key].append(
+                            (item, labels.index(expected) if expected in labels else -1, p)
+                        )
+                    else:
+                        score = _safe(control.adapter.score, result[name], truth, control.spec)
+                        grouped[key].append((item, float(score or 0.0)))
+        rows = []
+        for key, triples in sorted(categorical.items()):
+            model, version, name, against = key
+            labels = self.controls[name].table.labels
+            kept = [(i, t, p) for i, t, p in triples if t >= 0]
+            truth = np.array([t for _, t, _ in kept], dtype=np.int64)
+            predicted = np.array(
+                [p if p >= 0 else (t + 1) % max(len(labels), 1) for _, t, p in kept], dtype=np.int64
+            )
+            scores = engine.classification_scores(truth, predicted, labels)
+            correct = {i: bool(p == t) for i, t, p in kept}
+            rows.append(
+                {
+                    "model": model,
+                    "model_version": version,
+                    "control": name,
+                    "against": against,
+                    **scores,
+                    "slices": _slice_accuracy(correct, keys, item_values),
+                }
+            )
+        for key, pairs in sorted(grouped.items()):
+            model, version, name, against = key
+            correct = {i: s for i, s in pairs}
+            rows.append(
+                {
+                    "model": model,
+                    "model_version": version,
+                    "control": name,
+                    "against": against,
+                    "n": len(pairs),
+                    "accuracy": round(float(np.mean([s for _, s in pairs])), 6),
+                    "f1_macro": None,
+                    "labels": [],
+                    "slices": _slice_accuracy(correct, keys, item_values),
+                }
+            )
+        return rows
+
+
+def _stale_ids(rows, answers_by_control: dict[str, dict[int, Any]]) -> list[int]:
+    """Consensus rows of a full run's project that it did not produce (control removed, item excluded)."""
+    stale = []
+    for pk, control, item in rows.values_list("id", "control", "item_id").iterator(chunk_size=10_000):
+        if item not in answers_by_control.get(control, {}):
+            stale.append(pk)
+    return stale
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+
+def _safe(function, *args):
+    """Adapters never see trusted input: a malformed stored answer counts as unanswered, never a crash."""
+    try:
+        return function(*args)
+    except Exception:
+        logger.debug("adapter %s failed", getattr(function, "__qualname__", function), exc_info=True)
+        return None
+
+
+def _code(vocabulary: list[str], value: str) -> int:
+    try:
+        return vocabulary.index(value)
+    except ValueError:
+        vocabulary.append(value)
+        return len(vocabulary) - 1
+
+
+def _pair_key(item: np.ndarray, annotator: np.ndarray) -> np.ndarray:
+    return (item.astype(np.int64) << 24) ^ annotator.astype(np.int64)
+
+
+def _numeric(labels: list[str]) -> np.ndarray | None:
+    try:
+        return np.array([float(v) for v in labels])
+    except ValueError:
+        return None
+
+
+def _nan_none(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if np.isnan(value) else round(value, 6)
+
+
+def _label_answer(spec: dict, label: str) -> Any:
+    """A categorical label back in the control's answer shape (docs/SCHEMA.md)."""
+    kind = spec.get("type")
+    if kind == "rating":
+        number = float(label)
+        return int(number) if number.is_integer() else number
+    if kind == "pairwise":
+        return {"choice": label}
+    if kind == "taxonomy":
+        return [label.split(" > ")]
+    if kind == "image_class" and spec.get("multiple"):
+        return [label]
+    return label
+
+
+def _units_answer(spec: dict, parts: list[tuple[str, str]]) -> Any:
+    kind = spec.get("type")
+    if kind == "chat_turn_labels":
+        return {
+            unit: label for unit, label in sorted(parts, key=lambda p: int(p[0]) if p[0].isdigit() else p[0])
+        }
+    # multiple choice style: units are labels, the unit's label says whether it is present
+    return sorted(unit for unit, label in parts if label in ("yes", "true", "1", "present"))
+
+
+def _slice_accuracy(correct: dict[int, Any], keys: list[str], item_values: dict[int, tuple]) -> list[dict]:
+    rows = []
+    for position, key in enumerate(keys):
+        groups: dict[Any, list[float]] = defaultdict(list)
+        for item, value in correct.items():
+            values = item_values.get(item)
+            if values is not None and position < len(values) and values[position] not in (None, ""):
+                groups[values[position]].append(float(value))
+        for value, scores in sorted(groups.items(), key=lambda kv: str(kv[0])):
+            rows.append(
+                {
+                    "key": key,
+                    "value": str(value),
+                    "n": len(scores),
+                    "accuracy": round(float(np.mean(scores)), 6),
+                }
+            )
+    return rows
+
+
+# --- gold standards ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def gold_set(
+    *, project: Project, actor, item_id: int, result: Any, source: str = GoldStandard.Source.MANUAL
+) -> GoldStandard:
+    """Make an item gold with this reference answer (validated like an annotation). Audited."""
+    from annotation.services.labeling import latest_schema, validate_result
+    from annotation.services.queue import items_workflow_update
+    from core.audit import audit_record
+
+    item = answers_selector.item_get(project=project, item_id=item_id)
+    if item is None:
+        raise DomainError("not_found", "Not found.", status_code=404)
+    schema = latest_schema(project)
+    if not isinstance(result, dict) or not result:
+        raise DomainError("invalid_result", "The reference answer is an object {control name: answer}.")
+    validate_result(schema, item, result)  # 400 invalid_annotation with every issue
+    items_workflow_update(project=project, actor=actor, item_ids=[item_id], is_gold=True)
+    gold, _ = GoldStandard.objects.update_or_create(
+        item_id=item_id,
+        defaults={
+            "project": project,
+            "result": result,
+            "source": source,
+            "schema_version": schema,
+            "created_by": actor,
+        },
+    )
+    audit_record(
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="gold.set",
+        target=gold,
+        changes={"item_id": item_id, "source": source},
+    )
+    quality_schedule(project_id=project.id, full=True)
+    return gold
+
+
+@transaction.atomic
+def gold_promote(*, project: Project, actor, item_id: int) -> GoldStandard:
+    """Make an item gold with its current consensus answers as the reference."""
+    answers = dict(
+        ConsensusResult.objects.filter(project=project, item_id=item_id, answer__isnull=False).values_list(
+            "control", "answer"
+        )
+    )
+    if not answers:
+        raise DomainError(
+            "no_consensus",
+            "This item has no consensus answer yet: it needs annotations and a quality run.",
+            status_code=409,
+        )
+    return gold_set(
+        project=project, actor=actor, item_id=item_id, result=answers, source=GoldStandard.Source.CONSENSUS
+    )
+
+
+@transaction.atomic
+def gold_remove(*, project: Project, actor, item_id: int) -> None:
+    from annotation.services.queue import items_workflow_update
+    from core.audit import audit_record
+
+    gold = GoldStandard.objects.filter(project=project, item_id=item_id).first()
+    if gold is None:
+        raise DomainError("not_found", "Not found.", status_code=404)
+    items_workflow_update(project=project, actor=actor, item_ids=[item_id], is_gold=False)
+    audit_record(
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="gold.removed",
+        target=gold,
+        changes={"item_id": item_id},
+    )
+    gold.delete()
+    quality_schedule(project_id=project.id, full=True)
