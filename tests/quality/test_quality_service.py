@@ -1,0 +1,291 @@
+"""Quality wired to the database: recompute (full and incremental), consensus rows, gold, pausing,
+escalation, model evaluation, scheduling through the outbox. The maths itself is tested against
+oracles in the other modules here; these tests check that the right data reaches it and that the
+results are stored and acted on."""
+
+import krippendorff
+import numpy as np
+import pytest
+
+from annotation.models import Item
+from annotation.services import labeling
+from annotation.services.queue import predictions_import
+from core.exceptions import DomainError
+from core.models import OutboxMessage
+from projects import services as project_services
+from projects.models import ProjectMembership
+from quality import services
+from quality.models import ConsensusResult, GoldStandard, QualityRun, QualityState
+from tests.annotation.workflow_kit import make_lab
+
+pytestmark = pytest.mark.django_db
+
+LABELS = ["positive", "negative", "neutral"]
+
+
+def label_everything(lab, answer):
+    """Each annotator takes items until the queue is empty, answering answer(annotator index, item id)."""
+    for index, user in enumerate(lab.annotators):
+        while True:
+            outcome = labeling.next_item_for_annotator(project=lab.project, annotator=user)
+            if outcome.assignment is None:
+                break
+            item_id = outcome.assignment.item_id
+            labeling.annotation_submit(
+                project=lab.project,
+                annotator=user,
+                assignment_id=outcome.assignment.id,
+                result={"sentiment": answer(index, item_id)},
+                active_ms=1000 + index,
+            )
+
+
+def pattern(index, item_id):
+    """Annotators 0 and 1 agree; annotator 2 disagrees on every third item."""
+    truth = LABELS[item_id % 3]
+    if index == 2 and item_id % 3 == 0:
+        return LABELS[(item_id + 1) % 3]
+    return truth
+
+
+@pytest.fixture
+def lab(people):
+    lab = make_lab(people, overlap=3, annotators=3, items=12)
+    settings_ = dict(lab.project.settings)
+    settings_["quality"] = {"escalate_below": None}
+    project_services.project_update(project=lab.project, actor=people.manager, settings=settings_)
+    lab.project.refresh_from_db()
+    return lab
+
+
+def _reliability(lab):
+    items = sorted(i.id for i in lab.items)
+    matrix = np.full((len(lab.annotators), len(items)), np.nan)
+    for a, _user in enumerate(lab.annotators):
+        for u, item_id in enumerate(items):
+            matrix[a, u] = LABELS.index(pattern(a, item_id))
+    return matrix
+
+
+def test_full_recompute_reports_agreement_equal_to_the_oracle_and_stores_consensus(lab):
+    label_everything(lab, pattern)
+
+    run = services.quality_compute(project_id=lab.project.id, full=True)
+
+    assert run.kind == QualityRun.Kind.FULL and run.status == QualityRun.Status.DONE
+    assert run.annotations == 36 and run.items == 12
+    control = run.report["controls"][0]
+    assert control["name"] == "sentiment" and control["method"] == "dawid_skene"
+    expected = krippendorff.alpha(reliability_data=_reliability(lab), level_of_measurement="nominal")
+    assert control["agreement"]["alpha"] == pytest.approx(expected, abs=1e-6)
+    assert control["agreement"]["alpha_ci"] is not None
+    # consensus: the majority truth on every item, stamped with method and version
+    rows = {r.item_id: r for r in ConsensusResult.objects.filter(project=lab.project, control="sentiment")}
+    assert len(rows) == 12
+    for item in lab.items:
+        row = rows[item.id]
+        assert row.answer == LABELS[item.id % 3]
+        assert (row.method, row.method_version, row.run_id) == ("dawid_skene", "1", run.id)
+        assert row.annotations == 3
+        assert row.agreement == pytest.approx(1.0 if item.id % 3 else 1 / 3)
+    # the confusion matrix counts every answer against its item's consensus
+    matrix = np.array(control["confusion"]["matrix"])
+    assert matrix.sum() == 36 and np.trace(matrix) == 36 - sum(1 for i in lab.items if i.id % 3 == 0)
+    annotators = {row["username"]: row for row in run.report["annotators"]}
+    assert annotators[lab.annotators[0].username]["annotations"] == 12
+    assert annotators[lab.annotators[0].username]["median_active_ms"] == 1000
+
+
+def test_incremental_run_reads_only_changes_and_matches_a_full_recompute(lab):
+    label_everything(lab, pattern)
+    services.quality_compute(project_id=lab.project.id, full=True)
+    fix_target = next(i for i in lab.items if i.id % 3 == 0)
+    # annotator 2 corrects nothing, but a new item arrives and everyone labels it differently
+    from tests.factories import make_items
+
+    (new_item,) = make_items(lab.project, "one more headline")
+    label_everything(lab, lambda index, item_id: LABELS[index])
+
+    incremental = services.quality_compute(project_id=lab.project.id)
+    assert incremental.kind == QualityRun.Kind.INCREMENTAL
+    assert incremental.annotations == 39
+    full = services.quality_compute(project_id=lab.project.id, full=True)
+    assert incremental.report["controls"][0]["agreement"]["alpha"] == pytest.approx(
+        full.report["controls"][0]["agreement"]["alpha"]
+    )
+    assert incremental.report["controls"][0]["labels"] == full.report["controls"][0]["labels"]
+    row = ConsensusResult.objects.get(item=new_item, control="sentiment")
+    assert row.annotations == 3 and row.agreement == 0.0
+    assert (
+        ConsensusResult.objects.get(item=fix_target, control="sentiment").answer == LABELS[fix_target.id % 3]
+    )
+
+
+def test_schedule_enqueues_one_job_per_burst_through_the_outbox(lab, django_capture_on_commit_callbacks):
+    before = OutboxMessage.objects.filter(task_name="quality.tasks.quality_recompute_task").count()
+    with django_capture_on_commit_callbacks(execute=False):
+        assert services.quality_schedule(project_id=lab.project.id) is True
+        assert services.quality_schedule(project_id=lab.project.id) is False
+        assert services.quality_schedule(project_id=lab.project.id) is False
+    assert (
+        OutboxMessage.objects.filter(task_name="quality.tasks.quality_recompute_task").count() == before + 1
+    )
+    assert QualityState.objects.get(project=lab.project).pending is True
+
+
+def test_a_submission_schedules_a_recompute_that_runs_after_commit(lab, django_capture_on_commit_callbacks):
+    user = lab.annotators[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = labeling.next_item_for_annotator(project=lab.project, annotator=user)
+        labeling.annotation_submit(
+            project=lab.project,
+            annotator=user,
+            assignment_id=outcome.assignment.id,
+            result={"sentiment": "neutral"},
+        )
+    run = QualityRun.objects.filter(project=lab.project).first()
+    assert run is not None and run.annotations == 1
+    assert QualityState.objects.get(project=lab.project).pending is False
+
+
+def test_gold_reference_is_validated_and_scores_annotators_who_are_paused_below_the_threshold(lab):
+    gold_item = lab.items[0]
+    with pytest.raises(DomainError) as error:
+        services.gold_set(
+            project=lab.project, actor=lab.people.manager, item_id=gold_item.id, result={"sentiment": "happy"}
+        )
+    assert error.value.code == "invalid_annotation"
+    assert not GoldStandard.objects.exists() and not Item.objects.get(pk=gold_item.id).is_gold
+
+    settings_ = dict(lab.project.settings)
+    settings_["quality"] = {"escalate_below": None, "min_gold_answers": 1, "min_gold_accuracy": 0.7}
+    project_services.project_update(project=lab.project, actor=lab.people.manager, settings=settings_)
+    lab.project.refresh_from_db()
+    truth = LABELS[gold_item.id % 3]
+    # annotators label first (gold items are served only at the gold rate), then the item becomes gold
+    label_everything(
+        lab,
+        lambda index, item_id: (
+            truth
+            if index < 2 or item_id != gold_item.id
+            else "negative"
+            if truth != "negative"
+            else "positive"
+        ),
+    )
+    services.gold_set(
+        project=lab.project, actor=lab.people.manager, item_id=gold_item.id, result={"sentiment": truth}
+    )
+    assert Item.objects.get(pk=gold_item.id).is_gold
+
+    run = services.quality_compute(project_id=lab.project.id, full=True)
+
+    people = {row["username"]: row for row in run.report["annotators"]}
+    good, bad = lab.annotators[0], lab.annotators[2]
+    assert people[good.username]["gold_accuracy"] == 1.0 and people[good.username]["gold_n"] == 1
+    assert people[bad.username]["gold_accuracy"] == 0.0 and people[bad.username]["low_quality"] is True
+    assert run.report["paused"] == [bad.id]
+    membership = ProjectMembership.objects.get(project=lab.project, user=bad)
+    assert membership.paused_at is not None and "gold" in membership.paused_reason
+    assert membership.gold_boost == 2.0  # new (fewer than 10 gold answers) and weak: more gold
+    # the gold item never enters agreement or consensus
+    assert not ConsensusResult.objects.filter(item=gold_item).exists()
+    # a manager re-qualifies: earlier gold answers no longer count toward pausing
+    project_services.project_member_resume(
+        project=lab.project, actor=lab.people.manager, membership_id=membership.id
+    )
+    run = services.quality_compute(project_id=lab.project.id, full=True)
+    assert run.report["paused"] == []
+    assert ProjectMembership.objects.get(pk=membership.id).paused_at is None
+
+
+def test_gold_items_most_annotators_fail_are_flagged(lab):
+    settings_ = dict(lab.project.settings)
+    settings_["quality"] = {"escalate_below": None, "auto_pause": False}
+    project_services.project_update(project=lab.project, actor=lab.people.manager, settings=settings_)
+    lab.project.refresh_from_db()
+    label_everything(lab, pattern)
+    item = lab.items[1]
+    given = {pattern(index, item.id) for index in range(3)}
+    wrong = next(label for label in LABELS if label not in given)  # an answer nobody gave
+    services.gold_set(
+        project=lab.project, actor=lab.people.manager, item_id=item.id, result={"sentiment": wrong}
+    )
+
+    run = services.quality_compute(project_id=lab.project.id, full=True)
+
+    flagged = run.report["gold"]["flagged"]
+    assert [(f["item_id"], f["control"], f["reference"], f["answers"]) for f in flagged] == [
+        (item.id, "sentiment", wrong, 3)
+    ]
+    assert flagged[0]["failure_rate"] == 1.0
+    assert run.report["paused"] == []  # auto_pause off
+
+
+def test_promote_consensus_to_gold_needs_a_consensus(lab):
+    item = lab.items[2]
+    with pytest.raises(DomainError) as error:
+        services.gold_promote(project=lab.project, actor=lab.people.manager, item_id=item.id)
+    assert error.value.code == "no_consensus"
+    label_everything(lab, pattern)
+    services.quality_compute(project_id=lab.project.id, full=True)
+    gold = services.gold_promote(project=lab.project, actor=lab.people.manager, item_id=item.id)
+    assert gold.result == {"sentiment": LABELS[item.id % 3]} and gold.source == "consensus"
+
+
+def test_low_agreement_items_get_one_more_annotator_up_to_the_limit(people):
+    lab = make_lab(people, overlap=2, annotators=2, items=4)
+    label_everything(lab, lambda index, item_id: LABELS[index] if item_id == lab.items[0].id else "positive")
+    run = services.quality_compute(project_id=lab.project.id, full=True)
+    assert run.report["escalated"] == 1
+    item = Item.objects.get(pk=lab.items[0].id)
+    assert (item.state, item.target, item.extra) == ("open", 3, 1)
+    assert all(Item.objects.get(pk=i.id).target == 2 for i in lab.items[1:])
+    # nobody new labels it: a second run does not escalate it again (it is open, not finished)
+    assert services.quality_compute(project_id=lab.project.id, full=True).report["escalated"] == 0
+
+
+def test_model_predictions_are_scored_against_consensus_and_gold(lab):
+    label_everything(lab, pattern)
+    records = [
+        {
+            "item": item.id,
+            "model": "bert",
+            "model_version": "v1",
+            "score": 0.9,
+            "result": {"sentiment": LABELS[item.id % 3] if n % 4 else "neutral"},
+        }
+        for n, item in enumerate(lab.items)
+    ]
+    predictions_import(project=lab.project, actor=lab.people.manager, records=records)
+
+    run = services.quality_compute(project_id=lab.project.id, full=True)
+
+    (row,) = [m for m in run.report["models"] if m["against"] == "consensus"]
+    expected = np.mean(
+        [(LABELS[i.id % 3] if n % 4 else "neutral") == LABELS[i.id % 3] for n, i in enumerate(lab.items)]
+    )
+    assert (row["model"], row["model_version"], row["control"], row["n"]) == ("bert", "v1", "sentiment", 12)
+    assert row["accuracy"] == pytest.approx(expected)
+    assert {label["label"] for label in row["labels"]} == set(LABELS)
+    assert any(s["key"] == "source" for s in row["slices"])
+
+
+def test_bad_quality_settings_are_refused(lab):
+    settings_ = dict(lab.project.settings)
+    for bad in ({"methods": {"sentiment": "astrology"}}, {"min_gold_accuracy": 2}, {"nonsense": 1}, []):
+        settings_["quality"] = bad
+        with pytest.raises(DomainError) as error:
+            project_services.project_update(project=lab.project, actor=lab.people.manager, settings=settings_)
+        assert error.value.code == "invalid_settings"
+
+
+def test_method_choice_is_honoured_and_stamped(lab):
+    settings_ = dict(lab.project.settings)
+    settings_["quality"] = {"escalate_below": None, "methods": {"sentiment": "majority"}}
+    project_services.project_update(project=lab.project, actor=lab.people.manager, settings=settings_)
+    lab.project.refresh_from_db()
+    label_everything(lab, pattern)
+    run = services.quality_compute(project_id=lab.project.id, full=True)
+    assert run.methods == {"sentiment": {"method": "majority", "version": "1"}}
+    assert set(ConsensusResult.objects.values_list("method", flat=True)) == {"majority"}
