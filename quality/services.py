@@ -236,7 +236,7 @@ class _Job:
                     control.structured = {}
             source = answers_selector.quality_answers(project=self.project, item_ids=structured_items)
             for row in source:
-                for name, control in self.controls.items():
+                for control in self.controls.values():
                     if control.adapter.kind == "structured" and row.item_id not in self.gold_ids:
                         answer = _safe(control.adapter.answer_of, row.result or {}, control.spec)
                         if answer not in (None, "", [], {}):
