@@ -281,26 +281,19 @@ def annotator_agreement(coded: Coded) -> dict[int, dict]:
     }
 
 
-def slice_rows(
-    coded: Coded,
-    level: str,
-    keys: list[str],
-    item_values: dict[int, tuple],
-    control: str,
-    *,
-    min_items: int = 5,
-) -> list[dict]:
-    """Agreement per metadata value: the units of items with that value, alpha and percent agreement."""
+def slice_rows(coded: Coded, level: str, slices, control: str, *, min_items: int = 5) -> list[dict]:
+    """Agreement per metadata value: the units of the items with that value, alpha and percent
+    agreement. `slices` is annotation.selectors.quality.Slices (keys, per-item value codes)."""
     c = coded.coded
-    if len(c) == 0 or not keys:
+    if len(c) == 0 or slices is None or not slices.keys:
         return []
     rows = []
-    unit_item = coded.unit_item
-    for position, key in enumerate(keys):
-        column = np.array([_slice_value(item_values.get(int(i)), position) for i in unit_item], dtype=object)
-        for value in sorted({v for v in column if v is not None}, key=str):
-            units = np.flatnonzero(column == value)
-            if len(np.unique(unit_item[units])) < min_items:
+    for position, key in enumerate(slices.keys):
+        unit_value = slices.value_codes(position, coded.unit_item)
+        for code, value in enumerate(slices.values[position]):
+            units = np.flatnonzero(unit_value == code)
+            items = len(np.unique(coded.unit_item[units]))
+            if items < min_items:
                 continue
             keep = np.isin(c.item, units)
             sub = from_codes(
@@ -317,21 +310,14 @@ def slice_rows(
             rows.append(
                 {
                     "key": key,
-                    "value": str(value),
+                    "value": value,
                     "control": control,
-                    "items": len(np.unique(unit_item[units])),
+                    "items": items,
                     "alpha": _f(krippendorff_alpha(counts, level=level, values=values)),
                     "percent": _f(percent_agreement(counts)),
                 }
             )
     return rows
-
-
-def _slice_value(values: tuple | None, position: int):
-    if values is None or position >= len(values):
-        return None
-    value = values[position]
-    return None if value is None or value == "" else value
 
 
 def classification_scores(truth: np.ndarray, predicted: np.ndarray, labels: list[str]) -> dict:

@@ -51,6 +51,7 @@ CHANGE_MARGIN = timedelta(seconds=60)  # incremental runs re-read this much befo
 RUNS_KEPT = 200
 ESCALATIONS_PER_RUN = 1000
 SNAPSHOT_FORMAT = 1
+MAX_DISTINCT_ANSWERS = 20_000  # above this, a control's answers are read as text instead of codes
 
 
 # --- scheduling -----------------------------------------------------------------------------------------
@@ -220,16 +221,14 @@ class _Job:
     def load(self, state: QualityState, since) -> None:
         if self.incremental:
             self._load_snapshot(bytes(state.snapshot))
-            rows = list(answers_selector.quality_answers(project=self.project, changed_since=since))
-            self.changed_items = {row.item_id for row in rows}
-            self._replace(rows)
+        elif state.snapshot is not None and state.snapshot_schema_version == self.run.schema_version:
+            self._load_snapshot(bytes(state.snapshot), consensus_only=True)  # to write only changes
+        item, annotator, ms, per_control = self._read_coded(since if self.incremental else None)
+        self._replace(item, annotator, ms, per_control, fresh=not self.incremental)
+        structured_items = None
+        if self.incremental:
+            self.changed_items = set(item.tolist())
             structured_items = self.changed_items
-        else:
-            if state.snapshot is not None and state.snapshot_schema_version == self.run.schema_version:
-                self._load_snapshot(bytes(state.snapshot), consensus_only=True)  # to write only changes
-            rows = answers_selector.quality_answers(project=self.project)
-            self._replace(rows, fresh=True)
-            structured_items = None
         if any(c.adapter.kind == "structured" for c in self.controls.values()) and structured_items != set():
             for control in self.controls.values():
                 if control.adapter.kind == "structured":
@@ -242,45 +241,70 @@ class _Job:
                         if answer not in (None, "", [], {}):
                             control.structured.setdefault(row.item_id, []).append((row.annotator_id, answer))
 
-    def _replace(self, rows, *, fresh: bool = False) -> None:
-        """Put these answers into the tables, replacing earlier answers of the same (item, annotator)."""
-        new: dict[str, list[tuple[int, int, int, int]]] = defaultdict(list)
-        act_item, act_annotator, act_ms = [], [], []
-        for row in rows:
-            act_item.append(row.item_id)
-            act_annotator.append(row.annotator_id)
-            act_ms.append(row.active_ms)
-            result = row.result if isinstance(row.result, dict) else {}
-            for name, control in self.controls.items():
-                if control.table is None:
-                    continue
-                answer = result.get(name)
-                if control.adapter.kind == "categorical":
-                    label = _safe(control.adapter.to_label, answer, control.spec)
-                    if label is not None:
-                        new[name].append(
-                            (row.item_id, 0, row.annotator_id, _code(control.table.labels, label))
-                        )
-                else:
-                    units = _safe(control.adapter.to_units, answer, control.spec) or {}
-                    for unit, label in sorted(units.items()):
-                        sub = _code(control.table.units, str(unit))
-                        new[name].append(
-                            (row.item_id, sub, row.annotator_id, _code(control.table.labels, str(label)))
-                        )
-        key = _pair_key(np.asarray(act_item, np.int64), np.asarray(act_annotator, np.int64))
-        for name, control in self.controls.items():
+    def _read_coded(self, since):
+        """The answers of the coded (categorical and units) controls: item, annotator and active-time
+        arrays, and per control (index of each answer's JSON text, the distinct texts). PostgreSQL:
+        the distinct texts first, then one binary COPY of integers; elsewhere one streamed read."""
+        names = [name for name, control in self.controls.items() if control.table is not None]
+        if connection.vendor == "postgresql":
+            texts = {
+                name: answers_selector.quality_answer_texts(
+                    project=self.project, control=name, changed_since=since
+                )
+                for name in names
+            }
+            if all(len(t) <= MAX_DISTINCT_ANSWERS for t in texts.values()):
+                arrays = answers_selector.quality_answer_codes(
+                    project=self.project,
+                    controls=[(name, texts[name]) for name in names],
+                    changed_since=since,
+                )
+                per_control = {name: (arrays[name], texts[name]) for name in names}
+                return arrays["item"], arrays["annotator"], arrays["active_ms"], per_control
+        rows = list(
+            answers_selector.quality_answer_columns(project=self.project, controls=names, changed_since=since)
+        )
+        n = len(rows)
+        columns = list(zip(*rows, strict=True)) if n else [()] * (3 + len(names))
+        per_control = {}
+        for position, name in enumerate(names):
+            column = columns[3 + position]
+            distinct = sorted({t for t in column if t is not None})
+            index = {text: k for k, text in enumerate(distinct)}
+            codes = np.fromiter((index.get(t, -1) if t is not None else -1 for t in column), np.int64, n)
+            per_control[name] = (codes, distinct)
+        return (
+            np.fromiter(columns[0], np.int64, n),
+            np.fromiter(columns[1], np.int64, n),
+            np.fromiter(columns[2], np.int64, n),
+            per_control,
+        )
+
+    def _replace(self, item, annotator, ms, per_control, *, fresh: bool = False) -> None:
+        """Put these answers into the tables, replacing earlier answers of the same (item, annotator).
+
+        Each distinct answer text is parsed and labelled once (a million answers of a choice control
+        have a handful of distinct texts); rows are expanded to (unit, label) pairs with numpy.
+        """
+        key = _pair_key(item, annotator)
+        for name, (codes, texts) in per_control.items():
+            control = self.controls[name]
+            parsed = [self._labelled(control, text) for text in texts]
+            per_code = np.array([len(pairs) for pairs in parsed] + [0], dtype=np.int64)  # [-1] -> 0
+            pairs = np.array([pair for p in parsed for pair in p], dtype=np.int64).reshape(-1, 2)
+            starts = np.concatenate(([0], np.cumsum(per_code[:-1])))
+            counts = per_code[codes]
+            first = np.repeat(starts[np.where(codes >= 0, codes, 0)], counts)
+            offset = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+            chosen = pairs[first + offset] if len(first) else np.zeros((0, 2), dtype=np.int64)
             table = control.table
-            if table is None:
-                continue
             if not fresh and len(table):
                 table = table.mask(~np.isin(_pair_key(table.item, table.annotator), key))
-            added = np.asarray(new.get(name, []), dtype=np.int64).reshape(-1, 4)
             control.table = engine.Table(
-                np.concatenate((table.item, added[:, 0])),
-                np.concatenate((table.unit, added[:, 1].astype(np.int32))),
-                np.concatenate((table.annotator, added[:, 2])),
-                np.concatenate((table.label, added[:, 3].astype(np.int32))),
+                np.concatenate((table.item, np.repeat(item, counts))),
+                np.concatenate((table.unit, chosen[:, 0].astype(np.int32))),
+                np.concatenate((table.annotator, np.repeat(annotator, counts))),
+                np.concatenate((table.label, chosen[:, 1].astype(np.int32))),
                 table.labels,
                 table.units,
             )
@@ -289,10 +313,28 @@ class _Job:
             keep = ~np.isin(_pair_key(act["item"], act["annotator"]), key)
             act = {k: v[keep] for k, v in act.items()}
         self.activity = {
-            "item": np.concatenate((act["item"], np.asarray(act_item, np.int64))),
-            "annotator": np.concatenate((act["annotator"], np.asarray(act_annotator, np.int64))),
-            "ms": np.concatenate((act["ms"], np.asarray(act_ms, np.int64))),
+            "item": np.concatenate((act["item"], item)),
+            "annotator": np.concatenate((act["annotator"], annotator)),
+            "ms": np.concatenate((act["ms"], ms)),
         }
+
+    @staticmethod
+    def _labelled(control: _Control, text: str | None) -> list[tuple[int, int]]:
+        """(sub-unit code, label code) pairs of one answer (JSON text): none when unanswered."""
+        if text is None:
+            return []
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            return []
+        table = control.table
+        if control.adapter.kind == "categorical":
+            label = _safe(control.adapter.to_label, answer, control.spec)
+            return [] if label is None else [(0, _code(table.labels, label))]
+        units = _safe(control.adapter.to_units, answer, control.spec) or {}
+        return [
+            (_code(table.units, str(u)), _code(table.labels, str(lab))) for u, lab in sorted(units.items())
+        ]
 
     # -- snapshot ---------------------------------------------------------------------------------------
 
@@ -315,12 +357,15 @@ class _Job:
                 arrays.update(
                     {f"{name}__cons_item": items, f"{name}__cons_label": labels, f"{name}__cons_conf": conf}
                 )
+        packed: dict[str, np.ndarray] = {}
+        for key, array in arrays.items():
+            packed.update(_pack(key, array))
         buffer = io.BytesIO()
-        np.savez(buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+        np.savez(buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **packed)
         return zlib.compress(buffer.getvalue(), 1)
 
     def _load_snapshot(self, blob: bytes, *, consensus_only: bool = False) -> None:
-        data = np.load(io.BytesIO(zlib.decompress(blob)))
+        data = _Unpacked(np.load(io.BytesIO(zlib.decompress(blob))))
         meta = json.loads(bytes(data["__meta__"]).decode())
         if not consensus_only:
             self.activity = {k: data[f"act_{k}"] for k in ("item", "annotator", "ms")}
@@ -371,9 +416,7 @@ class _Job:
             "paused": [],
         }
         previous_controls = {c["name"]: c for c in self.previous_report.get("controls", [])}
-        keys, item_values = ([], {})
-        if not self.incremental:
-            keys, item_values = answers_selector.item_slices(project=self.project)
+        slices = None if self.incremental else answers_selector.item_slices(project=self.project)
         annotator_kappa: dict[int, list[tuple[float, int]]] = defaultdict(list)
         low_agreement: set[int] = set()
         consensus_answers: dict[str, dict[int, Any]] = {}
@@ -381,7 +424,7 @@ class _Job:
             version = engine.METHOD_VERSIONS.get(control.method, "1")
             report["run"]["methods"][name] = {"method": control.method, "version": version}
             if control.table is not None:
-                section, answers, low = self._categorical(name, control, keys, item_values, annotator_kappa)
+                section, answers, low = self._categorical(name, control, slices, annotator_kappa)
             else:
                 section, answers, low = self._structured(name, control, previous_controls.get(name))
             report["slices"].extend(section.pop("slices", []))
@@ -396,12 +439,12 @@ class _Job:
         if self.incremental:  # model scores and slices move slowly: refreshed by full runs
             report["models"] = self.previous_report.get("models", [])
         else:
-            report["models"] = self._models(keys, item_values)
+            report["models"] = self._models(slices)
         report["escalated"] = self._escalate(low_agreement)
         report["paused"] = self._pause_and_boost(gold, report["annotators"])
         return report
 
-    def _categorical(self, name, control: _Control, keys, item_values, annotator_kappa):
+    def _categorical(self, name, control: _Control, slices, annotator_kappa):
         spec, adapter, table = control.spec, control.adapter, control.table
         level = adapter.level
         gold_mask = np.isin(table.item, np.fromiter(self.gold_ids, np.int64)) if self.gold_ids else None
@@ -425,11 +468,10 @@ class _Job:
             "pairs": engine.pair_table(coded),
         }
         if not self.incremental:
-            section["slices"] = engine.slice_rows(coded, level, keys, item_values, name)
+            section["slices"] = engine.slice_rows(coded, level, slices, name)
         for user, stats in engine.annotator_agreement(coded).items():
             if stats["kappa"] is not None:
                 annotator_kappa[user].append((stats["kappa"], stats["annotations"]))
-        answers = self._compose(control, coded, result)
         if adapter.kind == "categorical":
             order = np.argsort(coded.unit_item, kind="stable")
             self.new_cons[name] = (
@@ -437,6 +479,7 @@ class _Job:
                 result.label[order],
                 np.nan_to_num(np.asarray(result.confidence, dtype=np.float64)[order]),
             )
+        answers = self._compose(control, coded, result, self._touched(name))
         low: set[int] = set()
         threshold = self.knobs.escalate_below
         if threshold is not None and adapter.kind == "categorical":
@@ -446,12 +489,21 @@ class _Job:
                 low &= self.changed_items
         return section, answers, low
 
-    def _compose(self, control: _Control, coded: engine.Coded, result: engine.Consensus) -> dict[int, Any]:
-        """Consensus answers per item in the control's answer shape, with confidence and agreement."""
+    def _compose(
+        self, control: _Control, coded: engine.Coded, result: engine.Consensus, wanted: set[int] | None
+    ) -> dict[int, Any]:
+        """Consensus answers per item in the control's answer shape, with confidence and agreement:
+        of every item, or only of `wanted` (the rows a run has to write)."""
         spec, labels, units = control.spec, control.table.labels, control.table.units
         out: dict[int, Any] = {}
+        if wanted is None:
+            rows = range(len(coded.unit_item))
+        else:
+            rows = np.flatnonzero(
+                np.isin(coded.unit_item, np.fromiter(wanted, np.int64, len(wanted)))
+            ).tolist()
         if control.adapter.kind == "categorical":
-            for row in range(len(coded.unit_item)):
+            for row in rows:
                 code = int(result.label[row])
                 if code < 0:
                     continue
@@ -463,7 +515,7 @@ class _Job:
                 )
             return out
         per_item: dict[int, list] = defaultdict(list)
-        for row in range(len(coded.unit_item)):
+        for row in rows:
             code = int(result.label[row])
             if code >= 0:
                 per_item[int(coded.unit_item[row])].append(
@@ -522,62 +574,37 @@ class _Job:
         return section, answers, set()
 
     def _write_consensus(self, answers_by_control: dict[str, dict[int, Any]]) -> None:
-        """Upsert the consensus rows that changed. Full runs write every row and drop rows of items
-        that no longer have answers; incremental runs write the changed items and, for model-based
-        methods whose annotator estimates move with every run, the items whose label or confidence moved."""
+        """Upsert the consensus rows a run produced (every item, or only the ones that moved: see
+        `_touched`); full runs also drop rows of items that no longer have answers."""
         self.consensus = answers_by_control
         rows = []
         for name, answers in answers_by_control.items():
             control = self.controls[name]
             version = engine.METHOD_VERSIONS.get(control.method, "1")
-            diffable = self.incremental or name in self.prev_cons
-            items = answers.keys() & self._touched(name) if diffable else answers.keys()
-            for item in sorted(items):
+            for item in sorted(answers):
                 answer, confidence, agreement, count = answers[item]
-                rows.append(
-                    ConsensusResult(
-                        project_id=self.project.id,
-                        item_id=item,
-                        control=name,
-                        method=control.method,
-                        method_version=version,
-                        answer=answer,
-                        confidence=confidence,
-                        agreement=agreement,
-                        annotations=count,
-                        run_id=self.run.id,
-                    )
-                )
+                rows.append((item, name, control.method, version, answer, confidence, agreement, count))
         if not self.incremental:
             stale = ConsensusResult.objects.filter(project=self.project)
-            ConsensusResult.objects.filter(pk__in=_stale_ids(stale, answers_by_control)).delete()
-        ConsensusResult.objects.bulk_create(
-            rows,
-            batch_size=5000,
-            update_conflicts=True,
-            unique_fields=["item", "control"],
-            update_fields=[
-                "method",
-                "method_version",
-                "answer",
-                "confidence",
-                "agreement",
-                "annotations",
-                "run",
-                "updated_at",
-            ],
-        )
+            ConsensusResult.objects.filter(
+                pk__in=_stale_ids(stale, self.new_cons, answers_by_control)
+            ).delete()
+        _consensus_upsert(self.project.id, self.run.id, rows)
 
-    def _touched(self, name: str) -> set[int]:
-        touched = set(self.changed_items)
+    def _touched(self, name: str) -> set[int] | None:
+        """The items whose consensus row must be written, or None for every item. Incremental runs:
+        the changed items plus, for model-based methods whose estimates move with every run, the items
+        whose label or confidence moved since the snapshot. Full runs: the moved ones too when the
+        snapshot has the previous consensus, else everything."""
         before, after = self.prev_cons.get(name), self.new_cons.get(name)
         if before is None or after is None:
-            return touched if before is not None else set(self.consensus[name])
+            return set(self.changed_items) if self.incremental else None
+        touched = set(self.changed_items)
         (old_items, old_labels, old_conf), (items, labels, conf) = before, after
-        position = np.clip(np.searchsorted(old_items, items), 0, max(len(old_items) - 1, 0))
         if len(old_items):
+            position = np.clip(np.searchsorted(old_items, items), 0, len(old_items) - 1)
             same = (old_items[position] == items) & (old_labels[position] == labels)
-            same &= np.abs(np.nan_to_num(old_conf[position]) - np.nan_to_num(conf)) < 0.005
+            same &= np.abs(old_conf[position] - conf) < 0.005
         else:
             same = np.zeros(len(items), dtype=bool)
         touched.update(items[~same].tolist())
@@ -751,10 +778,22 @@ class _Job:
 
     # -- model evaluation ---------------------------------------------------------------------------------
 
-    def _models(self, keys, item_values) -> list[dict]:
+    def _models(self, slices) -> list[dict]:
         standards = dict(GoldStandard.objects.filter(project=self.project).values_list("item_id", "result"))
         grouped: dict[tuple[str, str, str, str], list[tuple[int, float]]] = defaultdict(list)
         categorical: dict[tuple[str, str, str, str], list[tuple[int, int, int]]] = defaultdict(list)
+        consensus_codes = {  # categorical controls: item -> consensus label code, from the arrays
+            name: dict(zip(items.tolist(), codes.tolist(), strict=True))
+            for name, (items, codes, _) in self.new_cons.items()
+        }
+
+        def consensus_of(name: str, item: int):
+            if name in consensus_codes:
+                code = consensus_codes[name].get(item, -1)
+                spec = self.controls[name].spec
+                return _label_answer(spec, self.controls[name].table.labels[code]) if code >= 0 else None
+            return (self.consensus.get(name, {}).get(item) or (None,))[0]
+
         for item, model, version, result in answers_selector.item_predictions(project=self.project):
             result = result if isinstance(result, dict) else {}
             for name, control in self.controls.items():
@@ -762,7 +801,7 @@ class _Job:
                     continue
                 for against, truth in (
                     ("gold", (standards.get(item) or {}).get(name)),
-                    ("consensus", (self.consensus.get(name, {}).get(item) or (None,))[0]),
+                    ("consensus", consensus_of(name, item)),
                 ):
                     if truth in (None, "", [], {}):
                         continue
@@ -798,7 +837,7 @@ class _Job:
                     "control": name,
                     "against": against,
                     **scores,
-                    "slices": _slice_accuracy(correct, keys, item_values),
+                    "slices": _slice_accuracy(correct, slices),
                 }
             )
         for key, pairs in sorted(grouped.items()):
@@ -814,17 +853,134 @@ class _Job:
                     "accuracy": round(float(np.mean([s for _, s in pairs])), 6),
                     "f1_macro": None,
                     "labels": [],
-                    "slices": _slice_accuracy(correct, keys, item_values),
+                    "slices": _slice_accuracy(correct, slices),
                 }
             )
         return rows
 
 
-def _stale_ids(rows, answers_by_control: dict[str, dict[int, Any]]) -> list[int]:
-    """Consensus rows of a full run's project that it did not produce (control removed, item excluded)."""
+_UPSERT_COLUMNS = (
+    "project_id, item_id, control, method, method_version, answer, confidence, agreement, annotations, run_id"
+)
+
+
+def _consensus_upsert(project_id: int, run_id: int, rows: list[tuple]) -> None:
+    """Insert or replace consensus rows (item, control, method, version, answer, confidence,
+    agreement, answers). PostgreSQL: COPY into a temporary table and one INSERT ... ON CONFLICT DO
+    UPDATE (200,000 rows in about a second); elsewhere bulk_create with update_conflicts."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        ConsensusResult.objects.bulk_create(
+            [
+                ConsensusResult(
+                    project_id=project_id,
+                    item_id=item,
+                    control=name,
+                    method=method,
+                    method_version=version,
+                    answer=answer,
+                    confidence=confidence,
+                    agreement=agreement,
+                    annotations=count,
+                    run_id=run_id,
+                )
+                for item, name, method, version, answer, confidence, agreement, count in rows
+            ],
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["item", "control"],
+            update_fields=[
+                "method",
+                "method_version",
+                "answer",
+                "confidence",
+                "agreement",
+                "annotations",
+                "run",
+                "updated_at",
+            ],
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE quality_consensus_in (project_id bigint, item_id bigint, control text, "
+            "method text, method_version text, answer jsonb, confidence double precision, "
+            "agreement double precision, annotations integer, run_id bigint) ON COMMIT DROP"
+        )
+        with cursor.cursor.copy(f"COPY quality_consensus_in ({_UPSERT_COLUMNS}) FROM STDIN") as copy:
+            for item, name, method, version, answer, confidence, agreement, count in rows:
+                copy.write_row(
+                    (
+                        project_id,
+                        item,
+                        name,
+                        method,
+                        version,
+                        json.dumps(answer),
+                        confidence,
+                        agreement,
+                        count,
+                        run_id,
+                    )
+                )
+        cursor.execute(
+            f"INSERT INTO quality_consensusresult ({_UPSERT_COLUMNS}, updated_at) "  # noqa: S608 (fixed strings)
+            f"SELECT {_UPSERT_COLUMNS}, now() FROM quality_consensus_in "
+            "ON CONFLICT (item_id, control) DO UPDATE SET method = EXCLUDED.method, "
+            "method_version = EXCLUDED.method_version, answer = EXCLUDED.answer, "
+            "confidence = EXCLUDED.confidence, agreement = EXCLUDED.agreement, "
+            "annotations = EXCLUDED.annotations, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at"
+        )
+        cursor.execute("DROP TABLE quality_consensus_in")
+
+
+def _pack(key: str, array: np.ndarray) -> dict[str, np.ndarray]:
+    """Integers as offsets from their minimum in the smallest unsigned type that holds them (ids of
+    one project span a small range; labels and units fit a byte); floats as float32. A million
+    answers then take about 7 bytes each before compression."""
+    array = np.asarray(array)
+    if array.dtype.kind == "f":
+        return {key: array.astype(np.float32)}
+    if array.dtype.kind not in "iu" or not len(array):
+        return {key: array}
+    low = int(array.min())
+    span = int(array.max()) - low
+    for kind in (np.uint8, np.uint16, np.uint32):
+        if span <= np.iinfo(kind).max:
+            return {key: (array - low).astype(kind), f"{key}__base": np.array([low], dtype=np.int64)}
+    return {key: array}
+
+
+class _Unpacked:
+    """Read side of `_pack`: arrays come back as int64 (or float64)."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.data
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        array = self.data[key]
+        if f"{key}__base" in self.data:
+            return array.astype(np.int64) + int(self.data[f"{key}__base"][0])
+        if array.dtype == np.float32:
+            return array.astype(np.float64)
+        return array
+
+
+def _stale_ids(
+    rows, coded_items: dict[str, tuple], answers_by_control: dict[str, dict[int, Any]]
+) -> list[int]:
+    """Consensus rows of the project that a full run did not produce (control removed, item excluded
+    or without answers any more)."""
+    produced: dict[str, set[int]] = {name: set(answers) for name, answers in answers_by_control.items()}
+    for name, (items, labels, _) in coded_items.items():
+        produced[name] = set(items[labels >= 0].tolist())
     stale = []
     for pk, control, item in rows.values_list("id", "control", "item_id").iterator(chunk_size=10_000):
-        if item not in answers_by_control.get(control, {}):
+        if item not in produced.get(control, ()):
             stale.append(pk)
     return stale
 
@@ -892,23 +1048,21 @@ def _units_answer(spec: dict, parts: list[tuple[str, str]]) -> Any:
     return sorted(unit for unit, label in parts if label in ("yes", "true", "1", "present"))
 
 
-def _slice_accuracy(correct: dict[int, Any], keys: list[str], item_values: dict[int, tuple]) -> list[dict]:
+def _slice_accuracy(correct: dict[int, Any], slices) -> list[dict]:
+    """Mean score of a model's predictions per metadata value."""
+    if not correct or slices is None:
+        return []
+    items = np.fromiter(correct, np.int64, len(correct))
+    scores = np.fromiter((float(v) for v in correct.values()), np.float64, len(correct))
     rows = []
-    for position, key in enumerate(keys):
-        groups: dict[Any, list[float]] = defaultdict(list)
-        for item, value in correct.items():
-            values = item_values.get(item)
-            if values is not None and position < len(values) and values[position] not in (None, ""):
-                groups[values[position]].append(float(value))
-        for value, scores in sorted(groups.items(), key=lambda kv: str(kv[0])):
-            rows.append(
-                {
-                    "key": key,
-                    "value": str(value),
-                    "n": len(scores),
-                    "accuracy": round(float(np.mean(scores)), 6),
-                }
-            )
+    for position, key in enumerate(slices.keys):
+        codes = slices.value_codes(position, items)
+        for code, value in enumerate(slices.values[position]):
+            chosen = scores[codes == code]
+            if len(chosen):
+                rows.append(
+                    {"key": key, "value": value, "n": len(chosen), "accuracy": round(float(chosen.mean()), 6)}
+                )
     return rows
 
 

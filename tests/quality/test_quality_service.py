@@ -289,3 +289,68 @@ def test_method_choice_is_honoured_and_stamped(lab):
     run = services.quality_compute(project_id=lab.project.id, full=True)
     assert run.methods == {"sentiment": {"method": "majority", "version": "1"}}
     assert set(ConsensusResult.objects.values_list("method", flat=True)) == {"majority"}
+
+
+def test_text_read_path_gives_the_same_report_as_the_coded_path(lab, monkeypatch):
+    """PostgreSQL reads choice answers as codes (distinct texts + binary COPY); controls with very many
+    distinct answers, and SQLite, read JSON text. Both must give the same report."""
+    label_everything(lab, pattern)
+    coded = services.quality_compute(project_id=lab.project.id, full=True).report
+    monkeypatch.setattr(services, "MAX_DISTINCT_ANSWERS", 0)
+    text = services.quality_compute(project_id=lab.project.id, full=True).report
+    for key in ("agreement", "labels", "confusion", "pairs"):
+        assert text["controls"][0][key] == coded["controls"][0][key]
+    assert text["annotators"] == coded["annotators"]
+
+
+MIXED_SCHEMA = {
+    "version": 1,
+    "fields": [{"name": "text", "type": "text"}],
+    "controls": [
+        {
+            "name": "topics",
+            "type": "multiple_choice",
+            "field": "text",
+            "labels": [{"value": "price"}, {"value": "battery"}, {"value": "screen"}],
+        },
+        {"name": "entities", "type": "spans", "field": "text", "labels": [{"value": "PRODUCT"}]},
+    ],
+}
+
+
+def test_multi_label_and_span_controls_get_agreement_and_consensus(people):
+    lab = make_lab(people, overlap=3, annotators=3, items=4)
+    project_services.schema_version_create(project=lab.project, actor=people.manager, definition=MIXED_SCHEMA)
+    for item in lab.items:
+        Item.objects.filter(pk=item.id).update(data={"text": "The phone battery died."})
+    answers = {
+        0: {"topics": ["battery"], "entities": [{"id": "a", "start": 4, "end": 9, "label": "PRODUCT"}]},
+        1: {
+            "topics": ["battery", "price"],
+            "entities": [{"id": "a", "start": 4, "end": 9, "label": "PRODUCT"}],
+        },
+        2: {"topics": ["battery"], "entities": []},
+    }
+    for index, user in enumerate(lab.annotators):
+        while (outcome := labeling.next_item_for_annotator(project=lab.project, annotator=user)).assignment:
+            labeling.annotation_submit(
+                project=lab.project,
+                annotator=user,
+                assignment_id=outcome.assignment.id,
+                result=answers[index],
+            )
+
+    run = services.quality_compute(project_id=lab.project.id, full=True)
+
+    controls = {c["name"]: c for c in run.report["controls"]}
+    assert controls["topics"]["method"] == "majority" and controls["topics"]["agreement"]["annotations"] > 0
+    assert controls["entities"]["agreement"]["items"] == 4
+    for item in lab.items:
+        topics = ConsensusResult.objects.get(item=item, control="topics")
+        assert topics.answer == ["battery"]  # "price" was chosen by one annotator of three
+        spans = ConsensusResult.objects.get(item=item, control="entities")
+        assert [(s["start"], s["end"], s["label"]) for s in spans.answer] == [(4, 9, "PRODUCT")]
+    # incremental runs keep working with units and structured controls
+    incremental = services.quality_compute(project_id=lab.project.id)
+    assert incremental.kind == QualityRun.Kind.INCREMENTAL
+    assert {c["name"] for c in incremental.report["controls"]} == {"topics", "entities"}
