@@ -1,0 +1,60 @@
+"""ASR manifest (NeMo / Lhotse style JSON Lines), from each transcription control.
+
+Files: ``asr/<control>/<split>.jsonl``, one canonical JSON object per line:
+
+    {"audio_filepath": media path in the release (or URL), "duration": seconds|null, "text": str,
+     "item_id": int, "confidence": number|null, "agreement": number|null}
+
+Only records with a media file and an answered transcription are written (an empty transcript, a
+deliberate "nothing said", is kept). Paths are relative to the release root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from exports.canonical import canonical_line
+from exports.formats.base import LazyFiles, OpenFile, PlaceMedia, has_controls
+from exports.records import ExportContext, ExportRecord
+
+CONTROL_TYPES = frozenset({"transcription"})
+
+
+class AsrFormat:
+    name = "asr"
+    title = "ASR manifest (audio path, duration, text)"
+    control_types = CONTROL_TYPES
+
+    def applicable(self, schema: Mapping[str, Any]) -> bool:
+        return has_controls(schema, CONTROL_TYPES)
+
+    def write(
+        self,
+        records: Iterable[ExportRecord],
+        ctx: ExportContext,
+        open_file: OpenFile,
+        place_media: PlaceMedia | None = None,
+    ) -> list[str]:
+        controls = [c["name"] for c in ctx.controls("transcription")]
+        with LazyFiles(open_file) as files:
+            for record in records:
+                if record.media is None:
+                    continue
+                for name in controls:
+                    text = record.labels.get(name)
+                    if not isinstance(text, str):
+                        continue
+                    row = {
+                        "audio_filepath": record.media.path,
+                        "duration": record.media.duration,
+                        "text": text,
+                        "item_id": record.item_id,
+                        "confidence": record.confidence.get(name),
+                        "agreement": record.agreement.get(name),
+                    }
+                    files.write(f"asr/{name}/{record.split_name}.jsonl", canonical_line(row))
+        return files.names()
+
+
+FORMAT = AsrFormat()

@@ -1,0 +1,178 @@
+"""What the format writers consume: one `ExportRecord` per item and one `ExportContext` per release.
+
+Pure data, no Django. The release build (exports/services.py, later) reads items, their consensus
+results and, optionally, their annotations through `annotation.selectors` and turns each item into an
+`ExportRecord`. Writers get the records as an iterator **already in stable order** (by item id) and
+must consume it once, streaming: no writer keeps more than a bounded buffer of records.
+
+Answers use the label-schema answer shapes of docs/SCHEMA.md unchanged: boxes and polygons in pixels
+of the original image (origin top-left), spans with Unicode code-point offsets, segments in seconds,
+pairwise ``{"choice", "strength"?}``, ranking as a list of candidate ids best first, transcription as
+a string.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Split names as stored on items; None (no split made yet) is exported as UNSPLIT.
+SPLITS = ("train", "validation", "test")
+UNSPLIT = "unsplit"
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """The item's media file, as the release sees it.
+
+    `path` is either a path relative to the release root (the build copies the file there, e.g.
+    ``media/000042.jpg``) or an absolute http(s) URL when media are not copied into releases.
+    Unknown sizes are None.
+    """
+
+    path: str
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None  # seconds (audio, video)
+    frame_count: int | None = None
+
+    @property
+    def is_url(self) -> bool:
+        return self.path.startswith(("http://", "https://"))
+
+    @property
+    def suffix(self) -> str:
+        """The file extension with its dot (``.jpg``), lower-case, or ``""``; safe to put in a file name."""
+        name = self.path.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
+        stem, dot, ext = name.rpartition(".")
+        if not dot or not stem or not ext.isalnum() or len(ext) > 8:
+            return ""
+        return "." + ext.lower()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "width": self.width,
+            "height": self.height,
+            "duration": self.duration,
+            "frame_count": self.frame_count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RawAnnotation:
+    """One annotator's answer, pseudonymised: `annotator` is a stable pseudonym, never a user id."""
+
+    annotation_id: int
+    annotator: str  # e.g. "ann-3f9c2a71"
+    result: Mapping[str, Any]  # {control name: answer}
+    revision: int = 1
+    review: str | None = None  # "accepted", "rejected", "corrected" or None (not reviewed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "annotation_id": self.annotation_id,
+            "annotator": self.annotator,
+            "result": dict(self.result),
+            "revision": self.revision,
+            "review": self.review,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRecord:
+    """One item of a release with its labels.
+
+    `labels` maps control name to the consensus answer (only answered controls are present);
+    `confidence` and `agreement` map control name to a number in [0, 1] or None when not defined
+    (one annotator, or a metric that is 0/0). `lineage` is free-form provenance written as is:
+    source and checksum of the item, annotation ids, pseudonymous annotators, guideline and schema
+    versions, review decision, aggregation method (see `lineage_dict`).
+    """
+
+    item_id: int
+    external_id: str | None
+    split: str | None
+    data: Mapping[str, Any]
+    media: Media | None = None
+    schema_version: int = 1
+    labels: Mapping[str, Any] = field(default_factory=dict)
+    confidence: Mapping[str, float | None] = field(default_factory=dict)
+    agreement: Mapping[str, float | None] = field(default_factory=dict)
+    annotations: tuple[RawAnnotation, ...] = ()
+    lineage: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for kind, values in (("confidence", self.confidence), ("agreement", self.agreement)):
+            for name, value in values.items():
+                if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+                    raise ValueError(
+                        f"{kind} of {name!r} on item {self.item_id} is {value!r}: use None, not NaN"
+                    )
+
+    @property
+    def split_name(self) -> str:
+        return self.split or UNSPLIT
+
+
+def lineage_dict(
+    *,
+    source: str | None,
+    checksum: str | None,
+    annotation_ids: list[int],
+    annotators: list[str],
+    guideline_version: int | None,
+    schema_version: int,
+    review: str | None,
+    aggregation: Mapping[str, str],
+    synthetic: bool = False,
+) -> dict[str, Any]:
+    """The lineage of one record in the shape every format writes (keys fixed, lists sorted)."""
+    return {
+        "source": source,
+        "checksum": checksum,
+        "annotation_ids": sorted(annotation_ids),
+        "annotators": sorted(set(annotators)),
+        "guideline_version": guideline_version,
+        "schema_version": schema_version,
+        "review": review,
+        "aggregation": dict(sorted(aggregation.items())),
+        "synthetic": synthetic,
+    }
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    """Release-wide facts a writer needs: the schema (definition of the exported version) and options."""
+
+    project_name: str
+    project_slug: str
+    schema: Mapping[str, Any]
+    release_name: str
+    release_number: int
+    include_raw: bool = False  # add each record's raw annotations where the format has room for them
+
+    def controls(self, *types: str) -> list[Mapping[str, Any]]:
+        """The schema's controls of the given types, in schema order (all controls when none given)."""
+        return [c for c in self.schema.get("controls", []) if not types or c.get("type") in types]
+
+    def field(self, name: str) -> Mapping[str, Any] | None:
+        for item in self.schema.get("fields", []):
+            if item.get("name") == name:
+                return item
+        return None
+
+    def field_source(self, name: str) -> str:
+        """The key in item data that schema field `name` reads."""
+        found = self.field(name)
+        return (found or {}).get("source") or name
+
+    def fields_of_type(self, *types: str) -> list[Mapping[str, Any]]:
+        return [f for f in self.schema.get("fields", []) if f.get("type") in types]
+
+
+def label_values(control: Mapping[str, Any]) -> list[str]:
+    """A control's label values in schema order (the order category ids are numbered in)."""
+    return [label["value"] for label in control.get("labels", [])]
