@@ -59,7 +59,17 @@ MAX_DISTINCT_ANSWERS = 20_000  # above this, a control's answers are read as tex
 
 @transaction.atomic
 def quality_request_full(*, project: Project, actor) -> bool:
-    """A manager's "Recompute now": a full recompute (refits every model) in the worker."""
+    """A manager's "Recompute now": a full recompute (refits every model) in the worker. Audited."""
+    from core.audit import audit_record
+
+    audit_record(
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="quality.recompute_requested",
+        target=project,
+        changes={},
+    )
     return quality_schedule(project_id=project.id, full=True)
 
 

@@ -166,6 +166,11 @@ CALLS: dict[str, Call] = {
     "pause_member": Call(
         "post", lambda p: f"{_annotator_membership(p)}pause/", {"reason": "Gold accuracy 40%"}
     ),
+    "quality_status": Call("get", lambda p: f"{_project(p)}quality/status/"),
+    "quality_history": Call("get", lambda p: f"{_project(p)}quality/history/"),
+    "quality_table": Call("get", lambda p: f"{_project(p)}quality/tables/annotators.csv"),
+    "quality_recompute": Call("post", lambda p: f"{_project(p)}quality/recompute/"),
+    "list_gold": Call("get", lambda p: f"{_project(p)}gold/"),
 }
 
 WRITES = {
@@ -181,6 +186,7 @@ WRITES = {
     "create_project",
     "acknowledge_guidelines",
     "pause_member",
+    "quality_recompute",
 }
 
 # fmt: off
@@ -211,6 +217,11 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "list_predictions":          (200,     200,    200,     403,      404,       404),
     "acknowledge_guidelines":    (200,     200,    200,     200,      404,       404),
     "pause_member":              (200,     200,    403,     403,      404,       404),
+    "quality_status":            (200,     200,    200,     403,      404,       404),
+    "quality_history":           (200,     200,    200,     403,      404,       404),
+    "quality_table":             (200,     200,    200,     403,      404,       404),
+    "quality_recompute":         (202,     202,    403,     403,      404,       404),
+    "list_gold":                 (200,     200,    403,     403,      404,       404),
 }
 # fmt: on
 
