@@ -632,7 +632,7 @@ class _Job:
             ProjectMembership.objects.filter(project=self.project).values_list("user_id", "qualified_at")
         )
         per_user: dict[int, dict] = defaultdict(
-            lambda: {"n": 0, "sum": 0.0, "recent_n": 0, "recent_sum": 0.0}
+            lambda: {"n": 0, "sum": 0.0, "recent_n": 0, "recent_sum": 0.0, "controls": defaultdict(list)}
         )
         per_item: dict[tuple[int, str], list[float]] = defaultdict(list)
         if not standards:
@@ -642,6 +642,7 @@ class _Job:
             reference = standards.get(row.item_id) or {}
             result = row.result if isinstance(row.result, dict) else {}
             scores = []
+            by_control = per_user[row.annotator_id]["controls"]
             for name, expected in reference.items():
                 control = self.controls.get(name)
                 if control is None or expected in (None, "", [], {}):
@@ -650,6 +651,7 @@ class _Job:
                 score = _safe(control.adapter.score, given, expected, control.spec)
                 score = float(score) if score is not None else 0.0
                 scores.append(score)
+                by_control[name].append(score)
                 per_item[(row.item_id, name)].append(score)
             if not scores:
                 continue
@@ -710,6 +712,12 @@ class _Job:
                     "agreement": round(agreement, 6) if agreement is not None else None,
                     "gold_n": stats["n"] if stats else 0,
                     "gold_accuracy": round(stats["sum"] / stats["n"], 6) if stats and stats["n"] else None,
+                    "gold_by_control": {
+                        name: round(float(np.mean(scores)), 6)
+                        for name, scores in sorted(stats["controls"].items())
+                    }
+                    if stats
+                    else {},
                     "median_active_ms": int(statistics.median(positive.tolist())) if len(positive) else None,
                     "per_hour": round(len(positive) / (positive.sum() / 3_600_000), 2)
                     if len(positive)

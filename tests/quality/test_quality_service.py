@@ -183,6 +183,7 @@ def test_gold_reference_is_validated_and_scores_annotators_who_are_paused_below_
     people = {row["username"]: row for row in run.report["annotators"]}
     good, bad = lab.annotators[0], lab.annotators[2]
     assert people[good.username]["gold_accuracy"] == 1.0 and people[good.username]["gold_n"] == 1
+    assert people[bad.username]["gold_by_control"] == {"sentiment": 0.0}
     assert people[bad.username]["gold_accuracy"] == 0.0 and people[bad.username]["low_quality"] is True
     assert run.report["paused"] == [bad.id]
     membership = ProjectMembership.objects.get(project=lab.project, user=bad)
