@@ -51,6 +51,7 @@ CHANGE_MARGIN = timedelta(seconds=60)  # incremental runs re-read this much befo
 RUNS_KEPT = 200
 ESCALATIONS_PER_RUN = 1000
 SNAPSHOT_FORMAT = 1
+WARM_GROWTH = 1.1  # warm starts while the answers grew by at most 10% since the last cold fit
 MAX_DISTINCT_ANSWERS = 20_000  # above this, a control's answers are read as text instead of codes
 
 
@@ -225,6 +226,7 @@ class _Job:
         self.consensus: dict[str, dict[int, Any]] = {}
         self.warm: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.new_warm: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.cold: dict[str, int] = {}  # answers the last cold-started model fit saw, per control
 
     # -- reading ----------------------------------------------------------------------------------------
 
@@ -359,7 +361,12 @@ class _Job:
                 {f"{name}__item": t.item, f"{name}__unit": t.unit, f"{name}__annotator": t.annotator}
             )
             arrays[f"{name}__label"] = t.label
-            meta["controls"][name] = {"labels": t.labels, "units": t.units, "method": control.method}
+            meta["controls"][name] = {
+                "labels": t.labels,
+                "units": t.units,
+                "method": control.method,
+                "cold_answers": self.cold.get(name, 0),
+            }
             if name in self.new_warm:
                 arrays[f"{name}__warm_keys"], arrays[f"{name}__warm_post"] = self.new_warm[name]
             if name in self.new_cons:
@@ -397,6 +404,7 @@ class _Job:
             )
             if f"{name}__warm_keys" in data and stored.get("method") == control.method:
                 self.warm[name] = (data[f"{name}__warm_keys"], data[f"{name}__warm_post"])
+                self.cold[name] = int(stored.get("cold_answers", 0))
             if f"{name}__cons_item" in data and stored.get("method") == control.method:
                 self.prev_cons[name] = tuple(data[f"{name}__cons_{k}"] for k in ("item", "label", "conf"))
 
@@ -462,7 +470,14 @@ class _Job:
         values = _numeric(table.labels) if level in ("interval", "ratio") else None
         coded = engine.code(work, values)
         method = control.method
-        result = engine.consensus(coded, method, level=level, warm=self.warm.get(name))
+        # Warm-start Dawid-Skene only close to a cold (majority-vote) start: a chain of warm starts
+        # from a run that saw few answers can settle on a permuted labelling and keep it.
+        cold_answers = self.cold.get(name, 0)
+        warm = (
+            self.warm.get(name) if cold_answers and len(coded.coded) <= cold_answers * WARM_GROWTH else None
+        )
+        result = engine.consensus(coded, method, level=level, warm=warm)
+        self.cold[name] = cold_answers if warm is not None else len(coded.coded)
         if result.posteriors is not None:
             order = np.argsort(coded.unit_key)
             self.new_warm[name] = (coded.unit_key[order], result.posteriors[order].astype(np.float32))
