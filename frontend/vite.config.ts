@@ -21,6 +21,7 @@ export default defineConfig({
         "src/entries/data.ts",
         "src/entries/schema-editor.ts",
         "src/entries/guidelines.ts",
+        "src/entries/quality.ts",
       ],
     },
   },
