@@ -166,3 +166,12 @@ def gold_list(*, project: Project):
         .select_related("schema_version", "created_by")
         .order_by("item_id")
     )
+
+
+def flagged_gold(*, project: Project) -> dict[int, list[dict]]:
+    """item id -> the latest report's "possibly wrong" flags for it (per control)."""
+    run = latest_run(project=project)
+    flags: dict[int, list[dict]] = {}
+    for flag in run.report.get("gold", {}).get("flagged", []) if run else []:
+        flags.setdefault(flag.get("item_id"), []).append(flag)
+    return flags

@@ -4,4 +4,5 @@ from . import views
 
 urlpatterns = [
     path("projects/<int:project_id>/quality/", views.quality_dashboard, name="project-quality"),
+    path("projects/<int:project_id>/quality/gold/", views.gold_page, name="project-gold"),
 ]

@@ -126,3 +126,33 @@ def test_dashboard_page_access(lab, people, page_for):
     assert page_for(people.reviewer).get(url).status_code == 200
     assert page_for(people.outsider).get(url).status_code == 404
     assert page_for(people.annotator).get(url).status_code in (403, 404)
+
+
+def test_gold_page_sets_promotes_and_unmarks_and_shows_every_problem(lab, people, page_for):
+    url = f"/projects/{lab.project.id}/quality/gold/"
+    page = page_for(people.manager)
+    assert page_for(people.reviewer).get(url).status_code == 403
+    assert page_for(people.outsider).get(url).status_code == 404
+    item = lab.items[0]
+
+    bad = page.post(url, {"item": item.id, "result": '{"sentiment": "<b>ecstatic</b>"}', "action": "set"})
+    assert bad.status_code == 200
+    body = bad.content.decode()
+    assert "does not fit" in body or "invalid" in body.lower()
+    assert "<b>ecstatic</b>" not in body  # escaped wherever it is echoed
+    assert not GoldStandard.objects.exists()
+    assert page.post(url, {"item": item.id, "result": "{not json", "action": "set"}).status_code == 200
+    assert not GoldStandard.objects.exists()
+
+    ok = page.post(url, {"item": item.id, "result": '{"sentiment": "negative"}', "action": "set"})
+    assert ok.status_code == 302
+    assert GoldStandard.objects.get(item=item).result == {"sentiment": "negative"}
+    listing = page.get(url).content.decode()
+    assert f"#{item.id}" in listing and "&quot;negative&quot;" in listing
+
+    services.quality_compute(project_id=lab.project.id, full=True)
+    assert page.post(url, {"item": lab.items[1].id, "action": "promote"}).status_code == 302
+    assert GoldStandard.objects.get(item=lab.items[1]).source == "consensus"
+
+    assert page.post(url, {"item": item.id, "action": "remove"}).status_code == 302
+    assert not GoldStandard.objects.filter(item=item).exists() and not Item.objects.get(pk=item.id).is_gold
