@@ -250,11 +250,16 @@ def confusion(coded: Coded, labels: list[str], consensus_labels: np.ndarray) -> 
     return {"labels": labels, "matrix": matrix.astype(int).tolist()}
 
 
-def pair_table(coded: Coded) -> dict:
+def pair_matrices(coded: Coded) -> dict | None:
+    """Cohen's kappa, agreement and shared items for every annotator pair (computed once per run)."""
+    return pairwise_matrices(coded.coded) if len(coded.coded) else None
+
+
+def pair_table(coded: Coded, matrices: dict | None = None) -> dict:
     c = coded.coded
     if len(c) == 0:
         return {"annotators": [], "kappa": [], "shared": []}
-    matrices = pairwise_matrices(c)
+    matrices = matrices if matrices is not None else pairwise_matrices(c)
     kappa = [[_f(v) for v in row] for row in matrices["kappa"]]
     for i in range(len(kappa)):
         kappa[i][i] = 1.0
@@ -265,12 +270,12 @@ def pair_table(coded: Coded) -> dict:
     }
 
 
-def annotator_agreement(coded: Coded) -> dict[int, dict]:
+def annotator_agreement(coded: Coded, matrices: dict | None = None) -> dict[int, dict]:
     """user id -> {"agreement": pooled agreement with others, "kappa": mean pairwise kappa, "annotations"}."""
     c = coded.coded
     if len(c) == 0:
         return {}
-    stats = per_annotator_agreement(c)
+    stats = per_annotator_agreement(c, matrices)
     return {
         int(user): {
             "annotations": int(stats["annotations"][a]),

@@ -481,6 +481,7 @@ class _Job:
         if result.posteriors is not None:
             order = np.argsort(coded.unit_key)
             self.new_warm[name] = (coded.unit_key[order], result.posteriors[order].astype(np.float32))
+        matrices = engine.pair_matrices(coded)
         section = {
             "name": name,
             "type": spec.get("type"),
@@ -490,11 +491,11 @@ class _Job:
             "agreement": engine.agreement_summary(coded, level, with_ci=not self.incremental),
             "labels": engine.label_rows(coded, table.labels, result.label),
             "confusion": engine.confusion(coded, table.labels, result.label),
-            "pairs": engine.pair_table(coded),
+            "pairs": engine.pair_table(coded, matrices),
         }
         if not self.incremental:
             section["slices"] = engine.slice_rows(coded, level, slices, name)
-        for user, stats in engine.annotator_agreement(coded).items():
+        for user, stats in engine.annotator_agreement(coded, matrices).items():
             if stats["kappa"] is not None:
                 annotator_kappa[user].append((stats["kappa"], stats["annotations"]))
         if adapter.kind == "categorical":

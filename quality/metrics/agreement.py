@@ -273,13 +273,13 @@ def pairwise_cohen_matrix(coded: CodedAnnotations) -> np.ndarray:
     return pairwise_matrices(coded)["kappa"]
 
 
-def per_annotator_agreement(coded: CodedAnnotations) -> dict[str, np.ndarray]:
+def per_annotator_agreement(coded: CodedAnnotations, matrices: dict | None = None) -> dict[str, np.ndarray]:
     """Per annotator: annotations, pairwise comparisons with others, agreement with them, mean kappa.
 
     `agreement` pools all of the annotator's within-item comparisons; `kappa` is the mean of their
     pairwise Cohen's kappas weighted by shared items (pairs with an undefined kappa left out).
     """
-    matrices = pairwise_matrices(coded)
+    matrices = matrices if matrices is not None else pairwise_matrices(coded)  # reuse a computed one
     shared = matrices["shared"].astype(np.float64)
     np.fill_diagonal(shared, 0)
     agree = np.nan_to_num(matrices["agreement"]) * shared
