@@ -1,8 +1,10 @@
 from django.urls import path
 
-from . import views, views_neardup, views_sources
+from . import views, views_labeling, views_neardup, views_sources
 
 urlpatterns = [
+    path("projects/<int:project_id>/label/", views_labeling.label_page, name="project-label"),
+    path("projects/<int:project_id>/review/", views_labeling.review_page, name="project-review"),
     path("projects/<int:project_id>/data/", views.project_data, name="project-data"),
     path(
         "projects/<int:project_id>/data/imports/<int:job_id>/",

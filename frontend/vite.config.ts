@@ -21,6 +21,8 @@ export default defineConfig({
         "src/entries/data.ts",
         "src/entries/schema-editor.ts",
         "src/entries/guidelines.ts",
+        "src/entries/label.ts",
+        "src/entries/review.ts",
         "src/entries/quality.ts",
       ],
     },

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from core.serializers import StrictInputSerializer
 
 from ..models import Annotation, AnnotationRevision, Assignment, Item, Prediction, ReviewDecision
+from ..services.labeling import media_facts
 from ..services.queue import prediction_for
 from ..services.review import last_rejection
 
@@ -77,11 +78,17 @@ class TaskItemSerializer(serializers.ModelSerializer):
     """The item as an annotator sees it: data and media, no workflow internals (gold stays hidden)."""
 
     media_url = serializers.SerializerMethodField()
+    media = serializers.SerializerMethodField()
 
     class Meta:
         model = Item
-        fields = ["id", "external_id", "data", "meta", "media_type", "media_url"]
+        fields = ["id", "external_id", "data", "meta", "media_type", "media_url", "media"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
+    def get_media(self, item: Item) -> dict:
+        """What the server checks regions against: width, height (px), duration (s), frame_count."""
+        return media_facts(item)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_media_url(self, item: Item) -> str | None:

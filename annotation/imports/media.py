@@ -32,6 +32,7 @@ import hashlib
 import io
 import re
 import warnings
+import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -129,6 +130,7 @@ class Inspected:
     text: str | None
     width: int | None = None  # images: pixels, so the labeling workflow can check boxes against them
     height: int | None = None
+    duration: float | None = None  # WAV audio: seconds, so segments can be checked against it
 
 
 def extension(name: str) -> str:
@@ -266,8 +268,23 @@ def inspect(file: BinaryIO, filename: str, limits: MediaLimits) -> Inspected:
         ext = _IMAGE_EXTENSIONS[container]
     elif kind.media_type == "text":
         text = _read_text(file, size, limits, filename)
+    duration = _wav_duration(file) if container == "wav" else None
     file.seek(0)
-    return Inspected(kind.media_type, ext, size, digest.hexdigest(), image_hash, text, width, height)
+    return Inspected(
+        kind.media_type, ext, size, digest.hexdigest(), image_hash, text, width, height, duration
+    )
+
+
+def _wav_duration(file: BinaryIO) -> float | None:
+    """Seconds of a WAV file from its header (stdlib `wave`); None when the header is unusual
+    (compressed WAV, broken header): the duration is then simply not known."""
+    file.seek(0)
+    try:
+        with wave.open(file, "rb") as audio:
+            rate = audio.getframerate()
+            return round(audio.getnframes() / rate, 3) if rate > 0 else None
+    except (wave.Error, EOFError, ValueError):
+        return None
 
 
 def media_data(path: str, inspected: Inspected, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -276,6 +293,8 @@ def media_data(path: str, inspected: Inspected, extra: dict[str, Any] | None = N
     data: dict[str, Any] = {"file": path, "media_type": inspected.media_type}
     if inspected.width and inspected.height:
         data["width"], data["height"] = inspected.width, inspected.height
+    if inspected.duration:
+        data["duration"] = inspected.duration
     if inspected.text is not None and not (extra and "text" in extra):
         data["text"] = inspected.text
     if extra:

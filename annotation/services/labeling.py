@@ -155,7 +155,7 @@ def _own_assignment(project: Project, annotator, assignment_id: int, *, lock_ite
     return assignment
 
 
-def _media_facts(item: Item) -> dict:
+def media_facts(item: Item) -> dict:
     """What the validator may check regions against: image size, duration, frame count (when known)."""
     facts = {}
     for key in ("width", "height", "duration", "frame_count"):
@@ -177,7 +177,7 @@ def validate_result(schema: LabelSchemaVersion, item: Item, result: Any) -> None
             f"this is {size:,}.",
             status_code=413,
         )
-    issues = validate_annotation(schema.definition, item.data, result, media=_media_facts(item))
+    issues = validate_annotation(schema.definition, item.data, result, media=media_facts(item))
     if issues:
         first = issues[0]
         raise DomainError(

@@ -118,6 +118,8 @@ def test_one_media_file_becomes_one_item(run_import, people, local_storage, name
     if media_type == "image":  # images record their size, so boxes can be checked against it
         width, height = Image.open(io.BytesIO(content)).size
         size = {"width": width, "height": height}
+    if name.endswith(".wav"):  # WAV files record their duration, so segments can be checked against it
+        size = {"duration": 0.1}  # 800 frames at 8 kHz
     assert item.data == {"file": name, "media_type": media_type, **size}
     assert (item.media.name, item.media_type, item.media_bytes, item.media_url) == (
         job.file.name,  # the upload itself is the item's file: stored once
@@ -292,7 +294,7 @@ def test_zip_with_manifest_creates_items_with_fields_and_the_rest_on_their_own(
         ("d-1", {"file": "dogs/rex.jpg", "media_type": "image", "width": 32, "height": 24,
                  "caption": "A dog"},
          {"photographer": "Bob"}, "CC0-1.0", "image"),
-        (None, {"file": "sounds/bark.wav", "media_type": "audio"}, {}, "", "audio"),
+        (None, {"file": "sounds/bark.wav", "media_type": "audio", "duration": 0.1}, {}, "", "audio"),
         (None, {"file": "notes/readme.txt", "media_type": "text", "text": README}, {}, "", "text"),
     ]  # fmt: skip
     assert [i.source_ref for i in items] == [
@@ -355,7 +357,7 @@ def test_a_jsonl_manifest_names_members_by_media_type_and_may_hold_urls(
     assert [(i.data, i.media_type, i.media_url, bool(i.media)) for i in items] == [
         ({"file": "img/1.png", "media_type": "image", "width": 32, "height": 24, "question": "Is it a cat?"},
          "image", "", True),
-        ({"file": "clip.wav", "media_type": "audio"}, "audio", "", True),
+        ({"file": "clip.wav", "media_type": "audio", "duration": 0.1}, "audio", "", True),
         ({"image": "https://cdn.example.org/2.png", "question": "And this?"}, "image",
          "https://cdn.example.org/2.png", False),
     ]  # fmt: skip

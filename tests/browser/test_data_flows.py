@@ -189,7 +189,7 @@ def test_keyboard_only_import_of_valid_rows_and_api_errors_shown(page, people, t
     expect(file_input).to_be_attached()
 
     # Tab from the last tab of the project nav into the drop zone's file input, and open the chooser.
-    page.get_by_role("navigation", name="Project").get_by_role("link", name="Data").focus()
+    page.get_by_role("navigation", name="Project").get_by_role("link").last.focus()
     page.keyboard.press("Tab")
     expect(file_input).to_be_focused()
     _choose_with_space(page).set_files(mixed)

@@ -25,7 +25,7 @@ def test_manager_manages_gold_items_from_the_quality_tab(page_for, people):
     page = page_for(people.manager)
     page.goto(f"/projects/{lab.project.id}/quality/")
     page.get_by_role("link", name="Quality").first.wait_for()
-    page.get_by_role("link", name="Gold items").click()
+    page.get_by_role("link", name="Gold items", exact=True).click()
     expect(page.get_by_role("heading", name="Make an item gold")).to_be_visible()
 
     page.get_by_label("Item number").fill(str(first.id))

@@ -1,0 +1,30 @@
+import { useEffect, useState } from "preact/hooks";
+
+import { type FeedEvent, type FeedStatus, ProjectFeed, feedUrl } from "../../realtime/project-feed";
+
+export type { FeedStatus };
+
+/** Connects to the project feed while mounted (it reconnects by itself); returns its status. */
+export function useFeed(path: string, onEvent: (event: FeedEvent) => void): FeedStatus {
+  const [status, setStatus] = useState<FeedStatus>("connecting");
+  const onEventRef = useRefLatest(onEvent);
+  useEffect(() => {
+    if (typeof WebSocket === "undefined" || !path) return;
+    const feed = new ProjectFeed({ url: feedUrl(path) });
+    const offStatus = feed.onStatus(setStatus);
+    const offEvents = feed.subscribe((event) => onEventRef.current(event));
+    feed.start();
+    return () => {
+      offStatus();
+      offEvents();
+      feed.close();
+    };
+  }, [path]);
+  return status;
+}
+
+function useRefLatest<T>(value: T): { current: T } {
+  const [ref] = useState(() => ({ current: value }));
+  ref.current = value;
+  return ref;
+}

@@ -1,0 +1,513 @@
+"""The labeling and review pages in a real browser (Chromium): every text-family control labelled
+with real clicks and keys and checked in the database, the review flow, drafts that survive a
+reload, and hostile item data that never executes."""
+
+import shutil
+
+import pytest
+
+from annotation.models import Annotation
+from annotation.services.labeling import annotation_submit, next_item_for_annotator
+from projects import services
+from projects.models import Project, ProjectMembership
+from tests.factories import ProjectMembershipFactory, UserFactory, make_items
+
+from .conftest import REPO_ROOT, shot
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DOCS_SHOTS = REPO_ROOT / "docs" / "screenshots" / "controls"
+TRAP = "window.__pwned = (window.__pwned || 0) + 1"
+
+
+def setup(people, controls, fields=None, data=None, settings=None, overlap=1):
+    project = people.project
+    if overlap != project.overlap:
+        # Set directly: project_update would also queue a target sync job that races the test's setup.
+        Project.objects.filter(pk=project.pk).update(overlap=overlap)
+        project.refresh_from_db()
+    definition = {"version": 1, "fields": fields or [{"name": "text", "type": "text"}], "controls": controls}
+    services.schema_version_create(project=project, actor=people.manager, definition=definition)
+    if settings:
+        services.project_update(project=project, actor=people.manager, settings={"labeling": settings})
+    project.refresh_from_db()
+    (item,) = make_items(project, {"data": data or {"text": "The battery lasts two days."}})
+    return project, item
+
+
+def open_label(page_for, people, project):
+    page = page_for(people.annotator)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"/projects/{project.id}/label/")
+    expect(page.locator(".lb-app[data-phase='working']")).to_be_visible()
+    page.errors = errors
+    return page
+
+
+def submit_and_get(page, item) -> dict:
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".lb-app[data-phase='empty']")).to_be_visible()
+    assert page.errors == []
+    assert page.evaluate("window.__pwned") is None
+    return Annotation.objects.get(item=item).result
+
+
+def control_shot(page, control_type: str) -> None:
+    page.evaluate("window.scrollTo(0, 0)")
+    path = shot(page, f"label-{control_type}", full_page=False)
+    DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, DOCS_SHOTS / f"{control_type}.png")
+
+
+# --- every text-family control ----------------------------------------------------------------------
+
+
+def test_single_choice_with_a_hotkey(page_for, people):
+    project, item = setup(
+        people,
+        [
+            {
+                "name": "sentiment",
+                "type": "single_choice",
+                "field": "text",
+                "required": True,
+                "title": "Sentiment",
+                "labels": [
+                    {"value": "positive", "hotkey": "1", "color": "#2e7d32"},
+                    {"value": "negative", "hotkey": "2", "color": "#c62828"},
+                    {"value": "neutral", "hotkey": "3"},
+                ],
+            }
+        ],
+    )
+    page = open_label(page_for, people, project)
+    page.keyboard.press("Control+Enter")  # required and empty: refused in the browser
+    expect(page.locator("[data-control='sentiment'] .lb-problems")).to_contain_text("Required")
+    page.keyboard.press("2")
+    page.keyboard.press("Control+z")
+    expect(page.get_by_role("radio", name="negative")).to_have_attribute("aria-checked", "false")
+    page.keyboard.press("Control+Shift+Z")
+    expect(page.get_by_role("radio", name="negative")).to_have_attribute("aria-checked", "true")
+    page.keyboard.press("1")
+    expect(page.get_by_role("radio", name="positive")).to_have_attribute("aria-checked", "true")
+    control_shot(page, "single_choice")
+    page.keyboard.press("?")
+    expect(page.get_by_role("dialog", name="Keyboard shortcuts")).to_contain_text("sentiment: positive")
+    shutil.copyfile(
+        shot(page, "label-help", full_page=False), REPO_ROOT / "docs" / "screenshots" / "labeling-help.png"
+    )
+    page.keyboard.press("Escape")
+    assert submit_and_get(page, item) == {"sentiment": "positive"}
+
+
+def test_multiple_choice_by_clicks(page_for, people):
+    project, item = setup(
+        people,
+        [
+            {
+                "name": "topics",
+                "type": "multiple_choice",
+                "field": "text",
+                "title": "Topics",
+                "labels": [{"value": "battery"}, {"value": "screen"}, {"value": "price"}],
+            }
+        ],
+    )
+    page = open_label(page_for, people, project)
+    page.get_by_role("checkbox", name="screen").click()
+    page.get_by_role("checkbox", name="battery").click()
+    control_shot(page, "multiple_choice")
+    assert submit_and_get(page, item) == {"topics": ["battery", "screen"]}
+
+
+def test_taxonomy_with_the_filter(page_for, people):
+    tree = [
+        {
+            "value": "Electronics",
+            "children": [{"value": "Phones", "children": [{"value": "Batteries"}]}, {"value": "Laptops"}],
+        },
+        {"value": "Home", "children": [{"value": "Kitchen"}]},
+    ]
+    project, item = setup(
+        people,
+        [{"name": "category", "type": "taxonomy", "field": "text", "title": "Category", "choices": tree}],
+    )
+    page = open_label(page_for, people, project)
+    page.get_by_label("Filter category").fill("batt")
+    page.get_by_text("Electronics \u203a Phones \u203a Batteries").click()
+    page.get_by_label("Filter category").fill("")
+    control_shot(page, "taxonomy")
+    assert submit_and_get(page, item) == {"category": ["Electronics", "Phones", "Batteries"]}
+
+
+def test_rating_with_arrow_keys(page_for, people):
+    project, item = setup(
+        people,
+        [
+            {
+                "name": "quality",
+                "type": "rating",
+                "field": "text",
+                "title": "Quality",
+                "min": 1,
+                "max": 5,
+                "min_label": "poor",
+                "max_label": "excellent",
+            }
+        ],
+    )
+    page = open_label(page_for, people, project)
+    page.get_by_role("radio", name="3").click()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("radio", name="4")).to_be_focused()
+    control_shot(page, "rating")
+    assert submit_and_get(page, item) == {"quality": 4}
+
+
+def test_free_text_is_one_undo_step(page_for, people):
+    project, item = setup(
+        people,
+        [
+            {
+                "name": "demonstration",
+                "type": "text",
+                "field": "text",
+                "title": "Ideal answer",
+                "required": True,
+                "placeholder": "Write the ideal answer",
+            }
+        ],
+    )
+    page = open_label(page_for, people, project)
+    box = page.get_by_placeholder("Write the ideal answer")
+    box.click()
+    box.type("Two days <b>of</b> battery.")
+    page.keyboard.press("1")  # typing never triggers hotkeys
+    control_shot(page, "text")
+    box.press("Control+Enter")
+    expect(page.locator(".lb-app[data-phase='empty']")).to_be_visible()
+    assert Annotation.objects.get(item=item).result == {"demonstration": "Two days <b>of</b> battery.1"}
+
+
+def test_ranking_by_keys_and_drag(page_for, people):
+    project, item = setup(
+        people,
+        [{"name": "order", "type": "ranking", "field": "responses", "required": True, "title": "Best first"}],
+        fields=[{"name": "prompt", "type": "text"}, {"name": "responses", "type": "candidates"}],
+        data={
+            "prompt": "Summarise the review.",
+            "responses": [
+                {"id": "r1", "text": "Good battery."},
+                {"id": "r2", "text": "Battery lasts two days."},
+                {"id": "r3", "text": "Phone."},
+            ],
+        },
+    )
+    page = open_label(page_for, people, project)
+    rows = page.locator(".lb-rank__row")
+    rows.nth(1).focus()
+    page.keyboard.press("Alt+ArrowUp")  # r2 first
+    expect(rows.nth(0)).to_have_attribute("data-id", "r2")
+    rows.nth(2).drag_to(rows.nth(1))  # r3 above r1
+    expect(rows.nth(1)).to_have_attribute("data-id", "r3")
+    control_shot(page, "ranking")
+    assert submit_and_get(page, item) == {"order": ["r2", "r3", "r1"]}
+
+
+def test_pairwise_with_strength(page_for, people):
+    project, item = setup(
+        people,
+        [
+            {
+                "name": "preference",
+                "type": "pairwise",
+                "field": "responses",
+                "required": True,
+                "strength": True,
+                "title": "Preference",
+            }
+        ],
+        fields=[{"name": "prompt", "type": "text"}, {"name": "responses", "type": "candidates"}],
+        data={"prompt": "Summarise:", "responses": ["A short summary.", "A longer, more careful summary."]},
+    )
+    page = open_label(page_for, people, project)
+    page.keyboard.press("]")
+    page.get_by_role("radio", name="Much better").click()
+    control_shot(page, "pairwise")
+    assert submit_and_get(page, item) == {"preference": {"choice": "B", "strength": 3}}
+
+
+SPAN_TEXT = "😀 Zoë Adams joined Acme in May."
+
+
+def select_word(page, word: str, field: str = "") -> None:
+    """Drag the mouse over `word` in a text view (across span boundaries), like a person would."""
+    body = f".tx-body[data-field='{field}']" if field else ".tx-body"
+    box = page.evaluate(
+        """([selector, word]) => {
+            const body = document.querySelector(selector);
+            const nodes = [];
+            const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+            let text = "";
+            while (walker.nextNode()) {
+                nodes.push([walker.currentNode, text.length]);
+                text += walker.currentNode.data;
+            }
+            const at = text.indexOf(word);
+            if (at < 0) return null;
+            const locate = (i) => {
+                for (let k = nodes.length - 1; k >= 0; k--) {
+                    if (nodes[k][1] <= i) return [nodes[k][0], i - nodes[k][1]];
+                }
+            };
+            const range = document.createRange();
+            range.setStart(...locate(at));
+            range.setEnd(...locate(at + word.length - 1));
+            const first = range.getClientRects()[0];
+            const end = document.createRange();
+            end.setStart(...locate(at + word.length - 1));
+            end.setEnd(...locate(at + word.length - 1).map((v, j) => (j === 1 ? v + 1 : v)));
+            const last = end.getBoundingClientRect();
+            const y = (r) => r.top + r.height / 2;
+            return {x: first.left, y: y(first), x2: last.right, y2: y(last)};
+        }""",
+        [body, word],
+    )
+    assert box is not None, f"{word!r} is not in {body}"
+    page.mouse.move(box["x"] + 1, box["y"])
+    page.mouse.down()
+    page.mouse.move(box["x2"] - 1, box["y2"], steps=5)
+    page.mouse.up()
+
+
+def test_spans_select_then_key_in_code_points(page_for, people):
+    project, item = setup(
+        people,
+        [
+            {
+                "name": "entities",
+                "type": "spans",
+                "field": "text",
+                "title": "Named entities",
+                "labels": [
+                    {"value": "PER", "hotkey": "p", "color": "#1565c0"},
+                    {"value": "ORG", "hotkey": "o", "color": "#6a1b9a"},
+                ],
+            }
+        ],
+        data={"text": SPAN_TEXT},
+    )
+    page = open_label(page_for, people, project)
+    select_word(page, "Zoë Adams")
+    page.keyboard.press("p")
+    select_word(page, "Acme")
+    page.keyboard.press("p")
+    # relabel the selected span with a key, then undo/redo keeps it
+    page.keyboard.press("o")
+    expect(page.locator("[data-control='entities'] .lb-list")).to_contain_text("ORG")
+    # overlap refused
+    select_word(page, "Adams joined")
+    page.keyboard.press("o")
+    expect(page.locator("section[data-control='entities']")).to_contain_text("may not overlap")
+    page.keyboard.press("Escape")
+    control_shot(page, "spans")
+    result = submit_and_get(page, item)["entities"]
+    assert [(s["start"], s["end"], s["label"], s["text"]) for s in result] == [
+        (2, 11, "PER", "Zoë Adams"),
+        (19, 23, "ORG", "Acme"),
+    ]
+    assert SPAN_TEXT[2:11] == "Zoë Adams"  # Python str: code points
+
+
+def test_relations_between_spans(page_for, people):
+    project, item = setup(
+        people,
+        [
+            {
+                "name": "entities",
+                "type": "spans",
+                "field": "text",
+                "title": "Entities",
+                "labels": [{"value": "PER", "hotkey": "p"}, {"value": "ORG", "hotkey": "o"}],
+            },
+            {
+                "name": "links",
+                "type": "relations",
+                "field": "text",
+                "spans": "entities",
+                "title": "Relations",
+                "labels": [{"value": "works_for", "hotkey": "w"}],
+            },
+        ],
+        data={"text": SPAN_TEXT},
+    )
+    page = open_label(page_for, people, project)
+    select_word(page, "Zoë Adams")
+    page.keyboard.press("p")
+    select_word(page, "Acme")
+    page.keyboard.press("o")
+    page.get_by_label("From").select_option(label="PER: Zoë Adams")
+    page.get_by_label("To").select_option(label="ORG: Acme")
+    page.get_by_role("button", name="+ works_for").click()
+    expect(page.get_by_role("list", name="Relations of links")).to_contain_text("works_for")
+    control_shot(page, "relations")
+    result = submit_and_get(page, item)
+    assert result["links"] == [{"from": "s1", "to": "s2", "label": "works_for"}]
+
+
+def test_chat_turn_labels_on_the_focused_turn(page_for, people):
+    project, item = setup(
+        people,
+        [
+            {
+                "name": "turn_labels",
+                "type": "chat_turn_labels",
+                "field": "chat",
+                "multiple": True,
+                "title": "Turn quality",
+                "per_turn_roles": ["assistant"],
+                "labels": [{"value": "helpful", "hotkey": "h"}, {"value": "hallucination", "hotkey": "x"}],
+            }
+        ],
+        fields=[{"name": "chat", "type": "conversation", "source": "messages"}],
+        data={
+            "messages": [
+                {"role": "user", "content": "Capital of Australia?"},
+                {"role": "assistant", "content": "Sydney."},
+                {"role": "user", "content": "Sure?"},
+                {"role": "assistant", "content": "Sorry: Canberra."},
+            ]
+        },
+    )
+    page = open_label(page_for, people, project)
+    page.keyboard.press("x")  # the first labelable turn
+    page.keyboard.press("j")  # next assistant turn
+    page.keyboard.press("h")
+    page.get_by_role("group", name="turn_labels for turn 3").get_by_role(
+        "button", name="hallucination"
+    ).click()
+    page.get_by_role("group", name="turn_labels for turn 3").get_by_role(
+        "button", name="hallucination"
+    ).click()
+    control_shot(page, "chat_turn_labels")
+    assert submit_and_get(page, item) == {"turn_labels": {"1": ["hallucination"], "3": ["helpful"]}}
+
+
+# --- review, drafts, hostile data -------------------------------------------------------------------
+
+SENTIMENT = [
+    {
+        "name": "sentiment",
+        "type": "single_choice",
+        "field": "text",
+        "required": True,
+        "labels": [{"value": "positive", "hotkey": "1"}, {"value": "neutral", "hotkey": "2"}],
+    },
+    {"name": "note", "type": "text", "field": "text", "title": "Note"},
+]
+
+
+def test_review_accept_and_reject_then_the_annotator_sees_the_comment(page_for, people):
+    project, item = setup(
+        people, SENTIMENT, settings={"review_fraction": 1.0, "max_escalation": 0}, overlap=2
+    )  # no automatic escalation when the two disagree: straight to review
+    second = ProjectMembershipFactory(
+        project=project, user=UserFactory(username="bob"), role=ProjectMembership.Role.ANNOTATOR
+    ).user
+    hostile_note = '<img src=x onerror="' + TRAP + '">'
+    for who, label, note in ((people.annotator, "positive", "fine"), (second, "neutral", hostile_note)):
+        assignment = next_item_for_annotator(project=project, annotator=who).assignment
+        result = {"sentiment": label, "note": note}
+        annotation_submit(project=project, annotator=who, assignment_id=assignment.pk, result=result)
+
+    reviewer = page_for(people.reviewer)
+    reviewer.goto(f"/projects/{project.id}/review/")
+    table = reviewer.locator(".rv-compare")
+    expect(table).to_contain_text(hostile_note)  # another annotator's free text, as text
+    expect(table.locator("tr.rv-differs")).to_have_count(2)
+    shutil.copyfile(
+        shot(reviewer, "review-page", full_page=False),
+        REPO_ROOT / "docs" / "screenshots" / "labeling-review.png",
+    )
+    reviewer.keyboard.press("a")  # accept annotator's
+    expect(reviewer.get_by_text("annotator's annotation accepted")).to_be_visible()
+    reviewer.keyboard.press("r")  # bob's is selected next
+    dialog = reviewer.get_by_role("dialog")
+    dialog.get_by_label("Reason").select_option("wrong_label")
+    dialog.get_by_label("Comment for the annotator").fill("Rule 2: a complaint is <b>not</b> neutral.")
+    shot(reviewer, "review-reject", full_page=False)
+    reviewer.keyboard.press("Control+Enter")
+    expect(reviewer.get_by_text("Nothing to review")).to_be_visible()
+    assert reviewer.evaluate("window.__pwned") is None
+    assert Annotation.objects.get(item=item, annotator=people.annotator).review == "accepted"
+    assert Annotation.objects.get(item=item, annotator=second).review == "rejected"
+
+    page = page_for(second)
+    page.goto(f"/projects/{project.id}/label/")
+    correction = page.get_by_role("region", name="Reviewer's feedback")
+    expect(correction).to_contain_text("Rule 2: a complaint is <b>not</b> neutral.")
+    expect(correction).to_contain_text("wrong label")
+    shot(page, "label-correction", full_page=False)
+    page.keyboard.press("1")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".lb-app[data-phase='empty']")).to_be_visible()
+    annotation = Annotation.objects.get(item=item, annotator=second)
+    assert annotation.result["sentiment"] == "positive"
+    assert annotation.revision == 2
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_a_draft_survives_a_reload(page_for, people):
+    project, item = setup(people, SENTIMENT)
+    page = open_label(page_for, people, project)
+    page.keyboard.press("2")
+    page.get_by_role("textbox", name="Note").fill("half-way thought")
+    expect(page.locator(".lb-save")).to_have_text("Draft saved")
+    page.reload()
+    expect(page.locator(".lb-app[data-phase='working']")).to_be_visible()
+    expect(page.get_by_role("radio", name="neutral")).to_have_attribute("aria-checked", "true")
+    expect(page.get_by_role("textbox", name="Note")).to_have_value("half-way thought")
+    assert submit_and_get(page, item) == {"sentiment": "neutral", "note": "half-way thought"}
+
+
+def test_a_draft_made_offline_survives_a_reload(page_for, people):
+    project, item = setup(people, SENTIMENT)
+    page = open_label(page_for, people, project)
+    page.context.set_offline(True)
+    page.keyboard.press("1")
+    expect(page.locator(".lb-save")).to_contain_text("kept in this browser", timeout=8000)
+    page.context.set_offline(False)
+    page.reload()
+    expect(page.get_by_role("radio", name="positive")).to_have_attribute("aria-checked", "true")
+    assert submit_and_get(page, item) == {"sentiment": "positive"}
+
+
+HOSTILE = (
+    '<script>window.__pwned=(window.__pwned||0)+1</script><img src=x onerror="' + TRAP + '">'
+    '<a href="javascript:' + TRAP + '">click</a><svg onload="' + TRAP + '"></svg>'
+)
+
+
+def test_hostile_item_text_and_rich_text_never_execute(page_for, people):
+    project, item = setup(
+        people,
+        [{"name": "entities", "type": "spans", "field": "body", "labels": [{"value": "ORG", "hotkey": "o"}]}],
+        fields=[{"name": "title", "type": "text"}, {"name": "body", "type": "rich_text"}],
+        data={"title": HOSTILE, "body": "<p>Report by <b>Acme</b> &amp; co.</p>" + HOSTILE},
+    )
+    page = open_label(page_for, people, project)
+    expect(page.locator(".lb-fieldcard").first).to_contain_text("<script>")  # text, not markup
+    rich = page.locator(".tx-body--rich")
+    assert rich.locator("script, img, svg, iframe").count() == 0
+    link = rich.locator("a")
+    assert link.count() == 0 or link.get_attribute("href") is None
+    select_word(page, "Acme", field="body")
+    page.keyboard.press("o")
+    shot(page, "label-rich-text", full_page=False)
+    result = submit_and_get(page, item)
+    source = "<p>Report by <b>Acme</b> &amp; co.</p>" + HOSTILE
+    (span,) = result["entities"]
+    assert source[span["start"] : span["end"]] == "Acme"
