@@ -23,7 +23,11 @@ class QualityState(models.Model):
     requested_at = models.DateTimeField(null=True, blank=True)
     # Incremental runs start from this: coded categorical answers and model parameters (npz bytes),
     # valid for annotations read at snapshot_at and for the schema version below.
+    # The snapshot is a base (rewritten by full runs, or when the changes since grow large) plus a
+    # small delta of the rows changed since, which is all an incremental run writes.
     snapshot = models.BinaryField(null=True, blank=True)
+    snapshot_delta = models.BinaryField(null=True, blank=True)
+    snapshot_base = models.IntegerField(default=0)  # increases with every new base (cache key)
     snapshot_at = models.DateTimeField(null=True, blank=True)
     snapshot_schema_version = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)

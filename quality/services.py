@@ -51,6 +51,7 @@ CHANGE_MARGIN = timedelta(seconds=60)  # incremental runs re-read this much befo
 RUNS_KEPT = 200
 ESCALATIONS_PER_RUN = 1000
 SNAPSHOT_FORMAT = 1
+REBASE_FRACTION = 0.2  # an incremental run writes a new base once this share of rows changed since
 WARM_GROWTH = 1.1  # warm starts while the answers grew by at most 10% since the last cold fit
 MAX_DISTINCT_ANSWERS = 20_000  # above this, a control's answers are read as text instead of codes
 
@@ -143,10 +144,7 @@ def quality_compute(*, project_id: int, full: bool = False) -> QualityRun | None
         }
     )
     run.save()
-    state.snapshot = job.dump_snapshot()
-    state.snapshot_at = started
-    state.snapshot_schema_version = schema.version
-    state.save(update_fields=["snapshot", "snapshot_at", "snapshot_schema_version", "updated_at"])
+    job.save_snapshot(state, started, schema.version)
     stale = list(
         QualityRun.objects.filter(project=project).order_by("-id").values_list("id", flat=True)[RUNS_KEPT:]
     )
@@ -227,14 +225,17 @@ class _Job:
         self.warm: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.new_warm: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.cold: dict[str, int] = {}  # answers the last cold-started model fit saw, per control
+        self.delta_keys = np.zeros(0, dtype=np.int64)  # (item, annotator) pairs changed since the base
+        self.cons_written: dict[str, np.ndarray] = {}  # items whose consensus rows changed since the base
+        self.written: dict[str, list[int]] = {}  # items whose consensus rows this run writes
 
     # -- reading ----------------------------------------------------------------------------------------
 
     def load(self, state: QualityState, since) -> None:
-        if self.incremental:
-            self._load_snapshot(bytes(state.snapshot))
-        elif state.snapshot is not None and state.snapshot_schema_version == self.run.schema_version:
-            self._load_snapshot(bytes(state.snapshot), consensus_only=True)  # to write only changes
+        if state.snapshot is not None and state.snapshot_schema_version == self.run.schema_version:
+            base = _base_snapshot(self.project.id, state)
+            delta = _decode(bytes(state.snapshot_delta)) if state.snapshot_delta is not None else None
+            self._use_snapshot(base, delta, consensus_only=not self.incremental)
         item, annotator, ms, per_control = self._read_coded(since if self.incremental else None)
         self._replace(item, annotator, ms, per_control, fresh=not self.incremental)
         structured_items = None
@@ -299,6 +300,7 @@ class _Job:
         have a handful of distinct texts); rows are expanded to (unit, label) pairs with numpy.
         """
         key = _pair_key(item, annotator)
+        self.delta_keys = np.union1d(self.delta_keys, key) if not fresh else np.zeros(0, dtype=np.int64)
         for name, (codes, texts) in per_control.items():
             control = self.controls[name]
             parsed = [self._labelled(control, text) for text in texts]
@@ -350,63 +352,127 @@ class _Job:
 
     # -- snapshot ---------------------------------------------------------------------------------------
 
-    def dump_snapshot(self) -> bytes:
+    def save_snapshot(self, state: QualityState, seen_at, schema_version: int) -> None:
+        """Full runs (and incremental runs whose changes since the base grew past REBASE_FRACTION)
+        write a new base; other incremental runs write only the delta: the current rows of every
+        (item, annotator) changed since the base, and the consensus rows written since."""
+        rows = sum(len(c.table) for c in self.controls.values() if c.table is not None)
+        changed = sum(
+            int(np.isin(_pair_key(c.table.item, c.table.annotator), self.delta_keys).sum())
+            for c in self.controls.values()
+            if c.table is not None and len(self.delta_keys)
+        )
+        if not self.incremental or state.snapshot is None or changed > REBASE_FRACTION * max(rows, 1):
+            state.snapshot = self._dump_base()
+            state.snapshot_delta = None
+            state.snapshot_base += 1
+        else:
+            state.snapshot_delta = self._dump_delta()
+        state.snapshot_at = seen_at
+        state.snapshot_schema_version = schema_version
+        # Only these fields: `pending` and `full_requested` belong to the scheduler and may have
+        # changed since this run started.
+        state.save(
+            update_fields=[
+                "snapshot",
+                "snapshot_delta",
+                "snapshot_base",
+                "snapshot_at",
+                "snapshot_schema_version",
+                "updated_at",
+            ]
+        )
+
+    def _dump_base(self) -> bytes:
         arrays: dict[str, np.ndarray] = {f"act_{k}": v for k, v in self.activity.items()}
-        meta: dict[str, Any] = {"format": SNAPSHOT_FORMAT, "controls": {}, "consensus": {}}
+        meta: dict[str, Any] = {"format": SNAPSHOT_FORMAT, "controls": {}}
         for name, control in self.controls.items():
             if control.table is None:
                 continue
             t = control.table
-            arrays.update(
-                {f"{name}__item": t.item, f"{name}__unit": t.unit, f"{name}__annotator": t.annotator}
-            )
-            arrays[f"{name}__label"] = t.label
+            arrays.update(_table_arrays(name, t))
             meta["controls"][name] = {
                 "labels": t.labels,
                 "units": t.units,
                 "method": control.method,
                 "cold_answers": self.cold.get(name, 0),
             }
-            if name in self.new_warm:
-                arrays[f"{name}__warm_keys"], arrays[f"{name}__warm_post"] = self.new_warm[name]
+            warm = self.new_warm.get(name) or self.warm.get(name)
+            if warm is not None:
+                arrays[f"{name}__warm_keys"], arrays[f"{name}__warm_post"] = warm
+            if name in self.new_cons:
+                arrays.update(_cons_arrays(name, self.new_cons[name]))
+        return _encode(arrays, meta)
+
+    def _dump_delta(self) -> bytes:
+        keys = self.delta_keys
+        act = self.activity
+        in_delta = np.isin(_pair_key(act["item"], act["annotator"]), keys)
+        arrays: dict[str, np.ndarray] = {"keys": keys, **{f"act_{k}": v[in_delta] for k, v in act.items()}}
+        meta: dict[str, Any] = {"format": SNAPSHOT_FORMAT, "controls": {}}
+        for name, control in self.controls.items():
+            if control.table is None:
+                continue
+            t = control.table
+            arrays.update(_table_arrays(name, t.mask(np.isin(_pair_key(t.item, t.annotator), keys))))
+            meta["controls"][name] = {"labels": t.labels, "units": t.units, "method": control.method}
             if name in self.new_cons:
                 items, labels, conf = self.new_cons[name]
-                arrays.update(
-                    {f"{name}__cons_item": items, f"{name}__cons_label": labels, f"{name}__cons_conf": conf}
+                written = np.union1d(
+                    self.cons_written.get(name, np.zeros(0, np.int64)), self.written.get(name, [])
                 )
-        packed: dict[str, np.ndarray] = {}
-        for key, array in arrays.items():
-            packed.update(_pack(key, array))
-        buffer = io.BytesIO()
-        np.savez(buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **packed)
-        return zlib.compress(buffer.getvalue(), 1)
+                pick = np.isin(items, written)
+                arrays.update(_cons_arrays(name, (items[pick], labels[pick], conf[pick])))
+        return _encode(arrays, meta)
 
-    def _load_snapshot(self, blob: bytes, *, consensus_only: bool = False) -> None:
-        data = _Unpacked(np.load(io.BytesIO(zlib.decompress(blob))))
-        meta = json.loads(bytes(data["__meta__"]).decode())
+    def _use_snapshot(self, base: dict, delta: dict | None, *, consensus_only: bool) -> None:
+        """Start from the stored base, with the delta's rows laid over it."""
+        data, meta = base["data"], base["meta"]
+        delta_data = delta["data"] if delta else None
+        delta_meta = delta["meta"] if delta else {"controls": {}}
+        if delta_data is not None:
+            self.delta_keys = delta_data["keys"]
         if not consensus_only:
-            self.activity = {k: data[f"act_{k}"] for k in ("item", "annotator", "ms")}
+            act = {k: data[f"act_{k}"] for k in ("item", "annotator", "ms")}
+            if delta_data is not None:
+                keep = ~np.isin(_pair_key(act["item"], act["annotator"]), self.delta_keys)
+                act = {k: np.concatenate((v[keep], delta_data[f"act_{k}"])) for k, v in act.items()}
+            self.activity = act
         for name, control in self.controls.items():
             stored = meta["controls"].get(name)
-            if control.table is None or stored is None:
+            if control.table is None or stored is None or stored.get("method") != control.method:
                 continue
+            cons = _cons_of(data, name)
+            if cons is not None and delta_data is not None and f"{name}__cons_item" in delta_data:
+                cons = _overlay(cons, _cons_of(delta_data, name))
+                self.cons_written[name] = delta_data[f"{name}__cons_item"]
+            if cons is not None:
+                self.prev_cons[name] = cons
             if consensus_only:
-                if f"{name}__cons_item" in data and stored.get("method") == control.method:
-                    self.prev_cons[name] = tuple(data[f"{name}__cons_{k}"] for k in ("item", "label", "conf"))
                 continue
-            control.table = engine.Table(
+            vocab = delta_meta["controls"].get(name) or stored
+            table = engine.Table(
                 data[f"{name}__item"],
                 data[f"{name}__unit"],
                 data[f"{name}__annotator"],
                 data[f"{name}__label"],
-                list(stored["labels"]),
-                list(stored["units"]),
+                list(vocab["labels"]),
+                list(vocab["units"]),
             )
-            if f"{name}__warm_keys" in data and stored.get("method") == control.method:
+            if delta_data is not None and f"{name}__item" in delta_data:
+                table = table.mask(~np.isin(_pair_key(table.item, table.annotator), self.delta_keys))
+                table = engine.Table(
+                    np.concatenate((table.item, delta_data[f"{name}__item"])),
+                    np.concatenate((table.unit, delta_data[f"{name}__unit"])),
+                    np.concatenate((table.annotator, delta_data[f"{name}__annotator"])),
+                    np.concatenate((table.label, delta_data[f"{name}__label"])),
+                    table.labels,
+                    table.units,
+                )
+            control.table = table
+            if f"{name}__warm_keys" in data:
                 self.warm[name] = (data[f"{name}__warm_keys"], data[f"{name}__warm_post"])
                 self.cold[name] = int(stored.get("cold_answers", 0))
-            if f"{name}__cons_item" in data and stored.get("method") == control.method:
-                self.prev_cons[name] = tuple(data[f"{name}__cons_{k}"] for k in ("item", "label", "conf"))
 
     # -- computing --------------------------------------------------------------------------------------
 
@@ -607,7 +673,8 @@ class _Job:
         for name, answers in answers_by_control.items():
             control = self.controls[name]
             version = engine.METHOD_VERSIONS.get(control.method, "1")
-            for item in sorted(answers):
+            self.written[name] = sorted(answers)
+            for item in self.written[name]:
                 answer, confidence, agreement, count = answers[item]
                 rows.append((item, name, control.method, version, answer, confidence, agreement, count))
         if not self.incremental:
@@ -967,6 +1034,84 @@ def _consensus_upsert(project_id: int, run_id: int, rows: list[tuple]) -> None:
             "annotations = EXCLUDED.annotations, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at"
         )
         cursor.execute("DROP TABLE quality_consensus_in")
+
+
+_BASE_CACHE: dict[int, tuple[int, dict]] = {}  # project id -> (base number, decoded base)
+_BASE_CACHE_SIZE = 4
+
+
+def _base_snapshot(project_id: int, state: QualityState) -> dict:
+    """The decoded base snapshot, kept in this process while it is current: a worker that runs a
+    project's consecutive incremental recomputes decodes it once per base."""
+    cached = _BASE_CACHE.get(project_id)
+    if cached is not None and cached[0] == state.snapshot_base:
+        return cached[1]
+    base = _decode(bytes(state.snapshot))
+    base["data"] = _Materialised(base["data"])
+    if len(_BASE_CACHE) >= _BASE_CACHE_SIZE:
+        _BASE_CACHE.pop(next(iter(_BASE_CACHE)))
+    _BASE_CACHE[project_id] = (state.snapshot_base, base)
+    return base
+
+
+class _Materialised:
+    """Every array of a snapshot read once (npz members are otherwise re-read on every access)."""
+
+    def __init__(self, data):
+        self.arrays = {key: data[key] for key in data.data.files if not key.endswith("__base")}
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.arrays
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.arrays[key]
+
+
+def _encode(arrays: dict[str, np.ndarray], meta: dict) -> bytes:
+    packed: dict[str, np.ndarray] = {}
+    for key, array in arrays.items():
+        packed.update(_pack(key, array))
+    buffer = io.BytesIO()
+    np.savez(buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **packed)
+    return zlib.compress(buffer.getvalue(), 1)
+
+
+def _decode(blob: bytes) -> dict:
+    data = _Unpacked(np.load(io.BytesIO(zlib.decompress(blob))))
+    return {"data": data, "meta": json.loads(bytes(data["__meta__"]).decode())}
+
+
+def _table_arrays(name: str, table: engine.Table) -> dict[str, np.ndarray]:
+    return {
+        f"{name}__item": table.item,
+        f"{name}__unit": table.unit,
+        f"{name}__annotator": table.annotator,
+        f"{name}__label": table.label,
+    }
+
+
+def _cons_arrays(name: str, cons: tuple) -> dict[str, np.ndarray]:
+    items, labels, conf = cons
+    return {f"{name}__cons_item": items, f"{name}__cons_label": labels, f"{name}__cons_conf": conf}
+
+
+def _cons_of(data, name: str) -> tuple | None:
+    if f"{name}__cons_item" not in data:
+        return None
+    return tuple(data[f"{name}__cons_{k}"] for k in ("item", "label", "conf"))
+
+
+def _overlay(base: tuple, delta: tuple) -> tuple:
+    """Consensus arrays (sorted items, labels, confidences) with the delta's items replacing the base's."""
+    items, labels, conf = base
+    keep = ~np.isin(items, delta[0])
+    merged = np.concatenate((items[keep], delta[0]))
+    order = np.argsort(merged, kind="stable")
+    return (
+        merged[order],
+        np.concatenate((labels[keep], delta[1]))[order],
+        np.concatenate((conf[keep], delta[2]))[order],
+    )
 
 
 def _pack(key: str, array: np.ndarray) -> dict[str, np.ndarray]:

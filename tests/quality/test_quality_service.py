@@ -388,3 +388,59 @@ def test_a_chain_of_incremental_runs_reaches_the_same_consensus_as_a_full_run(pe
     full = services.quality_compute(project_id=lab.project.id, full=True)
     assert {r.item_id: r.answer for r in ConsensusResult.objects.filter(control="sentiment")} == truth
     assert report["controls"][0]["confusion"] == full.report["controls"][0]["confusion"]
+
+
+def test_incremental_runs_on_base_and_delta_snapshots_leave_nothing_for_a_full_run_to_fix(lab, monkeypatch):
+    """Incremental runs write only a delta over the stored base (and reuse the decoded base within a
+    process). After several of them, with and without that cache, a full recompute finds every
+    consensus row and every coefficient already right."""
+    from datetime import timedelta
+
+    from tests.factories import make_items
+
+    # Runs re-read the last minute of changes (commits can land late); here everything happens within
+    # a minute, which would count every row as changed and make each run write a new base.
+    monkeypatch.setattr(services, "CHANGE_MARGIN", timedelta(0))
+
+    label_everything(lab, pattern)
+    services.quality_compute(project_id=lab.project.id, full=True)
+    base_number = QualityState.objects.get(project=lab.project).snapshot_base
+    for round_ in range(3):
+        make_items(lab.project, f"extra headline {round_}")
+        label_everything(lab, lambda index, item_id: LABELS[(index + item_id) % 3])
+        if round_ == 1:
+            services._BASE_CACHE.clear()  # another worker process: decode the base again
+        run = services.quality_compute(project_id=lab.project.id)
+        assert run.kind == QualityRun.Kind.INCREMENTAL
+    state = QualityState.objects.get(project=lab.project)
+    assert state.snapshot_base == base_number and state.snapshot_delta is not None  # deltas only
+    rows = lambda: dict(  # noqa: E731
+        ConsensusResult.objects.filter(project=lab.project).values_list("item_id", "answer")
+    )
+    before = rows()
+    incremental_report = run.report
+    full = services.quality_compute(project_id=lab.project.id, full=True)
+    assert rows() == before
+    assert incremental_report["controls"][0]["agreement"]["alpha"] == pytest.approx(
+        full.report["controls"][0]["agreement"]["alpha"]
+    )
+    assert incremental_report["annotators"] == full.report["annotators"]
+    state.refresh_from_db()
+    assert state.snapshot_base == base_number + 1 and state.snapshot_delta is None
+
+
+def test_an_incremental_run_rebases_when_most_rows_changed(lab, monkeypatch):
+    label_everything(lab, pattern)
+    services.quality_compute(project_id=lab.project.id, full=True)
+    base_number = QualityState.objects.get(project=lab.project).snapshot_base
+    monkeypatch.setattr(services, "REBASE_FRACTION", 0.0)
+    from tests.factories import make_items
+
+    make_items(lab.project, "one more")
+    label_everything(lab, pattern)
+    run = services.quality_compute(project_id=lab.project.id)
+    assert run.kind == QualityRun.Kind.INCREMENTAL
+    state = QualityState.objects.get(project=lab.project)
+    assert state.snapshot_base == base_number + 1 and state.snapshot_delta is None
+    again = services.quality_compute(project_id=lab.project.id)
+    assert again.annotations == run.annotations == 39
