@@ -1,6 +1,9 @@
 """Scheduling a quality recompute: the one quality entry point the annotation services call (the
 back-edge STYLE.md allows). Kept apart from quality.services so that importing it costs nothing."""
 
+from datetime import timedelta
+
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core.services import outbox_enqueue
@@ -8,6 +11,7 @@ from core.services import outbox_enqueue
 from .models import QualityState
 
 RECOMPUTE_TASK = "quality.tasks.quality_recompute_task"
+PENDING_STALE = timedelta(minutes=10)
 
 
 def quality_schedule(*, project_id: int, full: bool = False) -> bool:
@@ -17,8 +21,13 @@ def quality_schedule(*, project_id: int, full: bool = False) -> bool:
     pending yet, so a burst of submissions schedules one job. Returns whether a job was enqueued.
     """
     now = timezone.now()
-    updated = QualityState.objects.filter(project_id=project_id, pending=False).update(
-        pending=True, requested_at=now, full_requested=full
+    # A job that was enqueued but never started (its message lost after the outbox handed it to
+    # the broker) would leave `pending` set for ever: after PENDING_STALE it counts as not pending.
+    stale = now - PENDING_STALE
+    updated = (
+        QualityState.objects.filter(project_id=project_id)
+        .filter(Q(pending=False) | Q(requested_at__lt=stale))
+        .update(pending=True, requested_at=now, full_requested=True if full else F("full_requested"))
     )
     if not updated:
         if full:

@@ -773,12 +773,18 @@ class _Job:
             for m in ProjectMembership.objects.filter(project=self.project).select_related("user")
         }
         act = self.activity
-        users = sorted(set(act["annotator"].tolist()) | set(gold))
+        present = np.unique(act["annotator"])
+        users = sorted(set(present.tolist()) | set(gold))
         rows = []
-        order = np.argsort(act["annotator"], kind="stable")
-        sorted_users = act["annotator"][order]
+        # Group the (up to millions of) activity rows by person: small integer codes sort by radix.
+        codes = np.searchsorted(present, act["annotator"])
+        codes = codes.astype(np.uint16) if len(present) < 2**16 else codes
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(present) + 1))
         for user in users:
-            lo, hi = np.searchsorted(sorted_users, [user, user + 1])
+            position = int(np.searchsorted(present, user))
+            known = position < len(present) and present[position] == user
+            lo, hi = (int(bounds[position]), int(bounds[position + 1])) if known else (0, 0)
             ms = act["ms"][order[lo:hi]]
             positive = ms[ms > 0]
             values = kappas.get(user, [])

@@ -331,7 +331,7 @@ LOGGING = {
 
 # --- quality (quality/services.py, docs/QUALITY.md) ---------------------------------------------------
 QUALITY_DEBOUNCE_SECONDS = float(
-    env_str("QUALITY_DEBOUNCE_SECONDS", "0.5")
+    env_str("QUALITY_DEBOUNCE_SECONDS", "0.25")
 )  # a burst of submits: one recompute
 QUALITY_FULL_EVERY_SECONDS = env_int(
     "QUALITY_FULL_EVERY_SECONDS", 3600

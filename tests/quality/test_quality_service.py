@@ -444,3 +444,21 @@ def test_an_incremental_run_rebases_when_most_rows_changed(lab, monkeypatch):
     assert state.snapshot_base == base_number + 1 and state.snapshot_delta is None
     again = services.quality_compute(project_id=lab.project.id)
     assert again.annotations == run.annotations == 39
+
+
+def test_a_pending_flag_whose_job_never_started_does_not_block_recomputes_for_ever(lab):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    assert services.quality_schedule(project_id=lab.project.id) is True
+    assert services.quality_schedule(project_id=lab.project.id) is False  # a job is on its way
+    # ... but its message was lost: ten minutes later the next change schedules again
+    QualityState.objects.filter(project=lab.project).update(
+        requested_at=timezone.now() - timedelta(minutes=11)
+    )
+    before = OutboxMessage.objects.filter(task_name="quality.tasks.quality_recompute_task").count()
+    assert services.quality_schedule(project_id=lab.project.id) is True
+    assert (
+        OutboxMessage.objects.filter(task_name="quality.tasks.quality_recompute_task").count() == before + 1
+    )
