@@ -88,3 +88,101 @@ def gold_page(request, project_id: int):
     ]
     context = _project_context(request, project, golds=golds, form=form, issues=issues, can_manage=True)
     return render(request, "quality/gold.html", context)
+
+
+_NUMBER_KNOBS = (
+    ("escalate_below", "Escalate items whose agreement is below", "0 to 1; empty: never escalate", float),
+    ("min_gold_accuracy", "Pause annotators whose gold accuracy is below", "0 to 1", float),
+    ("min_gold_answers", "… after at least this many gold answers", "whole number", int),
+    ("new_annotator_gold_answers", "Annotators with fewer gold answers count as new", "whole number", int),
+    ("gold_boost", "New and weak annotators see gold this many times as often", "1 to 10", float),
+    ("flag_gold_failure_rate", "Flag a gold item when this share of annotators fail it", "0 to 1", float),
+    ("flag_gold_min_answers", "… once it has at least this many answers", "whole number", int),
+)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def quality_settings_page(request, project_id: int):
+    """The project's quality knobs (settings.quality) and gold rate (settings.labeling.gold_rate),
+    with a consensus method per control chosen from those its type supports."""
+    from annotation.services.labeling import latest_schema
+    from projects.labeling import labeling_settings
+    from projects.quality_settings import quality_settings
+    from projects.services import project_update
+
+    from .answers import adapter_for
+
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.MANAGE_WORKFLOW
+    )
+    try:
+        controls = latest_schema(project).definition.get("controls", [])
+    except DomainError:
+        controls = []
+    knobs = quality_settings(project)
+    choices = []
+    for control in controls:
+        adapter = adapter_for(control)
+        if adapter is not None:
+            chosen = knobs.methods.get(control["name"])
+            methods = list(adapter.methods)
+            choices.append(
+                {
+                    "name": control["name"],
+                    "title": control.get("title") or control["name"],
+                    "type": control.get("type"),
+                    "methods": methods,
+                    "chosen": chosen if chosen in methods else methods[0],
+                }
+            )
+    values = {key: getattr(knobs, key) for key, *_ in _NUMBER_KNOBS}
+    values["auto_pause"] = knobs.auto_pause
+    values["gold_rate"] = labeling_settings(project).gold_rate
+    if request.method == "POST":
+        post = request.POST
+        quality: dict = {"methods": {}}
+        problems = []
+        for choice in choices:
+            method = post.get(f"method_{choice['name']}", choice["chosen"])
+            quality["methods"][choice["name"]] = method
+            choice["chosen"] = method
+        for key, label, _, kind in _NUMBER_KNOBS:
+            raw = post.get(key, "").strip()
+            values[key] = raw
+            if raw == "" and key == "escalate_below":
+                quality[key] = None
+                continue
+            try:
+                quality[key] = kind(raw)
+            except ValueError:
+                problems.append(f"{label}: “{raw}” is not a number.")
+        quality["auto_pause"] = post.get("auto_pause") == "on"
+        values["auto_pause"] = quality["auto_pause"]
+        raw_rate = post.get("gold_rate", "").strip()
+        values["gold_rate"] = raw_rate
+        try:
+            gold_rate = float(raw_rate)
+        except ValueError:
+            problems.append(f"Gold rate: “{raw_rate}” is not a number.")
+            gold_rate = None
+        if not problems:
+            merged = dict(project.settings or {})
+            merged["quality"] = {**(merged.get("quality") or {}), **quality}
+            merged["labeling"] = {**(merged.get("labeling") or {}), "gold_rate": gold_rate}
+            try:
+                project_update(project=project, actor=request.user, settings=merged)
+            except DomainError as error:
+                problems.append(error.message)
+            else:
+                services.quality_request_full(project=project, actor=request.user)
+                messages.success(request, "Quality settings saved; a full recompute is on its way.")
+                return redirect(request.path)
+        for problem in problems:
+            messages.error(request, problem)
+    knob_rows = [
+        {"key": key, "label": label, "help": help_text, "value": values[key]}
+        for key, label, help_text, _ in _NUMBER_KNOBS
+    ]
+    context = _project_context(request, project, choices=choices, knob_rows=knob_rows, values=values)
+    return render(request, "quality/settings.html", context)

@@ -48,3 +48,23 @@ def test_manager_manages_gold_items_from_the_quality_tab(page_for, people):
     page.get_by_role("button", name=f"Unmark item {first.id} as gold").click()
     expect(page.get_by_text("is no longer a gold item")).to_be_visible()
     assert not Item.objects.get(pk=first.id).is_gold
+
+
+def test_manager_changes_quality_settings_from_the_quality_tab(page_for, people):
+    from projects.quality_settings import quality_settings
+
+    lab = make_lab(people, overlap=2, annotators=2, items=2)
+    page = page_for(people.manager)
+    page.goto(f"/projects/{lab.project.id}/quality/")
+    page.get_by_role("link", name="Settings", exact=True).click()
+    page.get_by_label("sentiment single_choice").select_option("majority")
+    page.get_by_label("Pause annotators whose gold accuracy is below").fill("2")
+    page.get_by_role("button", name="Save quality settings").click()
+    expect(page.get_by_text("min_gold_accuracy must be")).to_be_visible()
+    page.get_by_label("Pause annotators whose gold accuracy is below").fill("0.85")
+    page.get_by_role("button", name="Save quality settings").click()
+    expect(page.get_by_text("Quality settings saved")).to_be_visible()
+    shot(page, "quality-settings")
+    lab.project.refresh_from_db()
+    knobs = quality_settings(lab.project)
+    assert knobs.methods == {"sentiment": "majority"} and knobs.min_gold_accuracy == 0.85

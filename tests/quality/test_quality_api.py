@@ -156,3 +156,40 @@ def test_gold_page_sets_promotes_and_unmarks_and_shows_every_problem(lab, people
 
     assert page.post(url, {"item": item.id, "action": "remove"}).status_code == 302
     assert not GoldStandard.objects.filter(item=item).exists() and not Item.objects.get(pk=item.id).is_gold
+
+
+def test_quality_settings_page_saves_methods_and_knobs_and_refuses_bad_values(lab, people, page_for):
+    from projects.quality_settings import quality_settings
+
+    url = f"/projects/{lab.project.id}/quality/settings/"
+    page = page_for(people.manager)
+    assert page_for(people.reviewer).get(url).status_code == 403
+    assert page_for(people.outsider).get(url).status_code == 404
+    body = page.get(url).content.decode()
+    assert 'name="method_sentiment"' in body and "dawid_skene" in body and "mace" in body
+    form = {
+        "method_sentiment": "majority",
+        "gold_rate": "0.1",
+        "escalate_below": "",
+        "min_gold_accuracy": "0.8",
+        "min_gold_answers": "3",
+        "new_annotator_gold_answers": "10",
+        "gold_boost": "2",
+        "flag_gold_failure_rate": "0.6",
+        "flag_gold_min_answers": "3",
+    }
+    for bad in (
+        {"min_gold_accuracy": "1.5"},
+        {"min_gold_answers": "many"},
+        {"method_sentiment": "astrology"},
+    ):
+        response = page.post(url, {**form, **bad})
+        assert response.status_code == 200, bad
+        lab.project.refresh_from_db()
+        assert "quality" not in (lab.project.settings or {})  # nothing saved
+    assert page.post(url, form).status_code == 302
+    lab.project.refresh_from_db()
+    knobs = quality_settings(lab.project)
+    assert knobs.methods == {"sentiment": "majority"} and knobs.min_gold_accuracy == 0.8
+    assert knobs.escalate_below is None and knobs.auto_pause is False and knobs.min_gold_answers == 3
+    assert lab.project.settings["labeling"]["gold_rate"] == 0.1
