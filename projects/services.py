@@ -527,8 +527,9 @@ def schema_labels_migrate(*, project: Project, actor, operations: Any, note: str
             "re_review": {name: sorted(labels) for name, labels in plan.re_review.items()},
         },
     )
-    if plan.re_review:
-        outbox_enqueue(task_name=LABEL_MIGRATION_TASK, kwargs={"migration_id": migration.id})
+    # Always: the job sends items with split/deleted labels back to review (when there are any) and
+    # has the quality app re-read old answers under the new label names.
+    outbox_enqueue(task_name=LABEL_MIGRATION_TASK, kwargs={"migration_id": migration.id})
     return migration
 
 

@@ -180,6 +180,7 @@ class _Control:
     adapter: Any
     method: str
     table: engine.Table | None = None  # categorical and units kinds
+    renames: dict[str, str] = field(default_factory=dict)  # old label -> label now (label migrations)
     structured: dict[int, list[tuple[int, Any]]] = field(
         default_factory=dict
     )  # item -> [(annotator, answer)]
@@ -211,6 +212,9 @@ class _Job:
                 labels = list(adapter.labels(spec) or [])
                 control.table = engine.Table.empty(labels)
             self.controls[spec["name"]] = control
+        for name, renames in _label_renames(project).items():
+            if name in self.controls:
+                self.controls[name].renames = renames
         self.gold_ids = set(answers_selector.gold_items(project=project))
         self.activity = {
             "item": np.zeros(0, np.int64),
@@ -341,6 +345,8 @@ class _Job:
             answer = json.loads(text)
         except ValueError:
             return []
+        if control.renames:
+            answer = _renamed(answer, control.renames)
         table = control.table
         if control.adapter.kind == "categorical":
             label = _safe(control.adapter.to_label, answer, control.spec)
@@ -1040,6 +1046,43 @@ def _consensus_upsert(project_id: int, run_id: int, rows: list[tuple]) -> None:
             "annotations = EXCLUDED.annotations, run_id = EXCLUDED.run_id, updated_at = EXCLUDED.updated_at"
         )
         cursor.execute("DROP TABLE quality_consensus_in")
+
+
+def _label_renames(project: Project) -> dict[str, dict[str, str]]:
+    """control -> old label -> its name in the newest schema, composed over the project's label
+    migrations (renames and merges). Annotations keep the labels of the version they were made under;
+    quality reads them under today's names. Split and deleted labels have no single new name: their
+    items go back to review (annotation.services.queue.label_migration_apply) and, until then, their
+    old answers count as unanswered for that control."""
+    from projects.models import LabelMigration
+    from projects.schema.migrate import plan_label_migration
+
+    composed: dict[str, dict[str, str]] = {}
+    migrations = (
+        LabelMigration.objects.filter(project=project)
+        .select_related("from_version", "to_version")
+        .order_by("to_version__version")
+    )
+    for migration in migrations:
+        renames = plan_label_migration(migration.from_version.definition, migration.operations).renames
+        for control, mapping in renames.items():
+            current = composed.setdefault(control, {})
+            for old, new in list(current.items()):
+                current[old] = mapping.get(new, new)
+            for old, new in mapping.items():
+                current.setdefault(old, new)
+    return composed
+
+
+def _renamed(answer: Any, renames: dict[str, str]) -> Any:
+    """An answer of a choice-like control with old label names replaced (in lists, paths, dict values)."""
+    if isinstance(answer, str):
+        return renames.get(answer, answer)
+    if isinstance(answer, list):
+        return [_renamed(value, renames) for value in answer]
+    if isinstance(answer, dict):
+        return {key: _renamed(value, renames) for key, value in answer.items()}
+    return answer
 
 
 _BASE_CACHE: dict[int, tuple[int, dict]] = {}  # project id -> (base number, decoded base)

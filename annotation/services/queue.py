@@ -17,6 +17,7 @@ from projects.labeling import labeling_settings
 from projects.models import LabelMigration, LabelSchemaVersion, Project
 from projects.schema.migrate import labels_in_answer
 from projects.services import project_ensure_active
+from quality.scheduling import quality_schedule
 
 from .. import states
 from ..models import Annotation, Item, Prediction
@@ -321,6 +322,8 @@ def label_migration_apply(*, migration_id: int) -> int:
 
     plan = plan_label_migration(migration.from_version.definition, migration.operations)
     review = plan.re_review
+    with transaction.atomic():  # consensus and agreement re-read old answers under the new names
+        quality_schedule(project_id=migration.project_id, full=True)
     if not review:
         return 0
     project = migration.project

@@ -462,3 +462,26 @@ def test_a_pending_flag_whose_job_never_started_does_not_block_recomputes_for_ev
     assert (
         OutboxMessage.objects.filter(task_name="quality.tasks.quality_recompute_task").count() == before + 1
     )
+
+
+def test_renamed_and_merged_labels_are_read_under_their_new_names(lab, django_capture_on_commit_callbacks):
+    label_everything(lab, pattern)
+    services.quality_recompute(project_id=lab.project.id)  # the job the submissions scheduled has run
+    with django_capture_on_commit_callbacks(execute=True):
+        project_services.schema_labels_migrate(
+            project=lab.project,
+            actor=lab.people.manager,
+            operations=[
+                {"op": "rename", "control": "sentiment", "from": "negative", "to": "bad"},
+                {"op": "merge", "control": "sentiment", "from": ["neutral", "positive"], "to": "positive"},
+            ],
+        )
+    run = QualityRun.objects.filter(project=lab.project).first()  # the full run the migration scheduled
+    assert run is not None and run.kind == QualityRun.Kind.FULL
+    labels = {row["label"]: row for row in run.report["controls"][0]["labels"]}
+    assert set(labels) == {"positive", "bad"}
+    assert labels["bad"]["annotations"] == sum(
+        1 for item in lab.items for index in range(3) if pattern(index, item.id) == "negative"
+    )
+    answers = set(ConsensusResult.objects.filter(project=lab.project).values_list("answer", flat=True))
+    assert answers <= {"positive", "bad"}
