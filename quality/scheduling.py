@@ -3,6 +3,7 @@ back-edge STYLE.md allows). Kept apart from quality.services so that importing i
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -39,5 +40,6 @@ def quality_schedule(*, project_id: int, full: bool = False) -> bool:
         )
         if not created:
             return False
-    outbox_enqueue(task_name=RECOMPUTE_TASK, kwargs={"project_id": project_id})
+    if settings.QUALITY_ENQUEUE:
+        outbox_enqueue(task_name=RECOMPUTE_TASK, kwargs={"project_id": project_id})
     return True

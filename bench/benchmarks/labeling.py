@@ -77,6 +77,9 @@ def run(ctx: Context) -> list[dict]:
             DJANGO_DEBUG="0",
             DATABASE_URL=database_url,
             REDIS_URL=None,  # in-memory channel layer, eager tasks: nothing outside this database
+            # Eager tasks would run each submission's quality recompute inside the submit call; in
+            # production it runs in the worker. The schedule's UPDATE stays in the measured path.
+            QUALITY_ENQUEUE="0",
             TESSERA_VAR_DIR=str(ctx.tmp_dir / "var"),
             DB_CONN_MAX_AGE=None,
         )

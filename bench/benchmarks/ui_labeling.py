@@ -114,6 +114,7 @@ def _latency(ctx: Context) -> list[dict]:
         DATABASE_URL=None,
         REDIS_URL=None,
         CELERY_TASK_ALWAYS_EAGER="1",
+        QUALITY_ENQUEUE="0",  # the quality recompute runs in a worker in production, not in the submit
     )
     manage("migrate", "--noinput", "-v", "0", python=ctx.env.python, repo_root=ctx.repo_root, env=env)
     out = manage(

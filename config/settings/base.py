@@ -333,6 +333,9 @@ LOGGING = {
 QUALITY_DEBOUNCE_SECONDS = float(
     env_str("QUALITY_DEBOUNCE_SECONDS", "0.25")
 )  # a burst of submits: one recompute
+# Off only in benchmarks of the web path that run jobs inline (no worker): the schedule's UPDATE still
+# runs, the recompute job is not enqueued (bench/benchmarks/labeling.py).
+QUALITY_ENQUEUE = env_bool("QUALITY_ENQUEUE", default=True)
 QUALITY_FULL_EVERY_SECONDS = env_int(
     "QUALITY_FULL_EVERY_SECONDS", 3600
 )  # incremental runs between full refits

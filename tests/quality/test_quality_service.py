@@ -485,3 +485,11 @@ def test_renamed_and_merged_labels_are_read_under_their_new_names(lab, django_ca
     )
     answers = set(ConsensusResult.objects.filter(project=lab.project).values_list("answer", flat=True))
     assert answers <= {"positive", "bad"}
+
+
+def test_quality_enqueue_off_keeps_the_flag_but_sends_no_job(lab, settings):
+    settings.QUALITY_ENQUEUE = False
+    before = OutboxMessage.objects.count()
+    assert services.quality_schedule(project_id=lab.project.id) is True
+    assert OutboxMessage.objects.count() == before
+    assert QualityState.objects.get(project=lab.project).pending is True
