@@ -1,6 +1,8 @@
 """Thin HTTP adapters for quality: the latest report, history, CSV tables, recompute, gold standards.
 
 Rules live in quality.services; reads in quality.selectors; who may do what in projects.access.
+quality.services is imported where it is used: it pulls in numpy/scipy maths that the web process
+should not load at startup (cold start memory).
 """
 
 import csv
@@ -19,7 +21,7 @@ from core.serializers import StrictInputSerializer
 from projects import access
 from projects.access import ProjectAction
 
-from . import selectors, services
+from . import selectors
 from .models import GoldStandard, QualityRun
 
 
@@ -134,6 +136,8 @@ class QualityViewSet(_ProjectScoped):
     @extend_schema(summary="Recompute everything now (in the worker; refits every model)", request=None)
     @action(detail=False, methods=["post"])
     def recompute(self, request, project_pk=None):
+        from . import services
+
         project = self._project(ProjectAction.MANAGE_WORKFLOW)
         services.quality_request_full(project=project, actor=request.user)
         return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
@@ -174,6 +178,8 @@ class GoldViewSet(mixins.ListModelMixin, _ProjectScoped):
         responses={200: GoldSerializer},
     )
     def update(self, request, project_pk=None, item=None):
+        from . import services
+
         project = self._project(ProjectAction.MANAGE_WORKFLOW)
         payload = GoldInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -188,6 +194,8 @@ class GoldViewSet(mixins.ListModelMixin, _ProjectScoped):
     )
     @action(detail=True, methods=["post"])
     def promote(self, request, project_pk=None, item=None):
+        from . import services
+
         project = self._project(ProjectAction.MANAGE_WORKFLOW)
         gold = services.gold_promote(project=project, actor=request.user, item_id=int(item))
         return Response(GoldSerializer(gold).data)
@@ -196,6 +204,8 @@ class GoldViewSet(mixins.ListModelMixin, _ProjectScoped):
         summary="Unmark a gold item (its reference answer is deleted)", request=None, responses={204: None}
     )
     def destroy(self, request, project_pk=None, item=None):
+        from . import services
+
         project = self._project(ProjectAction.MANAGE_WORKFLOW)
         services.gold_remove(project=project, actor=request.user, item_id=int(item))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -14,7 +14,7 @@ from projects import access
 from projects.access import ProjectAction
 from projects.views import _project_context
 
-from . import selectors, services
+from . import selectors
 
 
 def _can_manage(request, project) -> bool:
@@ -42,6 +42,8 @@ def quality_dashboard(request, project_id: int):
 def gold_page(request, project_id: int):
     """Gold items: their reference answers and how annotators do on them; make an item gold with a
     reference answer (JSON, validated like an annotation) or with its consensus; unmark one."""
+    from . import services
+
     project = access.project_get_for_user(
         user=request.user, project_id=project_id, action=ProjectAction.MANAGE_WORKFLOW
     )
@@ -111,6 +113,7 @@ def quality_settings_page(request, project_id: int):
     from projects.quality_settings import quality_settings
     from projects.services import project_update
 
+    from . import services
     from .answers import adapter_for
 
     project = access.project_get_for_user(

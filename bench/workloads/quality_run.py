@@ -63,6 +63,7 @@ FROM annotation_assignment a WHERE a.project_id = %(project)s
 def main(conf: dict) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
     django.setup()
+    from django.conf import settings as django_settings
     from django.contrib.auth import get_user_model
     from django.db import connection
 
@@ -139,7 +140,7 @@ def main(conf: dict) -> dict:
         "alpha": report["alpha"],
         "reflected_seconds": reflected,
         "incremental_ms": compute_ms,
-        "debounce_seconds": float(os.environ.get("QUALITY_DEBOUNCE_SECONDS", "0.5")),
+        "debounce_seconds": django_settings.QUALITY_DEBOUNCE_SECONDS,
         "snapshot_bytes": len(
             bytes(__import__("quality.models").models.QualityState.objects.get(project=project).snapshot)
         ),
