@@ -71,6 +71,14 @@ class Coded:
     unit_sub: np.ndarray  # sub-unit index of each dense unit
     annotators: np.ndarray  # user id of each dense annotator
     unit_key: np.ndarray  # item * width + sub-unit: stable across runs (warm starts)
+    _counts: object = None
+
+    @property
+    def counts(self):
+        """Per-unit label counts, computed once (several coefficients need them)."""
+        if self._counts is None:
+            self._counts = label_counts(self.coded)
+        return self._counts
 
 
 def code(table: Table, values: np.ndarray | None = None) -> Coded:
@@ -125,7 +133,7 @@ def consensus(
     dense unit or -1 (anchors Dawid-Skene). `warm` is (sorted unit keys, posteriors) of a previous run."""
     c = coded.coded
     count = np.bincount(c.item, minlength=c.n_items)
-    agreement = observed_agreement_per_unit(c)
+    agreement = observed_agreement_per_item(coded.counts) if len(c) else np.full(c.n_items, np.nan)
     if len(c) == 0:
         empty = np.full(c.n_items, -1, dtype=np.int64)
         return Consensus(empty, np.full(c.n_items, np.nan), agreement, count)
@@ -186,7 +194,7 @@ def _weighted_median(c: CodedAnnotations) -> tuple[np.ndarray, np.ndarray]:
 
 def agreement_summary(coded: Coded, level: str, *, with_ci: bool) -> dict:
     c = coded.coded
-    counts = label_counts(c)
+    counts = coded.counts
     pairable = int(np.count_nonzero(counts.per_item >= 2))
     summary = {
         "alpha": None,
@@ -223,7 +231,7 @@ def label_rows(coded: Coded, labels: list[str], consensus_labels: np.ndarray) ->
     q = len(labels)
     used = np.bincount(c.label, minlength=q) if len(c) else np.zeros(q, dtype=np.int64)
     chosen = np.bincount(consensus_labels[consensus_labels >= 0], minlength=q)
-    per_label = per_label_agreement(c) if len(c) and q else None
+    per_label = per_label_agreement(coded.counts) if len(c) and q else None
     rows = []
     for k, label in enumerate(labels):
         rows.append(

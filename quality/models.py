@@ -27,7 +27,7 @@ class QualityState(models.Model):
     # small delta of the rows changed since, which is all an incremental run writes.
     snapshot = models.BinaryField(null=True, blank=True)
     snapshot_delta = models.BinaryField(null=True, blank=True)
-    snapshot_base = models.IntegerField(default=0)  # increases with every new base (cache key)
+    snapshot_base = models.BigIntegerField(default=0)  # the id of the run that wrote the base (cache key)
     snapshot_at = models.DateTimeField(null=True, blank=True)
     snapshot_schema_version = models.IntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)

@@ -369,9 +369,12 @@ class _Job:
             if c.table is not None and len(self.delta_keys)
         )
         if not self.incremental or state.snapshot is None or changed > REBASE_FRACTION * max(rows, 1):
-            state.snapshot = self._dump_base()
+            state.snapshot, arrays, meta = self._dump_base()
             state.snapshot_delta = None
-            state.snapshot_base += 1
+            # The writing run's id names the base: unique even if this transaction rolls back, so
+            # the in-memory copy below can never stand for another base.
+            state.snapshot_base = self.run.id
+            _cache_base(self.project.id, self.run.id, {"data": _Plain(arrays), "meta": meta})
         else:
             state.snapshot_delta = self._dump_delta()
         state.snapshot_at = seen_at
@@ -389,7 +392,7 @@ class _Job:
             ]
         )
 
-    def _dump_base(self) -> bytes:
+    def _dump_base(self) -> tuple[bytes, dict, dict]:
         arrays: dict[str, np.ndarray] = {f"act_{k}": v for k, v in self.activity.items()}
         meta: dict[str, Any] = {"format": SNAPSHOT_FORMAT, "controls": {}}
         for name, control in self.controls.items():
@@ -408,7 +411,7 @@ class _Job:
                 arrays[f"{name}__warm_keys"], arrays[f"{name}__warm_post"] = warm
             if name in self.new_cons:
                 arrays.update(_cons_arrays(name, self.new_cons[name]))
-        return _encode(arrays, meta)
+        return _encode(arrays, meta), arrays, meta
 
     def _dump_delta(self) -> bytes:
         keys = self.delta_keys
@@ -1097,10 +1100,32 @@ def _base_snapshot(project_id: int, state: QualityState) -> dict:
         return cached[1]
     base = _decode(bytes(state.snapshot))
     base["data"] = _Materialised(base["data"])
+    _cache_base(project_id, state.snapshot_base, base)
+    return base
+
+
+def _cache_base(project_id: int, number: int, base: dict) -> None:
+    _BASE_CACHE.pop(project_id, None)
     if len(_BASE_CACHE) >= _BASE_CACHE_SIZE:
         _BASE_CACHE.pop(next(iter(_BASE_CACHE)))
-    _BASE_CACHE[project_id] = (state.snapshot_base, base)
-    return base
+    _BASE_CACHE[project_id] = (number, base)
+
+
+class _Plain:
+    """A base kept from the run that wrote it: its arrays as they were computed (float32 warm
+    posteriors widened like a decoded base would be)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.arrays = {
+            key: value.astype(np.float64) if value.dtype == np.float32 else value
+            for key, value in arrays.items()
+        }
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.arrays
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.arrays[key]
 
 
 class _Materialised:

@@ -331,7 +331,7 @@ LOGGING = {
 
 # --- quality (quality/services.py, docs/QUALITY.md) ---------------------------------------------------
 QUALITY_DEBOUNCE_SECONDS = float(
-    env_str("QUALITY_DEBOUNCE_SECONDS", "0.25")
+    env_str("QUALITY_DEBOUNCE_SECONDS", "0.15")
 )  # a burst of submits: one recompute
 # Off only in benchmarks of the web path that run jobs inline (no worker): the schedule's UPDATE still
 # runs, the recompute job is not enqueued (bench/benchmarks/labeling.py).
@@ -339,3 +339,17 @@ QUALITY_ENQUEUE = env_bool("QUALITY_ENQUEUE", default=True)
 QUALITY_FULL_EVERY_SECONDS = env_int(
     "QUALITY_FULL_EVERY_SECONDS", 3600
 )  # incremental runs between full refits
+
+# --- exports (exports/services.py, docs/RELEASES.md) ------------------------------------------------
+# The Ed25519 key that signs every release's manifest.json (PEM, PKCS#8). Generated with mode 0600 on
+# first use when the file does not exist (embedded mode); in production mount a key and back it up.
+EXPORTS_SIGNING_KEY_PATH = env_str("EXPORTS_SIGNING_KEY_PATH", str(VAR_DIR / "release-signing-key.pem"))
+EXPORTS_BUILD_CHUNK_DELAY = float(
+    env_str("EXPORTS_BUILD_CHUNK_DELAY", "0")
+)  # seconds slept after each chunk of items; tests only (a build slow enough to be killed midway)
+EXPORTS_BUILD_STALE_SECONDS = env_int(
+    "EXPORTS_BUILD_STALE_SECONDS", 3600
+)  # without PostgreSQL: a building release older than this may be retried
+EXPORTS_DIFF_MAX_ITEMS = env_int("EXPORTS_DIFF_MAX_ITEMS", 1000)  # items listed per kind in a release diff
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ReleaseStatusEnum"] = "exports.models.Release.Status"
+EXPORTS_BUILD_CHUNK = env_int("EXPORTS_BUILD_CHUNK", 5000)  # items per fetch (and per consensus query) in a build
