@@ -17,6 +17,7 @@ from annotation.api.workflow import (
     QueueViewSet,
     ReviewViewSet,
 )
+from exports.api import ReleaseViewSet
 from projects.api.views import (
     GuidelineVersionViewSet,
     OrganisationMemberViewSet,
@@ -54,6 +55,7 @@ project_router.register("items-workflow", ItemWorkflowViewSet, basename="items-w
 project_router.register("predictions", PredictionViewSet, basename="prediction")
 project_router.register("quality", QualityViewSet, basename="quality")
 project_router.register("gold", GoldViewSet, basename="gold")
+project_router.register("releases", ReleaseViewSet, basename="release")
 
 urlpatterns = [
     path("me/", me, name="api-me"),
@@ -63,6 +65,11 @@ urlpatterns = [
         "projects/<int:project_pk>/quality/tables/<str:table>.csv",
         QualityViewSet.as_view({"get": "table"}),
         name="quality-table",
+    ),
+    path(
+        "projects/<int:project_pk>/releases/<int:number>/files/<path:path>",
+        ReleaseViewSet.as_view({"get": "download"}),
+        name="release-file",
     ),
     path("projects/<int:project_pk>/", include(project_router.urls)),
     path("projects/<int:project_pk>/items/<int:item_pk>/media/", ItemMediaView.as_view(), name="item-media"),

@@ -351,5 +351,6 @@ EXPORTS_BUILD_STALE_SECONDS = env_int(
     "EXPORTS_BUILD_STALE_SECONDS", 3600
 )  # without PostgreSQL: a building release older than this may be retried
 EXPORTS_DIFF_MAX_ITEMS = env_int("EXPORTS_DIFF_MAX_ITEMS", 1000)  # items listed per kind in a release diff
+EXPORTS_BUILD_CHUNK = env_int("EXPORTS_BUILD_CHUNK", 5000)  # items per fetch (and per consensus query)
+# Release.Status is the fourth "status" enum in the API schema: name it (drf-spectacular warns otherwise).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ReleaseStatusEnum"] = "exports.models.Release.Status"
-EXPORTS_BUILD_CHUNK = env_int("EXPORTS_BUILD_CHUNK", 5000)  # items per fetch (and per consensus query) in a build

@@ -18,15 +18,31 @@ byte-identical rebuilds assume the same pinned pyarrow.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Mapping
 from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from exports.canonical import canonical_dumps
 from exports.formats.base import OpenFile, PlaceMedia, join
 from exports.records import ExportContext, ExportRecord
+
+
+class _Lazy:
+    """pyarrow is imported on first use: the web process loads the format registry (for the API's
+    list of formats) and should not pay for pyarrow (~40 MB) unless it writes Parquet."""
+
+    def __init__(self, name: str):
+        self._name = name
+        self._module = None
+
+    def __getattr__(self, attribute: str):
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attribute)
+
+
+pa: Any = _Lazy("pyarrow")
+pq: Any = _Lazy("pyarrow.parquet")
 
 ROW_GROUP_SIZE = 10_000
 WRITER_OPTIONS = {

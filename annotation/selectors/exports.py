@@ -1,0 +1,148 @@
+"""What the release build (exports.services) reads about items and their annotations.
+
+Streams in item-id order without model instances: `export_items` is one server-side cursor (inside
+the build's transaction on PostgreSQL), and the annotations of each chunk of items are read by an
+id-range query, so memory stays bounded by the chunk size whatever the project's size.
+"""
+
+from collections.abc import Iterator
+from datetime import date
+from typing import NamedTuple
+
+import orjson
+from django.db import connection
+from django.db.models import Exists, OuterRef, QuerySet
+
+from projects.models import Project
+
+from ..models import Annotation, Item
+
+CHUNK = 5_000  # rows per fetch from the server-side cursor
+
+
+class ExportItemRow(NamedTuple):
+    id: int
+    external_id: str | None
+    split: str
+    data: dict
+    source: str
+    source_ref: str
+    checksum: str
+    licence: str
+    consent: str
+    synthetic: bool
+    media_url: str
+    media_type: str
+    is_gold: bool
+
+
+class ExportAnnotationRow(NamedTuple):
+    id: int
+    item_id: int
+    annotator_id: int
+    result: dict
+    revision: int
+    review: str  # Annotation.Review value
+    guideline_version: int | None
+
+
+_ITEM_FIELDS = (
+    "id",
+    "external_id",
+    "split",
+    "data",
+    "source",
+    "source_ref",
+    "checksum",
+    "licence",
+    "consent",
+    "synthetic",
+    "media_url",
+    "media_type",
+    "is_gold",
+)
+
+
+def _export_item_queryset(
+    *,
+    project: Project,
+    split: str | None = None,
+    gold: bool = False,
+    reviewed: bool = False,
+    created_from: date | None = None,
+    created_until: date | None = None,
+) -> QuerySet:
+    rows = Item.objects.filter(project=project, excluded=False)
+    if split is not None:
+        rows = rows.filter(split=split)
+    if gold:
+        rows = rows.filter(is_gold=True)
+    if reviewed:
+        accepted = Annotation.objects.filter(
+            item_id=OuterRef("pk"), review__in=[Annotation.Review.ACCEPTED, Annotation.Review.FIXED]
+        )
+        rows = rows.filter(Exists(accepted))
+    if created_from is not None:
+        rows = rows.filter(created_at__date__gte=created_from)
+    if created_until is not None:
+        rows = rows.filter(created_at__date__lte=created_until)
+    return rows
+
+
+def export_items(*, project: Project, chunk_size: int = CHUNK, **filters) -> Iterator[ExportItemRow]:
+    """The project's non-excluded items matching `filters` (split, gold, reviewed: an annotation
+    accepted or fixed by a reviewer, created_from/created_until: dates, inclusive), by id. Streams
+    through a server-side cursor on PostgreSQL: call inside a transaction so the cursor is not
+    materialised WITH HOLD. The data is parsed with orjson (read as text: several times faster than
+    the ORM's JSON conversion on a million rows)."""
+    rows = _export_item_queryset(project=project, **filters).order_by("id").values_list(*_ITEM_FIELDS)
+    if connection.vendor != "postgresql":
+        for row in rows.iterator(chunk_size=chunk_size):
+            yield ExportItemRow(*row)
+        return
+    sql, params = rows.query.sql_with_params()
+    # The ORM's SQL with the data column read as text: only the select list changes.
+    data_column = '"annotation_item"."data"'
+    if sql.count(data_column) != 1:
+        raise RuntimeError("unexpected item query shape")
+    sql = sql.replace(data_column, f"{data_column}::text", 1)
+    loads = orjson.loads
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(chunk_size):
+            for row in batch:
+                yield ExportItemRow(row[0], row[1], row[2], loads(row[3]), *row[4:])
+
+
+def export_item_count(*, project: Project, **filters) -> int:
+    return _export_item_queryset(project=project, **filters).count()
+
+
+def export_annotations(
+    *, project: Project, first_item_id: int, last_item_id: int, with_results: bool = True
+) -> list[ExportAnnotationRow]:
+    """Current answers (head revisions) on the items with first_item_id <= id <= last_item_id, by item
+    then annotation id. One range query per chunk of items (the caller's chunk bounds memory).
+    Without `with_results` the answers are not read (result is {}): lineage needs only the ids."""
+    if connection.vendor != "postgresql":
+        rows = (
+            Annotation.objects.filter(project=project, item_id__gte=first_item_id, item_id__lte=last_item_id)
+            .order_by("item_id", "id")
+            .values_list(
+                "id", "item_id", "annotator_id", "result", "revision", "review", "guideline_version__version"
+            )
+        )
+        return [ExportAnnotationRow(*row) for row in rows]
+    result = "a.result::text" if with_results else "NULL"
+    sql = (
+        f"SELECT a.id, a.item_id, a.annotator_id, {result}, a.revision, a.review, g.version "  # noqa: S608
+        "FROM annotation_annotation a LEFT JOIN projects_guidelineversion g ON g.id = a.guideline_version_id "
+        "WHERE a.project_id = %s AND a.item_id >= %s AND a.item_id <= %s ORDER BY a.item_id, a.id"
+    )
+    loads = orjson.loads
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project.id, first_item_id, last_item_id])
+        return [
+            ExportAnnotationRow(r[0], r[1], r[2], loads(r[3]) if r[3] is not None else {}, r[4], r[5], r[6])
+            for r in cursor.fetchall()
+        ]

@@ -1,0 +1,981 @@
+"""Releases: create, build, publish, verify, reproduce and diff (docs/RELEASES.md).
+
+The build streams the project's items with their consensus (and annotations) from one database
+snapshot through every chosen format into a fresh prefix of default_storage, then writes
+croissant.json, DATASHEET.md and the signed manifest.json, and publishes by flipping the release row
+in one transaction. Until then nothing of the release is served. A build that fails deletes its
+files; a build that was killed leaves them under its prefix, and the retry deletes them first.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import hmac
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from math import isfinite
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from annotation.selectors import exports as item_selectors
+from core.audit import audit_record
+from core.exceptions import DomainError
+from core.realtime import broadcast, broadcast_on_commit, project_group
+from core.services import outbox_enqueue
+from projects.models import GuidelineVersion, LabelSchemaVersion, Project
+from quality import selectors_export as consensus_selectors
+
+from .canonical import canonical_bytes
+from .croissant import build_croissant
+from .datasheet import build_datasheet
+from .facts import ReleaseFacts, ReleaseTally, Source
+from .formats import FORMATS, applicable_formats
+from .manifest import (
+    MANIFEST_NAME,
+    DirectoryOutput,
+    FileEntry,
+    build_manifest,
+    generate_private_key,
+    key_id,
+    manifest_bytes,
+    private_key_from_pem,
+    public_key_pem,
+    sha256_stream,
+    sign_manifest,
+    sort_entries,
+    verify_release,
+)
+from .models import RELEASE_NAME_PATTERN, Release, ReleaseFile
+from .records import ExportContext, ExportRecord, Media, RawAnnotation, lineage_dict
+
+logger = logging.getLogger(__name__)
+
+BUILD_TASK = "exports.tasks.release_build_task"
+FILTER_KEYS = {"reviewed", "gold", "split", "min_agreement", "created_from", "created_until"}
+_NAME = re.compile(RELEASE_NAME_PATTERN)
+_SPLIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,49}$")
+_LOCK_CLASS = 7007  # first key of the advisory lock a build holds (the second is the release id)
+_REVIEW = {"accepted": "accepted", "fixed": "corrected", "rejected": "rejected"}
+_CONSENT = {"granted": "obtained", "not_required": "not_required", "withdrawn": "not_obtained"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Create and retry
+
+
+def _normalise_filter(raw: Any) -> dict[str, Any]:
+    """The release filter with only known keys and canonical values (stored and put in the manifest)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise DomainError("bad_filter", "The filter must be an object.")
+    unknown = sorted(set(raw) - FILTER_KEYS)
+    if unknown:
+        raise DomainError("bad_filter", f"Unknown filter key(s): {', '.join(unknown)}.")
+    out: dict[str, Any] = {}
+    for key in ("reviewed", "gold"):
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                raise DomainError("bad_filter", f"{key} must be true or false.")
+            if raw[key]:
+                out[key] = True
+    if raw.get("split") is not None:
+        if not isinstance(raw["split"], str) or not _SPLIT.match(raw["split"]):
+            raise DomainError("bad_filter", "split must be a split name (letters, digits, -_.).")
+        out["split"] = raw["split"]
+    if raw.get("min_agreement") is not None:
+        value = raw["min_agreement"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise DomainError("bad_filter", "min_agreement must be a number from 0 to 1.")
+        out["min_agreement"] = float(value)
+    for key in ("created_from", "created_until"):
+        if raw.get(key) is not None:
+            try:
+                out[key] = date.fromisoformat(str(raw[key])).isoformat()
+            except ValueError:
+                raise DomainError("bad_filter", f"{key} must be a date (YYYY-MM-DD).") from None
+    if "created_from" in out and "created_until" in out and out["created_from"] > out["created_until"]:
+        raise DomainError("bad_filter", "created_from is after created_until.")
+    return out
+
+
+def _schema_of(project: Project) -> LabelSchemaVersion:
+    schema = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+    if schema is None:
+        raise DomainError("no_schema", "The project has no label schema yet: there is nothing to release.")
+    return schema
+
+
+@transaction.atomic
+def release_create(
+    *,
+    project: Project,
+    actor,
+    name: str,
+    formats: list[str],
+    filter: dict | None = None,
+    include_raw: bool = False,
+) -> Release:
+    """Request release number N+1 of `project` and schedule its build (through the outbox).
+
+    Rules: the name is letters, digits and -_. (never a path) and unique in the project; formats are
+    known and applicable to the active schema (jsonl, the native format, is always included: diffs
+    and lineage read it); the filter has only known keys. Not idempotent: each call is a release.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise DomainError(
+            "invalid_name",
+            "A release name is 1 to 100 letters, digits, '-', '_' or '.', starting with a letter or digit.",
+        )
+    schema = _schema_of(project)
+    if not isinstance(formats, list) or not all(isinstance(f, str) for f in formats):
+        raise DomainError("unknown_format", "formats must be a list of format names.")
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise DomainError(
+            "unknown_format",
+            f"Unknown format(s): {', '.join(unknown)}. Known: {', '.join(FORMATS)}.",
+            extra={"formats": unknown},
+        )
+    applicable = set(applicable_formats(schema.definition))
+    inapplicable = sorted(set(formats) - applicable)
+    if inapplicable:
+        raise DomainError(
+            "format_not_applicable",
+            f"Nothing in the label schema for: {', '.join(inapplicable)}.",
+            extra={"formats": inapplicable},
+        )
+    chosen = sorted({"jsonl", *formats})
+    normalised = _normalise_filter(filter)
+    project = Project.objects.select_for_update().get(pk=project.pk)  # numbers are allocated in turn
+    if Release.objects.filter(project=project, name=name).exists():
+        raise DomainError("name_taken", f"The project already has a release named {name!r}.")
+    last = (
+        Release.objects.filter(project=project).order_by("-number").values_list("number", flat=True).first()
+    )
+    release = Release.objects.create(
+        project=project,
+        number=(last or 0) + 1,
+        name=name,
+        filter=normalised,
+        formats=chosen,
+        include_raw=bool(include_raw),
+        requested_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="release.created",
+        target=release,
+        changes={"name": name, "formats": chosen, "filter": normalised, "include_raw": release.include_raw},
+    )
+    # Announced first: with an in-process (eager) job the build starts in the next commit callback.
+    broadcast_on_commit(project_group(project.id), "release.created", release_summary(release))
+    outbox_enqueue(task_name=BUILD_TASK, kwargs={"release_id": release.id})
+    return release
+
+
+def release_retry(*, release: Release, actor) -> Release:
+    """Build a failed release again, or one whose build died (its worker was killed).
+
+    A published release is immutable (409); a build still running is left alone (409). The retry's
+    build deletes whatever the previous attempt left under its prefix before writing anything.
+    """
+    with transaction.atomic():
+        release = Release.objects.select_for_update().get(pk=release.pk)
+        if release.status == Release.Status.PUBLISHED:
+            raise DomainError("release_published", "A published release never changes.", status_code=409)
+        if release.status == Release.Status.BUILDING and _build_running(release):
+            raise DomainError("build_running", "This release is being built right now.", status_code=409)
+        release.status = Release.Status.BUILDING
+        release.error = ""
+        release.save(update_fields=["status", "error"])
+        audit_record(
+            actor=actor,
+            organisation_id=release.project.organisation_id,
+            project_id=release.project_id,
+            action="release.retried",
+            target=release,
+            changes={"attempts": release.attempts},
+        )
+        outbox_enqueue(task_name=BUILD_TASK, kwargs={"release_id": release.id})
+    return release
+
+
+def _build_running(release: Release) -> bool:
+    """Whether a live build holds this release. PostgreSQL: the build's advisory lock (released by
+    the server when the build's connection dies). Elsewhere: started less than the stale time ago."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_CLASS, release.id])
+            free = cursor.fetchone()[0]
+            if free:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_CLASS, release.id])
+        return not free
+    stale = timedelta(seconds=settings.EXPORTS_BUILD_STALE_SECONDS)
+    return release.started_at is not None and timezone.now() - release.started_at < stale
+
+
+@contextmanager
+def _build_lock(release_id: int) -> Iterator[bool]:
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_CLASS, release_id])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_CLASS, release_id])
+
+
+# ---------------------------------------------------------------------------------------------
+# Storage
+
+
+def _is_local(storage) -> bool:
+    return isinstance(storage, FileSystemStorage)
+
+
+def storage_delete_prefix(prefix: str) -> None:
+    """Delete every file under `prefix` in default_storage (idempotent)."""
+    if not prefix:
+        return
+    if _is_local(default_storage):
+        shutil.rmtree(default_storage.path(prefix), ignore_errors=True)
+        return
+
+    def walk(folder: str) -> None:
+        try:
+            directories, files = default_storage.listdir(folder)
+        except FileNotFoundError:
+            return
+        for name in files:
+            default_storage.delete(f"{folder}{name}")
+        for name in directories:
+            walk(f"{folder}{name}/")
+
+    walk(prefix)
+
+
+def storage_list_prefix(prefix: str) -> list[str]:
+    """Relative paths of the files under `prefix`."""
+    found: list[str] = []
+
+    def walk(folder: str, relative: str) -> None:
+        try:
+            directories, files = default_storage.listdir(f"{prefix}{folder}")
+        except FileNotFoundError:
+            return
+        found.extend(f"{relative}{name}" for name in files)
+        for name in directories:
+            walk(f"{folder}{name}/", f"{relative}{name}/")
+
+    walk("", "")
+    return sorted(found)
+
+
+class _Target:
+    """Where a build writes: straight into the prefix on local disk; a temporary directory uploaded
+    file by file (streamed, multipart) to other storages."""
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self.local = _is_local(default_storage)
+        if self.local:
+            self.root = Path(default_storage.path(prefix))
+            self.root.mkdir(parents=True, exist_ok=False)
+        else:
+            self.root = Path(tempfile.mkdtemp(prefix="tessera-release-"))
+        self.output = DirectoryOutput(self.root)
+
+    def upload(self, names: list[str]) -> None:
+        if self.local:
+            return
+        for name in names:
+            with self.root.joinpath(*name.split("/")).open("rb") as handle:
+                default_storage.save(f"{self.prefix}{name}", File(handle, name=name))
+
+    def cleanup(self) -> None:
+        if not self.local:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def discard(self) -> None:
+        self.cleanup()
+        storage_delete_prefix(self.prefix)
+
+
+# ---------------------------------------------------------------------------------------------
+# Signing key
+
+
+def signing_key():
+    """The server's Ed25519 release key (settings.EXPORTS_SIGNING_KEY_PATH), generated on first use
+    with mode 0600 when the file does not exist (embedded mode); concurrent first uses agree."""
+    path = Path(settings.EXPORTS_SIGNING_KEY_PATH)
+    if not path.exists():
+        from cryptography.hazmat.primitives import serialization
+
+        key = generate_private_key()
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        else:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(pem)
+    return private_key_from_pem(path.read_bytes())
+
+
+def signing_public_key_info() -> dict[str, str]:
+    public_key = signing_key().public_key()
+    return {"key_id": key_id(public_key), "public_key_pem": public_key_pem(public_key).decode("ascii")}
+
+
+# ---------------------------------------------------------------------------------------------
+# Build
+
+
+def progress_key(release_id: int) -> str:
+    return f"exports:release-progress:{release_id}"
+
+
+def release_progress(*, release: Release) -> dict[str, int]:
+    """The live progress of a build (from the cache the build writes), zeros before the first chunk."""
+    state = cache.get(progress_key(release.id)) or {}
+    return {"records_done": state.get("records_done", 0), "records_total": state.get("records_total", 0)}
+
+
+def is_remote_storage() -> bool:
+    """Whether default_storage is not the local disk (S3): downloads are then presigned redirects."""
+    return not _is_local(default_storage)
+
+
+def release_summary(release: Release) -> dict[str, Any]:
+    return {
+        "project_id": release.project_id,
+        "release_id": release.id,
+        "number": release.number,
+        "name": release.name,
+        "status": release.status,
+        "records_done": release.records_done,
+        "records_total": release.records_total,
+    }
+
+
+def _claim(release_id: int) -> Release | None:
+    """Start an attempt: a release that is not building is never built (tasks are at-least-once).
+    Deletes what an earlier attempt left and gives this attempt a fresh prefix."""
+    with transaction.atomic():
+        release = (
+            Release.objects.select_for_update(of=("self",))
+            .select_related("project", "project__organisation")
+            .filter(pk=release_id)
+            .first()
+        )
+        if release is None or release.status != Release.Status.BUILDING:
+            return None
+        storage_delete_prefix(release.storage_prefix)
+        release.attempts += 1
+        release.storage_prefix = f"releases/{release.project_id}/{release.number}/a{release.attempts}/"
+        release.started_at = timezone.now()
+        release.records_done = release.records_total = 0
+        release.save(
+            update_fields=["attempts", "storage_prefix", "started_at", "records_done", "records_total"]
+        )
+    storage_delete_prefix(release.storage_prefix)  # a stale prefix of the same attempt number
+    return release
+
+
+def release_build(*, release_id: int) -> Release | None:
+    """Build and publish a release. Idempotent: a published or failed release is left as it is, and
+    a second delivery of the task while a build runs does nothing (the build's advisory lock).
+
+    Side effects: files under the release's prefix in default_storage; `release.progress` events
+    while it runs; then, in one transaction, the ReleaseFile rows, the manifest and the status flip
+    to published (`release.published`), or failed with the files deleted (`release.failed`).
+    """
+    with _build_lock(release_id) as acquired:
+        if not acquired:
+            return Release.objects.filter(pk=release_id).first()
+        release = _claim(release_id)
+        if release is None:
+            return Release.objects.filter(pk=release_id).first()
+        target = None
+        try:
+            target = _Target(release.storage_prefix)
+            written = write_release(release, target.output, on_progress=_progress_reporter(release))
+            target.upload([entry.path for entry in written.entries] + [MANIFEST_NAME])
+        except Exception as error:
+            logger.exception("release %s failed", release.id)
+            if target is not None:
+                target.discard()
+            else:
+                storage_delete_prefix(release.storage_prefix)
+            return _fail(release, f"The build failed ({type(error).__name__}); nothing was published.")
+        target.cleanup()
+        return _publish(release, written)
+
+
+def _progress_reporter(release: Release):
+    last = [0.0]
+
+    def report(done: int, total: int, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - last[0] < 0.25:
+            return
+        last[0] = now
+        state = {**release_summary(release), "records_done": done, "records_total": total}
+        cache.set(progress_key(release.id), state, timeout=3600)
+        # Sent now, not on commit: the build reads inside one long read-only transaction.
+        broadcast(project_group(release.project_id), "release.progress", state)
+
+    return report
+
+
+@transaction.atomic
+def _publish(release: Release, written: WrittenRelease) -> Release:
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    ReleaseFile.objects.filter(release=release).delete()
+    ReleaseFile.objects.bulk_create(
+        [
+            ReleaseFile(release=release, path=entry.path, sha256=entry.sha256, size=entry.bytes)
+            for entry in sort_entries([*written.entries, written.manifest_entry])
+        ]
+    )
+    release.status = Release.Status.PUBLISHED
+    release.published_at = timezone.now()
+    release.manifest = written.manifest
+    release.records_done = release.records_total = written.records
+    release.save()
+    cache.delete(progress_key(release.id))
+    audit_record(
+        actor=None,
+        organisation_id=release.project.organisation_id,
+        project_id=release.project_id,
+        action="release.published",
+        target=release,
+        changes={"records": written.records, "merkle_root": written.manifest["merkle_root"]},
+    )
+    broadcast_on_commit(project_group(release.project_id), "release.published", release_summary(release))
+    return release
+
+
+@transaction.atomic
+def _fail(release: Release, message: str) -> Release:
+    release = Release.objects.select_for_update().get(pk=release.pk)
+    release.status = Release.Status.FAILED
+    release.error = message[:1000]
+    release.save(update_fields=["status", "error"])
+    cache.delete(progress_key(release.id))
+    broadcast_on_commit(
+        project_group(release.project_id),
+        "release.failed",
+        {**release_summary(release), "error": release.error},
+    )
+    return release
+
+
+@dataclass
+class WrittenRelease:
+    entries: list[FileEntry]  # every file but manifest.json
+    manifest: dict[str, Any]
+    manifest_entry: FileEntry
+    records: int
+
+
+@dataclass
+class _Stats:
+    """What only the database knows, gathered on the first pass: consensus methods and sources."""
+
+    methods: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    sources: Counter = field(default_factory=Counter)  # (source, licence, consent, synthetic) -> items
+
+
+def _item_filters(release: Release) -> dict[str, Any]:
+    raw = release.filter or {}
+    out: dict[str, Any] = {}
+    if raw.get("split") is not None:
+        out["split"] = raw["split"]
+    if raw.get("gold"):
+        out["gold"] = True
+    if raw.get("reviewed"):
+        out["reviewed"] = True
+    for key in ("created_from", "created_until"):
+        if raw.get(key):
+            out[key] = date.fromisoformat(raw[key])
+    return out
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and isfinite(value) else None
+
+
+class _Pseudonyms:
+    """Stable pseudonymous annotator ids: HMAC of the project and user id under the server's secret."""
+
+    def __init__(self, project_id: int):
+        self._key = hashlib.sha256(f"tessera-release-pseudonym:{settings.SECRET_KEY}".encode()).digest()
+        self._project = project_id
+        self._known: dict[int, str] = {}
+
+    def __call__(self, user_id: int) -> str:
+        found = self._known.get(user_id)
+        if found is None:
+            digest = hmac.new(self._key, f"{self._project}:{user_id}".encode(), hashlib.sha256).hexdigest()
+            found = self._known[user_id] = f"ann-{digest[:8]}"
+        return found
+
+
+def _records(
+    release: Release,
+    ctx: ExportContext,
+    schema_version: int,
+    stats: _Stats | None,
+    on_chunk,
+) -> Iterator[ExportRecord]:
+    """The release's records in item-id order: items (server-side cursor) merged with the consensus
+    and annotations of each chunk (id-range queries). Items without a consensus answer, or below the
+    filter's min_agreement on any control (or with agreement undefined), are left out."""
+    project = release.project
+    min_agreement = (release.filter or {}).get("min_agreement")
+    chunk_size = settings.EXPORTS_BUILD_CHUNK
+    items = item_selectors.export_items(project=project, chunk_size=chunk_size, **_item_filters(release))
+    try:
+        yield from _merged(project, items, chunk_size, ctx, schema_version, stats, min_agreement, on_chunk)
+    finally:
+        items.close()
+
+
+def _merged(project, items, chunk_size, ctx, schema_version, stats, min_agreement, on_chunk):
+    delay = settings.EXPORTS_BUILD_CHUNK_DELAY
+    pseudonym = _Pseudonyms(project.id)
+    chunk: list = []
+    seen = 0
+    while True:
+        chunk.clear()
+        for row in items:
+            chunk.append(row)
+            if len(chunk) >= chunk_size:
+                break
+        if not chunk:
+            return
+        first, last = chunk[0].id, chunk[-1].id
+        consensus = defaultdict(list)
+        for row in consensus_selectors.export_consensus(
+            project=project, first_item_id=first, last_item_id=last
+        ):
+            consensus[row.item_id].append(row)
+        annotations = defaultdict(list)
+        for row in item_selectors.export_annotations(
+            project=project, first_item_id=first, last_item_id=last, with_results=ctx.include_raw
+        ):
+            annotations[row.item_id].append(row)
+        for item in chunk:
+            rows = consensus.get(item.id)
+            if not rows:
+                continue
+            if min_agreement is not None and any(
+                _finite(r.agreement) is None or r.agreement < min_agreement for r in rows
+            ):
+                continue
+            yield _record(item, rows, annotations.get(item.id, []), ctx, schema_version, pseudonym, stats)
+        seen += len(chunk)
+        on_chunk(seen)
+        if delay:
+            time.sleep(delay)  # tests only: makes a build slow enough to be killed midway
+        if len(chunk) < chunk_size:
+            return
+
+
+def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats) -> ExportRecord:
+    # Hot path (once per record): plain loops, no helper calls per value.
+    labels, confidence, agreement, aggregation = {}, {}, {}, {}
+    for r in rows:
+        control = r.control
+        labels[control] = r.answer
+        value = r.confidence
+        confidence[control] = value if value is None or isfinite(value) else None
+        value = r.agreement
+        agreement[control] = value if value is None or isfinite(value) else None
+        aggregation[control] = f"{r.method}@{r.method_version}"
+    review = None
+    guideline_version = None
+    annotators = []
+    if annotations:
+        reviews = {a.review for a in annotations}
+        review = next((_REVIEW[r] for r in ("fixed", "accepted", "rejected") if r in reviews), None)
+        versions = [a.guideline_version for a in annotations if a.guideline_version is not None]
+        guideline_version = max(versions) if versions else None
+        annotators = [pseudonym(a.annotator_id) for a in annotations]
+    if stats is not None:
+        for r in rows:
+            stats.methods[r.control][(r.method, r.method_version)] += 1
+        stats.sources[(item.source, item.licence, item.consent, item.synthetic)] += 1
+    media = None
+    if item.media_url.startswith(("http://", "https://")):
+        media = Media(path=item.media_url)
+    raw = ()
+    if ctx.include_raw:
+        raw = tuple(
+            RawAnnotation(
+                annotation_id=a.id,
+                annotator=name,
+                result=a.result if isinstance(a.result, dict) else {},
+                revision=a.revision,
+                review=_REVIEW.get(a.review),
+            )
+            for a, name in zip(annotations, annotators, strict=True)
+        )
+    return ExportRecord(
+        item_id=item.id,
+        external_id=item.external_id,
+        split=item.split or None,
+        data=item.data,
+        media=media,
+        schema_version=schema_version,
+        labels=labels,
+        confidence=confidence,
+        agreement=agreement,
+        annotations=raw,
+        lineage=lineage_dict(
+            source=item.source,
+            checksum=item.checksum or None,
+            annotation_ids=[a.id for a in annotations],
+            annotators=annotators,
+            guideline_version=guideline_version,
+            schema_version=schema_version,
+            review=review,
+            aggregation=aggregation,
+            synthetic=bool(item.synthetic),
+        ),
+    )
+
+
+@contextmanager
+def _fewer_gc_pauses() -> Iterator[None]:
+    """Records are acyclic and freed by reference counting; the cyclic collector, which a million
+    records trigger thousands of times over every object the process holds, costs a third of the
+    build. Freeze what exists and collect the young generation less often while the build runs."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 50_000), threshold[1], threshold[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
+def write_release(release: Release, output: DirectoryOutput, *, on_progress=None) -> WrittenRelease:
+    """Write every file of `release` into `output` (and manifest.json into its root): a pure function
+    of the database snapshot and the release row, so writing twice gives identical bytes.
+
+    All passes (one per format) read inside one transaction, REPEATABLE READ on PostgreSQL, so every
+    format sees the same items and consensus even while annotators keep working.
+    """
+    project = release.project
+    schema = _schema_of(project)
+    guideline = GuidelineVersion.objects.filter(project=project).order_by("-version").first()
+    ctx = ExportContext(
+        project_name=project.name,
+        project_slug=slugify(project.name) or f"project-{project.id}",
+        schema=schema.definition,
+        release_name=release.name,
+        release_number=release.number,
+        include_raw=release.include_raw,
+    )
+    tally = ReleaseTally(schema.definition)
+    stats = _Stats()
+    report = on_progress or (lambda done, total, force=False: None)
+    snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with _fewer_gc_pauses(), transaction.atomic():
+        if snapshot:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        total = item_selectors.export_item_count(project=project, **_item_filters(release))
+        passes = len(release.formats)
+        for index, name in enumerate(release.formats):
+
+            def on_chunk(seen: int, index: int = index) -> None:
+                report(index * total + seen, passes * total)
+
+            first = index == 0
+            records = _records(release, ctx, schema.version, stats if first else None, on_chunk)
+            try:
+                FORMATS[name].write(tally.wrap(records) if first else records, ctx, output)
+            finally:
+                # Close the server-side cursor now, while its transaction is alive (also on errors).
+                records.close()
+    report(passes * total, passes * total, force=True)
+    summary = tally.summary()
+    facts = ReleaseFacts(
+        project_name=project.name,
+        project_slug=ctx.project_slug,
+        release_name=release.name,
+        release_number=release.number,
+        schema=schema.definition,
+        schema_version=schema.version,
+        guideline_version=guideline.version if guideline else None,
+        licence=None,
+        consensus={
+            control: {"method": method, "version": version}
+            for control, counter in sorted(stats.methods.items())
+            for (method, version), _ in [min(counter.items(), key=lambda kv: (-kv[1], kv[0]))]
+        },
+        filter=release.filter or {},
+        counts=summary["counts"],
+        agreement={
+            control: {"metric": "mean_item_agreement", "value": value}
+            for control, value in summary["mean_item_agreement"].items()
+        },
+        annotators=summary["annotators"],
+        sources=tuple(_sources(stats.sources)),
+        synthetic_share=summary["synthetic_share"],
+        formats=tuple(release.formats),
+        organisation=project.organisation.name,
+        description=project.description,
+        published=release.created_at.date().isoformat(),  # stored with the release, not the build clock
+    )
+    data_files = output.entries()
+    with output("croissant.json") as handle:
+        handle.write(canonical_bytes(build_croissant(facts, data_files)) + b"\n")
+    with output("DATASHEET.md") as handle:
+        handle.write(build_datasheet(facts, data_files).encode("utf-8"))
+    entries = output.entries()
+    manifest = sign_manifest(build_manifest(facts, entries), signing_key())
+    body = manifest_bytes(manifest)
+    (output.root / MANIFEST_NAME).write_bytes(body)
+    manifest_entry = FileEntry(MANIFEST_NAME, hashlib.sha256(body).hexdigest(), len(body))
+    return WrittenRelease(entries, manifest, manifest_entry, summary["counts"]["records"])
+
+
+def _sources(counts: Counter) -> list[Source]:
+    merged: dict[str, list] = {}
+    for (source, licence, consent, synthetic), items in sorted(counts.items()):
+        name = f"{source} ({licence})" if licence else source
+        if synthetic:
+            name += ", synthetic"
+        found = merged.setdefault(name, [0, licence or None, set(), "synthetic" if synthetic else "other"])
+        found[0] += items
+        found[2].add(_CONSENT.get(consent, "unknown"))
+    return [
+        Source(
+            name=name,
+            items=items,
+            licence=licence,
+            consent=next(iter(c)) if len(c) == 1 else "unknown",
+            kind=kind,
+        )
+        for name, (items, licence, c, kind) in sorted(merged.items())
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Verify, reproduce, diff
+
+
+def release_verify(*, release: Release) -> dict[str, Any]:
+    """Re-hash the stored files of a published release and check the stored manifest's signature
+    against the server key. Problems name each file: "changed: P", "missing: P", "extra: P", and
+    "changed: manifest.json" when the stored manifest differs from the one recorded at publication.
+    Read-only; safe to call any time."""
+    _require_published(release)
+    prefix = release.storage_prefix
+    entries: list[FileEntry] = []
+    stored_manifest: dict | None = None
+    problems: list[str] = []
+    for path in storage_list_prefix(prefix):
+        with default_storage.open(f"{prefix}{path}", "rb") as handle:
+            if path == MANIFEST_NAME:
+                body = handle.read()
+                if body != manifest_bytes(release.manifest):
+                    problems.append(f"changed: {MANIFEST_NAME}")
+                try:
+                    import orjson
+
+                    stored_manifest = orjson.loads(body)
+                except ValueError:
+                    stored_manifest = None
+                continue
+            digest, size = sha256_stream(handle)
+        entries.append(FileEntry(path, digest, size))
+    if stored_manifest is None and f"changed: {MANIFEST_NAME}" not in problems:
+        problems.append(f"missing: {MANIFEST_NAME}")
+    public_key = signing_key().public_key()
+    problems += verify_release(entries, release.manifest, public_key)
+    if isinstance(stored_manifest, dict) and stored_manifest != release.manifest:
+        problems += [
+            p for p in verify_release(entries, stored_manifest, public_key) if p.startswith("signature")
+        ]
+    problems = sorted(set(problems), key=problems.index)
+    return {
+        "ok": not problems,
+        "problems": problems,
+        "files": len(release.manifest.get("files", [])),
+        "merkle_root": release.manifest.get("merkle_root"),
+        "key_id": key_id(public_key),
+    }
+
+
+def release_reproduce(*, release: Release, directory: Path) -> list[str]:
+    """Build the published release again from the database into `directory` and compare with what
+    was published: [] when every file (manifest.json included) is byte-identical."""
+    _require_published(release)
+    written = write_release(release, DirectoryOutput(directory))
+    recorded = {f.path: (f.sha256, f.size) for f in release.files.all()}
+    rebuilt = {e.path: (e.sha256, e.bytes) for e in [*written.entries, written.manifest_entry]}
+    problems = []
+    for path in sorted(set(recorded) | set(rebuilt)):
+        if path not in rebuilt:
+            problems.append(f"missing: {path}")
+        elif path not in recorded:
+            problems.append(f"extra: {path}")
+        elif recorded[path] != rebuilt[path]:
+            problems.append(f"changed: {path}")
+    return problems
+
+
+def _require_published(release: Release) -> None:
+    if release.status != Release.Status.PUBLISHED:
+        raise DomainError("release_not_published", "This release is not published.", status_code=409)
+
+
+def release_diff(*, old: Release, new: Release, limit: int | None = None) -> dict[str, Any]:
+    """What changed from `old` to `new` (two published releases of one project): items added,
+    removed and relabelled (old and new labels, and why), and per-label count changes.
+
+    Streams both releases' JSONL files in item-id order (a merge join: memory bounded by `limit`,
+    the number of items listed per kind; the counts are always complete)."""
+    _require_published(old)
+    _require_published(new)
+    if old.project_id != new.project_id:
+        raise DomainError("not_found", "No such release.", status_code=404)
+    limit = settings.EXPORTS_DIFF_MAX_ITEMS if limit is None else limit
+    added, removed, relabelled = [], [], []
+    totals = Counter()
+    old_rows, new_rows = _jsonl_stream(old), _jsonl_stream(new)
+    a, b = next(old_rows, None), next(new_rows, None)
+    while a is not None or b is not None:
+        if b is None or (a is not None and a["item_id"] < b["item_id"]):
+            totals["removed"] += 1
+            if len(removed) < limit:
+                removed.append({"item_id": a["item_id"], "labels": a["labels"]})
+            a = next(old_rows, None)
+        elif a is None or b["item_id"] < a["item_id"]:
+            totals["added"] += 1
+            if len(added) < limit:
+                added.append({"item_id": b["item_id"], "labels": b["labels"]})
+            b = next(new_rows, None)
+        else:
+            if a["labels"] != b["labels"]:
+                totals["relabelled"] += 1
+                if len(relabelled) < limit:
+                    relabelled.append(
+                        {
+                            "item_id": a["item_id"],
+                            "controls": sorted(
+                                name
+                                for name in set(a["labels"]) | set(b["labels"])
+                                if a["labels"].get(name) != b["labels"].get(name)
+                            ),
+                            "old": a["labels"],
+                            "new": b["labels"],
+                            "reasons": _reasons(a["lineage"], b["lineage"]),
+                        }
+                    )
+            else:
+                totals["unchanged"] += 1
+            a, b = next(old_rows, None), next(new_rows, None)
+    return {
+        "old": old.number,
+        "new": new.number,
+        "totals": {key: totals[key] for key in ("added", "removed", "relabelled", "unchanged")},
+        "added": added,
+        "removed": removed,
+        "relabelled": relabelled,
+        "truncated": any(totals[k] > limit for k in ("added", "removed", "relabelled")),
+        "label_counts": _label_count_changes(old.manifest, new.manifest),
+    }
+
+
+def _reasons(old: dict, new: dict) -> list[str]:
+    reasons = []
+    if old.get("schema_version") != new.get("schema_version"):
+        reasons.append("label schema changed (migration)")
+    if old.get("aggregation") != new.get("aggregation"):
+        reasons.append("consensus method changed")
+    if old.get("annotation_ids") != new.get("annotation_ids"):
+        reasons.append("annotations added or removed")
+    if old.get("review") != new.get("review"):
+        reasons.append("review decision changed")
+    if old.get("guideline_version") != new.get("guideline_version"):
+        reasons.append("guidelines changed")
+    return reasons or ["annotations revised or consensus recomputed"]
+
+
+def _label_count_changes(old: dict, new: dict) -> dict[str, dict[str, dict[str, int]]]:
+    before = (old.get("counts") or {}).get("labels", {})
+    after = (new.get("counts") or {}).get("labels", {})
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for control in sorted(set(before) | set(after)):
+        b, a = before.get(control, {}), after.get(control, {})
+        changes = {
+            label: {
+                "old": b.get(label, 0),
+                "new": a.get(label, 0),
+                "change": a.get(label, 0) - b.get(label, 0),
+            }
+            for label in sorted(set(b) | set(a))
+            if b.get(label, 0) != a.get(label, 0)
+        }
+        if changes:
+            out[control] = changes
+    return out
+
+
+def _jsonl_stream(release: Release) -> Iterator[dict]:
+    """The release's JSONL records in item-id order: a heap merge of its per-split files."""
+    import heapq
+
+    import orjson
+
+    paths = [f["path"] for f in release.manifest["files"] if re.match(r"^jsonl/[^/]+\.jsonl$", f["path"])]
+
+    def lines(path: str) -> Iterator[tuple[int, dict]]:
+        with default_storage.open(f"{release.storage_prefix}{path}", "rb") as handle:
+            for line in handle:
+                row = orjson.loads(line)
+                yield (
+                    row["item_id"],
+                    {"item_id": row["item_id"], "labels": row["labels"], "lineage": row["lineage"]},
+                )
+
+    for _, row in heapq.merge(*(lines(p) for p in paths), key=lambda pair: pair[0]):
+        yield row
