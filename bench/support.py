@@ -207,3 +207,28 @@ def run_workload(module: str, *args: str, repo_root: Path, env: dict[str, str], 
     if result.returncode != 0:
         raise RuntimeError(f"{module} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run_workload_on_throwaway_postgres(
+    ctx, database: str, module: str, conf: dict, *, timeout: float = 1800, **env_overrides
+) -> dict:
+    """The usual shape of a PostgreSQL benchmark: a throwaway database `database`, migrated with
+    production settings (no Redis: eager jobs, in-memory channel layer; a fresh secret key; the
+    benchmark's own var dir), and the workload `module` run on it with `conf` as JSON."""
+    import json
+    import secrets
+    import sys
+
+    with throwaway_postgres_database(ctx.env.database_url, database) as database_url:
+        env = ctx.subprocess_env(
+            DJANGO_SETTINGS_MODULE="config.settings.production",
+            DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
+            DJANGO_DEBUG="0",
+            DATABASE_URL=database_url,
+            REDIS_URL=None,
+            TESSERA_VAR_DIR=str(ctx.tmp_dir / "var"),
+            DB_CONN_MAX_AGE=None,
+            **env_overrides,
+        )
+        manage("migrate", "--noinput", "-v", "0", python=sys.executable, repo_root=ctx.repo_root, env=env)
+        return run_workload(module, json.dumps(conf), repo_root=ctx.repo_root, env=env, timeout=timeout)

@@ -12,12 +12,9 @@ clients, the server and the database compete for the same cores (see the notes).
 
 from __future__ import annotations
 
-import json
-import secrets
-import sys
 from typing import TYPE_CHECKING
 
-from bench.support import is_postgres_url, manage, run_workload, throwaway_postgres_database
+from bench.support import is_postgres_url, run_workload_on_throwaway_postgres
 
 if TYPE_CHECKING:
     from bench.run import Context
@@ -70,24 +67,12 @@ def run(ctx: Context) -> list[dict]:
         ctx.log("DATABASE_URL is not PostgreSQL: skipping the labeling benchmark (it measures PostgreSQL)")
         return []
     conf = _config(ctx)
-    with throwaway_postgres_database(ctx.env.database_url, DATABASE) as database_url:
-        env = ctx.subprocess_env(
-            DJANGO_SETTINGS_MODULE="config.settings.production",
-            DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
-            DJANGO_DEBUG="0",
-            DATABASE_URL=database_url,
-            REDIS_URL=None,  # in-memory channel layer, eager tasks: nothing outside this database
-            # Eager tasks would run each submission's quality recompute inside the submit call; in
-            # production it runs in the worker. The schedule's UPDATE stays in the measured path.
-            QUALITY_ENQUEUE="0",
-            TESSERA_VAR_DIR=str(ctx.tmp_dir / "var"),
-            DB_CONN_MAX_AGE=None,
-        )
-        manage("migrate", "--noinput", "-v", "0", python=sys.executable, repo_root=ctx.repo_root, env=env)
-        ctx.log(f"seeding {conf['items']:,} items and running the annotator loops")
-        data = run_workload(
-            "bench.workloads.labeling_run", json.dumps(conf), repo_root=ctx.repo_root, env=env, timeout=1200
-        )
+    ctx.log(f"seeding {conf['items']:,} items and running the annotator loops")
+    # Eager jobs would run each submission's quality recompute inside the submit call; in production
+    # it runs in the worker. The schedule's UPDATE stays in the measured path.
+    data = run_workload_on_throwaway_postgres(
+        ctx, DATABASE, "bench.workloads.labeling_run", conf, timeout=1200, QUALITY_ENQUEUE="0"
+    )
     return _measurements(ctx, conf, data)
 
 

@@ -8,12 +8,9 @@ through the labeling service until the incremental recompute has stored it (debo
 
 from __future__ import annotations
 
-import json
-import secrets
-import sys
 from typing import TYPE_CHECKING
 
-from bench.support import is_postgres_url, manage, run_workload, throwaway_postgres_database
+from bench.support import is_postgres_url, run_workload_on_throwaway_postgres
 
 if TYPE_CHECKING:
     from bench.run import Context
@@ -28,21 +25,8 @@ def run(ctx: Context) -> list[dict]:
         ctx.log("DATABASE_URL is not PostgreSQL: skipping the quality recompute benchmark")
         return []
     conf = {"items": 20_000 if ctx.quick else 200_000, "full_runs": 1 if ctx.quick else 2}
-    with throwaway_postgres_database(ctx.env.database_url, DATABASE) as database_url:
-        env = ctx.subprocess_env(
-            DJANGO_SETTINGS_MODULE="config.settings.production",
-            DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
-            DJANGO_DEBUG="0",
-            DATABASE_URL=database_url,
-            REDIS_URL=None,
-            TESSERA_VAR_DIR=str(ctx.tmp_dir / "var"),
-            DB_CONN_MAX_AGE=None,
-        )
-        manage("migrate", "--noinput", "-v", "0", python=sys.executable, repo_root=ctx.repo_root, env=env)
-        ctx.log(f"seeding {conf['items'] * 5:,} annotations and recomputing")
-        data = run_workload(
-            "bench.workloads.quality_run", json.dumps(conf), repo_root=ctx.repo_root, env=env, timeout=1800
-        )
+    ctx.log(f"seeding {conf['items'] * 5:,} annotations and recomputing")
+    data = run_workload_on_throwaway_postgres(ctx, DATABASE, "bench.workloads.quality_run", conf)
     full_size = conf["items"] == 200_000
     size = f"{data['annotations']:,} annotations, {data['items']:,} items, 50 annotators"
     return [
