@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("projects.urls")),
     path("", include("annotation.urls")),
     path("", include("quality.urls")),
+    path("", include("exports.urls")),
 ]

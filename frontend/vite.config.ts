@@ -24,6 +24,7 @@ export default defineConfig({
         "src/entries/label.ts",
         "src/entries/review.ts",
         "src/entries/quality.ts",
+        "src/entries/releases.ts",
       ],
     },
   },

@@ -56,6 +56,7 @@ def _project_context(request, project, **extra):
         "can_view_items": role in access.PROJECT_PERMISSIONS[ProjectAction.VIEW_ITEMS],
         "can_import": role in access.PROJECT_PERMISSIONS[ProjectAction.IMPORT_DATA],
         "can_view_quality": role in access.PROJECT_PERMISSIONS[ProjectAction.VIEW_QUALITY],
+        "can_view_releases": role in access.PROJECT_PERMISSIONS[ProjectAction.VIEW_ANNOTATIONS],
         "can_annotate": role in access.PROJECT_PERMISSIONS[ProjectAction.ANNOTATE],
         "can_review": role in access.PROJECT_PERMISSIONS[ProjectAction.REVIEW],
         "stats": stats,
