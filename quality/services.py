@@ -192,13 +192,11 @@ class _Job:
     def __init__(
         self, project: Project, definition: dict, knobs: QualitySettings, run: QualityRun, incremental: bool
     ):
-        self.project, self.definition, self.knobs, self.run, self.incremental = (
-            project,
-            definition,
-            knobs,
-            run,
-            incremental,
-        )
+        self.project = project
+        self.definition = definition
+        self.knobs = knobs
+        self.run = run
+        self.incremental = incremental
         self.controls: dict[str, _Control] = {}
         for spec in definition.get("controls", []):
             adapter = adapter_for(spec)
