@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from exports.records import ExportRecord
+from exports.records import UNSPLIT, ExportRecord
 
 # The answer shapes whose labels are counted per object (each box, span, segment... counts once).
 _OBJECT_LISTS = {"spans", "relations", "bbox", "polygon", "keypoints", "audio_segments", "video_segments"}
@@ -107,26 +107,49 @@ class ReleaseTally:
             yield record
 
     def observe(self, record: ExportRecord) -> None:
+        # Hot path (once per record): Counter[key] += 1 rather than Counter.update (a Python-level
+        # method with type checks), and the one-label choice answer counted without a list.
         self.records += 1
-        self.splits[record.split_name] += 1
+        self.splits[record.split or UNSPLIT] += 1
+        types = self._types
         for name, answer in record.labels.items():
             counter = self.labels.get(name)
             if counter is not None:
-                counter.update(_label_keys(self._types[name], answer))
-        annotators = record.lineage.get("annotators")
+                kind = types[name]
+                if type(answer) is str and kind in _CHOICE:
+                    counter[answer] += 1
+                else:
+                    for key in _label_keys(kind, answer):
+                        counter[key] += 1
+        annotators = self.annotators
         if record.annotations:
-            self.annotators.update(a.annotator for a in record.annotations)
-        elif isinstance(annotators, list):
-            self.annotators.update(str(a) for a in annotators)
-        self.sources[str(record.lineage.get("source") or "unknown")] += 1
-        if record.lineage.get("synthetic"):
+            for annotation in record.annotations:
+                annotators[annotation.annotator] += 1
+        else:
+            names = record.lineage.get("annotators")
+            if isinstance(names, list):
+                for name in names:
+                    annotators[name if type(name) is str else str(name)] += 1
+        lineage = record.lineage
+        self.sources[str(lineage.get("source") or "unknown")] += 1
+        if lineage.get("synthetic"):
             self.synthetic += 1
-        for target, values in ((self._confidence, record.confidence), (self._agreement, record.agreement)):
-            for name, value in values.items():
-                if value is not None:
-                    pair = target.setdefault(name, [0.0, 0])
-                    pair[0] += value
-                    pair[1] += 1
+        target = self._confidence
+        for name, value in record.confidence.items():
+            if value is not None:
+                pair = target.get(name)
+                if pair is None:
+                    pair = target[name] = [0.0, 0]
+                pair[0] += value
+                pair[1] += 1
+        target = self._agreement
+        for name, value in record.agreement.items():
+            if value is not None:
+                pair = target.get(name)
+                if pair is None:
+                    pair = target[name] = [0.0, 0]
+                pair[0] += value
+                pair[1] += 1
 
     def summary(self) -> dict[str, Any]:
         def means(target: dict[str, list[float]]) -> dict[str, float]:

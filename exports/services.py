@@ -64,7 +64,7 @@ from .manifest import (
     verify_release,
 )
 from .models import RELEASE_NAME_PATTERN, Release, ReleaseFile
-from .records import ExportContext, ExportRecord, Media, RawAnnotation, lineage_dict
+from .records import ExportContext, ExportRecord, Media, RawAnnotation, lineage_dict, new_record
 
 logger = logging.getLogger(__name__)
 
@@ -543,13 +543,13 @@ class _Pseudonyms:
     def __init__(self, project_id: int):
         self._key = hashlib.sha256(f"tessera-release-pseudonym:{settings.SECRET_KEY}".encode()).digest()
         self._project = project_id
-        self._known: dict[int, str] = {}
+        self.known: dict[int, str] = {}  # user id -> pseudonym (read directly on the hot path)
 
     def __call__(self, user_id: int) -> str:
-        found = self._known.get(user_id)
+        found = self.known.get(user_id)
         if found is None:
             digest = hmac.new(self._key, f"{self._project}:{user_id}".encode(), hashlib.sha256).hexdigest()
-            found = self._known[user_id] = f"ann-{digest[:8]}"
+            found = self.known[user_id] = f"ann-{digest[:8]}"
         return found
 
 
@@ -559,44 +559,116 @@ def _records(
     schema_version: int,
     stats: _Stats | None,
     on_chunk,
+    snapshot_id: str | None = None,
 ) -> Iterator[ExportRecord]:
     """The release's records in item-id order: items (server-side cursor) merged with the consensus
     and annotations of each chunk (id-range queries). Items without a consensus answer, or below the
-    filter's min_agreement on any control (or with agreement undefined), are left out."""
+    filter's min_agreement on any control (or with agreement undefined), are left out.
+
+    With `snapshot_id` (an exported PostgreSQL snapshot of the build's transaction) the chunks are
+    read ahead by a thread on its own connection importing that snapshot, so the database works on
+    the next chunk while this one is written: the same rows, in the same order."""
     project = release.project
     min_agreement = (release.filter or {}).get("min_agreement")
     chunk_size = settings.EXPORTS_BUILD_CHUNK
-    items = item_selectors.export_items(project=project, chunk_size=chunk_size, **_item_filters(release))
+    filters = _item_filters(release)
+    include_raw = ctx.include_raw
+    # A generator's body runs where it is first advanced: with read-ahead, in the reading thread.
+    batches = item_selectors.export_item_batches(project=project, chunk_size=chunk_size, **filters)
+    if snapshot_id is None:
+        chunks = _with_rows(project, batches, include_raw)
+    else:
+        chunks = _in_thread(lambda: _with_rows(project, batches, include_raw), snapshot_id)
     try:
-        yield from _merged(project, items, chunk_size, ctx, schema_version, stats, min_agreement, on_chunk)
+        yield from _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk)
     finally:
-        items.close()
+        chunks.close()
 
 
-def _merged(project, items, chunk_size, ctx, schema_version, stats, min_agreement, on_chunk):
+def _with_rows(project, batches: Iterator[list], include_raw: bool) -> Iterator[tuple]:
+    """(items, consensus by item id, annotations by item id) per batch of items, in id order."""
+    try:
+        for chunk in batches:
+            first, last = chunk[0].id, chunk[-1].id
+            consensus = defaultdict(list)
+            for row in consensus_selectors.export_consensus(
+                project=project, first_item_id=first, last_item_id=last
+            ):
+                consensus[row.item_id].append(row)
+            annotations = defaultdict(list)
+            for row in item_selectors.export_annotations(
+                project=project, first_item_id=first, last_item_id=last, with_results=include_raw
+            ):
+                annotations[row.item_id].append(row)
+            yield chunk, consensus, annotations
+    finally:
+        batches.close()  # the server-side cursor, while its transaction is alive
+
+
+_DONE = object()
+
+
+def _in_thread(produce, snapshot_id: str) -> Iterator:
+    """The values of the generator `produce()` makes, produced by a thread on its own connection in a
+    read-only REPEATABLE READ transaction that imports the build transaction's snapshot (so it sees
+    exactly what the build sees), at most two values ahead (memory stays bounded). An error in the
+    thread is raised here; closing this generator stops the thread and closes its generator."""
+    import queue
+    import threading
+
+    ready: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def hand_over(value) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot_id])
+                values = produce()
+                try:
+                    for value in values:
+                        if not hand_over(value):
+                            return
+                finally:
+                    values.close()
+            hand_over(_DONE)
+        except BaseException as error:  # handed to the build, which raises it
+            hand_over(error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=run, name="release-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            value = ready.get()
+            if value is _DONE:
+                return
+            if isinstance(value, BaseException):
+                raise value
+            yield value
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk):
     delay = settings.EXPORTS_BUILD_CHUNK_DELAY
     pseudonym = _Pseudonyms(project.id)
-    chunk: list = []
     seen = 0
-    while True:
-        chunk.clear()
-        for row in items:
-            chunk.append(row)
-            if len(chunk) >= chunk_size:
-                break
-        if not chunk:
-            return
-        first, last = chunk[0].id, chunk[-1].id
-        consensus = defaultdict(list)
-        for row in consensus_selectors.export_consensus(
-            project=project, first_item_id=first, last_item_id=last
-        ):
-            consensus[row.item_id].append(row)
-        annotations = defaultdict(list)
-        for row in item_selectors.export_annotations(
-            project=project, first_item_id=first, last_item_id=last, with_results=ctx.include_raw
-        ):
-            annotations[row.item_id].append(row)
+    no_annotations: list = []
+    for chunk, consensus, by_item in chunks:
+        get_annotations = by_item.get
         for item in chunk:
             rows = consensus.get(item.id)
             if not rows:
@@ -605,18 +677,22 @@ def _merged(project, items, chunk_size, ctx, schema_version, stats, min_agreemen
                 _finite(r.agreement) is None or r.agreement < min_agreement for r in rows
             ):
                 continue
-            yield _record(item, rows, annotations.get(item.id, []), ctx, schema_version, pseudonym, stats)
+            yield _record(
+                item, rows, get_annotations(item.id, no_annotations), ctx, schema_version, pseudonym, stats
+            )
         seen += len(chunk)
         on_chunk(seen)
         if delay:
             time.sleep(delay)  # tests only: makes a build slow enough to be killed midway
-        if len(chunk) < chunk_size:
-            return
+
+
+_METHOD_NAMES: dict[tuple[str, str], str] = {}  # (method, version) -> "method@version", a handful
 
 
 def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats) -> ExportRecord:
     # Hot path (once per record): plain loops, no helper calls per value.
     labels, confidence, agreement, aggregation = {}, {}, {}, {}
+    methods = stats.methods if stats is not None else None
     for r in rows:
         control = r.control
         labels[control] = r.answer
@@ -624,19 +700,28 @@ def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats) -> E
         confidence[control] = value if value is None or isfinite(value) else None
         value = r.agreement
         agreement[control] = value if value is None or isfinite(value) else None
-        aggregation[control] = f"{r.method}@{r.method_version}"
+        method = (r.method, r.method_version)
+        name = _METHOD_NAMES.get(method)
+        if name is None:
+            name = _METHOD_NAMES[method] = f"{r.method}@{r.method_version}"
+        aggregation[control] = name
+        if methods is not None:
+            methods[control][method] += 1
     review = None
     guideline_version = None
     annotators = []
-    if annotations:
+    if len(annotations) == 1:  # the usual case, without the sets and generators below
+        a = annotations[0]
+        review = _REVIEW.get(a.review)
+        guideline_version = a.guideline_version
+        annotators = [pseudonym.known.get(a.annotator_id) or pseudonym(a.annotator_id)]
+    elif annotations:
         reviews = {a.review for a in annotations}
         review = next((_REVIEW[r] for r in ("fixed", "accepted", "rejected") if r in reviews), None)
         versions = [a.guideline_version for a in annotations if a.guideline_version is not None]
         guideline_version = max(versions) if versions else None
         annotators = [pseudonym(a.annotator_id) for a in annotations]
     if stats is not None:
-        for r in rows:
-            stats.methods[r.control][(r.method, r.method_version)] += 1
         stats.sources[(item.source, item.licence, item.consent, item.synthetic)] += 1
     media = None
     if item.media_url.startswith(("http://", "https://")):
@@ -653,18 +738,18 @@ def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats) -> E
             )
             for a, name in zip(annotations, annotators, strict=True)
         )
-    return ExportRecord(
-        item_id=item.id,
-        external_id=item.external_id,
-        split=item.split or None,
-        data=item.data,
-        media=media,
-        schema_version=schema_version,
-        labels=labels,
-        confidence=confidence,
-        agreement=agreement,
-        annotations=raw,
-        lineage=lineage_dict(
+    return new_record(
+        item.id,
+        item.external_id,
+        item.split or None,
+        item.data,
+        media,
+        schema_version,
+        labels,
+        confidence,
+        agreement,
+        raw,
+        lineage_dict(
             source=item.source,
             checksum=item.checksum or None,
             annotation_ids=[a.id for a in annotations],
@@ -715,10 +800,14 @@ def write_release(release: Release, output: DirectoryOutput, *, on_progress=None
     stats = _Stats()
     report = on_progress or (lambda done, total, force=False: None)
     snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
+    snapshot_id = None
     with _fewer_gc_pauses(), transaction.atomic():
         if snapshot:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                if getattr(settings, "EXPORTS_BUILD_READ_AHEAD", True):
+                    cursor.execute("SELECT pg_export_snapshot()")
+                    snapshot_id = cursor.fetchone()[0]
         total = item_selectors.export_item_count(project=project, **_item_filters(release))
         passes = len(release.formats)
         for index, name in enumerate(release.formats):
@@ -727,7 +816,7 @@ def write_release(release: Release, output: DirectoryOutput, *, on_progress=None
                 report(index * total + seen, passes * total)
 
             first = index == 0
-            records = _records(release, ctx, schema.version, stats if first else None, on_chunk)
+            records = _records(release, ctx, schema.version, stats if first else None, on_chunk, snapshot_id)
             try:
                 FORMATS[name].write(tally.wrap(records) if first else records, ctx, output)
             finally:

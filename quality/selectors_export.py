@@ -40,6 +40,10 @@ def export_consensus(*, project: Project, first_item_id: int, last_item_id: int)
         "AND answer IS NOT NULL ORDER BY item_id, control"
     )
     loads = orjson.loads
+    new = tuple.__new__  # the NamedTuple without its Python-level __new__ (hot: once per row)
     with connection.cursor() as cursor:
         cursor.execute(sql, [project.id, first_item_id, last_item_id])
-        return [ExportConsensusRow(r[0], r[1], loads(r[2]), *r[3:]) for r in cursor.fetchall()]
+        return [
+            new(ExportConsensusRow, (r[0], r[1], loads(r[2]), r[3], r[4], r[5], r[6]))
+            for r in cursor.fetchall()
+        ]

@@ -95,10 +95,29 @@ def export_items(*, project: Project, chunk_size: int = CHUNK, **filters) -> Ite
     through a server-side cursor on PostgreSQL: call inside a transaction so the cursor is not
     materialised WITH HOLD. The data is parsed with orjson (read as text: several times faster than
     the ORM's JSON conversion on a million rows)."""
+    batches = export_item_batches(project=project, chunk_size=chunk_size, **filters)
+    try:
+        for batch in batches:
+            yield from batch
+    finally:
+        batches.close()
+
+
+def export_item_batches(
+    *, project: Project, chunk_size: int = CHUNK, **filters
+) -> Iterator[list[ExportItemRow]]:
+    """`export_items` in lists of `chunk_size` rows (the last one shorter, never empty): one list per
+    fetch from the server-side cursor, which is what the release build works on."""
     rows = _export_item_queryset(project=project, **filters).order_by("id").values_list(*_ITEM_FIELDS)
     if connection.vendor != "postgresql":
+        batch: list[ExportItemRow] = []
         for row in rows.iterator(chunk_size=chunk_size):
-            yield ExportItemRow(*row)
+            batch.append(ExportItemRow(*row))
+            if len(batch) >= chunk_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
         return
     sql, params = rows.query.sql_with_params()
     # The ORM's SQL with the data column read as text: only the select list changes.
@@ -107,11 +126,17 @@ def export_items(*, project: Project, chunk_size: int = CHUNK, **filters) -> Ite
         raise RuntimeError("unexpected item query shape")
     sql = sql.replace(data_column, f"{data_column}::text", 1)
     loads = orjson.loads
+    new = tuple.__new__  # the NamedTuple without its Python-level __new__ (hot: once per item)
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(chunk_size):
-            for row in batch:
-                yield ExportItemRow(row[0], row[1], row[2], loads(row[3]), *row[4:])
+            yield [
+                new(
+                    ExportItemRow,
+                    (r[0], r[1], r[2], loads(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12]),
+                )
+                for r in batch
+            ]
 
 
 def export_item_count(*, project: Project, **filters) -> int:
@@ -140,9 +165,13 @@ def export_annotations(
         "WHERE a.project_id = %s AND a.item_id >= %s AND a.item_id <= %s ORDER BY a.item_id, a.id"
     )
     loads = orjson.loads
+    new = tuple.__new__  # the NamedTuple without its Python-level __new__ (hot: once per row)
     with connection.cursor() as cursor:
         cursor.execute(sql, [project.id, first_item_id, last_item_id])
         return [
-            ExportAnnotationRow(r[0], r[1], r[2], loads(r[3]) if r[3] is not None else {}, r[4], r[5], r[6])
+            new(
+                ExportAnnotationRow,
+                (r[0], r[1], r[2], loads(r[3]) if r[3] is not None else {}, r[4], r[5], r[6]),
+            )
             for r in cursor.fetchall()
         ]

@@ -351,6 +351,9 @@ EXPORTS_BUILD_STALE_SECONDS = env_int(
     "EXPORTS_BUILD_STALE_SECONDS", 3600
 )  # without PostgreSQL: a building release older than this may be retried
 EXPORTS_DIFF_MAX_ITEMS = env_int("EXPORTS_DIFF_MAX_ITEMS", 1000)  # items listed per kind in a release diff
+# A second connection reads the next chunks ahead of the writer (sharing the build's snapshot); turn
+# it off behind a pooler in transaction mode, where exported snapshots do not work.
+EXPORTS_BUILD_READ_AHEAD = env_bool("EXPORTS_BUILD_READ_AHEAD", default=True)
 EXPORTS_BUILD_CHUNK = env_int("EXPORTS_BUILD_CHUNK", 5000)  # items per fetch (and per consensus query)
 # Release.Status is the fourth "status" enum in the API schema: name it (drf-spectacular warns otherwise).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ReleaseStatusEnum"] = "exports.models.Release.Status"

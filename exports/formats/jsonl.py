@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from exports.canonical import canonical_line
+from exports.canonical import canonical_line_checked, check_finite
 from exports.formats.base import LazyFiles, OpenFile, PlaceMedia
-from exports.records import ExportContext, ExportRecord
+from exports.records import UNSPLIT, ExportContext, ExportRecord
+
+_BATCH = 2000  # lines per split joined and written at once (bounded memory, few calls per record)
 
 
 def record_dict(record: ExportRecord, include_raw: bool) -> dict[str, Any]:
@@ -55,11 +57,29 @@ class JsonlFormat:
         place_media: PlaceMedia | None = None,
     ) -> list[str]:
         include_raw = ctx.include_raw
+        pending: dict[str, list[bytes]] = {}  # split name -> lines not yet handed to `files`
         with LazyFiles(open_file) as files:
             for record in records:
-                files.write(
-                    f"jsonl/{record.split_name}.jsonl", canonical_line(record_dict(record, include_raw))
+                row = record_dict(record, include_raw)
+                # NaN can only hide in the free-form parts: metrics and media are checked when built.
+                check_finite(record.data)
+                check_finite(
+                    (record.labels, record.lineage, record.item_id, record.external_id, record.schema_version)
                 )
+                if include_raw:
+                    check_finite(row["annotations"])
+                split = record.split or UNSPLIT  # one list per file, so lines stay in item order
+                lines = pending.get(split)
+                if lines is None:
+                    files.write(f"jsonl/{split}.jsonl", b"")  # opened (and its name checked) now
+                    lines = pending[split] = []
+                lines.append(canonical_line_checked(row))
+                if len(lines) >= _BATCH:
+                    files.handle(f"jsonl/{split}.jsonl").write(b"".join(lines))
+                    lines.clear()
+            for split, lines in pending.items():
+                if lines:
+                    files.handle(f"jsonl/{split}.jsonl").write(b"".join(lines))
         return files.names()
 
 
