@@ -7,12 +7,9 @@ Celery worker runs): records/s and the process's peak RSS growth during the buil
 
 from __future__ import annotations
 
-import json
-import secrets
-import sys
 from typing import TYPE_CHECKING
 
-from bench.support import is_postgres_url, manage, run_workload, throwaway_postgres_database
+from bench.support import is_postgres_url, run_workload_on_throwaway_postgres
 
 if TYPE_CHECKING:
     from bench.run import Context
@@ -27,22 +24,10 @@ def run(ctx: Context) -> list[dict]:
         ctx.log("DATABASE_URL is not PostgreSQL: skipping the release build benchmark")
         return []
     conf = {"items": 100_000 if ctx.quick else 1_000_000, "annotations": True, "runs": 1 if ctx.quick else 2}
-    with throwaway_postgres_database(ctx.env.database_url, DATABASE) as database_url:
-        env = ctx.subprocess_env(
-            DJANGO_SETTINGS_MODULE="config.settings.production",
-            DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
-            DJANGO_DEBUG="0",
-            DATABASE_URL=database_url,
-            REDIS_URL=None,
-            AWS_STORAGE_BUCKET_NAME=None,
-            TESSERA_VAR_DIR=str(ctx.tmp_dir / "var"),
-            DB_CONN_MAX_AGE=None,
-        )
-        manage("migrate", "--noinput", "-v", "0", python=sys.executable, repo_root=ctx.repo_root, env=env)
-        ctx.log(f"seeding {conf['items']:,} items with consensus and building a JSONL release")
-        data = run_workload(
-            "bench.workloads.release_run", json.dumps(conf), repo_root=ctx.repo_root, env=env, timeout=3600
-        )
+    ctx.log(f"seeding {conf['items']:,} items with consensus and building a JSONL release")
+    data = run_workload_on_throwaway_postgres(
+        ctx, DATABASE, "bench.workloads.release_run", conf, timeout=3600, AWS_STORAGE_BUCKET_NAME=None
+    )
     full_size = conf["items"] == 1_000_000
     size = f"{data['items']:,} items, one consensus row and one annotation each"
     return [
