@@ -20,6 +20,7 @@ import time
 import django
 
 from bench.workloads.labeling_run import SEED_SQL
+from bench.workloads.setup import bench_project
 
 LABELS = ["l0", "l1", "l2", "l3", "l4"]
 SCHEMA = {
@@ -64,32 +65,21 @@ def main(conf: dict) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
     django.setup()
     from django.conf import settings as django_settings
-    from django.contrib.auth import get_user_model
     from django.db import connection
 
     from annotation.models import Item
     from annotation.services.labeling import annotation_submit, next_item_for_annotator
-    from projects.models import LabelSchemaVersion, ProjectMembership
-    from projects.services import organisation_create, project_create, project_update, schema_version_create
     from quality.models import ConsensusResult, QualityRun
     from quality.services import quality_compute
 
-    User = get_user_model()
-    manager = User.objects.create(username="bench-manager", password="!")
-    organisation = organisation_create(name="Bench", slug="bench", creator=manager)
-    project = project_create(organisation=organisation, actor=manager, name="Quality bench", overlap=5)
-    schema_version_create(project=project, actor=manager, definition=SCHEMA)
-    project_update(project=project, actor=manager, settings={"quality": {"escalate_below": None}})
-    annotators = User.objects.bulk_create(
-        [User(username=f"annotator{i:02d}", password="!") for i in range(50)]
+    bench = bench_project(
+        name="Quality bench",
+        overlap=5,
+        schema=SCHEMA,
+        annotators=50,
+        settings={"quality": {"escalate_below": None}},
     )
-    ProjectMembership.objects.bulk_create(
-        [
-            ProjectMembership(project=project, user=u, role=ProjectMembership.Role.ANNOTATOR)
-            for u in annotators
-        ]
-    )
-    schema = LabelSchemaVersion.objects.get(project=project)
+    project, schema, annotators = bench.project, bench.schema, bench.annotators
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(SEED_SQL, {"project": project.id, "count": conf["items"], "target": 5, "offset": 0})

@@ -23,6 +23,7 @@ import time
 import django
 
 from bench.workloads.labeling_run import SEED_SQL
+from bench.workloads.setup import bench_project
 
 SCHEMA = {
     "version": 1,
@@ -94,29 +95,13 @@ class RssSampler:
 def main(conf: dict) -> dict:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
     django.setup()
-    from django.contrib.auth import get_user_model
     from django.db import connection
 
     from exports.models import Release
     from exports.services import release_create
-    from projects.models import LabelSchemaVersion, ProjectMembership
-    from projects.services import organisation_create, project_create, schema_version_create
 
-    User = get_user_model()
-    manager = User.objects.create(username="bench-manager", password="!")
-    organisation = organisation_create(name="Bench", slug="bench", creator=manager)
-    project = project_create(organisation=organisation, actor=manager, name="Release bench", overlap=1)
-    schema_version_create(project=project, actor=manager, definition=SCHEMA)
-    annotators = User.objects.bulk_create(
-        [User(username=f"annotator{i:02d}", password="!") for i in range(20)]
-    )
-    ProjectMembership.objects.bulk_create(
-        [
-            ProjectMembership(project=project, user=u, role=ProjectMembership.Role.ANNOTATOR)
-            for u in annotators
-        ]
-    )
-    schema = LabelSchemaVersion.objects.get(project=project)
+    bench = bench_project(name="Release bench", overlap=1, schema=SCHEMA, annotators=20)
+    manager, project, schema, annotators = bench.manager, bench.project, bench.schema, bench.annotators
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(SEED_SQL, {"project": project.id, "count": conf["items"], "target": 1, "offset": 0})
