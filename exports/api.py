@@ -66,6 +66,31 @@ class ReleaseCreateInputSerializer(StrictInputSerializer):
         '"created_from": "2026-01-01", "created_until": "2026-03-31"}; every key optional.',
     )
     include_raw = serializers.BooleanField(default=False, help_text="Add each item's raw annotations.")
+    include_media = serializers.BooleanField(
+        default=True,
+        help_text="Copy each item's stored media file (uploads, bucket objects) into the release as "
+        "media/<item id><ext> (YOLO and VOC also lay the images out next to their labels). "
+        "false: labels only; bucket media keep their s3:// reference.",
+    )
+    licence = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="The release's licence as an SPDX expression (CC-BY-4.0, MIT OR Apache-2.0, "
+        "LicenseRef-<name>); checked against the SPDX list and normalised. Empty: not stated.",
+    )
+    languages = serializers.ListField(
+        child=serializers.CharField(max_length=35),
+        required=False,
+        max_length=20,
+        help_text='BCP 47 language tags of the data, e.g. ["en", "pt-BR"].',
+    )
+    intended_uses = serializers.CharField(
+        required=False, allow_blank=True, max_length=5000, help_text="What the data is for (dataset card)."
+    )
+    limitations = serializers.CharField(
+        required=False, allow_blank=True, max_length=5000, help_text="Known gaps and biases (dataset card)."
+    )
 
 
 class ReleaseProgressSerializer(serializers.Serializer):
@@ -86,6 +111,11 @@ class ReleaseOutputSerializer(serializers.ModelSerializer):
             "formats",
             "filter",
             "include_raw",
+            "include_media",
+            "licence",
+            "languages",
+            "intended_uses",
+            "limitations",
             "requested_by",
             "created_at",
             "started_at",

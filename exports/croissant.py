@@ -72,6 +72,27 @@ CONTEXT = {
 ENCODINGS = {".jsonl": "application/jsonlines", ".csv": "text/csv", ".parquet": "application/x-parquet"}
 _PER_SPLIT = re.compile(r"^(jsonl|csv|parquet)/[A-Za-z0-9_]+\.(jsonl|csv|parquet)$")
 _NUMERIC_LABELS = {"rating"}
+# Content types of the media files a release copies (the extensions Tessera's import accepts).
+MEDIA_ENCODINGS = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".oga": "audio/ogg",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+    ".ogv": "video/ogg",
+    ".txt": "text/plain",
+}
+_MEDIA_FILE = re.compile(r"^media/[0-9]+(\.[a-z0-9]{1,8})$")
 
 
 def _name(value: str) -> str:
@@ -191,6 +212,18 @@ def build_croissant(facts: ReleaseFacts, files: Iterable[FileEntry]) -> dict[str
                 "includes": "csv/*.csv",
             }
         )
+    media_suffixes = sorted({m.group(1) for e in entries if (m := _MEDIA_FILE.match(e.path))})
+    for suffix in media_suffixes:  # one FileSet per kind of copied media file (media/<item id><ext>)
+        distribution.append(
+            {
+                "@type": "cr:FileSet",
+                "@id": f"media-{suffix[1:]}",
+                "name": f"media-{suffix[1:]}",
+                "description": "The items' media files, named by item id (the records' media path).",
+                "encodingFormat": MEDIA_ENCODINGS.get(suffix, "application/octet-stream"),
+                "includes": f"media/*{suffix}",
+            }
+        )
     description = (
         facts.description or f"Release {facts.release_name} of the Tessera project {facts.project_name}."
     )
@@ -210,7 +243,7 @@ def build_croissant(facts: ReleaseFacts, files: Iterable[FileEntry]) -> dict[str
         "distribution": distribution,
         "recordSet": (
             [{"@type": "cr:RecordSet", "@id": "records", "name": "records", "field": fields}]
-            if any(d["@type"] == "cr:FileSet" for d in distribution)
+            if any(d["@id"] == "csv-files" for d in distribution)
             else []
         ),
         **rai_fields(facts),

@@ -70,6 +70,7 @@ class ReleaseFacts:
     intended_uses: str = ""
     limitations: str = ""
     contact: str = ""
+    media: Mapping[str, Any] = field(default_factory=dict)  # {"included": bool, "files": n, "bytes": n}
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def modalities(self) -> list[str]:

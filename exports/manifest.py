@@ -33,6 +33,7 @@ import base64
 import hashlib
 import os
 import re
+import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -164,6 +165,27 @@ class DirectoryOutput:
         self._entries[name] = entry = FileEntry(name, digest, size)
         return entry
 
+    def link(self, existing: str, name: str) -> FileEntry:
+        """Put a second copy of the written file `existing` at `name` (a hard link where the file
+        system allows, else a byte copy) and list it with the same hash, without reading it again."""
+        check_relative_path(name)
+        found = self._entries.get(existing)
+        if found is None:
+            raise ValueError(f"{existing!r} has not been written")
+        if name == MANIFEST_NAME or name in self._entries:
+            raise ValueError(f"{name!r} is written twice")
+        source = self.root.joinpath(*existing.split("/"))
+        target = self.root.joinpath(*name.split("/"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.resolve().is_relative_to(self.root.resolve()):
+            raise ValueError(f"{name!r} leaves the release directory")
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+        self._entries[name] = entry = FileEntry(name, found.sha256, found.bytes)
+        return entry
+
     def entries(self) -> list[FileEntry]:
         return sort_entries(self._entries.values())
 
@@ -228,7 +250,11 @@ def build_manifest(facts: ReleaseFacts, files: Iterable[FileEntry]) -> dict[str,
             "published": facts.published,
             "licence": facts.licence,
             "url": facts.url,
+            "languages": list(facts.languages),
+            "intended_uses": facts.intended_uses,
+            "limitations": facts.limitations,
         },
+        "media": dict(facts.media),
         "schema": {
             "version": facts.schema_version,
             "sha256": hashlib.sha256(canonical_bytes(facts.schema)).hexdigest(),

@@ -29,6 +29,12 @@ class Release(models.Model):
     filter = models.JSONField(default=dict, blank=True)  # normalised by exports.services.release_create
     formats = models.JSONField(default=list)  # names from exports.formats.FORMATS, sorted
     include_raw = models.BooleanField(default=False)
+    include_media = models.BooleanField(default=True, db_default=True)  # copy stored media into the release
+    # What the manifest, croissant.json and DATASHEET.md say of the release as a whole (set at creation).
+    licence = models.CharField(max_length=200, blank=True)  # an SPDX licence expression; "" = not stated
+    languages = models.JSONField(default=list, blank=True)  # BCP 47 tags, e.g. ["en", "pt-BR"]
+    intended_uses = models.TextField(blank=True)
+    limitations = models.TextField(blank=True)
     requested_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

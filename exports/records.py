@@ -23,12 +23,24 @@ SPLITS = ("train", "validation", "test")
 UNSPLIT = "unsplit"
 
 
+def file_suffix(name: str) -> str:
+    """The extension of a file name, path or URL with its dot (``.jpg``), lower-case, or ``""`` when
+    there is none or it is not 1 to 8 letters and digits: safe to put in a file name."""
+    name = name.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem or not ext.isascii() or not ext.isalnum() or len(ext) > 8:
+        return ""
+    return "." + ext.lower()
+
+
 @dataclass(frozen=True, slots=True)
 class Media:
     """The item's media file, as the release sees it.
 
-    `path` is either a path relative to the release root (the build copies the file there, e.g.
-    ``media/000042.jpg``) or an absolute http(s) URL when media are not copied into releases.
+    `path` is either a path relative to the release root (the build copies the file there:
+    ``media/<item id><ext>``) or a reference to a file outside the release: an http(s) URL, or, in
+    a release built without media, s3://bucket/key for bucket media and the server path of the
+    item's media endpoint (``/api/projects/<p>/items/<i>/media/``) for stored files.
     Unknown sizes are None.
     """
 
@@ -46,16 +58,13 @@ class Media:
 
     @property
     def is_url(self) -> bool:
-        return self.path.startswith(("http://", "https://"))
+        """Whether the file is referenced (a URL or a server path) rather than copied into the release."""
+        return self.path.startswith(("http://", "https://", "s3://", "/"))
 
     @property
     def suffix(self) -> str:
         """The file extension with its dot (``.jpg``), lower-case, or ``""``; safe to put in a file name."""
-        name = self.path.split("?", 1)[0].split("#", 1)[0].rsplit("/", 1)[-1]
-        stem, dot, ext = name.rpartition(".")
-        if not dot or not stem or not ext.isalnum() or len(ext) > 8:
-            return ""
-        return "." + ext.lower()
+        return file_suffix(self.path)
 
     def as_dict(self) -> dict[str, Any]:
         return {

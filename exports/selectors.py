@@ -28,3 +28,33 @@ def release_file_get(*, release: Release, path: str) -> ReleaseFile:
     if found is None:
         raise NotFound()
     return found
+
+
+def release_file_listing(*, release: Release, per_folder: int = 12) -> list[dict]:
+    """The files of a published release for a page: every file of a folder with at most `per_folder`
+    files ({"path", "size", "sha256"}), and one row for each larger folder (media/, per-item label
+    folders) with its file count and total size ({"folder", "files", "size"}), in path order.
+    Streams the rows, so a release with a million files costs a million small rows, not a page."""
+    if not release.is_published:
+        return []
+    folders: dict[str, dict] = {}
+    order: list[str] = []
+    rows = ReleaseFile.objects.filter(release=release).order_by("path").values_list("path", "size", "sha256")
+    for path, size, sha256 in rows.iterator(chunk_size=5000):
+        folder = path.rsplit("/", 1)[0] + "/" if "/" in path else ""
+        found = folders.get(folder)
+        if found is None:
+            found = folders[folder] = {"folder": folder, "files": 0, "size": 0, "listed": []}
+            order.append(folder)
+        found["files"] += 1
+        found["size"] += size
+        if len(found["listed"]) <= per_folder:
+            found["listed"].append({"path": path, "size": size, "sha256": sha256})
+    listing: list[dict] = []
+    for folder in order:
+        found = folders[folder]
+        if folder and found["files"] > per_folder:
+            listing.append({"folder": folder, "files": found["files"], "size": found["size"]})
+        else:
+            listing.extend(found["listed"])
+    return listing

@@ -64,7 +64,15 @@ from .manifest import (
     verify_release,
 )
 from .models import RELEASE_NAME_PATTERN, Release, ReleaseFile
-from .records import ExportContext, ExportRecord, Media, RawAnnotation, lineage_dict, new_record
+from .records import (
+    ExportContext,
+    ExportRecord,
+    Media,
+    RawAnnotation,
+    file_suffix,
+    lineage_dict,
+    new_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +125,101 @@ def _normalise_filter(raw: Any) -> dict[str, Any]:
     return out
 
 
+_LICENCE_CHARACTERS = re.compile(r"^[A-Za-z0-9.+:() -]+$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+MAX_LANGUAGES = 20
+MAX_DESCRIPTION = 5000
+
+
+def normalise_licence(raw: Any) -> str:
+    """An SPDX licence expression ("CC-BY-4.0", "MIT OR Apache-2.0", "LicenseRef-internal"), checked
+    against the SPDX licence list (license-expression) and written in its canonical case; "" when
+    none is stated. Unknown identifiers are refused with their names, so a typo never reaches a
+    dataset card."""
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise DomainError("invalid_licence", "The licence must be text: an SPDX licence expression.")
+    text = " ".join(raw.split())
+    if not text:
+        return ""
+    if len(text) > 200 or not _LICENCE_CHARACTERS.match(text):
+        raise DomainError(
+            "invalid_licence",
+            "A licence is an SPDX expression of letters, digits, '.', '-', '+', ':' and parentheses, "
+            "e.g. CC-BY-4.0 or MIT OR Apache-2.0 (at most 200 characters).",
+        )
+    from license_expression import get_spdx_licensing
+
+    try:
+        info = get_spdx_licensing().validate(text)
+    except Exception:  # the library raises on some malformed input instead of reporting it
+        info = None
+    unknown = [] if info is None else [s for s in info.invalid_symbols if not s.startswith("LicenseRef-")]
+    if info is None or unknown or (info.errors and not info.invalid_symbols):
+        names = f" Unknown: {', '.join(unknown)}." if unknown else ""
+        raise DomainError(
+            "invalid_licence",
+            f"“{text}” is not an SPDX licence expression.{names} Use identifiers from "
+            "https://spdx.org/licenses/ (e.g. CC-BY-4.0, CC0-1.0, MIT) or LicenseRef-<name> for your own.",
+            extra={"unknown": unknown},
+        )
+    return info.normalized_expression if not info.invalid_symbols else text
+
+
+def normalise_languages(raw: Any) -> list[str]:
+    """BCP 47 language tags ("en", "pt-BR"), from a list or a comma-separated text; duplicates dropped,
+    order kept, the language subtag in lower case."""
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        raw = [part for part in raw.replace(";", ",").split(",")]
+    if not isinstance(raw, list) or not all(isinstance(tag, str) for tag in raw):
+        raise DomainError(
+            "invalid_languages", "languages must be a list of language tags such as en or pt-BR."
+        )
+    out: list[str] = []
+    for tag in (tag.strip() for tag in raw):
+        if not tag:
+            continue
+        if not _LANGUAGE.match(tag) or len(tag) > 35:
+            raise DomainError(
+                "invalid_languages", f"“{tag[:40]}” is not a language tag (BCP 47, such as en, de or pt-BR)."
+            )
+        tag = _bcp47_case(tag)
+        if tag not in out:
+            out.append(tag)
+    if len(out) > MAX_LANGUAGES:
+        raise DomainError("invalid_languages", f"At most {MAX_LANGUAGES} languages.")
+    return out
+
+
+def _bcp47_case(tag: str) -> str:
+    """The conventional case of a BCP 47 tag: language lower, script title, region upper (pt-BR,
+    zh-Hant-TW, es-419)."""
+    language, *subtags = tag.split("-")
+    out = [language.lower()]
+    for subtag in subtags:
+        if len(subtag) == 4 and subtag.isalpha():
+            out.append(subtag.title())
+        elif (len(subtag) == 2 and subtag.isalpha()) or (len(subtag) == 3 and subtag.isdigit()):
+            out.append(subtag.upper())
+        else:
+            out.append(subtag.lower())
+    return "-".join(out)
+
+
+def _description_text(raw: Any, name: str) -> str:
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise DomainError(f"invalid_{name}", f"{name} must be text.")
+    text = raw.strip().replace("\r\n", "\n")
+    if len(text) > MAX_DESCRIPTION:
+        raise DomainError(f"invalid_{name}", f"{name} is at most {MAX_DESCRIPTION:,} characters.")
+    return text
+
+
 def _schema_of(project: Project) -> LabelSchemaVersion:
     schema = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
     if schema is None:
@@ -133,12 +236,20 @@ def release_create(
     formats: list[str],
     filter: dict | None = None,
     include_raw: bool = False,
+    include_media: bool = True,
+    licence: str | None = None,
+    languages: list[str] | str | None = None,
+    intended_uses: str | None = None,
+    limitations: str | None = None,
 ) -> Release:
     """Request release number N+1 of `project` and schedule its build (through the outbox).
 
     Rules: the name is letters, digits and -_. (never a path) and unique in the project; formats are
     known and applicable to the active schema (jsonl, the native format, is always included: diffs
-    and lineage read it); the filter has only known keys. Not idempotent: each call is a release.
+    and lineage read it); the filter has only known keys; the licence is an SPDX expression and the
+    languages are BCP 47 tags (both normalised); intended uses and limitations are free text that
+    the manifest, croissant.json and DATASHEET.md carry. `include_media` copies each item's stored
+    media file (uploads, bucket objects) into the release. Not idempotent: each call is a release.
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise DomainError(
@@ -165,6 +276,14 @@ def release_create(
         )
     chosen = sorted({"jsonl", *formats})
     normalised = _normalise_filter(filter)
+    if not isinstance(include_raw, bool) or not isinstance(include_media, bool):
+        raise DomainError("invalid_option", "include_raw and include_media are true or false.")
+    described = {
+        "licence": normalise_licence(licence),
+        "languages": normalise_languages(languages),
+        "intended_uses": _description_text(intended_uses, "intended_uses"),
+        "limitations": _description_text(limitations, "limitations"),
+    }
     project = Project.objects.select_for_update().get(pk=project.pk)  # numbers are allocated in turn
     if Release.objects.filter(project=project, name=name).exists():
         raise DomainError("name_taken", f"The project already has a release named {name!r}.")
@@ -177,8 +296,10 @@ def release_create(
         name=name,
         filter=normalised,
         formats=chosen,
-        include_raw=bool(include_raw),
+        include_raw=include_raw,
+        include_media=include_media,
         requested_by=actor,
+        **described,
     )
     audit_record(
         actor=actor,
@@ -186,7 +307,14 @@ def release_create(
         project_id=project.id,
         action="release.created",
         target=release,
-        changes={"name": name, "formats": chosen, "filter": normalised, "include_raw": release.include_raw},
+        changes={
+            "name": name,
+            "formats": chosen,
+            "filter": normalised,
+            "include_raw": include_raw,
+            "include_media": include_media,
+            **described,
+        },
     )
     # Announced first: with an in-process (eager) job the build starts in the next commit callback.
     broadcast_on_commit(project_group(project.id), "release.created", release_summary(release))
@@ -438,7 +566,8 @@ def release_build(*, release_id: int) -> Release | None:
                 target.discard()
             else:
                 storage_delete_prefix(release.storage_prefix)
-            return _fail(release, f"The build failed ({type(error).__name__}); nothing was published.")
+            reason = str(error) if isinstance(error, BuildProblem) else type(error).__name__
+            return _fail(release, f"The build failed ({reason}); nothing was published.")
         target.cleanup()
         return _publish(release, written)
 
@@ -560,6 +689,7 @@ def _records(
     stats: _Stats | None,
     on_chunk,
     snapshot_id: str | None = None,
+    media=None,
 ) -> Iterator[ExportRecord]:
     """The release's records in item-id order: items (server-side cursor) merged with the consensus
     and annotations of each chunk (id-range queries). Items without a consensus answer, or below the
@@ -580,7 +710,7 @@ def _records(
     else:
         chunks = _in_thread(lambda: _with_rows(project, batches, include_raw), snapshot_id)
     try:
-        yield from _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk)
+        yield from _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk, media)
     finally:
         chunks.close()
 
@@ -662,7 +792,7 @@ def _in_thread(produce, snapshot_id: str) -> Iterator:
         thread.join()
 
 
-def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk):
+def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk, media):
     delay = settings.EXPORTS_BUILD_CHUNK_DELAY
     pseudonym = _Pseudonyms(project.id)
     seen = 0
@@ -678,7 +808,14 @@ def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk
             ):
                 continue
             yield _record(
-                item, rows, get_annotations(item.id, no_annotations), ctx, schema_version, pseudonym, stats
+                item,
+                rows,
+                get_annotations(item.id, no_annotations),
+                ctx,
+                schema_version,
+                pseudonym,
+                stats,
+                media,
             )
         seen += len(chunk)
         on_chunk(seen)
@@ -689,7 +826,7 @@ def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk
 _METHOD_NAMES: dict[tuple[str, str], str] = {}  # (method, version) -> "method@version", a handful
 
 
-def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats) -> ExportRecord:
+def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats, media_of) -> ExportRecord:
     # Hot path (once per record): plain loops, no helper calls per value.
     labels, confidence, agreement, aggregation = {}, {}, {}, {}
     methods = stats.methods if stats is not None else None
@@ -723,9 +860,7 @@ def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats) -> E
         annotators = [pseudonym(a.annotator_id) for a in annotations]
     if stats is not None:
         stats.sources[(item.source, item.licence, item.consent, item.synthetic)] += 1
-    media = None
-    if item.media_url.startswith(("http://", "https://")):
-        media = Media(path=item.media_url)
+    media = media_of(item) if item.media or item.media_url else None
     raw = ()
     if ctx.include_raw:
         raw = tuple(
@@ -763,6 +898,112 @@ def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats) -> E
     )
 
 
+class BuildProblem(Exception):
+    """Why a build cannot finish, in words the person who asked for the release can act on (shown
+    on the release as its error)."""
+
+
+def _positive(data: Any, key: str, kind: type) -> Any:
+    value = data.get(key) if type(data) is dict else None
+    if type(value) is bool or not isinstance(value, int | float) or not isfinite(value) or value <= 0:
+        return None
+    if kind is int:
+        return value if type(value) is int else None
+    return float(value)
+
+
+class _ReleaseMedia:
+    """The media of released items as records carry them, and their copies in the release.
+
+    `media_of(item)` is called for each released item that has media. With `include_media` (the
+    default) stored files (uploads, archive members) and bucket objects (s3://bucket/key) are
+    released as ``media/<item id><ext>``: on the first pass (`copying`) the file is copied there,
+    streamed (from default_storage, or with the project's bucket source through the egress guard),
+    and listed with its SHA-256 like every other file. http(s) URLs are referenced, never fetched.
+    Without `include_media` nothing is copied: bucket objects keep their s3:// reference and stored
+    files are referenced by their media endpoint (``/api/projects/<p>/items/<i>/media/``, with a token).
+    Sizes (width, height, duration, frame count) are what the import recorded in the item's data.
+    Layouts that need images next to their labels (YOLO, VOC) get `place`: a link to the copy."""
+
+    def __init__(self, release: Release, output: DirectoryOutput):
+        self.include = release.include_media
+        self.project_id = release.project_id
+        self.output = output
+        self.copying = False
+        self.files = 0
+        self.bytes = 0
+        self._clients: dict[int, Any] = {}
+
+    def __call__(self, item) -> Media | None:
+        url = item.media_url
+        if item.media or url.startswith("s3://"):
+            if not self.include:  # referenced where a downloader with a token can fetch it
+                path = url if not item.media else f"/api/projects/{self.project_id}/items/{item.id}/media/"
+            else:
+                path = f"media/{item.id}{file_suffix(item.media or url)}"
+                if self.copying:
+                    self._copy(item, path)
+        elif url.startswith(("http://", "https://")):
+            path = url
+        else:
+            return None
+        data = item.data
+        return Media(
+            path,
+            _positive(data, "width", int),
+            _positive(data, "height", int),
+            _positive(data, "duration", float),
+            _positive(data, "frame_count", int),
+        )
+
+    def place(self, media: Media, name: str) -> None:
+        self.output.link(media.path, name)
+
+    def summary(self) -> dict[str, Any]:
+        return {"included": self.include, "files": self.files, "bytes": self.bytes}
+
+    def _copy(self, item, path: str) -> None:
+        with self.output(path) as target:
+            if item.media:
+                try:
+                    with default_storage.open(item.media, "rb") as source:
+                        shutil.copyfileobj(source, target, 1 << 20)
+                except Exception as error:
+                    raise BuildProblem(
+                        f"the media file of item {item.id} could not be read from storage "
+                        f"({type(error).__name__}); build the release without media, or import the item again"
+                    ) from error
+            else:
+                self._copy_object(item, target)
+            self.files += 1
+            self.bytes += target.tell()
+
+    def _copy_object(self, item, target) -> None:
+        from annotation.selectors.sources import bucket_source_for_object
+        from annotation.services.sources import parse_object_reference, s3_client
+
+        bucket, key = parse_object_reference(item.media_url)
+        source = bucket_source_for_object(project_id=self.project_id, bucket=bucket, key=key)
+        if source is None:
+            raise BuildProblem(
+                f"no bucket source of the project covers the media of item {item.id} any more "
+                f"({item.media_url}); add the source again, or build the release without media"
+            )
+        client = self._clients.get(source.id)
+        if client is None:
+            client = self._clients[source.id] = s3_client(source)
+        try:
+            body = client.get_object(Bucket=bucket, Key=key)["Body"]
+            while chunk := body.read(1 << 20):
+                target.write(chunk)
+        except Exception as error:
+            code = getattr(error, "response", {}).get("Error", {}).get("Code") or type(error).__name__
+            raise BuildProblem(
+                f"the media of item {item.id} could not be read from bucket {bucket} ({code}); "
+                "check the bucket source, or build the release without media"
+            ) from error
+
+
 @contextmanager
 def _fewer_gc_pauses() -> Iterator[None]:
     """Records are acyclic and freed by reference counting; the cyclic collector, which a million
@@ -798,6 +1039,8 @@ def write_release(release: Release, output: DirectoryOutput, *, on_progress=None
     )
     tally = ReleaseTally(schema.definition)
     stats = _Stats()
+    media = _ReleaseMedia(release, output)
+    place_media = media.place if media.include else None
     report = on_progress or (lambda done, total, force=False: None)
     snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block
     snapshot_id = None
@@ -816,9 +1059,12 @@ def write_release(release: Release, output: DirectoryOutput, *, on_progress=None
                 report(index * total + seen, passes * total)
 
             first = index == 0
-            records = _records(release, ctx, schema.version, stats if first else None, on_chunk, snapshot_id)
+            media.copying = first  # the first pass copies each file once; later ones link to it
+            records = _records(
+                release, ctx, schema.version, stats if first else None, on_chunk, snapshot_id, media
+            )
             try:
-                FORMATS[name].write(tally.wrap(records) if first else records, ctx, output)
+                FORMATS[name].write(tally.wrap(records) if first else records, ctx, output, place_media)
             finally:
                 # Close the server-side cursor now, while its transaction is alive (also on errors).
                 records.close()
@@ -832,7 +1078,7 @@ def write_release(release: Release, output: DirectoryOutput, *, on_progress=None
         schema=schema.definition,
         schema_version=schema.version,
         guideline_version=guideline.version if guideline else None,
-        licence=None,
+        licence=release.licence or None,
         consensus={
             control: {"method": method, "version": version}
             for control, counter in sorted(stats.methods.items())
@@ -851,6 +1097,10 @@ def write_release(release: Release, output: DirectoryOutput, *, on_progress=None
         organisation=project.organisation.name,
         description=project.description,
         published=release.created_at.date().isoformat(),  # stored with the release, not the build clock
+        languages=tuple(release.languages or ()),
+        intended_uses=release.intended_uses,
+        limitations=release.limitations,
+        media=media.summary(),
     )
     data_files = output.entries()
     with output("croissant.json") as handle:

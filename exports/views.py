@@ -26,6 +26,19 @@ FILTER_KINDS = (
     ("dates", "Imported between two dates"),
 )
 
+# Offered in the licence field (any SPDX expression may be typed).
+COMMON_LICENCES = (
+    ("CC-BY-4.0", "Creative Commons Attribution 4.0"),
+    ("CC-BY-SA-4.0", "Creative Commons Attribution-ShareAlike 4.0"),
+    ("CC-BY-NC-4.0", "Creative Commons Attribution-NonCommercial 4.0"),
+    ("CC0-1.0", "Creative Commons Zero (public domain)"),
+    ("CDLA-Permissive-2.0", "Community Data License Agreement, Permissive 2.0"),
+    ("ODbL-1.0", "Open Database License 1.0"),
+    ("MIT", "MIT License"),
+    ("Apache-2.0", "Apache License 2.0"),
+    ("LicenseRef-proprietary", "Your own terms (LicenseRef-<name>)"),
+)
+
 
 def _can(request, project, action: ProjectAction) -> bool:
     role = access.project_role_of(user=request.user, project=project)
@@ -71,7 +84,21 @@ def release_list_page(request, project_id: int):
     project = access.project_get_for_user(user=request.user, project_id=project_id, action=READ)
     can_create = _can(request, project, WRITE)
     applicable = _applicable(project)
-    form: dict = {"name": "", "formats": ["jsonl"], "filter": "all", "include_raw": False}
+    form: dict = {
+        "name": "",
+        "formats": ["jsonl"],
+        "filter": "all",
+        "include_raw": False,
+        "include_media": True,
+    }
+    previous = selectors.release_list(project=project).first()
+    if previous is not None:  # a dataset's licence and card rarely change between releases
+        form.update(
+            licence=previous.licence,
+            languages=", ".join(previous.languages or []),
+            intended_uses=previous.intended_uses,
+            limitations=previous.limitations,
+        )
     error = ""
     if request.method == "POST":
         if not can_create:
@@ -86,6 +113,11 @@ def release_list_page(request, project_id: int):
             "created_from": post.get("created_from", ""),
             "created_until": post.get("created_until", ""),
             "include_raw": post.get("include_raw") == "on",
+            "include_media": post.get("include_media") == "on",
+            "licence": post.get("licence", "").strip(),
+            "languages": post.get("languages", "").strip(),
+            "intended_uses": post.get("intended_uses", ""),
+            "limitations": post.get("limitations", ""),
         }
         try:
             if not form["formats"]:
@@ -97,6 +129,11 @@ def release_list_page(request, project_id: int):
                 formats=form["formats"],
                 filter=_filter_from(post),
                 include_raw=form["include_raw"],
+                include_media=form["include_media"],
+                licence=form["licence"],
+                languages=form["languages"],
+                intended_uses=form["intended_uses"],
+                limitations=form["limitations"],
             )
         except DomainError as problem:
             error = problem.message
@@ -118,6 +155,7 @@ def release_list_page(request, project_id: int):
         can_create=can_create,
         formats=formats,
         filter_kinds=FILTER_KINDS,
+        common_licences=COMMON_LICENCES,
         form=form,
         form_error=error,
         feed_path=f"/ws/projects/{project.id}/",
@@ -167,7 +205,7 @@ def release_detail_page(request, project_id: int, number: int):
         splits=sorted((counts.get("splits") or {}).items()),
         charts=_bars(counts),
         agreement=sorted((manifest.get("agreement") or {}).items()),
-        files=release.files.all() if release.is_published else [],
+        files=selectors.release_file_listing(release=release),
         progress=progress,
         verification=verification,
         others=others,

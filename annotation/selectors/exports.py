@@ -31,6 +31,7 @@ class ExportItemRow(NamedTuple):
     licence: str
     consent: str
     synthetic: bool
+    media: str  # the stored file's name in default_storage ("" when the item has none)
     media_url: str
     media_type: str
     is_gold: bool
@@ -57,6 +58,7 @@ _ITEM_FIELDS = (
     "licence",
     "consent",
     "synthetic",
+    "media",
     "media_url",
     "media_type",
     "is_gold",
@@ -133,7 +135,22 @@ def export_item_batches(
             yield [
                 new(
                     ExportItemRow,
-                    (r[0], r[1], r[2], loads(r[3]), r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12]),
+                    (
+                        r[0],
+                        r[1],
+                        r[2],
+                        loads(r[3]),
+                        r[4],
+                        r[5],
+                        r[6],
+                        r[7],
+                        r[8],
+                        r[9],
+                        r[10],
+                        r[11],
+                        r[12],
+                        r[13],
+                    ),
                 )
                 for r in batch
             ]

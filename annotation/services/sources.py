@@ -645,13 +645,24 @@ def s3_client(source: BucketSource, *, check_endpoint: bool = False):
 
 
 class _Body:
-    """The raw body botocore reads from an AWSResponse."""
+    """The raw body botocore reads from an AWSResponse: `stream` for parsed responses, `read` for
+    the StreamingBody of get_object (a release copying bucket media)."""
 
     def __init__(self, content: bytes):
         self._content = content
+        self._offset = 0
 
     def stream(self, **kwargs) -> Iterator[bytes]:
         yield self._content
+
+    def read(self, amt: int | None = None) -> bytes:
+        end = len(self._content) if amt is None or amt < 0 else self._offset + amt
+        chunk = self._content[self._offset : end]
+        self._offset += len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self._content = b""
 
 
 def _send_through_egress(request, **kwargs) -> AWSResponse:

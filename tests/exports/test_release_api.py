@@ -62,6 +62,8 @@ def test_manager_creates_a_release_with_a_token(people, lab, client_for, django_
         ({"name": "v1", "formats": ["jsonl", "docx"]}, "unknown_format"),
         ({"name": "v1", "formats": ["jsonl"], "filter": {"min_agreement": 2}}, "bad_filter"),
         ({"name": "v1", "formats": ["jsonl"], "filter": {"owner": "me"}}, "bad_filter"),
+        ({"name": "v1", "formats": ["jsonl"], "licence": "CC-BY-4"}, "invalid_licence"),
+        ({"name": "v1", "formats": ["jsonl"], "languages": ["english language"]}, "invalid_languages"),
     ],
 )
 def test_create_rejects_bad_input(people, lab, client_for, body, code):
@@ -70,6 +72,40 @@ def test_create_rejects_bad_input(people, lab, client_for, body, code):
     assert response.status_code == 400
     assert response.json()["code"] == code
     assert Release.objects.exists() is False
+
+
+def test_the_licence_languages_and_uses_given_are_in_the_release(
+    people, lab, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(people.manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url(people.project),
+            {
+                "name": "v1",
+                "formats": ["jsonl"],
+                "licence": "cc0-1.0",
+                "languages": ["EN"],
+                "intended_uses": "Sentiment models.",
+                "limitations": "English reviews only.",
+                "include_media": False,
+            },
+            format="json",
+        )
+
+    assert response.status_code == 202, response.content
+    fields = ("licence", "languages", "intended_uses", "limitations", "include_media")
+    assert {k: response.json()[k] for k in fields} == {
+        "licence": "CC0-1.0",
+        "languages": ["en"],
+        "intended_uses": "Sentiment models.",
+        "limitations": "English reviews only.",
+        "include_media": False,
+    }
+    manifest = client.get(url(people.project, "1/")).json()["manifest"]
+    assert manifest["release"]["licence"] == "CC0-1.0"
+    assert manifest["release"]["limitations"] == "English reviews only."
+    assert manifest["media"] == {"included": False, "files": 0, "bytes": 0}
 
 
 def test_create_rejects_unknown_fields(people, lab, client_for):

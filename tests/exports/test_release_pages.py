@@ -99,6 +99,14 @@ def test_reviewer_sees_no_create_form_and_cannot_post(people, lab, client):
             "created_from is after",
         ),
         ({"name": "ok", "formats": ["jsonl"], "filter": "bogus"}, "Choose one of the filters"),
+        (
+            {"name": "ok", "formats": ["jsonl"], "filter": "all", "licence": "CC-BY-4"},
+            "is not an SPDX licence expression. Unknown: CC-BY-4",
+        ),
+        (
+            {"name": "ok", "formats": ["jsonl"], "filter": "all", "languages": "en, <b>x</b>"},
+            "is not a language tag",
+        ),
     ],
 )
 def test_create_form_errors_are_shown_and_change_nothing(people, lab, client, form, message):
@@ -209,3 +217,51 @@ def test_diff_page_without_a_valid_other_release(people, published, client):
         "Choose the release to compare with" in client.get(pages(people.project, "1/diff/")).content.decode()
     )
     assert client.get(pages(people.project, "1/diff/?against=9")).status_code == 404
+
+
+def test_the_dataset_card_is_kept_shown_and_offered_again(
+    people, lab, client, django_capture_on_commit_callbacks
+):
+    login(client, people.manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            pages(people.project),
+            {
+                "name": "carded",
+                "formats": ["jsonl"],
+                "filter": "all",
+                "include_media": "on",
+                "licence": "cc-by-sa-4.0",
+                "languages": "en, PT-br",
+                "intended_uses": "Sentiment <i>models</i>.",
+                "limitations": "Phones only.",
+            },
+        )
+    assert response.status_code == 302
+    release = Release.objects.get(project=people.project)
+    assert (release.licence, release.languages, release.include_media) == (
+        "CC-BY-SA-4.0",
+        ["en", "pt-BR"],
+        True,
+    )
+
+    detail = client.get(pages(people.project, "1/")).content.decode()
+    assert "<code>CC-BY-SA-4.0</code>" in detail and "en, pt-BR" in detail
+    assert "Sentiment &lt;i&gt;models&lt;/i&gt;." in detail and "<i>models" not in detail
+    form = client.get(pages(people.project)).content.decode()  # the next release starts from this card
+    assert 'value="CC-BY-SA-4.0"' in form and 'value="en, pt-BR"' in form
+    assert ">Phones only.</textarea>" in form
+
+
+def test_large_folders_are_one_row_and_small_ones_list_each_file(people, published, client):
+    from exports.models import ReleaseFile
+
+    ReleaseFile.objects.bulk_create(
+        ReleaseFile(release=published, path=f"media/{i}.png", sha256="0" * 64, size=1000) for i in range(30)
+    )
+
+    body = client.get(pages(people.project, "1/")).content.decode()
+
+    assert '<code>media/</code> <span class="muted small">30 files</span>' in body
+    assert "media/7.png" not in body
+    assert "jsonl/train.jsonl" in body and "manifest.json" in body
