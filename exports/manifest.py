@@ -144,16 +144,25 @@ class DirectoryOutput:
     def __init__(self, root: Path):
         self.root = Path(root)
         self._entries: dict[str, FileEntry] = {}
+        self._folders: set[str] = set()  # folders made and checked to be inside the root
+
+    def _target(self, name: str) -> Path:
+        """The path of `name` under the root, its folder made; ValueError when it would leave the
+        root (a symbolic link). Folders are checked once: a release has few folders, many files."""
+        path = self.root.joinpath(*name.split("/"))
+        folder = name.rpartition("/")[0]
+        if folder not in self._folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.parent.resolve().is_relative_to(self.root.resolve()):
+                raise ValueError(f"{name!r} leaves the release directory")
+            self._folders.add(folder)
+        return path  # the file itself is created exclusively: an existing name or link is refused
 
     def __call__(self, name: str) -> BinaryIO:
         check_relative_path(name)
         if name == MANIFEST_NAME or name in self._entries:
             raise ValueError(f"{name!r} is written twice")
-        path = self.root.joinpath(*name.split("/"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.resolve().is_relative_to(self.root.resolve()):
-            raise ValueError(f"{name!r} leaves the release directory")
-        return _HashingFile(path, name, self._record)  # type: ignore[return-value]
+        return _HashingFile(self._target(name), name, self._record)  # type: ignore[return-value]
 
     def _record(self, entry: FileEntry) -> None:
         self._entries[entry.path] = entry
@@ -175,10 +184,7 @@ class DirectoryOutput:
         if name == MANIFEST_NAME or name in self._entries:
             raise ValueError(f"{name!r} is written twice")
         source = self.root.joinpath(*existing.split("/"))
-        target = self.root.joinpath(*name.split("/"))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.resolve().is_relative_to(self.root.resolve()):
-            raise ValueError(f"{name!r} leaves the release directory")
+        target = self._target(name)
         try:
             os.link(source, target)
         except OSError:

@@ -19,6 +19,7 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 
 import django
 
@@ -69,6 +70,28 @@ FROM annotation_assignment a WHERE a.project_id = %(project)s
 """
 
 
+def _seed_media(project, size: int) -> None:
+    """Give every item a stored media file of `size` bytes (in the default storage, on local disk)
+    and the image size the import would have recorded; files are written straight to disk."""
+    from django.core.files.storage import default_storage
+    from django.db import connection
+
+    folder = Path(default_storage.path("media/bench"))
+    folder.mkdir(parents=True, exist_ok=True)
+    body = os.urandom(size)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM annotation_item WHERE project_id = %s ORDER BY id", [project.id])
+        ids = [row[0] for row in cursor.fetchall()]
+        for item_id in ids:
+            (folder / f"{item_id}.png").write_bytes(item_id.to_bytes(8, "big") + body)
+        cursor.execute(
+            "UPDATE annotation_item SET media = 'media/bench/' || id || '.png', media_type = 'image', "
+            'data = data || \'{"width": 640, "height": 480}\'::jsonb WHERE project_id = %s',
+            [project.id],
+        )
+        cursor.execute("VACUUM ANALYZE annotation_item")
+
+
 class RssSampler:
     def __init__(self) -> None:
         import psutil
@@ -114,6 +137,8 @@ def main(conf: dict) -> dict:
         # Flush the seed's dirty pages now, so that the build is not timed against the checkpoint
         # that millions of fresh rows would otherwise trigger in the middle of it.
         cursor.execute("CHECKPOINT")
+    if conf.get("media_bytes"):
+        _seed_media(project, conf["media_bytes"])
     seed_seconds = time.perf_counter() - started
     print(f"seeded in {seed_seconds:.1f} s", file=sys.stderr, flush=True)
 
@@ -122,13 +147,26 @@ def main(conf: dict) -> dict:
         with RssSampler() as rss:
             started = time.perf_counter()
             # Celery is eager here (no REDIS_URL): the build runs when release_create's transaction commits.
-            release = release_create(project=project, actor=manager, name=f"bench-{run}", formats=["jsonl"])
+            release = release_create(
+                project=project, actor=manager, name=f"bench-{run}", formats=conf.get("formats", ["jsonl"])
+            )
             seconds = time.perf_counter() - started
         release.refresh_from_db()
         assert release.status == Release.Status.PUBLISHED, (release.status, release.error)
         assert release.records_done == conf["items"], release.records_done
         size = sum(f.size for f in release.files.all())
-        builds.append({"seconds": seconds, "rss_growth_bytes": rss.peak - rss.baseline, "bytes": size})
+        media = release.manifest["media"]
+        if conf.get("media_bytes"):
+            assert media["files"] == conf["items"], media
+        builds.append(
+            {
+                "seconds": seconds,
+                "rss_growth_bytes": rss.peak - rss.baseline,
+                "bytes": size,
+                "media_files": media["files"],
+                "media_bytes": media["bytes"],
+            }
+        )
         print(f"build {run}: {seconds:.2f} s, RSS +{(rss.peak - rss.baseline) / 1e6:.1f} MB", file=sys.stderr)
     best = min(builds, key=lambda b: b["seconds"])
     return {
@@ -139,6 +177,7 @@ def main(conf: dict) -> dict:
         "records_per_second": conf["items"] / best["seconds"],
         "rss_growth_bytes": max(b["rss_growth_bytes"] for b in builds),
         "release_bytes": best["bytes"],
+        "media_bytes": best["media_bytes"],
         "builds": builds,
     }
 

@@ -184,6 +184,29 @@ def test_output_refuses_writing_a_name_twice(tmp_path):
     assert output.entries() == [FileEntry("a/b.txt", hashlib.sha256(b"x").hexdigest(), 1)]
 
 
+def test_output_never_writes_through_a_symbolic_link(tmp_path):
+    root, outside = tmp_path / "release", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    (root / "evil").symlink_to(outside)  # a folder link planted in the release directory
+    (root / "trap.txt").symlink_to(outside / "trap.txt")  # and a file link
+    output = DirectoryOutput(root)
+
+    with pytest.raises(ValueError, match="leaves the release directory"):
+        output("evil/x.txt")
+    with pytest.raises(FileExistsError):
+        output("trap.txt")
+    with output("media/1.png") as handle:
+        handle.write(b"png")
+    with pytest.raises(ValueError, match="leaves the release directory"):
+        output.link("media/1.png", "evil/1.png")
+    assert list(outside.iterdir()) == []
+    output.link("media/1.png", "yolo/images/train/1.png")
+    assert (root / "yolo/images/train/1.png").read_bytes() == b"png"
+    assert [e.path for e in output.entries()] == ["media/1.png", "yolo/images/train/1.png"]
+    assert output.entries()[0].sha256 == output.entries()[1].sha256
+
+
 def test_verify_command_reports_ok_and_problems(release, tmp_path, capsys):
     root, _, key = release
     pem = tmp_path / "key.pem"
