@@ -1052,6 +1052,7 @@ def write_release(release: Release, output: DirectoryOutput, *, on_progress=None
                     cursor.execute("SELECT pg_export_snapshot()")
                     snapshot_id = cursor.fetchone()[0]
         total = item_selectors.export_item_count(project=project, **_item_filters(release))
+        transformations = item_selectors.export_transformations(project=project, until=release.created_at)
         passes = len(release.formats)
         for index, name in enumerate(release.formats):
 
@@ -1101,6 +1102,7 @@ def write_release(release: Release, output: DirectoryOutput, *, on_progress=None
         intended_uses=release.intended_uses,
         limitations=release.limitations,
         media=media.summary(),
+        transformations=tuple(transformations),
     )
     data_files = output.entries()
     with output("croissant.json") as handle:

@@ -509,7 +509,7 @@ def schema_labels_migrate(*, project: Project, actor, operations: Any, note: str
             f"{issue.path}: {issue.message}",
             extra={"errors": [{"path": i.path, "code": i.code, "message": i.message} for i in plan.issues]},
         )
-    note = note or "Label migration: " + "; ".join(_describe(op) for op in operations)
+    note = note or "Label migration: " + "; ".join(describe_label_operation(op) for op in operations)
     version = schema_version_create(project=project, actor=actor, definition=plan.definition, note=note[:500])
     migration = LabelMigration.objects.create(
         project=project, from_version=latest, to_version=version, operations=operations, created_by=actor
@@ -533,10 +533,17 @@ def schema_labels_migrate(*, project: Project, actor, operations: Any, note: str
     return migration
 
 
-def _describe(operation: dict) -> str:
+def describe_label_operation(operation: dict) -> str:
+    """One label operation in words: "merge pos, very_pos -> positive in sentiment"."""
+
+    def names(value) -> str:
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
     if operation["op"] == "delete":
         return f"delete {operation['label']} in {operation['control']}"
-    return f"{operation['op']} {operation['from']} -> {operation['to']} in {operation['control']}"
+    return (
+        f"{operation['op']} {names(operation['from'])} -> {names(operation['to'])} in {operation['control']}"
+    )
 
 
 @transaction.atomic

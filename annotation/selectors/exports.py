@@ -192,3 +192,72 @@ def export_annotations(
             )
             for r in cursor.fetchall()
         ]
+
+
+def export_transformations(*, project: Project, until) -> list[dict]:
+    """What was done to the project's data up to `until` (the release's request time), for the
+    manifest, croissant.json and the datasheet: exact deduplication at import, near-duplicates
+    excluded, each split made (method and seed), each label migration. Flat values only (numbers and
+    text), in a fixed order, so a rebuild of the release says the same."""
+    from projects.models import LabelMigration
+    from projects.services import describe_label_operation
+
+    from ..models import ImportJob, NearDuplicateGroup, SplitOperation
+
+    steps: list[dict] = []
+    imports = ImportJob.objects.filter(project=project, created_at__lte=until, status="succeeded")
+    if imports.exists():
+        skipped = sum(imports.values_list("duplicates", flat=True))
+        steps.append(
+            {
+                "type": "deduplication",
+                "method": "exact: SHA-256 of the normalised content, and external id, at import",
+                "duplicates_skipped": int(skipped),
+            }
+        )
+    resolved = NearDuplicateGroup.objects.filter(
+        project=project, resolved_at__lte=until, resolution="kept_one"
+    )
+    groups = resolved.count()
+    if groups:
+        excluded = Item.objects.filter(
+            project=project, near_duplicate_group__in=resolved, excluded=True
+        ).count()
+        steps.append(
+            {
+                "type": "near_duplicate_exclusion",
+                "method": "MinHash/LSH for text, perceptual hash for images; reviewed by a manager",
+                "groups": groups,
+                "items_excluded": excluded,
+            }
+        )
+    for split in SplitOperation.objects.filter(
+        project=project, created_at__lte=until, status=SplitOperation.Status.SUCCEEDED
+    ).order_by("id"):
+        step = {
+            "type": "split",
+            "date": split.created_at.date().isoformat(),
+            "ratios": ", ".join(f"{name} {ratio}" for name, ratio in sorted(split.ratios.items())),
+            "seed": split.seed,
+            "counts": ", ".join(f"{name} {count}" for name, count in sorted(split.counts.items())),
+        }
+        if split.stratify_by:
+            step["stratify_by"] = split.stratify_by
+        if split.group_by:
+            step["group_by"] = split.group_by
+        if split.only_unassigned:
+            step["only_unassigned"] = True
+        steps.append(step)
+    migrations = LabelMigration.objects.filter(project=project, created_at__lte=until).select_related(
+        "from_version", "to_version"
+    )
+    for migration in migrations.order_by("id"):
+        steps.append(
+            {
+                "type": "label_migration",
+                "date": migration.created_at.date().isoformat(),
+                "schema_versions": f"{migration.from_version.version} -> {migration.to_version.version}",
+                "operations": "; ".join(describe_label_operation(op) for op in migration.operations),
+            }
+        )
+    return steps

@@ -10,6 +10,7 @@ from annotation.models import Annotation, Assignment, Item
 from core.exceptions import DomainError
 from core.models import OutboxMessage
 from exports import services
+from exports.datasheet import md
 from exports.manifest import MANIFEST_NAME, public_key_from_pem, verify_release
 from exports.models import Release, ReleaseFile
 from projects import services as project_services
@@ -384,6 +385,81 @@ def test_rebuild_from_the_database_is_byte_identical(lab, create_release, releas
         assert (tmp_path / "again" / stored.path).read_bytes() == (
             release_storage / release.storage_prefix / stored.path
         ).read_bytes()
+
+
+def test_the_transformations_before_the_release_are_stated(
+    lab, people, create_release, release_storage, tmp_path, django_capture_on_commit_callbacks
+):
+    from annotation.models import ImportJob, NearDuplicateGroup, SplitOperation
+
+    project, items = lab
+    ImportJob.objects.create(
+        project=project, status="succeeded", format="jsonl", original_name="a.jsonl", created=6, duplicates=2
+    )
+    ImportJob.objects.create(
+        project=project, status="failed", format="jsonl", original_name="b.jsonl", duplicates=9
+    )
+    group = NearDuplicateGroup.objects.create(
+        project=project, kind="text", similarity=0.93, resolution="kept_one", resolved_at=timezone.now()
+    )
+    Item.objects.filter(pk=items[5].pk).update(near_duplicate_group=group)
+    SplitOperation.objects.create(
+        project=project,
+        ratios={"train": 0.8, "test": 0.2},
+        seed=7,
+        stratify_by="lang",
+        counts={"train": 2, "test": 1},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        project_services.schema_labels_migrate(
+            project=project,
+            actor=people.manager,
+            operations=[
+                {"op": "merge", "control": "sentiment", "from": ["neutral", "negative"], "to": "negative"}
+            ],
+        )
+
+    release = create_release(formats=["jsonl"])
+    SplitOperation.objects.create(
+        project=project, ratios={"train": 1.0}, seed=8, counts={"train": 3}
+    )  # later
+
+    today = timezone.now().date().isoformat()
+    assert release.manifest["transformations"] == [
+        {
+            "type": "deduplication",
+            "method": "exact: SHA-256 of the normalised content, and external id, at import",
+            "duplicates_skipped": 2,
+        },
+        {
+            "type": "near_duplicate_exclusion",
+            "method": "MinHash/LSH for text, perceptual hash for images; reviewed by a manager",
+            "groups": 1,
+            "items_excluded": 1,
+        },
+        {
+            "type": "split",
+            "date": today,
+            "ratios": "test 0.2, train 0.8",
+            "seed": 7,
+            "counts": "test 1, train 2",
+            "stratify_by": "lang",
+        },
+        {
+            "type": "label_migration",
+            "date": today,
+            "schema_versions": "1 -> 2",
+            "operations": "merge neutral, negative -> negative in sentiment",
+        },
+    ]
+    root = release_storage / release.storage_prefix
+    datasheet = (root / "DATASHEET.md").read_text()
+    assert md("merge neutral, negative -> negative in sentiment") in datasheet
+    assert md("duplicates_skipped=2") in datasheet
+    croissant = json.loads((root / "croissant.json").read_text())
+    assert any("seed=7" in step for step in croissant["rai:dataPreprocessingProtocol"])
+    # A split made after the release was requested is not in a rebuild either: byte-identical.
+    assert services.release_reproduce(release=release, directory=tmp_path / "again") == []
 
 
 def test_reproduce_reports_what_changed_in_the_database(lab, create_release, tmp_path):
