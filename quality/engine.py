@@ -31,7 +31,7 @@ from quality.metrics.agreement import (
     percent_agreement,
 )
 from quality.metrics.bootstrap import bootstrap_ci
-from quality.metrics.coding import CodedAnnotations, from_codes, label_counts
+from quality.metrics.coding import CodedAnnotations, count_distinct, dense_codes, from_codes, label_counts
 
 ENGINE_VERSION = "1"
 METHOD_VERSIONS = {"majority": "1", "dawid_skene": "1", "mace": "1", "median": "1"}
@@ -85,8 +85,8 @@ def code(table: Table, values: np.ndarray | None = None) -> Coded:
     """Dense codes for the metric functions: units (item, sub-unit) and annotators renumbered 0..n-1."""
     width = max(len(table.units), 1)
     key = table.item * width + table.unit
-    unit_keys, unit_code = np.unique(key, return_inverse=True)
-    annotators, annotator_code = np.unique(table.annotator, return_inverse=True)
+    unit_keys, unit_code = dense_codes(key)
+    annotators, annotator_code = dense_codes(table.annotator)
     coded = from_codes(
         unit_code,
         annotator_code,
@@ -202,7 +202,7 @@ def agreement_summary(coded: Coded, level: str, *, with_ci: bool) -> dict:
         "fleiss": None,
         "percent": None,
         "ac1": None,
-        "items": len(np.unique(coded.unit_item)) if len(c) else 0,
+        "items": count_distinct(coded.unit_item) if len(c) else 0,
         "units": int(c.n_items),
         "annotations": len(c),
         "pairable_items": pairable,

@@ -41,6 +41,7 @@ from projects.models import LabelSchemaVersion, Project, ProjectMembership
 from projects.quality_settings import QualitySettings, quality_settings
 from quality import engine
 from quality.answers import adapter_for
+from quality.metrics.coding import count_distinct
 
 from .models import ConsensusResult, GoldStandard, QualityRun, QualityState
 from .scheduling import quality_schedule
@@ -366,7 +367,9 @@ class _Job:
             for c in self.controls.values()
             if c.table is not None and len(self.delta_keys)
         )
+        fields = ["snapshot_delta", "snapshot_at", "snapshot_schema_version", "updated_at"]
         if not self.incremental or state.snapshot is None or changed > REBASE_FRACTION * max(rows, 1):
+            fields += ["snapshot", "snapshot_base"]  # the base (megabytes) is written only when it changes
             state.snapshot, arrays, meta = self._dump_base()
             state.snapshot_delta = None
             # The writing run's id names the base: unique even if this transaction rolls back, so
@@ -379,16 +382,7 @@ class _Job:
         state.snapshot_schema_version = schema_version
         # Only these fields: `pending` and `full_requested` belong to the scheduler and may have
         # changed since this run started.
-        state.save(
-            update_fields=[
-                "snapshot",
-                "snapshot_delta",
-                "snapshot_base",
-                "snapshot_at",
-                "snapshot_schema_version",
-                "updated_at",
-            ]
-        )
+        state.save(update_fields=fields)
 
     def _dump_base(self) -> tuple[bytes, dict, dict]:
         arrays: dict[str, np.ndarray] = {f"act_{k}": v for k, v in self.activity.items()}
@@ -493,7 +487,7 @@ class _Job:
                 "seen": {
                     "last_revision_id": self.run.last_revision_id,
                     "annotations": len(self.activity["item"]),
-                    "items": len(np.unique(self.activity["item"])),
+                    "items": count_distinct(self.activity["item"]),
                 },
                 "methods": {},
                 "engine_version": engine.ENGINE_VERSION,

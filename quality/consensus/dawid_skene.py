@@ -45,7 +45,7 @@ class DawidSkeneResult:
 
 
 class _Layout:
-    """The two sort orders the EM passes use, computed once."""
+    """What the EM passes index with, computed once."""
 
     def __init__(self, coded: CodedAnnotations):
         q = coded.n_labels
@@ -53,21 +53,18 @@ class _Layout:
         sizes = np.bincount(coded.item, minlength=coded.n_items)
         self.rated = np.flatnonzero(sizes)
         self.item_starts = (np.cumsum(sizes) - sizes)[self.rated]  # coded is sorted by item
-        key = coded.annotator * q + coded.label
-        self.by_key = np.argsort(key, kind="stable")
-        sorted_key = key[self.by_key]
-        first = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
-        self.key_starts = first
-        self.key_annotator, self.key_label = np.divmod(sorted_key[first], q)
-        self.item_of_sorted = coded.item[self.by_key]
+        self.key = coded.annotator * q + coded.label  # (annotator, answered) of each annotation
 
 
 def _m_step(layout: _Layout, posteriors, n_annotators: int, q: int, smoothing: float):
     priors = posteriors[layout.rated].mean(axis=0)
-    sums = np.add.reduceat(posteriors[layout.item_of_sorted], layout.key_starts, axis=0)  # (keys, true)
-    counts = np.zeros((n_annotators, q, q))  # [annotator, answered, true] while filling
-    counts[layout.key_annotator, layout.key_label] = sums
-    counts = counts.transpose(0, 2, 1) + smoothing  # [annotator, true, answered]
+    # counts[true, annotator * q + answered]: one weighted bincount per true label (no sort; a
+    # third of the time of summing sorted runs, the same sums up to rounding).
+    gathered = posteriors[layout.item]
+    counts = np.empty((q, n_annotators * q))
+    for true in range(q):
+        counts[true] = np.bincount(layout.key, weights=gathered[:, true], minlength=n_annotators * q)
+    counts = counts.reshape(q, n_annotators, q).transpose(1, 0, 2) + smoothing  # [annotator, true, answered]
     counts = np.maximum(counts, _FLOOR)
     return priors, counts / counts.sum(axis=2, keepdims=True)
 

@@ -238,16 +238,19 @@ def krippendorff_alpha(
 def _pair_statistics(coded: CodedAnnotations):
     """For every ordered annotator pair (a, b): shared items, agreeing items, and a's label counts on them."""
     first, second = within_item_pairs(coded.item)
-    a = np.concatenate((coded.annotator[first], coded.annotator[second]))
-    b = np.concatenate((coded.annotator[second], coded.annotator[first]))
-    la = np.concatenate((coded.label[first], coded.label[second]))
-    lb = np.concatenate((coded.label[second], coded.label[first]))
+    a, b = coded.annotator[first], coded.annotator[second]
+    la, lb = coded.label[first], coded.label[second]
     n_a, q = coded.n_annotators, max(coded.n_labels, 1)
-    pair = a * n_a + b
-    shared = np.bincount(pair, minlength=n_a * n_a).reshape(n_a, n_a)
-    agree = np.bincount(pair, weights=(la == lb), minlength=n_a * n_a).reshape(n_a, n_a)
-    marginal = np.bincount(pair * q + la, minlength=n_a * n_a * q).reshape(n_a, n_a, q)
-    return shared, agree, marginal
+    # Counted once per unordered pair and mirrored: shared and agreeing counts are symmetric, and
+    # a's label counts on (a, b) are the first member's labels of (a, b) plus the second's of (b, a).
+    ab, ba = a * n_a + b, b * n_a + a
+    one_way = np.bincount(ab, minlength=n_a * n_a).reshape(n_a, n_a)
+    shared = one_way + one_way.T
+    one_way = np.bincount(ab, weights=(la == lb), minlength=n_a * n_a).reshape(n_a, n_a)
+    agree = one_way + one_way.T
+    size = n_a * n_a * q
+    marginal = np.bincount(ab * q + la, minlength=size) + np.bincount(ba * q + lb, minlength=size)
+    return shared, agree, marginal.reshape(n_a, n_a, q)
 
 
 def pairwise_matrices(coded: CodedAnnotations) -> dict[str, np.ndarray]:

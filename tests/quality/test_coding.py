@@ -7,11 +7,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from quality.metrics.coding import (
+    count_distinct,
+    dense_codes,
     encode,
     from_codes,
     from_matrix,
     label_counts,
     to_matrix,
+    unique_counts,
     within_item_pairs,
 )
 
@@ -66,3 +69,28 @@ def test_within_item_pairs_lists_every_pair_once(items):
     expected = {(i, j) for i in range(len(item)) for j in range(i + 1, len(item)) if item[i] == item[j]}
     assert set(zip(first.tolist(), second.tolist(), strict=True)) == expected
     assert len(first) == len(expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(-(2**40), 2**40), max_size=60)
+    | st.lists(st.integers(0, 300), max_size=60)
+    | st.lists(st.integers(10**9, 10**9 + 50), min_size=1, max_size=60),
+    st.sampled_from([np.int64, np.int32, np.uint32]),
+)
+def test_dense_codes_unique_counts_and_count_distinct_equal_numpy_unique(values, dtype):
+    """The lookup-table paths (small ranges: ids, unit keys) and the sorting fallback (wide ranges)
+    give exactly np.unique's answers, dtypes included."""
+    if dtype is not np.int64:
+        values = [v for v in values if 0 <= v < 2**31]
+    array = np.array(values, dtype=dtype)
+    expected, inverse = np.unique(array, return_inverse=True)
+    _, counts = np.unique(array, return_counts=True)
+
+    found, found_inverse = dense_codes(array)
+    keys, found_counts = unique_counts(array)
+
+    assert found.dtype == expected.dtype and found.tolist() == expected.tolist()
+    assert found_inverse.tolist() == inverse.tolist()
+    assert keys.tolist() == expected.tolist() and found_counts.tolist() == counts.tolist()
+    assert count_distinct(array) == len(expected)
