@@ -14,6 +14,7 @@ from annotation.models import Item
 from exports.models import Release
 from projects import services as project_services
 from quality.models import ConsensusResult
+from tests.exports.test_release_media import SCHEMA
 
 from .conftest import REPO_ROOT, shot
 
@@ -21,18 +22,6 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SCHEMA = {
-    "version": 1,
-    "fields": [{"name": "image", "type": "image", "source": "file"}],
-    "controls": [
-        {
-            "name": "objects",
-            "type": "bbox",
-            "field": "image",
-            "labels": [{"value": "car"}, {"value": "person"}],
-        }
-    ],
-}
 SIZES = {"street-1.png": (320, 200), "street-2.png": (240, 160), "street-3.png": (300, 180)}
 
 

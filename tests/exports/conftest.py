@@ -5,6 +5,8 @@ format into a directory (twice, for the byte-identity checks)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -215,3 +217,18 @@ def assert_byte_identical(write_format: WriteFn, name: str, records, ctx, place_
     assert names_a, "the format wrote nothing"
     assert out_a.entries() == out_b.entries()
     return names_a
+
+
+def assert_mlcroissant_validates(path: Path) -> None:
+    """`mlcroissant validate --jsonld path` (the reference validator) passes with no warning."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mlcroissant.scripts.validate", "--jsonld", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Done." in done.stderr
+    assert "not standard" not in done.stderr
+    assert "warning(s) during the validation" not in done.stderr
