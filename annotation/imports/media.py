@@ -17,7 +17,8 @@ Decisions, in one place:
 - **Text files** (".txt") must be UTF-8 and at most the record limit; their content becomes the
   item's "text" (searchable and labelable like any text item), and the file is kept as media too.
   A text file whose content is HTML is still text: it is served as text/plain, never as HTML.
-- **Audio and video** are checked by magic bytes only (WAV, MP3, Ogg, FLAC, MP4/MOV, WebM).
+- **Audio and video** are checked by magic bytes (WAV, MP3, Ogg, FLAC, MP4/MOV, WebM); their
+  duration (and an MP4/MOV video's frame count) is read from the headers, never decoded (`timing`).
 - **Hashes.** `sha256` of the bytes is the item's checksum and content hash, so the same file
   imported twice is an exact duplicate. `dhash` is the 64-bit difference hash of images, computed
   exactly like imagehash.dhash (grayscale, 9x8 Lanczos, right pixel brighter than left = 1, first
@@ -43,6 +44,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .normalise import check_text
 from .records import MediaFile, Record
+from .timing import media_timing
 
 MEDIA_FORMATS = ("media", "zip")  # import formats besides formats.FORMATS
 MEDIA_TYPES = ("image", "audio", "video", "text")
@@ -130,7 +132,8 @@ class Inspected:
     text: str | None
     width: int | None = None  # images: pixels, so the labeling workflow can check boxes against them
     height: int | None = None
-    duration: float | None = None  # WAV audio: seconds, so segments can be checked against it
+    duration: float | None = None  # audio, video: seconds, so segments can be checked against it
+    frame_count: int | None = None  # MP4/MOV video: frames, so the labeling page knows the frame rate
 
 
 def extension(name: str) -> str:
@@ -268,10 +271,14 @@ def inspect(file: BinaryIO, filename: str, limits: MediaLimits) -> Inspected:
         ext = _IMAGE_EXTENSIONS[container]
     elif kind.media_type == "text":
         text = _read_text(file, size, limits, filename)
-    duration = _wav_duration(file) if container == "wav" else None
+    duration = frame_count = None
+    if container == "wav":
+        duration = _wav_duration(file)
+    if duration is None and kind.media_type in ("audio", "video"):
+        duration, frame_count = media_timing(file, kind.media_type, container)
     file.seek(0)
     return Inspected(
-        kind.media_type, ext, size, digest.hexdigest(), image_hash, text, width, height, duration
+        kind.media_type, ext, size, digest.hexdigest(), image_hash, text, width, height, duration, frame_count
     )
 
 
@@ -295,6 +302,8 @@ def media_data(path: str, inspected: Inspected, extra: dict[str, Any] | None = N
         data["width"], data["height"] = inspected.width, inspected.height
     if inspected.duration:
         data["duration"] = inspected.duration
+    if inspected.frame_count:
+        data["frame_count"] = inspected.frame_count
     if inspected.text is not None and not (extra and "text" in extra):
         data["text"] = inspected.text
     if extra:
