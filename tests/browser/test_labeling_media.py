@@ -295,7 +295,10 @@ def test_polygon_by_clicks_and_enter(page_for, people, street):
         stage.click(x, y)
     page.keyboard.press("Enter")
     expect(page.get_by_role("list", name="Regions of Regions")).to_contain_text("4 points")
-    stage.click(200, 240)  # select it: vertices shown
+    stage.click(200, 240)  # select it: vertices and edge middles shown
+    stage.drag((320, 230), (320, 200))  # pull a new vertex out of the top edge
+    expect(page.get_by_role("list", name="Regions of Regions")).to_contain_text("5 points")
+    points.insert(1, (320, 200))
     control_shot(page, "polygon")
     tol = 2 / stage.scale() + 0.5
 

@@ -108,6 +108,27 @@ export function pointInPolygon(p: Point, points: readonly (readonly [number, num
   return inside;
 }
 
+/** The edge of a closed polygon nearest to `p`: edge `index` runs from point index to index + 1
+ * (the last back to the first); `at` is the nearest point on it. Null for fewer than 2 points. */
+export function nearestEdge(
+  points: readonly (readonly [number, number])[],
+  p: Point,
+): { index: number; at: Point; distance: number } | null {
+  let best: { index: number; at: Point; distance: number } | null = null;
+  for (let i = 0; i < points.length && points.length >= 2; i += 1) {
+    const [x1, y1] = points[i]!;
+    const [x2, y2] = points[(i + 1) % points.length]!;
+    const dx = x2 - x1;
+    const dy = y2 - y1;
+    const length2 = dx * dx + dy * dy;
+    const t = length2 === 0 ? 0 : clamp(((p.x - x1) * dx + (p.y - y1) * dy) / length2, 0, 1);
+    const at = { x: x1 + t * dx, y: y1 + t * dy };
+    const d = distance(at, p);
+    if (!best || d < best.distance) best = { index: i, at, distance: d };
+  }
+  return best;
+}
+
 export function boundsOf(points: readonly (readonly [number, number])[]): Rect {
   const xs = points.map((q) => q[0]);
   const ys = points.map((q) => q[1]);

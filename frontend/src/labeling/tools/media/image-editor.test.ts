@@ -171,6 +171,48 @@ describe("polygon", () => {
   });
 });
 
+describe("polygon vertices on edges", () => {
+  const square = { points: [[10, 10], [110, 10], [110, 110], [10, 110]], label: "road" };
+
+  it("a click on an edge of the selected polygon inserts a vertex there; a drag moves it too", () => {
+    const { ctx, editor } = setup([polygon], { result: { regions: [square] } });
+    updateMediaState({ selected: { control: "regions", index: 0 } });
+
+    editor.pointerDown({ x: 60, y: 12 }); // near the top edge, between the first two points
+    editor.pointerUp({ x: 60, y: 12 });
+    expect((ctx.result.regions as { points: unknown[] }[])[0]!.points).toEqual([[10, 10], [60, 10], [110, 10], [110, 110], [10, 110]]);
+
+    drag(editor, [10, 60], [-30, 60]); // the closing edge (last point back to the first), dragged out
+    expect((ctx.result.regions as { points: unknown[] }[])[0]!.points).toEqual([
+      [10, 10], [60, 10], [110, 10], [110, 110], [10, 110], [0, 60],
+    ]); // clamped to the image
+    expect(ctx.calls).toHaveLength(2); // one change per gesture: one undo step each
+  });
+
+  it("shows where a click adds a vertex: the middle of each edge of the selected polygon", () => {
+    const { editor } = setup([polygon], { result: { regions: [square] } });
+    expect(editor.overlay().midpoints).toEqual([]);
+
+    updateMediaState({ selected: { control: "regions", index: 0 } });
+
+    expect(editor.overlay().midpoints).toEqual([{ x: 60, y: 10 }, { x: 110, y: 60 }, { x: 60, y: 110 }, { x: 10, y: 60 }]);
+  });
+
+  it("Shift+click on an edge changes nothing; edges of unselected polygons are not handles", () => {
+    const { ctx, editor } = setup([polygon], { result: { regions: [square] } });
+    updateMediaState({ selected: { control: "regions", index: 0 } });
+    editor.pointerDown({ x: 60, y: 10, shift: true });
+    editor.pointerUp({ x: 60, y: 10 });
+    expect(ctx.calls).toEqual([]);
+
+    updateMediaState({ selected: null });
+    editor.pointerDown({ x: 60, y: 10 });
+    editor.pointerUp({ x: 60, y: 10 });
+    expect(ctx.calls).toEqual([]); // it selected the polygon, inserted nothing
+    expect(mediaState().selected).toEqual({ control: "regions", index: 0 });
+  });
+});
+
 describe("keypoints", () => {
   it("places the points in schema order, then starts a new instance", () => {
     const { ctx, editor } = setup([pose]);

@@ -38,6 +38,7 @@ import {
   handlePoint,
   moveBox,
   movePoints,
+  nearestEdge,
   panBy,
   pointInPolygon,
   polygonArea,
@@ -84,7 +85,7 @@ type Drag =
   | { kind: "move-box"; control: string; index: number; from: Point; box: BoxAnswer; moved: boolean }
   | { kind: "resize"; control: string; index: number; handle: Handle; box: BoxAnswer }
   | { kind: "move-polygon"; control: string; index: number; from: Point; points: [number, number][]; moved: boolean }
-  | { kind: "vertex"; control: string; index: number; vertex: number; points: [number, number][] }
+  | { kind: "vertex"; control: string; index: number; vertex: number; points: [number, number][]; inserted?: boolean }
   | { kind: "point"; control: string; index: number; name: string; at: Point; moved: boolean };
 
 export interface EditorOptions {
@@ -223,7 +224,13 @@ export class ImageEditor {
       const poly = polygonsOf(this.ctx.result[control.name])[sel.index];
       if (!poly) return null;
       const vertex = poly.points.findIndex(([x, y]) => distance({ x, y }, p) <= r);
-      return vertex >= 0 ? { kind: "vertex", control: control.name, index: sel.index, vertex, points: poly.points } : null;
+      if (vertex >= 0) return { kind: "vertex", control: control.name, index: sel.index, vertex, points: poly.points };
+      // On an edge: a new vertex there, which the same press can drag.
+      const edge = nearestEdge(poly.points, p);
+      if (!edge || edge.distance > r) return null;
+      const q = clampPoint(edge.at, this.size);
+      const points: [number, number][] = [...poly.points.slice(0, edge.index + 1), [q.x, q.y], ...poly.points.slice(edge.index + 1)];
+      return { kind: "vertex", control: control.name, index: sel.index, vertex: edge.index + 1, points, inserted: true };
     }
     return null;
   }
@@ -258,10 +265,15 @@ export class ImageEditor {
     const handle = this.handleAt(p);
     if (handle) {
       if (input.shift && handle.kind === "vertex") {
-        this.removeVertex(handle.control, handle.index, handle.vertex);
+        if (!handle.inserted) this.removeVertex(handle.control, handle.index, handle.vertex);
         return;
       }
       this.drag = handle;
+      if (handle.kind === "vertex" && handle.inserted) {
+        // A click alone inserts the vertex; a drag moves it too (one undo step either way).
+        this.preview = { control: handle.control, index: handle.index, points: handle.points };
+        this.opts.redraw("edit");
+      }
       return;
     }
 
@@ -577,9 +589,10 @@ export class ImageEditor {
   }
 
   /** The edit layer: the dragged region, the box being drawn, the polygon draft, handles. */
-  overlay(): { items: DrawItem[]; handles: Point[]; rubber: [Point, Point] | null } {
+  overlay(): { items: DrawItem[]; handles: Point[]; midpoints: Point[]; rubber: [Point, Point] | null } {
     const items: DrawItem[] = [];
     const handles: Point[] = [];
+    const midpoints: Point[] = [];
     let rubber: [Point, Point] | null = null;
     const sel = mediaState().selected;
     const drag = this.drag;
@@ -615,7 +628,16 @@ export class ImageEditor {
         if (box) handles.push(...HANDLES.map((h) => handlePoint(box, h)));
       } else if (control?.type === "polygon") {
         const points = preview?.points && preview.control === sel.control ? preview.points : polygonsOf(answer)[sel.index]?.points;
-        if (points) handles.push(...points.map(([x, y]) => ({ x, y })));
+        if (points) {
+          handles.push(...points.map(([x, y]) => ({ x, y })));
+          // Where a click adds a vertex: the middle of each edge (any point of an edge works).
+          if (this.drag === null) {
+            midpoints.push(...points.map(([x, y], i) => {
+              const [nx, ny] = points[(i + 1) % points.length]!;
+              return { x: (x + nx) / 2, y: (y + ny) / 2 };
+            }));
+          }
+        }
       }
     }
     const draft = mediaState().draft;
@@ -627,7 +649,7 @@ export class ImageEditor {
       const last = draft.points[draft.points.length - 1];
       if (last && this.pointer) rubber = [{ x: last[0], y: last[1] }, clampPoint(toImage(this.viewport, this.pointer), this.size)];
     }
-    return { items, handles, rubber };
+    return { items, handles, midpoints, rubber };
   }
 
   isDragging(): boolean {

@@ -109,7 +109,7 @@ export function ImageFieldView({ field, value, controls, ctx }: FieldViewProps) 
               const g = kctx._context;
               const o = editor.overlay();
               drawItems(g, o.items, editor.viewport.scale);
-              drawHandles(g, o.handles, o.rubber, editor.viewport.scale);
+              drawHandles(g, o.handles, o.rubber, editor.viewport.scale, o.midpoints);
             },
           }),
         );
@@ -161,7 +161,7 @@ export function ImageFieldView({ field, value, controls, ctx }: FieldViewProps) 
       : active?.type === "bbox"
         ? "Drag to draw a box. Click a box to select it: drag to move, handles to resize, arrows to nudge, Delete removes."
         : active?.type === "polygon"
-          ? "Click to start a polygon. Select one to drag its vertices (Shift+click removes a vertex)."
+          ? "Click to start a polygon. Select one to drag its vertices, click an edge to add one (Shift+click removes a vertex)."
           : active?.type === "keypoints"
             ? `Click to place “${nextPointName(active, ctx)}”. Drag a point to move it.`
             : "Drag to pan, wheel to zoom.";

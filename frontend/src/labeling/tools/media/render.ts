@@ -102,8 +102,15 @@ function tag(g: G, text: string, x: number, y: number, color: string, px: number
   g.fillText(text, x + 4 * px, top + height / 2);
 }
 
-/** Square handles (corners/edges of the selected box, polygon vertices) and the draft's rubber band. */
-export function drawHandles(g: G, handles: readonly Point[], rubber: [Point, Point] | null, scale: number): void {
+/** Square handles (corners/edges of the selected box, polygon vertices), small round hints where a
+ * click adds a vertex (edge middles of the selected polygon) and the draft's rubber band. */
+export function drawHandles(
+  g: G,
+  handles: readonly Point[],
+  rubber: [Point, Point] | null,
+  scale: number,
+  midpoints: readonly Point[] = [],
+): void {
   const px = 1 / scale;
   if (rubber) {
     g.setLineDash([4 * px, 4 * px]);
@@ -114,6 +121,15 @@ export function drawHandles(g: G, handles: readonly Point[], rubber: [Point, Poi
     g.lineTo(rubber[1].x, rubber[1].y);
     g.stroke();
     g.setLineDash([]);
+  }
+  for (const m of midpoints) {
+    g.fillStyle = "rgba(255, 255, 255, 0.85)";
+    g.strokeStyle = "#111827";
+    g.lineWidth = 1 * px;
+    g.beginPath();
+    g.arc(m.x, m.y, 3.5 * px, 0, 2 * Math.PI);
+    g.fill();
+    g.stroke();
   }
   const s = 8 * px;
   for (const h of handles) {
