@@ -353,6 +353,14 @@ def test_relations_between_spans(page_for, people):
     page.get_by_label("To").select_option(label="ORG: Acme")
     page.get_by_role("button", name="+ works_for").click()
     expect(page.get_by_role("list", name="Relations of links")).to_contain_text("works_for")
+    # drawn over the text: an arc from Zoë Adams up and over to Acme, with its label at the top
+    arrow = page.locator("svg.tx-arrows .tx-arrow")
+    expect(arrow).to_have_count(1)
+    expect(arrow.locator("text")).to_have_text("works_for")
+    start, end = (page.locator(".tx-mark", has_text=t).first.bounding_box() for t in ("Zoë Adams", "Acme"))
+    arc = arrow.locator("path").bounding_box()
+    assert arc["x"] <= start["x"] + start["width"] / 2 + 2 and arc["x"] + arc["width"] >= end["x"] + end["width"] / 2 - 2
+    assert arc["y"] < min(start["y"], end["y"])  # it rises above the line
     control_shot(page, "relations")
     result = submit_and_get(page, item)
     assert result["links"] == [{"from": "s1", "to": "s2", "label": "works_for"}]

@@ -15,6 +15,7 @@ import { flattenTaxonomy } from "./taxonomy";
 import { move } from "./ranking";
 import { ratingSteps } from "./rating";
 import { addRelation, relationDraft } from "./relations";
+import { arcBetween, arrowsFor, relationControlsFor } from "./relation-arrows";
 import { toggleTurnLabel, turnsOf } from "./conversation";
 
 registerTextTools();
@@ -316,6 +317,45 @@ describe("relations and chat turn labels", () => {
     click(byText("button", "+ knows"));
     expect(h.store.result.rel).toEqual([{ from: "s1", to: "s2", label: "knows" }]);
     expect(addRelation(d.controls[1]!, h.ctx(), "knows")).toMatch(/exists/);
+    // drawn over the text as an arc with an arrowhead, hidden from screen readers (the list is the accessible form)
+    const svg = root.querySelector<SVGElement>("svg.tx-arrows")!;
+    expect(svg.getAttribute("aria-hidden")).toBe("true");
+    expect(svg.querySelectorAll(".tx-arrow")).toHaveLength(1);
+    expect(svg.querySelector(".tx-arrow path")!.getAttribute("marker-end")).toMatch(/^url\(#tx-head-/);
+    expect(svg.querySelector(".tx-arrow text")!.textContent).toBe("knows");
+    expect(root.querySelector(".tx-body")!.textContent).toBe("Ann knows Bob"); // the label is not part of the text
+  });
+
+  it("arcs rise with the distance, start and end on the spans' tops, and part when repeated", () => {
+    const a = { x: 0, y: 40, width: 20, height: 16 };
+    const b = { x: 200, y: 40, width: 40, height: 16 };
+    const first = arcBetween(a, b);
+    const second = arcBetween(a, b, 1);
+    expect(first.path).toBe("M 10 40 C 10 -0.2, 220 -0.2, 220 40"); // rise 14 + 210 / 8
+    expect(first.top).toEqual({ x: 115, y: 9.8 });
+    expect(second.top.y).toBeLessThan(first.top.y);
+    expect(arcBetween(a, { ...a, x: 30 }).top.y).toBeGreaterThan(first.top.y); // neighbours: a low arc
+  });
+
+  it("draws only relations whose spans exist, undirected ones without a head, one lane per repeat", () => {
+    const d = def([
+      { name: "ner", type: "spans", field: "text", labels: [{ value: "PER" }] },
+      { name: "rel", type: "relations", field: "text", spans: "ner", directed: false, labels: [{ value: "knows" }, { value: "likes" }] },
+    ]);
+    const spans = [{ id: "s1", start: 0, end: 3, label: "PER" }, { id: "s2", start: 10, end: 13, label: "PER" }];
+    const rel = [
+      { from: "s1", to: "s2", label: "knows" },
+      { from: "s2", to: "s1", label: "likes" },
+      { from: "s1", to: "gone", label: "knows" },
+    ];
+    const h = harness(d, { text: "Ann knows Bob" }, { ner: spans, rel });
+    const box = (_c: string, id: string) => (id === "s1" ? { x: 0, y: 30, width: 30, height: 16 } : { x: 100, y: 30, width: 30, height: 16 });
+
+    const arrows = arrowsFor(relationControlsFor(h.ctx(), [d.controls[0]!]), h.ctx(), box);
+
+    expect(arrows.map((a) => [a.label, a.directed])).toEqual([["knows", false], ["likes", false]]);
+    expect(arrows[1]!.labelAt.y).toBeLessThan(arrows[0]!.labelAt.y); // the second arc between the pair rises higher
+    expect(root.querySelector(".tx-arrow path")!.getAttribute("marker-end")).toBeNull();
   });
 
   it("chat turn labels only on allowed roles; hotkeys label the focused turn", () => {

@@ -9,6 +9,8 @@ import { useMemo, useRef } from "preact/hooks";
 import type { Control, FieldViewProps, LabelingContext } from "../../contract";
 import { colorOf, tint, useTextState } from "./common";
 import { type RichNode, type TextRun, looksLikeHtml, parseRichText, plainRuns } from "./sanitize";
+import { RelationArrows, relationControlsFor } from "./relation-arrows";
+import { relationsOf } from "./relations";
 import { cpSlice, updateTextState } from "./selection";
 import { type Span, createSpan, spansOf } from "./spans";
 
@@ -229,15 +231,20 @@ function TextBody({ field, source, rich, controls, ctx }: {
   };
 
   const props = { marks, others, cuts, selectedId, pending };
+  const relationControls = relationControlsFor(ctx, spanControls);
+  const related = relationControls.some((c) => relationsOf(ctx.result[c.name]).length > 0);
   return (
-    <div
-      ref={root}
-      class={`tx-body${rich ? " tx-body--rich" : ""}${spanControls.length > 0 ? " tx-body--selectable" : ""}`}
-      onMouseUp={onMouseUp}
-      onClick={onClick}
-      data-field={field}
-    >
-      {renderRich(nodes, props)}
+    <div class="tx-frame">
+      <div
+        ref={root}
+        class={`tx-body${rich ? " tx-body--rich" : ""}${spanControls.length > 0 ? " tx-body--selectable" : ""}${related ? " tx-body--related" : ""}`}
+        onMouseUp={onMouseUp}
+        onClick={onClick}
+        data-field={field}
+      >
+        {renderRich(nodes, props)}
+      </div>
+      {relationControls.length > 0 && <RelationArrows root={root} controls={relationControls} ctx={ctx} />}
     </div>
   );
 }
