@@ -359,7 +359,8 @@ def test_relations_between_spans(page_for, people):
     expect(arrow.locator("text")).to_have_text("works_for")
     start, end = (page.locator(".tx-mark", has_text=t).first.bounding_box() for t in ("Zoë Adams", "Acme"))
     arc = arrow.locator("path").bounding_box()
-    assert arc["x"] <= start["x"] + start["width"] / 2 + 2 and arc["x"] + arc["width"] >= end["x"] + end["width"] / 2 - 2
+    assert arc["x"] <= start["x"] + start["width"] / 2 + 2  # from the middle of the first mark
+    assert arc["x"] + arc["width"] >= end["x"] + end["width"] / 2 - 2  # to the middle of the second
     assert arc["y"] < min(start["y"], end["y"])  # it rises above the line
     control_shot(page, "relations")
     result = submit_and_get(page, item)
@@ -416,6 +417,42 @@ SENTIMENT = [
     },
     {"name": "note", "type": "text", "field": "text", "title": "Note"},
 ]
+
+
+def test_a_lease_taken_by_someone_else_is_reported_at_once_not_at_the_next_heartbeat(
+    page_for, people, server_url
+):
+    import json
+    import urllib.request
+
+    from accounts.services import api_token_create
+    from annotation.models import Assignment
+
+    project, item = setup(people, SENTIMENT)  # overlap 1, leases of 600 s: a heartbeat a minute
+    page = open_label(page_for, people, project)
+    expect(page.locator(".lb-live--open")).to_be_visible()  # the project feed is connected
+    # The annotator's hold runs out (a laptop asleep), and before their next heartbeat a colleague
+    # asks for an item over the API: the server releases the expired hold and gives them this one.
+    Assignment.objects.filter(item=item, annotator=people.annotator).update(
+        lease_expires_at="2000-01-01T00:00:00Z"
+    )
+    colleague = ProjectMembershipFactory(
+        project=project, user=UserFactory(username="carol"), role=ProjectMembership.Role.ANNOTATOR
+    ).user
+    _, token = api_token_create(user=colleague, name="next")
+    request = urllib.request.Request(  # noqa: S310 - the test server on loopback
+        f"{server_url}/api/projects/{project.id}/queue/next/",
+        method="POST",
+        data=b"{}",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        assert json.loads(response.read())["assignment"]["item"]["id"] == item.id
+
+    # The feed's lease.expired / item.leased make the page check its lease now (well inside the
+    # 60 s heartbeat), and it says so, keeping the work in the browser.
+    expect(page.locator(".lb-app[data-phase='lost']")).to_be_visible(timeout=5000)
+    expect(page.get_by_text("Your work is kept in this browser.")).to_be_visible()
 
 
 def test_review_accept_and_reject_then_the_annotator_sees_the_comment(page_for, people):

@@ -21,6 +21,7 @@ import { clearSpanMessage } from "../tools/text/spans";
 import type { PageConfig } from "./config";
 import { HelpOverlay, deleteSelectedIn, toolBindings, useHotkeys } from "./keys";
 import { type FeedStatus, useFeed } from "./feed";
+import type { FeedEvent } from "../../realtime/project-feed";
 import { Workspace, controlHeading } from "./workspace";
 
 type Phase =
@@ -121,6 +122,11 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
       setNotice({ tone: "warn", text: `The label schema changed (v${event.data.version}). Submissions are checked against the newest version.` });
     } else if (event.type === "member.removed" && event.data.username === config.user) {
       lost("You were removed from this project.");
+    } else if (leaseAtRisk(event, assignmentRef.current)) {
+      // Our hold was released by the expiry sweep, or someone else just took a slot of our item:
+      // renew now (the server gives an expired hold back while a slot is free) or learn at once
+      // that it is gone, instead of at the next heartbeat.
+      void heartbeat.beatNow();
     }
   });
 
@@ -603,4 +609,15 @@ function SkipDialog({ onCancel, onSkip }: { onCancel(): void; onSkip(reason: str
       </div>
     </div>
   );
+}
+
+/** Whether a project-feed event can mean the current lease is gone: the sweep expired leases on our
+ * item, or another assignment leased it (perhaps its last slot). The feed passes these workflow
+ * events through undecoded (`unrecognized`, by name), so their fields are checked here. */
+export function leaseAtRisk(event: FeedEvent, current: { id: number; item: { id: number } } | null): boolean {
+  if (current === null || event.type !== "unrecognized") return false;
+  const { name, data } = event;
+  if (name === "lease.expired") return Array.isArray(data.items) && data.items.includes(current.item.id);
+  if (name === "item.leased") return data.item_id === current.item.id && typeof data.assignment_id === "number" && data.assignment_id !== current.id;
+  return false;
 }

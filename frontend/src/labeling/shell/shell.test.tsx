@@ -6,7 +6,7 @@ import { SessionClient } from "../core/api";
 import { draftKey } from "../core/drafts";
 import { registerTextTools } from "../tools/text";
 import type { PageConfig } from "./config";
-import { LabelingApp } from "./labeling-app";
+import { LabelingApp, leaseAtRisk } from "./labeling-app";
 import { ReviewApp } from "./review-app";
 
 registerTextTools();
@@ -237,5 +237,26 @@ describe("ReviewApp", () => {
     await until(() => expect(server.calls.some((c) => c.url.endsWith("annotations/1/review/"))).toBe(true));
     const fix = JSON.parse(String(server.calls.find((c) => c.url.endsWith("annotations/1/review/"))!.init.body));
     expect(fix).toEqual({ decision: "fix", revision: 1, result: { sentiment: "negative" } });
+  });
+});
+
+
+describe("lease events from the project feed", () => {
+  const current = { id: 7, item: { id: 42 } };
+  const event = (name: string, data: Record<string, unknown>) => ({ type: "unrecognized" as const, name, data });
+
+  it("checks the lease at once when the sweep expired it or another assignment took a slot of the item", () => {
+    expect(leaseAtRisk(event("lease.expired", { items: [3, 42] }), current)).toBe(true);
+    expect(leaseAtRisk(event("item.leased", { item_id: 42, assignment_id: 8 }), current)).toBe(true);
+  });
+
+  it("ignores other items, our own lease, unrelated events and pages without an item", () => {
+    expect(leaseAtRisk(event("lease.expired", { items: [3] }), current)).toBe(false);
+    expect(leaseAtRisk(event("item.leased", { item_id: 42, assignment_id: 7 }), current)).toBe(false);
+    expect(leaseAtRisk(event("item.leased", { item_id: 41, assignment_id: 8 }), current)).toBe(false);
+    expect(leaseAtRisk(event("annotation.submitted", { item_id: 42 }), current)).toBe(false);
+    expect(leaseAtRisk(event("lease.expired", { items: [42] }), null)).toBe(false);
+    expect(leaseAtRisk(event("lease.expired", { items: "42" }), current)).toBe(false);
+    expect(leaseAtRisk({ type: "feed.ready", data: { project_id: 1 } }, current)).toBe(false);
   });
 });
