@@ -74,6 +74,76 @@ DEMO_HEADLINES = [
 ]
 
 
+STREET_SCHEMA = {
+    "version": 1,
+    "fields": [{"name": "image", "type": "image", "source": "file", "title": "Street scene"}],
+    "controls": [
+        {
+            "name": "objects",
+            "type": "bbox",
+            "field": "image",
+            "title": "Draw a box around every vehicle and person",
+            "labels": [
+                {"value": "car", "hotkey": "c", "color": "#c62828"},
+                {"value": "bus", "hotkey": "b", "color": "#1565c0"},
+                {"value": "person", "hotkey": "p", "color": "#2e7d32"},
+            ],
+        },
+        {
+            "name": "time_of_day",
+            "type": "image_class",
+            "field": "image",
+            "title": "Time of day",
+            "labels": [{"value": "day", "hotkey": "d"}, {"value": "dusk", "hotkey": "k"}],
+        },
+    ],
+}
+STREET_GUIDELINES = """# Street scenes
+
+Draw a **tight box** around every car, bus and person that is at least half visible.
+Then choose the time of day from the sky.
+"""
+
+
+def street_scenes(count: int = 8) -> dict[str, bytes]:
+    """Small drawn street scenes (PNG), the same every run: sky, road, cars, a bus, people."""
+    import io
+    import random
+
+    from PIL import Image, ImageDraw
+
+    scenes = {}
+    for n in range(count):
+        rng = random.Random(n)
+        dusk = n % 3 == 2
+        width, height = 480, 300
+        image = Image.new("RGB", (width, height), "#f4a261" if dusk else "#9cc7ee")
+        draw = ImageDraw.Draw(image)
+        draw.rectangle([0, 170, width, height], fill="#5b5f66")
+        draw.rectangle([0, 232, width, 236], fill="#f2f2f2")
+        for x in range(10, width, 70):
+            draw.rectangle([x, 110, x + 50, 170], fill="#c9b79c", outline="#8a7a62")
+        for _ in range(rng.randint(1, 3)):
+            x, y = rng.randint(10, width - 150), rng.randint(190, 240)
+            colour = rng.choice(["#c62828", "#1e88e5", "#fbc02d", "#424242"])
+            draw.rounded_rectangle([x, y, x + 110, y + 45], radius=12, fill=colour)
+            draw.ellipse([x + 12, y + 35, x + 36, y + 59], fill="#222")
+            draw.ellipse([x + 74, y + 35, x + 98, y + 59], fill="#222")
+        if n % 2:
+            x = rng.randint(10, width - 200)
+            draw.rectangle([x, 150, x + 180, 215], fill="#1565c0")
+            for w in range(x + 10, x + 170, 30):
+                draw.rectangle([w, 158, w + 20, 178], fill="#bbdefb")
+        for _ in range(rng.randint(1, 2)):
+            x = rng.randint(10, width - 30)
+            draw.ellipse([x, 140, x + 18, 158], fill="#f1c27d")
+            draw.rectangle([x + 2, 158, x + 16, 200], fill=rng.choice(["#2e7d32", "#6a1b9a", "#ef6c00"]))
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", optimize=True)
+        scenes[f"street-{n + 1:02d}.png"] = buffer.getvalue()
+    return scenes
+
+
 class Command(BaseCommand):
     help = "Create the demo organisation, users and project if they do not exist, and print how to sign in."
 
@@ -126,6 +196,27 @@ class Command(BaseCommand):
             )
             self._import_demo_items(project, users["admin"])
 
+        if not Project.objects.filter(organisation=organisation, name="Street scenes").exists():
+            project = services.project_create(
+                organisation=organisation,
+                actor=users["admin"],
+                name="Street scenes",
+                description="Boxes around vehicles and people in drawn street photos: the image tools, "
+                "and releases that carry their images (YOLO, COCO, VOC).",
+                overlap=1,
+            )
+            for username, _, role in DEMO_PEOPLE[1:]:
+                services.project_member_add(
+                    project=project, actor=users["admin"], username=username, role=role
+                )
+            services.schema_version_create(
+                project=project, actor=users["admin"], definition=STREET_SCHEMA, note="First version"
+            )
+            services.guideline_version_create(
+                project=project, actor=users["admin"], body=STREET_GUIDELINES, note="First version"
+            )
+            self._import_street_scenes(project, users["admin"])
+
         if not quiet:
             self.stdout.write("")
             self.stdout.write(
@@ -150,3 +241,20 @@ class Command(BaseCommand):
         ]
         upload = SimpleUploadedFile("demo-headlines.jsonl", ("\n".join(lines) + "\n").encode())
         import_job_create(project=project, actor=actor, upload=upload)
+
+    @staticmethod
+    def _import_street_scenes(project, actor) -> None:
+        """Eight generated photos as one ZIP through the real import pipeline (sizes recorded)."""
+        import io
+        import zipfile
+
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from annotation.services.imports import import_job_create
+
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as handle:
+            for name, body in street_scenes().items():
+                handle.writestr(name, body)
+        upload = SimpleUploadedFile("street-scenes.zip", archive.getvalue())
+        import_job_create(project=project, actor=actor, upload=upload, defaults={"licence": "CC0-1.0"})
