@@ -57,6 +57,32 @@ def test_pull_downloads_and_verifies_a_release(people, release, token, live_serv
     assert json.loads((out / "manifest.json").read_bytes()) == release.manifest
 
 
+def test_a_release_with_media_is_pulled_in_parallel_and_verified(
+    people, lab, token, live_server, tmp_path, capsys, django_capture_on_commit_callbacks
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from annotation.models import Item
+
+    project, items = lab
+    for n, item in enumerate(items[:4]):  # give the labelled items stored files of their own
+        name = default_storage.save(f"media/test/{n}.png", ContentFile(bytes([n]) * (50_000 + n)))
+        Item.objects.filter(pk=item.pk).update(media=name, media_type="image")
+    with django_capture_on_commit_callbacks(execute=True):
+        created = services.release_create(project=project, actor=people.manager, name="v1", formats=["jsonl"])
+    created.refresh_from_db()
+    assert created.manifest["media"]["files"] == 4
+    out = tmp_path / "release"
+
+    assert pull(live_server, people.project, token, out, "--jobs", "3") == 0
+
+    assert f"OK: {created.files.count() - 1} files" in capsys.readouterr().out
+    for n, item in enumerate(items[:4]):
+        assert (out / "media" / f"{item.id}.png").read_bytes() == bytes([n]) * (50_000 + n)
+    assert pull(live_server, people.project, token, out, "--jobs", "0") == 2
+
+
 def test_a_tampered_file_is_named_and_exits_1_then_pull_repairs_it(
     people, release, token, live_server, tmp_path, capsys
 ):
