@@ -167,6 +167,18 @@ class DirectoryOutput:
     def _record(self, entry: FileEntry) -> None:
         self._entries[entry.path] = entry
 
+    def entry(self, name: str) -> FileEntry | None:
+        """The listed file `name`, if written."""
+        return self._entries.get(name)
+
+    def add_entry(self, entry: FileEntry) -> FileEntry:
+        """List a file written elsewhere (streamed straight to remote storage), as hashed there."""
+        check_relative_path(entry.path)
+        if entry.path == MANIFEST_NAME or entry.path in self._entries:
+            raise ValueError(f"{entry.path!r} is written twice")
+        self._entries[entry.path] = entry
+        return entry
+
     def add_existing(self, name: str) -> FileEntry:
         """Hash a file placed by other means (e.g. copied media) and include it in the list."""
         check_relative_path(name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import hmac
+import io
 import logging
 import os
 import re
@@ -427,10 +428,13 @@ def storage_list_prefix(prefix: str) -> list[str]:
 
 class _Target:
     """Where a build writes: straight into the prefix on local disk; a temporary directory uploaded
-    file by file (streamed, multipart) to other storages."""
+    file by file (streamed, multipart) to other storages. Media files never touch the temporary
+    directory on remote storage: they are streamed into the prefix as they are copied
+    (`remote_names`), so a release of a terabyte of images needs no such disk on the worker."""
 
     def __init__(self, prefix: str):
         self.prefix = prefix
+        self.remote_names: set[str] = set()
         self.local = _is_local(default_storage)
         if self.local:
             self.root = Path(default_storage.path(prefix))
@@ -443,6 +447,8 @@ class _Target:
         if self.local:
             return
         for name in names:
+            if name in self.remote_names:
+                continue  # already in storage
             with self.root.joinpath(*name.split("/")).open("rb") as handle:
                 default_storage.save(f"{self.prefix}{name}", File(handle, name=name))
 
@@ -558,7 +564,9 @@ def release_build(*, release_id: int) -> Release | None:
         target = None
         try:
             target = _Target(release.storage_prefix)
-            written = write_release(release, target.output, on_progress=_progress_reporter(release))
+            written = write_release(
+                release, target.output, on_progress=_progress_reporter(release), target=target
+            )
             target.upload([entry.path for entry in written.entries] + [MANIFEST_NAME])
         except Exception as error:
             logger.exception("release %s failed", release.id)
@@ -925,10 +933,11 @@ class _ReleaseMedia:
     Sizes (width, height, duration, frame count) are what the import recorded in the item's data.
     Layouts that need images next to their labels (YOLO, VOC) get `place`: a link to the copy."""
 
-    def __init__(self, release: Release, output: DirectoryOutput):
+    def __init__(self, release: Release, output: DirectoryOutput, target: _Target | None = None):
         self.include = release.include_media
         self.project_id = release.project_id
         self.output = output
+        self.remote = target if target is not None and not target.local else None
         self.copying = False
         self.files = 0
         self.bytes = 0
@@ -957,12 +966,21 @@ class _ReleaseMedia:
         )
 
     def place(self, media: Media, name: str) -> None:
-        self.output.link(media.path, name)
+        if self.remote is None:
+            self.output.link(media.path, name)
+            return
+        copied = next(e for e in self.output.entries() if e.path == media.path)
+        _storage_copy(f"{self.remote.prefix}{media.path}", f"{self.remote.prefix}{name}")
+        self.output.add_entry(FileEntry(name, copied.sha256, copied.bytes))
+        self.remote.remote_names.add(name)
 
     def summary(self) -> dict[str, Any]:
         return {"included": self.include, "files": self.files, "bytes": self.bytes}
 
     def _copy(self, item, path: str) -> None:
+        if self.remote is not None:
+            self._copy_remote(item, path)
+            return
         with self.output(path) as target:
             if item.media:
                 try:
@@ -977,6 +995,32 @@ class _ReleaseMedia:
                 self._copy_object(item, target)
             self.files += 1
             self.bytes += target.tell()
+
+    def _copy_remote(self, item, path: str) -> None:
+        """Stream the file into the release's prefix in remote storage, hashing what passes."""
+        sink = _HashingPipe()
+        if item.media:
+            try:
+                with default_storage.open(item.media, "rb") as source:
+                    sink.source = source
+                    _storage_save(f"{self.remote.prefix}{path}", sink)
+            except BuildProblem:
+                raise
+            except Exception as error:
+                raise BuildProblem(
+                    f"the media file of item {item.id} could not be read from storage "
+                    f"({type(error).__name__}); build the release without media, or import the item again"
+                ) from error
+        else:
+            self._copy_object(item, sink)  # read into the pipe's buffer (one object at a time)
+            sink.source = io.BytesIO(bytes(sink.buffer))
+            sink.buffer = bytearray()
+            sink.digest, sink.size = hashlib.sha256(), 0
+            _storage_save(f"{self.remote.prefix}{path}", sink)
+        self.output.add_entry(FileEntry(path, sink.digest.hexdigest(), sink.size))
+        self.remote.remote_names.add(path)
+        self.files += 1
+        self.bytes += sink.size
 
     def _copy_object(self, item, target) -> None:
         from annotation.selectors.sources import bucket_source_for_object
@@ -1004,6 +1048,64 @@ class _ReleaseMedia:
             ) from error
 
 
+class _HashingPipe:
+    """A read-only file for storage.save that hashes what is read from `source`; also a write-only
+    file (`write`) collecting a bucket object before it is saved."""
+
+    def __init__(self):
+        self.source = None
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.buffer = bytearray()
+        self.name = "media"
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.source.read(size)
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        return chunk
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        return len(data)
+
+    def tell(self) -> int:
+        return self.size
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def _storage_save(name: str, content) -> None:
+    saved = default_storage.save(name, File(content, name=name.rsplit("/", 1)[-1]))
+    if saved != name:  # a fresh attempt prefix is empty; a renamed file would not be the release's
+        default_storage.delete(saved)
+        raise BuildProblem(f"storage renamed {name} to {saved}; nothing was published")
+
+
+def _storage_copy(source: str, name: str) -> None:
+    """Copy a file within default_storage: server-side on S3 (no bytes through the worker), else by
+    streaming it through."""
+    bucket = getattr(default_storage, "bucket", None)
+    normalise = getattr(default_storage, "_normalize_name", None)  # django-storages' key of a name
+    if bucket is not None and normalise is not None:
+        from storages.utils import clean_name
+
+        bucket.copy(
+            {"Bucket": bucket.name, "Key": normalise(clean_name(source))}, normalise(clean_name(name))
+        )
+        return
+    with default_storage.open(source, "rb") as handle:
+        _storage_save(name, handle)
+
+
 @contextmanager
 def _fewer_gc_pauses() -> Iterator[None]:
     """Records are acyclic and freed by reference counting; the cyclic collector, which a million
@@ -1019,7 +1121,9 @@ def _fewer_gc_pauses() -> Iterator[None]:
         gc.unfreeze()
 
 
-def write_release(release: Release, output: DirectoryOutput, *, on_progress=None) -> WrittenRelease:
+def write_release(
+    release: Release, output: DirectoryOutput, *, on_progress=None, target: _Target | None = None
+) -> WrittenRelease:
     """Write every file of `release` into `output` (and manifest.json into its root): a pure function
     of the database snapshot and the release row, so writing twice gives identical bytes.
 
@@ -1039,7 +1143,7 @@ def write_release(release: Release, output: DirectoryOutput, *, on_progress=None
     )
     tally = ReleaseTally(schema.definition)
     stats = _Stats()
-    media = _ReleaseMedia(release, output)
+    media = _ReleaseMedia(release, output, target)
     place_media = media.place if media.include else None
     report = on_progress or (lambda done, total, force=False: None)
     snapshot = connection.vendor == "postgresql" and not connection.in_atomic_block

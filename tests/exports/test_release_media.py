@@ -282,8 +282,30 @@ def test_a_bucket_object_that_is_gone_fails_the_build(bucket_items, s3, create_r
     assert not (release_storage / release.storage_prefix).exists()
 
 
+@pytest.fixture
+def temporary_files(monkeypatch):
+    """What each remote build left in its temporary directory just before deleting it."""
+    seen: list[str] = []
+    cleanup = services._Target.cleanup
+
+    def spy(target):
+        if not target.local:
+            seen.extend(p.relative_to(target.root).as_posix() for p in target.root.rglob("*") if p.is_file())
+        cleanup(target)
+
+    monkeypatch.setattr(services._Target, "cleanup", spy)
+    return seen
+
+
 def test_media_on_s3_storage_are_copied_verified_and_downloaded(
-    people, s3_storage, settings, tmp_path, client_for, create_release, django_capture_on_commit_callbacks
+    people,
+    s3_storage,
+    settings,
+    tmp_path,
+    client_for,
+    create_release,
+    temporary_files,
+    django_capture_on_commit_callbacks,
 ):
     import urllib.request
 
@@ -292,6 +314,10 @@ def test_media_on_s3_storage_are_copied_verified_and_downloaded(
 
     release = create_release(formats=["yolo"])
 
+    # Media were streamed into the bucket (YOLO's copies made there, server-side): the worker's
+    # temporary directory held only the label files and metadata.
+    assert temporary_files and not [p for p in temporary_files if p.startswith(("media/", "yolo/images/"))]
+
     assert release.status == Release.Status.PUBLISHED, release.error
     assert services.release_verify(release=release)["ok"] is True
     client = client_for(people.manager)
@@ -299,6 +325,39 @@ def test_media_on_s3_storage_are_copied_verified_and_downloaded(
         response = client.get(f"/api/projects/{project.id}/releases/1/files/{path}")
         assert response.status_code == 302
         assert urllib.request.urlopen(response["Location"]).read() == originals[items[0].id]  # noqa: S310
+
+
+def test_bucket_media_are_streamed_into_an_s3_release(
+    people,
+    s3_storage,
+    s3,
+    make_source,
+    settings,
+    tmp_path,
+    create_release,
+    django_capture_on_commit_callbacks,
+):
+    s3.create_bucket(Bucket="tessera-test")  # the s3 fixture reset moto after s3_storage made it
+    settings.EXPORTS_SIGNING_KEY_PATH = str(tmp_path / "s3-key.pem")
+    project_services.schema_version_create(project=people.project, actor=people.manager, definition=SCHEMA)
+    body = png_bytes(5, (64, 48))
+    _put(s3, "field/a.png", body)
+    source = make_source()
+    with django_capture_on_commit_callbacks(execute=True):
+        bucket_source_sync(source_id=source.id)
+    (item,) = Item.objects.filter(project=people.project)
+    _label(people.project, [item])
+
+    release = create_release(formats=["voc"])
+
+    assert release.status == Release.Status.PUBLISHED, release.error
+    for path in (f"media/{item.id}.png", f"voc/JPEGImages/{item.id}.png"):
+        with default_storage.open(f"{release.storage_prefix}{path}", "rb") as handle:
+            assert handle.read() == body
+    assert ReleaseFile.objects.get(release=release, path=f"media/{item.id}.png").sha256 == (
+        hashlib.sha256(body).hexdigest()
+    )
+    assert services.release_verify(release=release)["ok"] is True
 
 
 # --- Licence, languages, intended uses ----------------------------------------------------------------
