@@ -536,6 +536,50 @@ HOSTILE = (
 )
 
 
+MARKDOWN_ANSWER = (
+    "## Summary\n\n"
+    "The contract between **Acme Corp** and *Globex* was signed in `Lisbon`.\n"
+    "- first point\n- second point with [a source](https://example.org/report)\n\n"
+    "[click me](javascript:window.__pwned=1) and ![x](javascript:alert(1))\n\n"
+    "```\nprint('not run')\n```"
+)
+
+
+def test_markdown_rich_text_is_rendered_and_spans_keep_source_offsets(page_for, people):
+    project, item = setup(
+        people,
+        [
+            {
+                "name": "entities",
+                "type": "spans",
+                "field": "answer",
+                "labels": [{"value": "ORG", "hotkey": "o"}],
+            }
+        ],
+        fields=[{"name": "answer", "type": "rich_text", "title": "Model answer"}],
+        data={"answer": MARKDOWN_ANSWER},
+    )
+    page = open_label(page_for, people, project)
+    body = page.locator(".tx-body--md")
+    expect(body.locator("h2")).to_have_text("Summary")
+    expect(body.locator("strong")).to_have_text("Acme Corp")
+    expect(body.locator("li")).to_have_count(2)
+    expect(body.locator("a")).to_have_count(1)  # the https link only
+    assert body.locator("a").get_attribute("href") == "https://example.org/report"
+    expect(body.locator("pre code")).to_have_text("print('not run')")
+    expect(body).not_to_contain_text("**")
+    select_word(page, "Acme Corp", field="answer")
+    page.keyboard.press("o")
+    select_word(page, "Globex", field="answer")
+    page.keyboard.press("o")
+    control_shot(page, "markdown")
+
+    result = submit_and_get(page, item)
+
+    spans = sorted((s["start"], s["end"]) for s in result["entities"])
+    assert [MARKDOWN_ANSWER[a:b] for a, b in spans] == ["Acme Corp", "Globex"]  # offsets into the source
+
+
 def test_hostile_item_text_and_rich_text_never_execute(page_for, people):
     project, item = setup(
         people,

@@ -184,6 +184,21 @@ describe("text views and spans", () => {
     expect(root.querySelector("b [data-span='s1']")?.textContent).toBe("Acme");
     expect(Array.from(html).slice(12, 16).join("")).toBe("Acme");
   });
+
+  it("renders Markdown rich text with spans on the source offsets, and maps a selection back", () => {
+    const d = def([{ name: "ner", type: "spans", field: "body", labels: [{ value: "PER" }] }], [{ name: "body", type: "rich_text" }]);
+    const md = "## Meeting\n\n**Ann** met [Bob](javascript:alert(1)) in `Lisbon`.";
+    const start = Array.from(md).indexOf("A");
+    harness(d, { body: md }, { ner: [{ id: "s1", start, end: start + 3, label: "PER" }] });
+    const body = root.querySelector<HTMLElement>(".tx-body--md")!;
+    expect(body.querySelector("h2")?.textContent).toBe("Meeting");
+    expect(body.querySelector("strong [data-span='s1']")?.textContent).toBe("Ann");
+    expect(body.querySelector("a")).toBeNull(); // the unsafe link is plain text
+    expect(body.querySelector("code")?.textContent).toBe("Lisbon");
+    expect(body.textContent).toBe("MeetingAnn met Bob in Lisbon.");
+    const lisbon = body.querySelector("code")!.querySelector("[data-s]")!.firstChild!;
+    expect(pointToOffset(lisbon, 3, body)).toBe(Array.from(md).indexOf("L") + 3);
+  });
 });
 
 describe("choice tools", () => {

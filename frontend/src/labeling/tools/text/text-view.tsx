@@ -9,6 +9,7 @@ import { useMemo, useRef } from "preact/hooks";
 import type { Control, FieldViewProps, LabelingContext } from "../../contract";
 import { colorOf, tint, useTextState } from "./common";
 import { type RichNode, type TextRun, looksLikeHtml, parseRichText, plainRuns } from "./sanitize";
+import { parseMarkdown } from "./markdown";
 import { RelationArrows, relationControlsFor } from "./relation-arrows";
 import { relationsOf } from "./relations";
 import { cpSlice, updateTextState } from "./selection";
@@ -170,9 +171,11 @@ function TextBody({ field, source, rich, controls, ctx }: {
   // The click that ends a drag-selection must not clear the selection it just made.
   const selecting = useRef(false);
   const spanControls = controls.filter((c) => c.type === "spans");
+  const html = rich && looksLikeHtml(source);
+  const markdown = rich && !html;
   const nodes = useMemo<RichNode[]>(
-    () => (rich && looksLikeHtml(source) ? parseRichText(source) : [{ kind: "text", runs: plainRuns(source) }]),
-    [source, rich],
+    () => (html ? parseRichText(source) : markdown ? parseMarkdown(source) : [{ kind: "text", runs: plainRuns(source) }]),
+    [source, html, markdown],
   );
   const marks: Mark[] = [];
   for (const control of spanControls) for (const span of spansOf(ctx.result[control.name])) marks.push({ span, control });
@@ -237,7 +240,7 @@ function TextBody({ field, source, rich, controls, ctx }: {
     <div class="tx-frame">
       <div
         ref={root}
-        class={`tx-body${rich ? " tx-body--rich" : ""}${spanControls.length > 0 ? " tx-body--selectable" : ""}${related ? " tx-body--related" : ""}`}
+        class={`tx-body${rich ? " tx-body--rich" : ""}${markdown ? " tx-body--md" : ""}${spanControls.length > 0 ? " tx-body--selectable" : ""}${related ? " tx-body--related" : ""}`}
         onMouseUp={onMouseUp}
         onClick={onClick}
         data-field={field}
