@@ -5,6 +5,7 @@
  */
 import type { Control, ControlTool, FieldViewProps, Hotkey, LabelingContext } from "../../contract";
 import { Kbd, colorOf, displayText, labelsOf, useTextState } from "./common";
+import { MarkdownText } from "./markdown-text";
 import { textState, updateTextState } from "./selection";
 
 export interface Turn {
@@ -69,7 +70,9 @@ export function ConversationView({ field, value, controls, ctx }: FieldViewProps
             <div class="cv-turn__role">
               {turn.role || "turn"} <span class="lb-muted">#{index}</span>
             </div>
-            <div class="cv-turn__content">{displayText(turn.content)}</div>
+            <div class="cv-turn__content">
+              <MarkdownText source={displayText(turn.content)} />
+            </div>
             {labelling.map((control) => {
               const answer = (ctx.result[control.name] ?? {}) as Record<string, unknown>;
               const given = answer[String(index)];

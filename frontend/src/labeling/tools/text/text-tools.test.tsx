@@ -201,6 +201,22 @@ describe("text views and spans", () => {
   });
 });
 
+describe("Markdown in conversation turns and candidates", () => {
+  it("shows Markdown as elements, refuses unsafe links and never makes markup from HTML", () => {
+    const d = def([], [{ name: "responses", type: "candidates" }]);
+    harness(d, {
+      responses: ["**Yes.** Use `pip install x`:\n- fast\n- [docs](https://example.org) [bad](javascript:alert(1))", "<img src=x onerror=alert(1)> no"],
+    });
+    const [first, second] = Array.from(root.querySelectorAll<HTMLElement>(".cd-item__text"));
+    expect(first!.querySelector("strong")?.textContent).toBe("Yes.");
+    expect(first!.querySelector("code")?.textContent).toBe("pip install x");
+    expect(first!.querySelectorAll("li")).toHaveLength(2);
+    expect(Array.from(first!.querySelectorAll("a")).map((a) => a.getAttribute("href"))).toEqual(["https://example.org"]);
+    expect(second!.querySelector("img")).toBeNull();
+    expect(second!.textContent).toBe("<img src=x onerror=alert(1)> no");
+  });
+});
+
 describe("choice tools", () => {
   const single = def([{ name: "s", type: "single_choice", field: "text", labels: [{ value: "pos", hotkey: "1" }, { value: "neg", hotkey: "2" }] }]);
 

@@ -1,6 +1,8 @@
-/** candidates and json field views. Everything is rendered as text. */
+/** candidates and json field views. Candidates are Markdown (shown through the allow-listed tree,
+ * as text elements); JSON is text. */
 import type { FieldViewProps } from "../../contract";
 import { candidateIds, displayText } from "./common";
+import { MarkdownText } from "./markdown-text";
 
 export function CandidatesView({ value }: FieldViewProps) {
   const list = Array.isArray(value) ? value : [];
@@ -15,7 +17,9 @@ export function CandidatesView({ value }: FieldViewProps) {
             <span class="cd-item__badge">{pair ? (i === 0 ? "A" : "B") : i + 1}</span>
             {typeof ids[i] === "string" && <span class="lb-muted">{String(ids[i])}</span>}
           </div>
-          <div class="cd-item__text">{displayText(candidate)}</div>
+          <div class="cd-item__text">
+            <MarkdownText source={displayText(candidate)} />
+          </div>
         </li>
       ))}
     </ol>
