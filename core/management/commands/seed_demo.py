@@ -175,47 +175,32 @@ class Command(BaseCommand):
                     organisation=organisation, actor=users["admin"], username=username, role="member"
                 )
 
-        if not Project.objects.filter(organisation=organisation, name="News sentiment").exists():
-            project = services.project_create(
-                organisation=organisation,
-                actor=users["admin"],
-                name="News sentiment",
-                description="Label the tone of news headlines. A small demo project to click around in.",
-                overlap=2,
-                settings_={"labeling": {"review_fraction": 0.5}},
-            )
-            for username, _, role in DEMO_PEOPLE[1:]:
-                services.project_member_add(
-                    project=project, actor=users["admin"], username=username, role=role
-                )
-            services.schema_version_create(
-                project=project, actor=users["admin"], definition=DEMO_SCHEMA, note="First version"
-            )
-            services.guideline_version_create(
-                project=project, actor=users["admin"], body=DEMO_GUIDELINES, note="First version"
-            )
-            self._import_demo_items(project, users["admin"])
-
-        if not Project.objects.filter(organisation=organisation, name="Street scenes").exists():
-            project = services.project_create(
-                organisation=organisation,
-                actor=users["admin"],
-                name="Street scenes",
-                description="Boxes around vehicles and people in drawn street photos: the image tools, "
-                "and releases that carry their images (YOLO, COCO, VOC).",
-                overlap=1,
-            )
-            for username, _, role in DEMO_PEOPLE[1:]:
-                services.project_member_add(
-                    project=project, actor=users["admin"], username=username, role=role
-                )
-            services.schema_version_create(
-                project=project, actor=users["admin"], definition=STREET_SCHEMA, note="First version"
-            )
-            services.guideline_version_create(
-                project=project, actor=users["admin"], body=STREET_GUIDELINES, note="First version"
-            )
-            self._import_street_scenes(project, users["admin"])
+        admin = users["admin"]
+        project = self._project(
+            organisation,
+            admin,
+            name="News sentiment",
+            description="Label the tone of news headlines. A small demo project to click around in.",
+            overlap=2,
+            settings={"labeling": {"review_fraction": 0.5}},
+            schema=DEMO_SCHEMA,
+            guidelines=DEMO_GUIDELINES,
+        )
+        if project is not None:
+            self._import_demo_items(project, admin)
+        project = self._project(
+            organisation,
+            admin,
+            name="Street scenes",
+            description="Boxes around vehicles and people in drawn street photos: the image tools, "
+            "and releases that carry their images (YOLO, COCO, VOC).",
+            overlap=1,
+            settings=None,
+            schema=STREET_SCHEMA,
+            guidelines=STREET_GUIDELINES,
+        )
+        if project is not None:
+            self._import_street_scenes(project, admin)
 
         if not quiet:
             self.stdout.write("")
@@ -225,6 +210,26 @@ class Command(BaseCommand):
             for username, description, _ in DEMO_PEOPLE:
                 self.stdout.write(f"  {description:<20} username: {username:<6} password: {DEMO_PASSWORD}")
             self.stdout.write("")
+
+    @staticmethod
+    def _project(organisation, admin, *, name, description, overlap, settings, schema, guidelines):
+        """A demo project with every demo person in their role, its schema and guidelines; None when
+        it exists already (the demo is created once and then left to the people trying it)."""
+        if Project.objects.filter(organisation=organisation, name=name).exists():
+            return None
+        project = services.project_create(
+            organisation=organisation,
+            actor=admin,
+            name=name,
+            description=description,
+            overlap=overlap,
+            **({"settings_": settings} if settings else {}),
+        )
+        for username, _, role in DEMO_PEOPLE[1:]:
+            services.project_member_add(project=project, actor=admin, username=username, role=role)
+        services.schema_version_create(project=project, actor=admin, definition=schema, note="First version")
+        services.guideline_version_create(project=project, actor=admin, body=guidelines, note="First version")
+        return project
 
     @staticmethod
     def _import_demo_items(project, actor) -> None:
