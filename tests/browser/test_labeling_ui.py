@@ -541,7 +541,8 @@ MARKDOWN_ANSWER = (
     "The contract between **Acme Corp** and *Globex* was signed in `Lisbon`.\n"
     "- first point\n- second point with [a source](https://example.org/report)\n\n"
     "[click me](javascript:window.__pwned=1) and ![x](javascript:alert(1))\n\n"
-    "```\nprint('not run')\n```"
+    "```\nprint('not run')\n```\n\n"
+    "| Party | Role |\n|---|---|\n| Initech | supplier |"
 )
 
 
@@ -567,17 +568,20 @@ def test_markdown_rich_text_is_rendered_and_spans_keep_source_offsets(page_for, 
     expect(body.locator("a")).to_have_count(1)  # the https link only
     assert body.locator("a").get_attribute("href") == "https://example.org/report"
     expect(body.locator("pre code")).to_have_text("print('not run')")
+    expect(body.locator("table td").first).to_have_text("Initech")
     expect(body).not_to_contain_text("**")
     select_word(page, "Acme Corp", field="answer")
     page.keyboard.press("o")
     select_word(page, "Globex", field="answer")
+    page.keyboard.press("o")
+    select_word(page, "Initech", field="answer")  # inside a table cell
     page.keyboard.press("o")
     control_shot(page, "markdown")
 
     result = submit_and_get(page, item)
 
     spans = sorted((s["start"], s["end"]) for s in result["entities"])
-    assert [MARKDOWN_ANSWER[a:b] for a, b in spans] == ["Acme Corp", "Globex"]  # offsets into the source
+    assert [MARKDOWN_ANSWER[a:b] for a, b in spans] == ["Acme Corp", "Globex", "Initech"]  # source offsets
 
 
 def test_hostile_item_text_and_rich_text_never_execute(page_for, people):

@@ -58,6 +58,15 @@ describe("Markdown with source offsets", () => {
     expect(shape(parseMarkdown("In\n2019. was a year"))).toBe("p(In\n2019. was a year)");
   });
 
+  it("renders GitHub tables with inline markup in cells, escaped pipes and ragged rows", () => {
+    const source = "Results:\n\n| Model | Score |\n|:--|--:|\n| **A** | 0.9 |\n| B \\| C | 0.7 | extra |\n| D |\n\nafter";
+    expect(shape(parseMarkdown(source))).toBe(
+      "p(Results:)table(thead(tr(th(Model)th(Score)))tbody(tr(td(strong(A))td(0.9))tr(td(B | C)td(0.7))tr(td(D))))p(after)",
+    );
+    checkOffsets(source);
+    expect(shape(parseMarkdown("a | b\nnot a delimiter"))).toBe("p(a | b\nnot a delimiter)");
+  });
+
   it("renders inline markup and keeps line breaks inside a paragraph", () => {
     expect(shape(parseMarkdown("Some **bold**, *em*, __strong__, _em_ and `x*y`\nnext line"))).toBe(
       "p(Some strong(bold), em(em), strong(strong), em(em) and code(x*y)\nnext line)",

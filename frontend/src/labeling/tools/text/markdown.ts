@@ -4,7 +4,7 @@
  * so spans on a Markdown field index the stored string exactly like on HTML or plain text.
  *
  * A practical subset of CommonMark: ATX headings, paragraphs (line breaks kept), fenced code,
- * thematic breaks, block quotes, bulleted and numbered lists (one level), and inline code spans,
+ * thematic breaks, block quotes, bulleted and numbered lists (one level), GitHub tables, and inline code spans,
  * strong (`**`/`__`), emphasis (`*`/`_`), links `[text](url)` (http, https and mailto only; others
  * are shown as their text) and backslash escapes. Raw HTML inside Markdown is shown as text; images
  * are shown as their alt text. Markup characters are not displayed and have no run: a selection
@@ -145,6 +145,31 @@ const FENCE = /^(```+|~~~+)/;
 const RULE = /^ {0,3}([-*_])([ \t]*\1){2,}[ \t]*$/;
 const ITEM = /^( {0,3})([-*+]|\d{1,9}[.)])[ \t]+/;
 const QUOTE = /^ {0,3}> ?/;
+const TABLE_DELIMITER = /^ {0,3}\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$/;
+
+/** The cells of a table row: code-point ranges between unescaped pipes, trimmed, without the
+ * optional outer pipes. */
+function cells(cps: Cps, line: Line): { s: number; e: number }[] {
+  const bounds: number[] = [line.s - 1];
+  for (let i = line.s; i < line.e; i += 1) {
+    if (cps[i] === "\\") i += 1;
+    else if (cps[i] === "|") bounds.push(i);
+  }
+  bounds.push(line.e);
+  const out: { s: number; e: number }[] = [];
+  for (let k = 0; k + 1 < bounds.length; k += 1) {
+    let s = bounds[k]! + 1;
+    let e = bounds[k + 1]!;
+    while (s < e && /\s/.test(cps[s]!)) s += 1;
+    while (e > s && /\s/.test(cps[e - 1]!)) e -= 1;
+    out.push({ s, e });
+  }
+  // a leading or trailing pipe leaves an empty first or last cell: not a column
+  const raw = cps.slice(line.s, line.e).join("").trim();
+  if (raw.startsWith("|")) out.shift();
+  if (raw.endsWith("|") && out.length > 0) out.pop();
+  return out;
+}
 
 /** Inline content of several lines, the newlines between them kept as text (shown as line breaks). */
 function inlineLines(cps: Cps, parts: { s: number; e: number }[]): RichNode[] {
@@ -193,6 +218,21 @@ export function parseMarkdown(source: string): RichNode[] {
       const body = close > n + 1 ? literal(cps, all[n + 1]!.s, all[close - 1]!.e) : [];
       out.push(el("pre", [el("code", body)]));
       n = close; // past the closing fence (or the end)
+      continue;
+    }
+    if (raw.includes("|") && n + 1 < all.length && TABLE_DELIMITER.test(text(cps, all[n + 1]!)) && text(cps, all[n + 1]!).includes("-")) {
+      endParagraph();
+      endList();
+      const head = cells(cps, line);
+      const row = (r: Line, tag: "th" | "td") =>
+        el("tr", cells(cps, r).slice(0, head.length).map((c) => el(tag, parseInline(cps, c.s, c.e))));
+      const body: RichNode[] = [];
+      n += 1; // the delimiter row
+      while (n + 1 < all.length && text(cps, all[n + 1]!).includes("|") && text(cps, all[n + 1]!).trim() !== "") {
+        n += 1;
+        body.push(row(all[n]!, "td"));
+      }
+      out.push(el("table", [el("thead", [row(line, "th")]), ...(body.length ? [el("tbody", body)] : [])]));
       continue;
     }
     const heading = HEADING.exec(raw);
