@@ -79,20 +79,39 @@ export function arrowsFor(relationControls: readonly Control[], ctx: LabelingCon
   return arrows;
 }
 
-/** The box of a span: its first rendered run (offsets in code points, like the span's). */
-function measure(root: HTMLElement, ctx: LabelingContext, control: string, id: string): Box | null {
-  const span = spansOf(ctx.result[control]).find((s) => s.id === id);
-  if (!span) return null;
+/** Measures span boxes for one layout pass: the runs (in source order) and the view's origin are
+ * read once, each span is found by binary search on its start, and each box is measured once. */
+export function spanMeasurer(root: HTMLElement, ctx: LabelingContext): (control: string, id: string) => Box | null {
+  const runs = Array.from(root.querySelectorAll<HTMLElement>("[data-s][data-e]"), (el) => ({
+    s: Number(el.dataset.s),
+    e: Number(el.dataset.e),
+    el,
+  })).filter((r) => r.e > r.s);
+  runs.sort((a, b) => a.s - b.s);
   const origin = root.getBoundingClientRect();
-  for (const run of root.querySelectorAll<HTMLElement>("[data-s][data-e]")) {
-    const s = Number(run.dataset.s);
-    const e = Number(run.dataset.e);
-    if (s >= span.start && e <= span.end && e > s) {
-      const rect = run.getClientRects()[0] ?? run.getBoundingClientRect();
-      return { x: rect.left - origin.left, y: rect.top - origin.top, width: rect.width, height: rect.height };
+  const boxes = new Map<string, Box | null>();
+  return (control, id) => {
+    const key = `${control}\u0000${id}`;
+    if (boxes.has(key)) return boxes.get(key)!;
+    let box: Box | null = null;
+    const span = spansOf(ctx.result[control]).find((x) => x.id === id);
+    if (span) {
+      let lo = 0;
+      let hi = runs.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (runs[mid]!.s < span.start) lo = mid + 1;
+        else hi = mid;
+      }
+      const run = runs[lo];
+      if (run && run.e <= span.end) {
+        const rect = run.el.getClientRects()[0] ?? run.el.getBoundingClientRect();
+        box = { x: rect.left - origin.left, y: rect.top - origin.top, width: rect.width, height: rect.height };
+      }
     }
-  }
-  return null;
+    boxes.set(key, box);
+    return box;
+  };
 }
 
 export function RelationArrows({ root, controls, ctx }: { root: { current: HTMLElement | null }; controls: readonly Control[]; ctx: LabelingContext }) {
@@ -103,7 +122,7 @@ export function RelationArrows({ root, controls, ctx }: { root: { current: HTMLE
   useLayoutEffect(() => {
     const el = root.current;
     if (!el) return;
-    const next = arrowsFor(controls, ctx, (control, id) => measure(el, ctx, control, id));
+    const next = arrowsFor(controls, ctx, spanMeasurer(el, ctx));
     const signature = JSON.stringify([next, el.scrollWidth, el.scrollHeight]);
     if (signature === last.current) return; // nothing moved: no second render
     last.current = signature;

@@ -15,7 +15,7 @@ import { flattenTaxonomy } from "./taxonomy";
 import { move } from "./ranking";
 import { ratingSteps } from "./rating";
 import { addRelation, relationDraft } from "./relations";
-import { arcBetween, arrowsFor, relationControlsFor } from "./relation-arrows";
+import { arcBetween, arrowsFor, relationControlsFor, spanMeasurer } from "./relation-arrows";
 import { toggleTurnLabel, turnsOf } from "./conversation";
 
 registerTextTools();
@@ -366,6 +366,23 @@ describe("relations and chat turn labels", () => {
     expect(first.top).toEqual({ x: 115, y: 9.8 });
     expect(second.top.y).toBeLessThan(first.top.y);
     expect(arcBetween(a, { ...a, x: 30 }).top.y).toBeGreaterThan(first.top.y); // neighbours: a low arc
+  });
+
+  it("measures a span from its first rendered run, found by its start; a span not shown has no box", () => {
+    const d = def([{ name: "ner", type: "spans", field: "text", labels: [{ value: "PER" }] }]);
+    const spans = [{ id: "s1", start: 0, end: 3, label: "PER" }, { id: "s2", start: 10, end: 13, label: "PER" }, { id: "gone", start: 40, end: 42, label: "PER" }];
+    const h = harness(d, { text: "Ann knows Bob" }, { ner: spans });
+    const body = root.querySelector<HTMLElement>(".tx-body")!;
+    const runs = Array.from(body.querySelectorAll<HTMLElement>("[data-s]"));
+    const bob = runs.find((r) => r.textContent === "Bob")!;
+    bob.getBoundingClientRect = () => ({ left: 70, top: 20, width: 24, height: 16 }) as DOMRect;
+    bob.getClientRects = () => [] as unknown as DOMRectList;
+
+    const measure = spanMeasurer(body, h.ctx());
+
+    expect(measure("ner", "s2")).toEqual({ x: 70, y: 20, width: 24, height: 16 });
+    expect(measure("ner", "gone")).toBeNull();
+    expect(measure("ner", "nope")).toBeNull();
   });
 
   it("draws only relations whose spans exist, undirected ones without a head, one lane per repeat", () => {
