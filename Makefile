@@ -28,6 +28,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt datumaro  # test reader; see pyproject
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt label-studio-sdk  # test reader; see pyproject
 	@touch $@
 
 install: $(VENV)/.installed
