@@ -2,6 +2,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
+from django.views.defaults import server_error as html_server_error
 
 from .health import health_report
 
@@ -20,3 +21,14 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def server_error(request):
+    """500 without DEBUG: JSON in the API's error shape under /api/, the plain error page elsewhere.
+    Nothing about the failure is shown (it is logged); the page needs no database."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "server_error", "detail": "Something went wrong on our side; the error was logged."},
+            status=500,
+        )
+    return html_server_error(request)

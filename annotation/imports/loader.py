@@ -72,8 +72,7 @@ SELECT %s, s.external_id, s.data, s.meta, s.content_hash, s.checksum, %s, s.sour
        s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions, %s,
        s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash, %s
 FROM import_staging s
-JOIN (SELECT min(line) AS line FROM import_staging GROUP BY content_hash) first_of_content USING (line)
-WHERE 1
+WHERE s.line IN (SELECT min(line) FROM import_staging GROUP BY content_hash)
 ORDER BY s.line
 ON CONFLICT DO NOTHING
 """

@@ -99,3 +99,20 @@ def test_signed_s3_media_origin_is_allowed_by_the_content_security_policy():
         "img-src 'self' data: blob: https://s3.example.org; media-src 'self' data: blob: https://s3.example.org;"
         in result.stdout
     )
+
+
+def test_local_defaults_show_no_debug_page():
+    """`make run` serves whoever reaches it: DEBUG stays off unless a developer sets DJANGO_DEBUG=1."""
+    show = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    for env, expected in (({}, "False"), ({"DJANGO_DEBUG": "1"}, "True")):
+        clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_DEBUG"}}
+        result = subprocess.run(
+            [sys.executable, "-c", show],
+            cwd=ROOT,
+            env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings.local", **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == expected
