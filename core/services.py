@@ -5,7 +5,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from .models import OutboxMessage
@@ -28,6 +28,8 @@ def outbox_dispatch(*, message_id: int) -> bool:
     """Send one pending message. Returns whether it was sent. Safe to call twice (row lock)."""
     from config.celery import app
 
+    if app.conf.task_always_eager and not settings.CORE_TASKS_IN_THREAD:
+        return _run_inline(app, message_id)
     with transaction.atomic():
         message = (
             OutboxMessage.objects.select_for_update(skip_locked=True)
@@ -39,12 +41,47 @@ def outbox_dispatch(*, message_id: int) -> bool:
         return _send(app, message)
 
 
+def _run_inline(app, message_id: int) -> bool:
+    """Eager jobs run here, in this thread (tests, management commands), AFTER the message is claimed
+    and committed: a job inside the claim's transaction would hold its row lock, and on SQLite the
+    whole database's write lock, for as long as it runs (a 100,000-line import blocked every other
+    writer of `make run`'s database until it failed with `database is locked`). A job that fails is
+    put back as pending with its error, as a broker failure would be."""
+    with transaction.atomic():
+        claimed = OutboxMessage.objects.filter(pk=message_id, dispatched_at__isnull=True).update(
+            dispatched_at=timezone.now(), attempts=models.F("attempts") + 1, last_error=""
+        )
+    if not claimed:
+        return False
+    message = OutboxMessage.objects.get(pk=message_id)
+    try:
+        app.loader.import_default_modules()  # autodiscovery is lazy outside a worker
+        app.tasks[message.task_name].apply(kwargs=message.kwargs, throw=True)
+    except Exception as error:
+        logger.warning("outbox message %s (%s) failed in-process: %s", message.id, message.task_name, error)
+        delay = settings.CORE_OUTBOX_RETRY_SECONDS * min(2 ** (message.attempts - 1), 60)
+        OutboxMessage.objects.filter(pk=message_id).update(
+            dispatched_at=None,
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+        return False
+    return True
+
+
 def outbox_relay(*, limit: int | None = None) -> int:
     """Send every pending message whose time has come. Idempotent; concurrent relays skip locked rows."""
     from config.celery import app
 
     limit = limit or settings.CORE_OUTBOX_BATCH
     sent = 0
+    if app.conf.task_always_eager and not settings.CORE_TASKS_IN_THREAD:
+        due_ids = (
+            OutboxMessage.objects.filter(dispatched_at__isnull=True, next_attempt_at__lte=timezone.now())
+            .order_by("id")
+            .values_list("id", flat=True)[:limit]
+        )
+        return sum(_run_inline(app, message_id) for message_id in list(due_ids))
     with transaction.atomic():
         due = list(
             OutboxMessage.objects.select_for_update(skip_locked=True)

@@ -5,12 +5,17 @@ and for media imports, which query while they stage); then set-based SQL finds d
 ids, keeps the first record of each content hash, and inserts everything at once with ON CONFLICT
 DO NOTHING, so items that exist already (same content or same external id) are skipped. Memory
 stays flat: nothing is kept per row in Python.
+
+SQLite has one write lock for the whole database. Staging there goes into a TEMP table (private to
+the connection) outside any write transaction, so other users keep writing while a large file is
+parsed; only the final insert takes the lock (`loading_transaction()` and the caller's inner atomic).
 """
 
+import contextlib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 STAGING_COLUMNS = (
     "line", "external_id", "data", "meta", "content_hash", "checksum", "search_text",
@@ -78,6 +83,15 @@ ON CONFLICT DO NOTHING
 """
 
 
+def loading_transaction():
+    """The transaction a load runs in. PostgreSQL: one transaction for staging and insert (COPY into a
+    temporary table dropped on commit). SQLite: none while staging (autocommit writes to the TEMP
+    table take no lock on the database); the caller wraps insert() in its own short atomic block."""
+    if connection.vendor == "postgresql":
+        return transaction.atomic()
+    return contextlib.nullcontext()
+
+
 @dataclass(frozen=True)
 class LoadResult:
     staged: int  # valid records that reached the staging table
@@ -86,7 +100,8 @@ class LoadResult:
 
 
 class ItemLoader:
-    """Use as a context manager inside transaction.atomic(): add() rows, then finish()."""
+    """Use as a context manager inside loading_transaction(): add() rows, then insert() inside
+    transaction.atomic()."""
 
     SQLITE_BATCH = 5000
 
@@ -108,8 +123,8 @@ class ItemLoader:
         self._batch: list[tuple] = []
 
     def __enter__(self) -> "ItemLoader":
-        if not connection.in_atomic_block:
-            raise RuntimeError("ItemLoader must run inside transaction.atomic()")
+        if self._postgres and not connection.in_atomic_block:
+            raise RuntimeError("ItemLoader must run inside transaction.atomic() on PostgreSQL")
         self._cursor = connection.cursor()
         if self._postgres:
             # A savepoint-scoped caller (tests, nested atomics) may still hold one from an earlier load.
@@ -183,6 +198,8 @@ class ItemLoader:
         """Insert the first record of each content hash that is not in the project yet."""
         self._end_copy()
         self._flush()
+        if not connection.in_atomic_block:
+            raise RuntimeError("ItemLoader.insert() must run inside transaction.atomic()")
         if self._postgres:
             # Room to sort and hash the staging rows in memory for this transaction only.
             self._cursor.execute(

@@ -26,7 +26,7 @@ from core.services import outbox_enqueue
 from projects.models import Project
 
 from ..imports import archive, formats, media, normalise
-from ..imports.loader import NO_MEDIA, ItemLoader
+from ..imports.loader import NO_MEDIA, ItemLoader, loading_transaction
 from ..imports.metadata import MetadataProfiler
 from ..imports.records import FileError, Record, RowError
 from ..models import ImportJob, Item, MetadataField
@@ -452,7 +452,7 @@ def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> I
     copy = job.format not in media.MEDIA_FORMATS  # media imports query while they stage
     try:
         with (
-            transaction.atomic(),
+            loading_transaction(),
             ItemLoader(project_id=job.project_id, import_job_id=job.id, copy=copy) as loader,
         ):
             with job.file.open("rb") as stored:
@@ -484,8 +484,9 @@ def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> I
             if duplicates:
                 loader.drop_lines([line for _, line, _ in duplicates])
             staged = loader.staged
-            created = loader.insert()
-            _record_metadata_types(job.project_id, profiler)
+            with transaction.atomic():  # SQLite: the only write transaction, as short as the insert
+                created = loader.insert()
+                _record_metadata_types(job.project_id, profiler)
     except _Rejected:
         status = ImportJob.Status.FAILED
         detail = (

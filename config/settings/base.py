@@ -98,7 +98,7 @@ else:
             "NAME": VAR_DIR / "tessera.sqlite3",
             # WAL + a busy timeout let the dev server and in-process tasks share the file.
             "OPTIONS": {
-                "timeout": 20,
+                "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20),  # seconds a writer waits for the lock
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
             },
