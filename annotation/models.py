@@ -43,6 +43,9 @@ class ImportJob(TimestampedModel):
     error_sample = models.JSONField(default=list, blank=True)  # the first errors, for the page and API
     error_report = models.FileField(upload_to="import-errors/%Y/%m/", max_length=300, blank=True)
     detail = models.CharField(max_length=500, blank=True)  # why it failed, for people
+    # Label Studio tasks: {"annotations": {"imported", "cancelled", "rejected", "duplicates"},
+    # "predictions": {"imported", "rejected", "duplicates"}, "annotators": n}; {} for other formats.
+    label_counts = models.JSONField(default=dict, blank=True, db_default={})
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -126,6 +129,34 @@ class BucketSource(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} (s3://{self.bucket}/{self.prefix})"
+
+
+class ImportedAnnotator(models.Model):
+    """A person who annotated elsewhere (a Label Studio `completed_by`), brought in with their annotations.
+
+    Pseudonymous: the account has an unusable password and is inactive (nobody signs in as it), its
+    username says it was imported, and the Label Studio email is never stored.
+    """
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    user = models.OneToOneField(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="imported_annotator"
+    )
+    source = models.CharField(max_length=20, default="labelstudio")
+    external_ref = models.CharField(max_length=100)  # the Label Studio user id
+    import_job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "source", "external_ref"], name="imported_annotator_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"imported annotator {self.source}:{self.external_ref} of project {self.project_id}"
 
 
 class Item(models.Model):
