@@ -157,8 +157,11 @@ def test_every_annotation_and_prediction_of_an_export_is_imported(run_import, pe
     )
     assert set(prediction.result) == {"sentiment", "ner", "box"}
 
-    # Quality recomputed over them (scheduled the normal way, run after commit).
-    assert QualityRun.objects.filter(project=project, status="done").exists()
+    # Quality recomputed over them (scheduled the normal way, run after commit), and its annotator
+    # table shows who was imported.
+    run = QualityRun.objects.filter(project=project, status="done").latest("id")
+    listed = {row["username"] for row in run.report["annotators"]}
+    assert listed == {f"imported-ls-p{project.id}-u{n}" for n in (11, 12, 13, 14)}
 
 
 def test_reimporting_the_same_export_counts_its_labels_as_duplicates(run_import, people, schema):

@@ -114,6 +114,11 @@ def test_a_label_studio_export_survives_the_round_trip(
     for task in annotated:
         assert {k: by_text[task["data"]["text"]]["data"][k] for k in task["data"]} == task["data"]
 
+    # Imported annotators are marked as such in the lineage (pseudonymous all the same).
+    for task in released:
+        described = [k for k in task["meta"]["annotations"] if k["source"] == "annotator"]
+        assert described and all(k["annotator"].startswith("ann-imported-") for k in described)
+
     expected, got = _read(original), _read(ours)
     assert sum(expected.values()) == 55
     assert got == expected
