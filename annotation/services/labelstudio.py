@@ -27,13 +27,16 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Case, DateTimeField, Value, When
 from django.utils import timezone
 
 from core.audit import audit_record
 from core.exceptions import DomainError
+from projects.labeling import labeling_settings
 from projects.models import LabelSchemaVersion, ProjectMembership
 from quality.scheduling import quality_schedule
 
+from .. import states
 from ..imports import labelstudio as ls
 from ..imports.records import Record
 from ..models import (
@@ -45,9 +48,10 @@ from ..models import (
     Item,
     Prediction,
 )
-from .labeling import _close_annotation_phase, validate_result
+from .labeling import validate_result
 
 CANCELLED_REASON = "cancelled in Label Studio (imported)"
+STORE_BATCH = 1000  # tasks stored per set of statements
 _USERNAME_SAFE = re.compile(r"^[0-9A-Za-z]{1,40}$")
 
 
@@ -130,12 +134,11 @@ class LabelStudioLabels:
 
     def store(self, created: dict[int, int], actor) -> None:
         """Create annotations and predictions for the tasks whose items were created (`created`:
-        line -> item id). Tasks whose item existed already are counted as duplicates."""
+        line -> item id). Tasks whose item existed already are counted as duplicates. Set-based: a
+        few statements per batch of tasks, whatever the number of annotations."""
         self._kept.seek(0)
-        annotators: dict[str, object] = {}
-        touched: list[Item] = []
-        predictions: list[Prediction] = []
-        now = timezone.now()
+        self._annotators: dict[str, object] = {}
+        batch: list[tuple[int, list, list]] = []
         for raw in self._kept:
             line, annotations, task_predictions = json.loads(raw)
             if line not in self._lines:
@@ -145,77 +148,15 @@ class LabelStudioLabels:
                 self.counts["annotations"]["duplicates"] += len(annotations)
                 self.counts["predictions"]["duplicates"] += len(task_predictions)
                 continue
-            item = Item.objects.select_for_update(of=("self",)).get(pk=item_id)
-            done = 0
-            for key, cancelled, result, lead_ms, created_at in annotations:
-                user = annotators.get(key)
-                if user is None:
-                    user = annotators[key] = self._annotator(key)
-                at = _parse_time(created_at) or now
-                assignment = Assignment.objects.create(
-                    project=self.project,
-                    item=item,
-                    annotator=user,
-                    status=Assignment.Status.SKIPPED if cancelled else Assignment.Status.SUBMITTED,
-                    leased_at=at - timedelta(milliseconds=lead_ms),
-                    submitted_at=None if cancelled else at,
-                    skip_reason=CANCELLED_REASON if cancelled else "",
-                    active_ms=0,
-                )
-                if cancelled:
-                    self.counts["annotations"]["cancelled"] += 1
-                    continue
-                annotation = Annotation.objects.create(
-                    project=self.project,
-                    item=item,
-                    assignment=assignment,
-                    annotator=user,
-                    result=result,
-                    revision=1,
-                    schema_version=self.schema,
-                    guideline_version=None,
-                    lead_ms=lead_ms,
-                )
-                AnnotationRevision.objects.create(
-                    annotation=annotation,
-                    number=1,
-                    kind=AnnotationRevision.Kind.SUBMIT,
-                    author=user,
-                    result=result,
-                    schema_version=self.schema,
-                    request_hash=hashlib.sha256(
-                        f"labelstudio-import:{self.job.id}:{line}:{key}".encode()
-                    ).hexdigest(),
-                )
-                if created_at:  # when it was made in Label Studio (updated_at stays now: quality reads it)
-                    Annotation.objects.filter(pk=annotation.pk).update(created_at=at)
-                done += 1
-                self.counts["annotations"]["imported"] += 1
-            for version, score, result in task_predictions:
-                predictions.append(
-                    Prediction(
-                        project=self.project,
-                        item=item,
-                        model_name=ls.MODEL_NAME,
-                        model_version=version,
-                        score=score,
-                        result=result,
-                        schema_version=self.schema,
-                    )
-                )
-            if done:
-                item.done += done
-                item.target = max(item.target, item.done)
-                Item.objects.filter(pk=item.pk).update(done=item.done, target=item.target)
-                touched.append(item)
+            batch.append((item_id, annotations, task_predictions))
+            if len(batch) >= STORE_BATCH:
+                self._store_batch(batch, actor)
+                batch = []
+        if batch:
+            self._store_batch(batch, actor)
         self._kept.close()
-        Prediction.objects.bulk_create(predictions, batch_size=2000)
-        self.counts["predictions"]["imported"] += len(predictions)
-        self.counts["annotators"] = len(annotators)
-        for item in touched:
-            if item.done >= item.target and item.state == Item.State.OPEN:
-                _close_annotation_phase(self.project, item, actor)
-        if self.counts["annotations"]["imported"] or predictions:
+        self.counts["annotators"] = len(self._annotators)
+        if self.counts["annotations"]["imported"] or self.counts["predictions"]["imported"]:
             audit_record(
                 actor=actor,
                 organisation_id=self.project.organisation_id,
@@ -226,6 +167,134 @@ class LabelStudioLabels:
             )
         if self.counts["annotations"]["imported"]:
             quality_schedule(project_id=self.project.id)  # agreement, consensus: after commit
+
+    def _store_batch(self, batch: list[tuple[int, list, list]], actor) -> None:
+        now = timezone.now()
+        items = {
+            item.pk: item
+            for item in Item.objects.select_for_update(of=("self",))
+            .filter(pk__in=[item_id for item_id, _, _ in batch])
+            .order_by("pk")
+        }
+        for _, annotations, _ in batch:
+            for key, *_ in annotations:
+                if key not in self._annotators:
+                    self._annotators[key] = self._annotator(key)
+        assignments: list[Assignment] = []
+        pending: list[tuple[Assignment, str, dict, int, str | None]] = []
+        predictions: list[Prediction] = []
+        done: dict[int, int] = {}
+        for item_id, annotations, task_predictions in batch:
+            for key, cancelled, result, lead_ms, created_at in annotations:
+                at = _parse_time(created_at) or now
+                assignment = Assignment(
+                    project=self.project,
+                    item_id=item_id,
+                    annotator=self._annotators[key],
+                    status=Assignment.Status.SKIPPED if cancelled else Assignment.Status.SUBMITTED,
+                    leased_at=at - timedelta(milliseconds=lead_ms),
+                    submitted_at=None if cancelled else at,
+                    skip_reason=CANCELLED_REASON if cancelled else "",
+                )
+                assignments.append(assignment)
+                if cancelled:
+                    self.counts["annotations"]["cancelled"] += 1
+                else:
+                    pending.append((assignment, key, result, lead_ms, created_at))
+                    done[item_id] = done.get(item_id, 0) + 1
+            for version, score, result in task_predictions:
+                predictions.append(
+                    Prediction(
+                        project=self.project,
+                        item_id=item_id,
+                        model_name=ls.MODEL_NAME,
+                        model_version=version,
+                        score=score,
+                        result=result,
+                        schema_version=self.schema,
+                    )
+                )
+        Assignment.objects.bulk_create(assignments)
+        annotations = Annotation.objects.bulk_create(
+            [
+                Annotation(
+                    project=self.project,
+                    item_id=assignment.item_id,
+                    assignment=assignment,
+                    annotator=self._annotators[key],
+                    result=result,
+                    revision=1,
+                    schema_version=self.schema,
+                    lead_ms=lead_ms,
+                )
+                for assignment, key, result, lead_ms, _ in pending
+            ]
+        )
+        AnnotationRevision.objects.bulk_create(
+            [
+                AnnotationRevision(
+                    annotation=annotation,
+                    number=1,
+                    kind=AnnotationRevision.Kind.SUBMIT,
+                    author=annotation.annotator,
+                    result=annotation.result,
+                    schema_version=self.schema,
+                    request_hash=hashlib.sha256(
+                        f"labelstudio-import:{self.job.id}:{annotation.assignment_id}".encode()
+                    ).hexdigest(),
+                )
+                for annotation in annotations
+            ]
+        )
+        # When each was made in Label Studio (updated_at stays now: quality's incremental run reads it).
+        dated = {
+            annotation.pk: _parse_time(entry[4])
+            for annotation, entry in zip(annotations, pending, strict=True)
+            if entry[4]
+        }
+        if dated:
+            whens = [When(pk=pk, then=Value(at)) for pk, at in dated.items()]
+            Annotation.objects.filter(pk__in=list(dated)).update(
+                created_at=Case(*whens, output_field=DateTimeField())
+            )
+        Prediction.objects.bulk_create(predictions)
+        self.counts["annotations"]["imported"] += len(annotations)
+        self.counts["predictions"]["imported"] += len(predictions)
+        self._close(items, done, now, actor)
+
+    def _close(self, items: dict[int, Item], done: dict[int, int], now, actor) -> None:
+        """Counters and states: target = max(overlap, done) (item_slots_within_target holds); an item
+        whose slots are all done goes to review (sampled by the review fraction) or is completed, as
+        after a submission."""
+        if not done:
+            return
+        fraction = labeling_settings(self.project).review_fraction
+        moved: dict[str, list[int]] = {states.IN_REVIEW: [], states.COMPLETED: []}
+        for item_id, count in done.items():
+            item = items[item_id]
+            item.done += count
+            item.target = max(item.target, item.done)
+            if item.state == Item.State.OPEN and item.done >= item.target:
+                sampled = states.sampled_for_review(item.pk, fraction)
+                moved[states.IN_REVIEW if sampled else states.COMPLETED].append(item.pk)
+        Item.objects.bulk_update([items[i] for i in done], ["done", "target"])
+        for state, ids in moved.items():
+            if not ids:
+                continue
+            states.ensure_transition(states.OPEN, state)
+            Item.objects.filter(pk__in=ids).update(state=state, state_changed_at=now)
+            if state == states.IN_REVIEW:
+                Annotation.objects.filter(
+                    item_id__in=ids, is_gold=False, review=Annotation.Review.NOT_REQUIRED
+                ).update(review=Annotation.Review.PENDING)
+            audit_record(
+                actor=actor,
+                organisation_id=self.project.organisation_id,
+                project_id=self.project.id,
+                action="item.state_changed",
+                target=self.job,
+                changes={"state": ["open", state], "why": "imported from Label Studio", "items": ids[:1000]},
+            )
 
     def _annotator(self, key: str):
         """The project's imported annotator for Label Studio user `key`, created on first sight."""
