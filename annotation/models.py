@@ -204,7 +204,7 @@ class Item(models.Model):
     generator = models.CharField(max_length=200, blank=True)  # which model or tool made a synthetic item
     split = models.CharField(max_length=50, blank=True)
     search_text = models.TextField(blank=True)  # the item's text, lower-cased, for search
-    predictions = models.JSONField(default=list, blank=True)  # imported pre-annotations (issue #4 uses them)
+    predictions = models.JSONField(default=list, blank=True)  # Label Studio predictions as received (raw)
     # Media: a stored file (uploads, ZIP members) or a reference (http(s) URL, s3://bucket/key).
     # db_default: the bulk loader's INSERT ... SELECT names only the columns it fills.
     media = models.FileField(upload_to="media/%Y/%m/", blank=True, max_length=500, db_default="")
