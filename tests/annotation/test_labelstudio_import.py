@@ -265,3 +265,22 @@ def test_imported_predictions_are_offered_by_the_queue(run_import, people, schem
     assert offered is not None
     assert offered["model_version"] == "detector-v2"
     assert {"sentiment", "ner", "box"} <= set(offered["result"])
+
+
+def test_imported_items_go_to_review_when_the_project_samples_them(run_import, people, schema):
+    project = people.project
+    settings_ = dict(project.settings)
+    settings_["labeling"] = {**settings_.get("labeling", {}), "review_fraction": 1.0}
+    project_services.project_update(project=project, actor=people.manager, settings=settings_)
+    only_one_each = [t for t in tasks(10) if len(t["annotations"]) == 1]
+
+    job = run_import(json.dumps(only_one_each).encode())
+
+    assert job.status == "succeeded"
+    items = Item.objects.filter(project=project)
+    assert {i.state for i in items} == {"in_review"}
+    assert set(Annotation.objects.filter(project=project).values_list("review", flat=True)) == {"pending"}
+    client = APIClient()
+    client.force_authenticate(people.reviewer)
+    task = client.post(f"/api/projects/{project.id}/review/next/").json()
+    assert task["item"] is not None and task["annotations"][0]["annotator"].startswith("imported-ls-")
