@@ -31,6 +31,7 @@ per-region text areas, a `from_name` the schema does not have) is refused with a
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,7 +104,9 @@ def annotator_key(completed_by: Any) -> str | None:
     if isinstance(completed_by, int):
         return str(completed_by)
     if isinstance(completed_by, str) and 0 < len(completed_by.strip()) <= 100:
-        return completed_by.strip()
+        key = completed_by.strip()
+        # Pseudonymous: an email (or anything that is not a plain id) is kept only as a hash.
+        return key if key.isalnum() else "sha256-" + hashlib.sha256(key.lower().encode()).hexdigest()[:16]
     return None
 
 
