@@ -1,6 +1,7 @@
 """A project manager brings a Label Studio export in on the Data tab (defaults only) and sees every
 annotation and prediction accounted for in the import's result and on the job page (issue #13)."""
 
+import json
 import re
 import shutil
 
@@ -61,4 +62,60 @@ def test_manager_imports_a_label_studio_export_with_its_annotations(page_for, pe
     assert (job.status, job.created_by_id) == ("succeeded", people.manager.id)
     assert Annotation.objects.filter(project=project).count() == 55
     assert Prediction.objects.filter(project=project).count() == 27
+    assert errors == []
+
+
+def test_annotator_starts_from_an_imported_label_studio_prediction(page_for, people, tmp_path):
+    """The predictions of a Label Studio export are offered as pre-annotations on the Label tab."""
+    project = people.project
+    schema = {
+        "version": 1,
+        "fields": [{"name": "text", "type": "text", "source": "text"}],
+        "controls": [c for c in TESSERA_SCHEMA["controls"] if c["name"] == "sentiment"],
+    }
+    project_services.schema_version_create(project=project, actor=people.manager, definition=schema)
+    task = {
+        "id": 1,
+        "data": {"text": "The battery lasts two days."},
+        "predictions": [
+            {
+                "model_version": "sentiment-v3",
+                "score": 0.92,
+                "result": [
+                    {
+                        "id": "p1",
+                        "from_name": "sentiment",
+                        "to_name": "text",
+                        "type": "choices",
+                        "value": {"choices": ["positive"]},
+                    }
+                ],
+            }
+        ],
+    }
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([task]))
+    manager = page_for(people.manager)
+    manager.goto(f"/projects/{project.id}/data/")
+    manager.locator("#import-file").set_input_files(export)
+    manager.get_by_role("button", name="Import", exact=True).click()
+    expect(manager.locator("#import-label-counts li").nth(1)).to_have_text(
+        "Predictions: 1 imported · 0 rejected (of 1)", timeout=30_000
+    )
+
+    page = page_for(people.annotator)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.get_by_role("link", name="Reviews").click()
+    page.get_by_role("navigation", name="Project").get_by_role("link", name="Label", exact=True).click()
+    expect(page.locator(".lb-app[data-phase='working']")).to_be_visible()
+    expect(page.locator(".lb-badge--predicted").first).to_be_visible()
+    expect(page.get_by_role("radio", name=re.compile("positive"))).to_be_checked()
+    shot(page, "labelstudio-prediction-offered", full_page=False)
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".lb-app[data-phase='empty']")).to_be_visible()
+
+    annotation = Annotation.objects.get(project=project, annotator=people.annotator)
+    prediction = Prediction.objects.get(project=project)
+    assert annotation.result == {"sentiment": "positive"} and annotation.prediction_id == prediction.id
     assert errors == []
