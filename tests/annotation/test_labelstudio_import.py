@@ -164,6 +164,19 @@ def test_every_annotation_and_prediction_of_an_export_is_imported(run_import, pe
     assert listed == {f"imported-ls-p{project.id}-u{n}" for n in (11, 12, 13, 14)}
 
 
+def test_the_job_api_and_page_count_the_labels(run_import, people, schema, page_for):
+    job = run_import(export_bytes(10))
+    client = APIClient()
+    client.force_authenticate(people.manager)
+    body = client.get(f"/api/projects/{people.project.id}/imports/{job.id}/").json()
+    assert body["label_counts"]["annotations"]["imported"] == 11
+    assert body["label_counts"]["predictions"]["imported"] == job.label_counts["predictions"]["imported"]
+    html = (
+        page_for(people.manager).get(f"/projects/{people.project.id}/data/imports/{job.id}/").content.decode()
+    )
+    assert 'id="job-label-counts"' in html and "imported annotators" in html
+
+
 def test_reimporting_the_same_export_counts_its_labels_as_duplicates(run_import, people, schema):
     run_import(export_bytes())
     again = run_import(export_bytes())
