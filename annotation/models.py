@@ -43,6 +43,9 @@ class ImportJob(TimestampedModel):
     error_sample = models.JSONField(default=list, blank=True)  # the first errors, for the page and API
     error_report = models.FileField(upload_to="import-errors/%Y/%m/", max_length=300, blank=True)
     detail = models.CharField(max_length=500, blank=True)  # why it failed, for people
+    # Label Studio tasks: {"annotations": {"imported", "cancelled", "rejected", "duplicates"},
+    # "predictions": {"imported", "rejected", "duplicates"}, "annotators": n}; {} for other formats.
+    label_counts = models.JSONField(default=dict, blank=True, db_default={})
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -128,6 +131,34 @@ class BucketSource(TimestampedModel):
         return f"{self.name} (s3://{self.bucket}/{self.prefix})"
 
 
+class ImportedAnnotator(models.Model):
+    """A person who annotated elsewhere (a Label Studio `completed_by`), brought in with their annotations.
+
+    Pseudonymous: the account has an unusable password and is inactive (nobody signs in as it), its
+    username says it was imported, and the Label Studio email is never stored.
+    """
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    user = models.OneToOneField(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="imported_annotator"
+    )
+    source = models.CharField(max_length=20, default="labelstudio")
+    external_ref = models.CharField(max_length=100)  # the Label Studio user id
+    import_job = models.ForeignKey(ImportJob, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "source", "external_ref"], name="imported_annotator_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"imported annotator {self.source}:{self.external_ref} of project {self.project_id}"
+
+
 class Item(models.Model):
     """One thing to label: its data, its metadata and where it came from. Content never changes."""
 
@@ -173,7 +204,7 @@ class Item(models.Model):
     generator = models.CharField(max_length=200, blank=True)  # which model or tool made a synthetic item
     split = models.CharField(max_length=50, blank=True)
     search_text = models.TextField(blank=True)  # the item's text, lower-cased, for search
-    predictions = models.JSONField(default=list, blank=True)  # imported pre-annotations (issue #4 uses them)
+    predictions = models.JSONField(default=list, blank=True)  # Label Studio predictions as received (raw)
     # Media: a stored file (uploads, ZIP members) or a reference (http(s) URL, s3://bucket/key).
     # db_default: the bulk loader's INSERT ... SELECT names only the columns it fills.
     media = models.FileField(upload_to="media/%Y/%m/", blank=True, max_length=500, db_default="")

@@ -678,15 +678,22 @@ class _Pseudonyms:
     """Stable pseudonymous annotator ids: HMAC of the project and user id under the server's secret."""
 
     def __init__(self, project_id: int):
+        from annotation.models import ImportedAnnotator
+
         self._key = hashlib.sha256(f"tessera-release-pseudonym:{settings.SECRET_KEY}".encode()).digest()
         self._project = project_id
         self.known: dict[int, str] = {}  # user id -> pseudonym (read directly on the hot path)
+        # Annotators imported with their work (Label Studio) say so: ann-imported-<hash>.
+        self._imported = set(
+            ImportedAnnotator.objects.filter(project_id=project_id).values_list("user_id", flat=True)
+        )
 
     def __call__(self, user_id: int) -> str:
         found = self.known.get(user_id)
         if found is None:
             digest = hmac.new(self._key, f"{self._project}:{user_id}".encode(), hashlib.sha256).hexdigest()
-            found = self.known[user_id] = f"ann-{digest[:8]}"
+            kind = "ann-imported-" if user_id in self._imported else "ann-"
+            found = self.known[user_id] = f"{kind}{digest[:8]}"
         return found
 
 

@@ -26,7 +26,7 @@ class ImportJobOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id", "status", "mode", "format", "original_name", "size_bytes", "sha256", "defaults",
             "received", "created", "duplicates", "rejected", "error_count", "error_sample",
-            "error_report_url",
+            "error_report_url", "label_counts",
             "detail", "progress", "created_by", "created_at", "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields

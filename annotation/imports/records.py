@@ -13,7 +13,7 @@ class Record:
     meta: dict[str, Any] = field(default_factory=dict)
     external_id: str | None = None
     predictions: list[Any] = field(default_factory=list)  # Label Studio "predictions"
-    annotations: list[Any] = field(default_factory=list)  # Label Studio "annotations" (issue #4 imports them)
+    annotations: list[Any] = field(default_factory=list)  # Label Studio "annotations"
     provenance: dict[str, Any] = field(
         default_factory=dict
     )  # licence, consent, synthetic, generator if given

@@ -30,6 +30,7 @@ from ..imports.loader import NO_MEDIA, ItemLoader, loading_transaction
 from ..imports.metadata import MetadataProfiler
 from ..imports.records import FileError, Record, RowError
 from ..models import ImportJob, Item, MetadataField
+from .labelstudio import LabelStudioLabels, created_lines
 from .neardup import near_duplicates_detect_schedule
 
 logger = logging.getLogger(__name__)
@@ -211,9 +212,31 @@ def _claim(job_id: int) -> ImportJob | None:
 
 
 def _row(
+    record: Record,
+    job: ImportJob,
+    report: _ErrorReport,
+    references: "_MediaReferences",
+    labels: LabelStudioLabels | None = None,
+) -> tuple | None:
+    """Validate one record and turn it into a staging row, or report why not. A Label Studio task's
+    annotations and predictions are converted and validated first (`labels`); they are kept only if
+    the row is."""
+    if labels is None or not (record.annotations or record.predictions):
+        return _item_row(record, job, report, references)
+    pending = labels.check(record, report.add)
+    if pending is None:
+        return None
+    row = _item_row(record, job, report, references)
+    if row is None:
+        labels.reject(record)
+    else:
+        labels.keep(pending)
+    return row
+
+
+def _item_row(
     record: Record, job: ImportJob, report: _ErrorReport, references: "_MediaReferences"
 ) -> tuple | None:
-    """Validate one record and turn it into a staging row, or report why not."""
     if not record.data:
         report.add(record.line, "data", "the item has no data")
         return None
@@ -221,6 +244,8 @@ def _row(
     checked = [(record.data, "data"), (record.meta, "meta"), (record.external_id, "external_id")]
     if record.predictions:
         checked.append((record.predictions, "predictions"))
+    if record.annotations:
+        checked.append((record.annotations, "annotations"))
     for value, path in checked:
         problem = normalise.find_invalid_text(value, path)
         if problem:
@@ -446,6 +471,7 @@ def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> I
     store = _MediaStore(job) if job.format == "zip" else None
     if store is not None:
         store.remove_leftovers()
+    labels = LabelStudioLabels(job) if job.format == "labelstudio" else None
     received = created = staged = 0
     detail = ""
     status = ImportJob.Status.SUCCEEDED
@@ -464,7 +490,7 @@ def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> I
                     if isinstance(parsed, RowError):
                         report.add(parsed.line, parsed.field, parsed.reason)
                     else:
-                        row = _row(parsed, job, report, references)
+                        row = _row(parsed, job, report, references, labels)
                         if row is not None:
                             loader.add(row)
                             profiler.add(parsed.meta)
@@ -483,9 +509,13 @@ def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> I
                 raise _Rejected()
             if duplicates:
                 loader.drop_lines([line for _, line, _ in duplicates])
+                if labels is not None:
+                    labels.reject_lines([line for _, line, _ in duplicates])
             staged = loader.staged
             with transaction.atomic():  # SQLite: the only write transaction, as short as the insert
                 created = loader.insert()
+                if labels is not None:
+                    labels.store(created_lines(job.project_id, job.id), job.created_by)
                 _record_metadata_types(job.project_id, profiler)
     except _Rejected:
         status = ImportJob.Status.FAILED
@@ -505,9 +535,36 @@ def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> I
         created = staged = 0
     if store is not None:
         store.discard(keep_used=status == ImportJob.Status.SUCCEEDED)
+    label_counts = {}
+    if labels is not None:
+        labels.close()
+        label_counts = labels.counts
+        if status != ImportJob.Status.SUCCEEDED:  # rolled back: nothing of it was imported
+            label_counts = _nothing_imported(label_counts)
     return _finish(
-        job, status=status, detail=detail, received=received, created=created, staged=staged, report=report
+        job,
+        status=status,
+        detail=detail,
+        received=received,
+        created=created,
+        staged=staged,
+        report=report,
+        label_counts=label_counts,
     )
+
+
+def _nothing_imported(counts: dict) -> dict:
+    """After a rollback every annotation and prediction that was not rejected is counted as not imported."""
+    out: dict = {"annotators": 0}
+    for kind in ("annotations", "predictions"):
+        found = counts[kind]
+        out[kind] = {
+            **{key: 0 for key in found},
+            "received": found["received"],
+            "rejected": found["rejected"],
+            "not_imported": found["received"] - found["rejected"],
+        }
+    return out
 
 
 def _record_metadata_types(project_id: int, profiler: MetadataProfiler) -> None:
@@ -526,7 +583,7 @@ def _record_metadata_types(project_id: int, profiler: MetadataProfiler) -> None:
 
 
 @transaction.atomic
-def _finish(job, *, status, detail, received, created, staged, report) -> ImportJob:
+def _finish(job, *, status, detail, received, created, staged, report, label_counts=None) -> ImportJob:
     job = ImportJob.objects.select_for_update().select_related("project").get(pk=job.pk)
     job.status = status
     job.detail = detail[:500]
@@ -536,6 +593,7 @@ def _finish(job, *, status, detail, received, created, staged, report) -> Import
     job.rejected = len(report.lines)
     job.error_count = report.count
     job.error_sample = report.sample
+    job.label_counts = label_counts or {}
     job.finished_at = timezone.now()
     if report.count:
         report.file.seek(0)
@@ -555,6 +613,7 @@ def _finish(job, *, status, detail, received, created, staged, report) -> Import
             "created": created,
             "duplicates": job.duplicates,
             "rejected": job.rejected,
+            **({"labels": job.label_counts} if job.label_counts else {}),
         },
     )
     broadcast_on_commit(project_group(project.id), "import.finished", import_job_summary(job))
@@ -574,6 +633,7 @@ def import_job_summary(job: ImportJob) -> dict:
         "created": job.created,
         "duplicates": job.duplicates,
         "rejected": job.rejected,
+        "label_counts": job.label_counts,
         "detail": job.detail,
     }
 

@@ -12,11 +12,13 @@ item id, external id, split, and per control confidence and agreement.
 
 Regions use Label Studio's result shape: ``{"id", "from_name": control, "to_name": field,
 "type", "value", "origin": "manual"}``, with image coordinates in percent of the image size
-(``original_width``/``original_height`` given) as Label Studio stores them:
+(``original_width``/``original_height`` given; the size is the released media's, else the item data's
+``width``/``height``, which a Label Studio import records) as Label Studio stores them:
 
     single/multiple choice, image class  choices        {"choices": [...]}
     taxonomy                             taxonomy       {"taxonomy": [[path...], ...]}
     spans                                labels         {"start", "end", "text", "labels": [l]}
+                                                        (offsets in UTF-16 code units, as Label Studio counts)
     relations                            relation       from_id / to_id, "labels": [l]
     bbox                                 rectanglelabels {"x","y","width","height","rotation":0,...}
     polygon                              polygonlabels  {"points": [[x%, y%], ...], ...}
@@ -47,13 +49,30 @@ def _pct(value: float, size: int) -> float:
     return value * 100.0 / size
 
 
+def _utf16(text: str, offset: int) -> int:
+    """A code-point offset (Tessera) as a UTF-16 code-unit offset (Label Studio, JavaScript strings)."""
+    head = text[:offset]
+    return offset + sum(1 for char in head if ord(char) >= 0x10000)
+
+
+def _size_of(record: ExportRecord) -> tuple[Any, Any]:
+    """The image size: the released media's, else the item data's (an import recorded it there)."""
+    media = record.media
+    width = media.width if media else None
+    height = media.height if media else None
+    if not (width and height):
+        data = record.data if isinstance(record.data, Mapping) else {}
+        given = data.get("width"), data.get("height")
+        if all(type(v) is int and v > 0 for v in given):
+            width, height = given
+    return width, height
+
+
 def regions(control: Mapping[str, Any], answer: Any, record: ExportRecord, ctx: ExportContext) -> list[dict]:
     """Label Studio result regions of one control's answer."""
     name, kind = control["name"], control["type"]
     base = {"from_name": name, "to_name": control["field"], "origin": "manual"}
-    media = record.media
-    width = media.width if media else None
-    height = media.height if media else None
+    width, height = _size_of(record)
     sized = {"original_width": width, "original_height": height, "image_rotation": 0}
 
     def region(i: Any, type_: str, value: dict, **extra: Any) -> dict:
@@ -71,6 +90,8 @@ def regions(control: Mapping[str, Any], answer: Any, record: ExportRecord, ctx: 
             value = {"start": span["start"], "end": span["end"], "labels": [span["label"]]}
             if isinstance(text, str):
                 value["text"] = text[span["start"] : span["end"]]
+                if not text.isascii():  # Label Studio counts UTF-16 code units
+                    value["start"], value["end"] = _utf16(text, span["start"]), _utf16(text, span["end"])
             out.append({"id": str(span["id"]), **base, "type": "labels", "value": value})
         return out
     if kind == "relations":
@@ -118,7 +139,12 @@ def regions(control: Mapping[str, Any], answer: Any, record: ExportRecord, ctx: 
             elif kind == "polygon":
                 points = [[_pct(x, width), _pct(y, height)] for x, y in obj["points"]]
                 out.append(
-                    region(i, "polygonlabels", {"points": points, "polygonlabels": [obj["label"]]}, **sized)
+                    region(
+                        i,
+                        "polygonlabels",
+                        {"points": points, "closed": True, "polygonlabels": [obj["label"]]},
+                        **sized,
+                    )
                 )
             else:
                 for point in obj.get("points", []):

@@ -174,12 +174,18 @@ def test_csv_with_meta_columns_and_bom(run_import, people):
 
 
 def test_label_studio_tasks_keep_predictions(run_import, people):
+    from annotation.models import Prediction
+    from projects.services import schema_version_create
+    from tests.factories import label_schema
+
+    schema_version_create(project=people.project, actor=people.manager, definition=label_schema("LOC", "PER"))
+    result = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["LOC"]}}]
     tasks = [
         {
             "id": 7,
             "data": {"text": "Paris is nice"},
             "meta": {"batch": "b1"},
-            "predictions": [{"model_version": "v1", "result": [{"value": {"labels": ["LOC"]}}]}],
+            "predictions": [{"model_version": "v1", "score": 0.8, "result": result}],
         },
     ]
 
@@ -188,7 +194,13 @@ def test_label_studio_tasks_keep_predictions(run_import, people):
     assert (job.status, job.format, job.created) == ("succeeded", "labelstudio", 1)
     item = Item.objects.get(project=people.project)
     assert (item.external_id, item.data, item.meta) == ("7", {"text": "Paris is nice"}, {"batch": "b1"})
-    assert item.predictions == tasks[0]["predictions"]
+    assert item.predictions == tasks[0]["predictions"]  # the raw form, as received
+    prediction = Prediction.objects.get(item=item)  # and the converted one the queue offers
+    assert (prediction.model_version, prediction.score, prediction.result) == (
+        "v1",
+        0.8,
+        {"sentiment": "LOC"},
+    )
 
 
 def test_wrong_encoding_is_reported_per_line(run_import, people):

@@ -23,6 +23,13 @@ export interface ImportRowError {
   reason: string;
 }
 
+/** What a Label Studio import did with the tasks' annotations and predictions (counts). */
+export interface LabelCounts {
+  annotations: Record<string, number>; // received, imported, cancelled, rejected, duplicates, not_imported
+  predictions: Record<string, number>; // received, imported, rejected, duplicates, not_imported
+  annotators: number;
+}
+
 export interface ImportJob {
   id: number;
   status: ImportStatus;
@@ -37,6 +44,7 @@ export interface ImportJob {
   error_count: number;
   error_sample: ImportRowError[];
   error_report_url: string | null;
+  label_counts: LabelCounts | null;
   detail: string;
   progress: ImportProgress | null;
   created_by: string | null;
@@ -154,10 +162,23 @@ export function parseImportJob(value: unknown): ImportJob | null {
     error_count: value.error_count as number,
     error_sample: Array.isArray(value.error_sample) ? value.error_sample.flatMap(parseRowError) : [],
     error_report_url: typeof value.error_report_url === "string" ? value.error_report_url : null,
+    label_counts: parseLabelCounts(value.label_counts),
     detail: asString(value.detail),
     progress: parseProgress(value.progress),
     created_by: typeof value.created_by === "string" ? value.created_by : null,
     created_at: asString(value.created_at),
+  };
+}
+
+/** A job's `label_counts` (Label Studio imports), or `null` when absent or malformed. */
+export function parseLabelCounts(value: unknown): LabelCounts | null {
+  if (!isRecord(value) || !isRecord(value.annotations) || !isRecord(value.predictions)) return null;
+  const numbers = (record: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(record).filter(([, n]) => typeof n === "number")) as Record<string, number>;
+  return {
+    annotations: numbers(value.annotations),
+    predictions: numbers(value.predictions),
+    annotators: typeof value.annotators === "number" ? value.annotators : 0,
   };
 }
 

@@ -2,9 +2,9 @@ import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import type { ImportJob, UploadXhr } from "../api/imports";
+import { parseImportJob, type ImportJob, type UploadXhr } from "../api/imports";
 import { parseFeedEvent, type FeedEvent, type FeedStatus } from "../realtime/project-feed";
-import { ImportPanel, importPercent, resultSummary, type ImportPanelConfig } from "./import-panel";
+import { ImportPanel, ImportResult, importPercent, labelSummary, resultSummary, type ImportPanelConfig } from "./import-panel";
 
 // --- Fakes -----------------------------------------------------------------------------------------
 
@@ -105,6 +105,7 @@ function job(overrides: Partial<ImportJob> = {}): ImportJob {
     error_count: 0,
     error_sample: [],
     error_report_url: null,
+    label_counts: null,
     detail: "",
     progress: null,
     created_by: "manager",
@@ -224,6 +225,41 @@ describe("resultSummary", () => {
     expect(resultSummary({ created: 1, duplicates: 1, rejected: 2 })).toBe(
       "Imported 1 item · 1 duplicate skipped · 2 rejected",
     );
+  });
+});
+
+describe("Label Studio label counts", () => {
+  const counts = {
+    annotations: { received: 60, imported: 55, cancelled: 5, rejected: 0, duplicates: 0 },
+    predictions: { received: 27, imported: 27, rejected: 0, duplicates: 0 },
+    annotators: 4,
+  };
+
+  it("says what happened to every annotation and prediction", () => {
+    expect(labelSummary(counts)).toEqual([
+      "Annotations: 55 imported · 5 cancelled (kept as skips) · 0 rejected (of 60)",
+      "Predictions: 27 imported · 0 rejected (of 27)",
+      "4 imported annotators",
+    ]);
+    expect(
+      labelSummary({
+        annotations: { received: 12, imported: 0, rejected: 5, not_imported: 7 },
+        predictions: { received: 2, imported: 0, rejected: 2 },
+        annotators: 0,
+      }),
+    ).toEqual([
+      "Annotations: 0 imported · 5 rejected · 7 not imported (the import was refused) (of 12)",
+      "Predictions: 0 imported · 2 rejected (of 2)",
+    ]);
+  });
+
+  it("reads label_counts from the API and shows them in the result", () => {
+    const parsed = parseImportJob({ ...job({ status: "succeeded", format: "labelstudio" }), label_counts: counts });
+    expect(parsed?.label_counts).toEqual(counts);
+    expect(parseImportJob({ ...job(), label_counts: {} })?.label_counts).toBeNull();
+    const root = document.createElement("div");
+    render(<ImportResult job={parsed!} itemsUrl="/projects/7/data/" onReset={() => {}} />, root);
+    expect(root.querySelector("#import-label-counts")?.textContent).toContain("55 imported");
   });
 });
 

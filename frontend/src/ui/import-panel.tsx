@@ -7,6 +7,7 @@ import {
   parseProgress,
   uploadImport,
   type ImportJob,
+  type LabelCounts,
   type ImportProgress,
   type UploadHandle,
   type UploadXhrConstructor,
@@ -93,6 +94,35 @@ export function resultSummary(job: Pick<ImportJob, "created" | "duplicates" | "r
     `${plural(job.duplicates, "duplicate", "duplicates")} skipped`,
     `${formatCount(job.rejected)} rejected`,
   ].join(" · ");
+}
+
+/**
+ * "Annotations: 55 imported · 5 cancelled (kept as skips) · 0 rejected" and the same for predictions:
+ * what a Label Studio import did with every annotation and prediction of its tasks.
+ */
+export function labelSummary(counts: LabelCounts): string[] {
+  const part = (n: number | undefined, what: string) => (n ? [`${formatCount(n)} ${what}`] : []);
+  const a = counts.annotations;
+  const p = counts.predictions;
+  const annotations = [
+    `${formatCount(a.imported ?? 0)} imported`,
+    ...part(a.cancelled, "cancelled (kept as skips)"),
+    `${formatCount(a.rejected ?? 0)} rejected`,
+    ...part(a.duplicates, "already imported"),
+    ...part(a.not_imported, "not imported (the import was refused)"),
+  ];
+  const predictions = [
+    `${formatCount(p.imported ?? 0)} imported`,
+    `${formatCount(p.rejected ?? 0)} rejected`,
+    ...part(p.duplicates, "already imported"),
+    ...part(p.not_imported, "not imported (the import was refused)"),
+  ];
+  const lines = [
+    `Annotations: ${annotations.join(" · ")} (of ${formatCount(a.received ?? 0)})`,
+    `Predictions: ${predictions.join(" · ")} (of ${formatCount(p.received ?? 0)})`,
+  ];
+  if (counts.annotators) lines.push(`${plural(counts.annotators, "imported annotator", "imported annotators")}`);
+  return lines;
 }
 
 /**
@@ -453,6 +483,13 @@ export function ImportResult({ job, itemsUrl, onReset }: { job: ImportJob; items
   return (
     <div class={`import-result import-result--${failed ? "failed" : "ok"}`} id="import-result">
       {failed && job.detail !== "" && <p class="import-result__detail">{job.detail}</p>}
+      {job.label_counts !== null && (
+        <ul class="import-result__labels" id="import-label-counts">
+          {labelSummary(job.label_counts).map((line) => (
+            <li key={line}>{line}</li>
+          ))}
+        </ul>
+      )}
       {job.error_sample.length > 0 && (
         <table class="table table--dense import-errors" id="import-errors">
           <caption class="sr-only">First problems in the file</caption>
