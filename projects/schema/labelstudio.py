@@ -51,7 +51,7 @@ OBJECT_TYPES = {
 # Object tags Tessera has no field type for.
 UNSUPPORTED_OBJECTS = {
     "timeseries": "Tessera has no time-series field.",
-    "table": "Tessera has no table field; the data stays in the item and is shown as JSON.",
+    "table": "Tessera has no table field.",
     "pdf": "Tessera has no PDF field.",
     "timeseriesview": "Tessera has no time-series field.",
     "chat": "Tessera's conversation field reads a list of {role, content} turns; map it by hand.",
@@ -84,7 +84,7 @@ UNSUPPORTED_CONTROLS = {
 }
 
 # Attributes every control may carry that the translation reads (others are reported).
-_COMMON = {"name", "toname", "required", "visiblewhen", "whentagname", "whenchoicevalue", "whenlabelvalue"}
+_COMMON = {"name", "toname", "required", "visiblewhen", "whentagname", "whenchoicevalue"}
 _LABEL_ATTRS = {"value", "alias", "hotkey", "background", "hint"}
 
 
@@ -700,7 +700,8 @@ def _conditions(state: _State) -> None:
         )
         if ready is None:  # a cycle: the conditions left are not translated
             for control in pending:
-                state.report(control["type"], control["name"], "Circular conditional display not translated.")
+                tag = next((el.tag for c, _, el in state.conditions if c is control), control["type"])
+                state.report(tag, control["name"], "Circular conditional display not translated.")
                 control.pop("show_if", None)
             continue
         ordered.append(ready)

@@ -411,6 +411,18 @@ def test_conditional_display_becomes_show_if_and_aliases_are_the_stored_values()
             "missing or was not translated",
         ),
         (
+            '<View><Text name="t" value="$t"/>'
+            '<Choices name="a" toName="t" visibleWhen="choice-selected" whenTagName="b"><Choice value="x"/>'
+            '</Choices><Choices name="b" toName="t" visibleWhen="choice-selected" whenTagName="a">'
+            '<Choice value="y"/></Choices></View>',
+            "Circular conditional display",
+        ),
+        (
+            '<View><Text name="t" value="$t"/><Labels name="l" toName="t"><Label value="a"/></Labels>'
+            '<TextArea name="c" toName="t" visibleWhen="region-selected" whenLabelValue="a"/></View>',
+            'whenLabelValue="a"',
+        ),
+        (
             '<View><Image name="i" value="$i"/><Labels name="l" toName="i"><Label value="a"/></Labels>'
             '<Choices name="d" toName="i"><Choice value="a"/></Choices></View>',
             "<Labels> on <Image>",
