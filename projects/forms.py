@@ -34,7 +34,10 @@ class LabelStudioProjectForm(ProjectCreateForm):
         "starting with &lt;View&gt;.",
     )
     labelstudio_file = forms.FileField(
-        required=False, label="…or upload it", help_text="An .xml file; it replaces the text above."
+        required=False,
+        label="…or upload it",
+        help_text="An .xml file; it replaces the text above.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".xml,text/xml,application/xml"}),
     )
 
     field_order = ["organisation", "name", "description", "overlap", "labelstudio_config", "labelstudio_file"]

@@ -317,8 +317,8 @@ def _add_object(state: _State, element: Element) -> None:
             "Shown as JSON: Label Studio paragraphs are {author, text} entries, Tessera conversations "
             "{role, content} turns.",
         )
-    handled = {"name", "value"} | ({"valuetype"} if tag in ("text", "hypertext") else set())
-    _report_extra_attrs(state, element, name, handled)
+    # valueType="url" (the data holds a link to the text) and every display option are reported.
+    _report_extra_attrs(state, element, name, {"name", "value"})
 
 
 def _target(state: _State, element: Element, name: str, allowed: tuple[str, ...]) -> _Object | None:
@@ -336,7 +336,12 @@ def _target(state: _State, element: Element, name: str, allowed: tuple[str, ...]
             element,
             name,
             f"<{element.tag}> on <{obj.tag}> has no Tessera equivalent "
-            f"(Tessera supports it on {', '.join(allowed)} fields).",
+            f"(Tessera supports it on {', '.join(allowed)} fields"
+            + (
+                "; for image regions use <RectangleLabels> or <PolygonLabels>)."
+                if obj.field_type == "image"
+                else ")."
+            ),
         )
         return None
     return obj
