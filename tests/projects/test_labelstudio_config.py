@@ -6,6 +6,8 @@ it finds is either a Tessera control of the same name with the same labels, or r
 `untranslated` with a reason.
 """
 
+import random
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -138,6 +140,50 @@ TEMPLATES = {
   <Video name="video" value="$video" framerate="25.0"/>
   <VideoRectangle name="box" toName="video"/>
 </View>""",
+    "audio_intent": """
+<View>
+  <Audio name="audio" value="$audio"/>
+  <Choices name="intent" toName="audio" choice="single-radio" showInline="true">
+    <Choice value="Question"/>
+    <Choice value="Request"/>
+    <Choice value="Satisfied"/>
+  </Choices>
+</View>""",
+    "image_classification": """
+<View>
+  <Image name="image" value="$image"/>
+  <Choices name="choice" toName="image" choice="multiple">
+    <Choice value="Adult content" background="#FF0000"/>
+    <Choice value="Weapons"/>
+    <Choice value="Violence"/>
+  </Choices>
+</View>""",
+    "html_ner": """
+<View>
+  <HyperTextLabels name="ner" toName="text">
+    <Label value="Person" background="green"/>
+    <Label value="Organization" background="blue"/>
+  </HyperTextLabels>
+  <HyperText name="text" value="$text"/>
+  <Choices name="relevant" toName="text"><Choice value="yes"/><Choice value="no"/></Choices>
+</View>""",
+    "machine_translation": """
+<View>
+  <Text name="text" value="$text"/>
+  <Header value="Provide the translation:"/>
+  <TextArea name="answer" toName="text" showSubmitButton="true" maxSubmissions="1" editable="true"
+            required="true" placeholder="Translation"/>
+</View>""",
+    "question_answering": """
+<View>
+  <Header value="Please read the passage"/>
+  <Text name="text" value="$text" granularity="word"/>
+  <Header value="Select a text span answering the following question:"/>
+  <Text name="question" value="$question"/>
+  <Labels name="answer" toName="text">
+    <Label value="Answer" maxUsages="1" alias="A"/>
+  </Labels>
+</View>""",
     "conditional": """
 <View>
   <Text name="text" value="$text"/>
@@ -184,7 +230,8 @@ def test_every_control_the_sdk_finds_is_translated_or_reported(name):
         assert control.name in ours or control.name in names_reported or control.name in consumed, (
             control.name
         )
-        if control.name in ours and getattr(control, "labels", None) and "alias" not in TEMPLATES[name]:
+        # The SDK's labels are what results store: the alias when there is one, as ours.
+        if control.name in ours and getattr(control, "labels", None):
             translated = ours[control.name]
             values = [x["value"] for x in translated.get("labels") or translated.get("keypoints") or []]
             if translated["type"] == "taxonomy":
@@ -562,3 +609,45 @@ def test_generated_configs_validate_or_fail_cleanly(config):
         return
     assert validate_schema(schema) == []
     assert all(set(u) == {"tag", "name", "reason"} for u in untranslated)
+
+
+RESULT_LABEL_KEYS = (
+    "choices",
+    "labels",
+    "rectanglelabels",
+    "polygonlabels",
+    "keypointlabels",
+    "timelinelabels",
+)
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_the_sdks_sample_task_and_results_fit_the_translated_schema(name):
+    """The contract with the task importer, checked with the SDK's own sample task and prediction:
+    its data keys are our field sources, its from_names our control names (or reported), and the
+    labels in its results are labels of that control."""
+    random.seed(7)
+    interface = LabelInterface(TEMPLATES[name])
+    schema, untranslated = translate(name)
+    controls = controls_of(schema)
+    names_reported = {u["name"] for u in untranslated} | {"videoLabels"}
+    sources = {f["source"] for f in schema["fields"]}
+
+    task = interface.generate_sample_task()
+    assert set(task) <= sources | names_reported | {o.value.lstrip("$") for o in interface.objects}
+    assert {o.value.lstrip("$") for o in interface.objects if o.name not in names_reported} <= sources
+
+    prediction = interface.generate_sample_prediction()
+    if prediction is None:  # the SDK cannot sample a pairwise result over two <Text>s
+        assert name == "pairwise"
+        return
+    assert prediction["result"]
+    for result in prediction["result"]:
+        from_name = result["from_name"]
+        assert from_name in controls or from_name in names_reported, from_name
+        control = controls.get(from_name)
+        if control is None or "labels" not in control:
+            continue
+        ours = {label["value"] for label in control["labels"]}
+        for key in RESULT_LABEL_KEYS:
+            assert set(result["value"].get(key) or []) <= ours, (from_name, result["value"])
