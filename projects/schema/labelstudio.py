@@ -26,7 +26,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import fromstring
 
-from .controls import MAX_RATING_STEPS, MAX_TAXONOMY_DEPTH, check_text_value
+from .controls import MAX_LABELS, MAX_RATING_STEPS, MAX_TAXONOMY_DEPTH, MAX_TAXONOMY_NODES, check_text_value
 from .spec import MAX_CONTROLS, MAX_FIELDS, SCHEMA_VERSION
 from .validate import validate_schema
 
@@ -219,13 +219,20 @@ def _color(value: str) -> str | None:
     return "#{:02x}{:02x}{:02x}".format(*rgb[:3])
 
 
-def _labels(state: _State, control: Element, name: str, tags=("label",)) -> list[dict]:
+def _labels(
+    state: _State, control: Element, name: str, tags=("label",), limit: int = MAX_LABELS
+) -> list[dict]:
     """The <Label>/<Choice> children as Tessera labels: value = alias or value (what Label Studio
     stores in results), the shown text as description when an alias replaces it."""
     out: list[dict] = []
     seen: set[str] = set()
     for child in _descendants(control, *tags):
         attrs = _attrs(child)
+        if len(out) >= limit:
+            state.report(
+                child, f"{name}/{attrs.get('value', '')}", f"More than {limit} labels; not translated."
+            )
+            continue
         shown = attrs.get("value", (child.text or "").strip())
         value = attrs.get("alias") or shown
         where = f"{name}/{value}"
@@ -304,8 +311,11 @@ def _add_object(state: _State, element: Element) -> None:
     while field_name in taken:
         field_name = f"{base[:60]}_{n}"
         n += 1
+    if len(value) > 201:
+        state.report(element, name, "A data key longer than 200 characters is not translated.")
+        return
     field_type = OBJECT_TYPES[tag]
-    entry: dict[str, Any] = {"name": field_name, "type": field_type, "source": value[1:][:200]}
+    entry: dict[str, Any] = {"name": field_name, "type": field_type, "source": value[1:]}
     if field_name != name:
         entry["title"] = name[:200] if not check_text_value(name, "", "title") else field_name
     state.fields.append(entry)
@@ -447,7 +457,7 @@ def _keypoints(state, element, name):
     obj = _target(state, element, name, ("image",))
     if obj is None:
         return None
-    points = _labels(state, element, name)
+    points = _labels(state, element, name, limit=200)  # at most 200 keypoints
     if not points:
         state.report(
             element, name, "No keypoint label could be translated, so the control is not translated."
@@ -467,6 +477,8 @@ def _textarea(state, element, name):
     control = _base(state, element, name, kind, obj)
     handled = {"placeholder"}
     if attrs.get("placeholder"):
+        if len(attrs["placeholder"]) > 200:
+            state.report(element, name, "The placeholder is cut to 200 characters.")
         control["placeholder"] = attrs["placeholder"][:200]
     for ls_key, key in (("minlength", "min_length"), ("maxlength", "max_length")):
         if attrs.get(ls_key, "").isdigit():
@@ -522,12 +534,18 @@ def _taxonomy(state, element, name):
     if obj is None:
         return None
 
+    count = 0
+
     def nodes(parent: Element, depth: int, prefix: str) -> list[dict]:
+        nonlocal count
         out, seen = [], set()
         for child in parent:
             if _lower(child) != "choice":
                 continue
             a = _attrs(child)
+            if count >= MAX_TAXONOMY_NODES:
+                state.report(child, prefix, f"More than {MAX_TAXONOMY_NODES} taxonomy nodes; not translated.")
+                continue
             value = a.get("alias") or a.get("value", "")
             where = f"{prefix}/{value}"
             problems = check_text_value(value, "", "label") if value else []
@@ -543,6 +561,7 @@ def _taxonomy(state, element, name):
                 state.report(child, where, f"Deeper than {MAX_TAXONOMY_DEPTH} levels; not translated.")
                 continue
             seen.add(value)
+            count += 1
             node: dict[str, Any] = {"value": value}
             if a.get("alias") and a.get("value") and a["value"] != value:
                 node["description"] = f"Shown in Label Studio as {a['value']!r}."
@@ -694,6 +713,11 @@ def _conditions(state: _State) -> None:
                 element, name, f"Conditional display not translated: {target!r} has no such choice ({desc})."
             )
             continue
+        if len(values or possible) > 1000:
+            state.report(
+                element, name, f"Conditional display on more than 1000 choices not translated ({desc})."
+            )
+            continue
         control["show_if"] = {"control": target, "in": values or possible}
     # show_if needs the controller earlier: move each conditional control after its controller.
     ordered: list[dict] = []
@@ -809,5 +833,11 @@ def schema_from_labelstudio_config(xml: str | bytes) -> tuple[dict, list[dict]]:
     schema = {"version": SCHEMA_VERSION, "fields": fields, "controls": state.controls}
     issues = validate_schema(schema)
     if issues:  # a bug in this module: say so rather than hand out an invalid schema
-        raise AssertionError(f"labelstudio translation produced an invalid schema: {issues[:3]}")
+        first = issues[0]
+        raise LabelStudioConfigError(
+            "invalid_result",
+            f"The translated schema does not validate ({first.path}: {first.message}); please report this "
+            "config to the Tessera maintainers.",
+            state.untranslated,
+        )
     return schema, state.untranslated

@@ -651,3 +651,35 @@ def test_the_sdks_sample_task_and_results_fit_the_translated_schema(name):
         ours = {label["value"] for label in control["labels"]}
         for key in RESULT_LABEL_KEYS:
             assert set(result["value"].get(key) or []) <= ours, (from_name, result["value"])
+
+
+def _numbered(tag: str, count: int) -> str:
+    return "".join(f'<{tag} value="{i:x}"/>' for i in range(count))
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            '<Choices name="c" toName="t">' + _numbered("Choice", 5_100) + "</Choices>",
+            "More than 5000 labels",
+        ),
+        (
+            '<Taxonomy name="c" toName="t">' + _numbered("Choice", 10_100) + "</Taxonomy>",
+            "More than 10000 taxonomy nodes",
+        ),
+        (
+            '<KeyPointLabels name="c" toName="i">' + _numbered("Label", 210) + "</KeyPointLabels>",
+            "More than 200 labels",
+        ),
+    ],
+    ids=["labels", "taxonomy", "keypoints"],
+)
+def test_what_exceeds_a_schema_limit_is_reported_and_the_rest_validates(body, reason):
+    config = f'<View><Text name="t" value="$t"/><Image name="i" value="$i"/>{body}</View>'
+    assert len(config.encode()) <= MAX_CONFIG_BYTES
+
+    schema, untranslated = schema_from_labelstudio_config(config)
+
+    assert validate_schema(schema) == []
+    assert any(reason in u["reason"] for u in untranslated)
