@@ -84,7 +84,7 @@ UNSUPPORTED_CONTROLS = {
 }
 
 # Attributes every control may carry that the translation reads (others are reported).
-_COMMON = {"name", "toname", "required", "visiblewhen", "whentagname", "whenchoicevalue"}
+_COMMON = {"name", "toname", "required", "visiblewhen", "whentagname", "whenchoicevalue", "perregion"}
 _LABEL_ATTRS = {"value", "alias", "hotkey", "background", "hint"}
 
 
@@ -445,8 +445,7 @@ def _span_like(kind_by_field: dict[str, str]):
             state.report(
                 element,
                 name,
-                'choice="multiple": a Tessera region has one label; regions with several labels are '
-                "imported once per label.",
+                'choice="multiple": a Tessera region has exactly one label.',
             )
         return control, {"choice"}
 
@@ -780,6 +779,13 @@ def schema_from_labelstudio_config(xml: str | bytes) -> tuple[dict, list[dict]]:
                 }
                 walk(child, own or inherited)
             elif tag in OBJECT_TYPES or tag in UNSUPPORTED_OBJECTS:
+                if inherited and _attrs(child).get("name", "") in state.objects:
+                    state.report(
+                        child,
+                        _attrs(child)["name"],
+                        "Shown conditionally in Label Studio (a <View> with visibleWhen); Tessera always "
+                        "shows the item's fields.",
+                    )
                 walk(child, inherited)
             elif tag in _BUILDERS or tag in UNSUPPORTED_CONTROLS:
                 for grandchild in child.iter():

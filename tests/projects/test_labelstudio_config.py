@@ -470,6 +470,11 @@ def test_conditional_display_becomes_show_if_and_aliases_are_the_stored_values()
             'whenLabelValue="a"',
         ),
         (
+            '<View><Text name="t" value="$t"/><Choices name="c" toName="t"><Choice value="a"/></Choices>'
+            '<View visibleWhen="choice-selected" whenTagName="c"><Image name="i" value="$i"/></View></View>',
+            "Tessera always shows the item's fields",
+        ),
+        (
             '<View><Image name="i" value="$i"/><Labels name="l" toName="i"><Label value="a"/></Labels>'
             '<Choices name="d" toName="i"><Choice value="a"/></Choices></View>',
             "<Labels> on <Image>",
@@ -481,6 +486,15 @@ def test_what_cannot_be_expressed_is_reported(config, fragment):
 
     assert validate_schema(schema) == []
     assert any(fragment in u["reason"] for u in untranslated), untranslated
+
+
+def test_default_attribute_values_are_not_reported():
+    config = (
+        '<View><Text name="t" value="$t"/><Choices name="c" toName="t" perRegion="false" required="false">'
+        '<Choice value="a"/></Choices></View>'
+    )
+
+    assert schema_from_labelstudio_config(config)[1] == []
 
 
 def test_duplicate_and_markup_labels_are_reported_not_kept():
