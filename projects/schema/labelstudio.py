@@ -130,7 +130,12 @@ class _State:
 
 def parse_labelstudio_config(xml: str | bytes) -> Element:
     """Parse safely or raise LabelStudioConfigError."""
-    raw = xml.encode() if isinstance(xml, str) else xml
+    try:
+        raw = xml.encode() if isinstance(xml, str) else xml
+    except UnicodeEncodeError as error:  # a lone surrogate, e.g. "\ud800" in a JSON request
+        raise LabelStudioConfigError(
+            "syntax", f"The config contains a character that is not valid Unicode (at {error.start})."
+        ) from error
     if len(raw) > MAX_CONFIG_BYTES:
         raise LabelStudioConfigError(
             "too_large", f"A Label Studio config may be at most {MAX_CONFIG_BYTES // 1024} KB."

@@ -545,6 +545,8 @@ PARAMETER_ENTITY = """<?xml version="1.0"?>
         ("", "syntax"),
         ("not xml at all", "syntax"),
         ('<Choices name="c"/>', "not_a_view"),
+        ("<View>\ud800</View>", "syntax"),
+        (b"<View>\xff</View>", "syntax"),
         ('<View><Text name="t" value="$t"/></View>', "nothing_translatable"),
     ],
     ids=[
@@ -559,6 +561,8 @@ PARAMETER_ENTITY = """<?xml version="1.0"?>
         "empty",
         "not_xml",
         "not_a_view",
+        "lone_surrogate",
+        "not_utf8",
         "no_controls",
     ],
 )
@@ -571,7 +575,13 @@ def test_hostile_or_broken_xml_is_a_clean_error(xml, reason):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(st.text(max_size=300), st.binary(max_size=300)))
+@given(
+    st.one_of(
+        st.text(max_size=300),
+        st.text(st.characters(exclude_categories=()), max_size=50),  # lone surrogates too
+        st.binary(max_size=300),
+    )
+)
 def test_any_input_is_a_schema_or_a_clean_error(raw):
     try:
         schema, _ = schema_from_labelstudio_config(raw)

@@ -1,5 +1,7 @@
 """New project from a Label Studio config: POST /api/projects/from-labelstudio/ and its preview."""
 
+import json
+
 import pytest
 
 from core.models import AuditEvent
@@ -86,19 +88,32 @@ def test_bad_config_is_400_with_a_code_and_creates_nothing(people, client_for, u
     client = client_for(people.org_admin)
     before = snapshot()
 
-    response = client.post(
-        url,
-        {"organisation": people.organisation.id, "name": "Nope", "labelstudio_config": config}
-        if url == CREATE
-        else {"organisation": people.organisation.id, "labelstudio_config": config},
-        format="json",
-    )
+    payload = {"organisation": people.organisation.id, "labelstudio_config": config}
+    if url == CREATE:
+        payload["name"] = "Nope"
+    response = client.post(url, json.dumps(payload), content_type="application/json")
 
     assert response.status_code == 400, response.content
     body = response.json()
     assert body["code"] == "invalid_labelstudio_config"
     assert body["reason"] == reason
     assert body["detail"]
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("url", [CREATE, PREVIEW])
+def test_a_lone_surrogate_is_a_400_too(people, client_for, url):
+    client = client_for(people.org_admin)
+    before = snapshot()
+    payload = {"organisation": people.organisation.id, "name": "Nope", "labelstudio_config": "<View>\ud800"}
+    if url == PREVIEW:
+        del payload["name"]
+
+    # json.dumps escapes it as \ud800, as any JSON client may send it.
+    response = client.post(url, json.dumps(payload), content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] in ("invalid", "invalid_labelstudio_config")
     assert snapshot() == before
 
 
