@@ -57,7 +57,7 @@ UNSUPPORTED_OBJECTS = {
     "chat": "Tessera's conversation field reads a list of {role, content} turns; map it by hand.",
     "markdown": "Tessera has no Markdown object tag equivalent here; use a rich_text field.",
 }
-LAYOUT_TAGS = {"view", "header", "style", "filter", "collapse", "panel", "repeater", "custom", "shortcut"}
+LAYOUT_TAGS = {"view", "header", "style", "filter", "collapse", "panel"}
 CHILD_TAGS = {"label", "choice", "relation", "bucket"}
 
 # Control tags with no Tessera equivalent, and why.
@@ -299,6 +299,9 @@ def _add_object(state: _State, element: Element) -> None:
     if tag in UNSUPPORTED_OBJECTS:
         state.report(element, name, UNSUPPORTED_OBJECTS[tag])
         return
+    if "{{" in value:
+        state.report(element, name, f"value={value!r} is a <Repeater> template; not translated.")
+        return
     if not value.startswith("$") or len(value) < 2:
         state.report(element, name, f"value={value!r} does not read the item's data ($key); not translated.")
         return
@@ -408,6 +411,9 @@ def _add_control(state: _State, element: Element, inherited: dict) -> None:
     control, handled = result
     state.controls.append(control)
     _report_extra_attrs(state, element, name, _COMMON | handled)
+    for inner in element.iter():
+        if inner is not element and _lower(inner) not in CHILD_TAGS | {"view"}:
+            state.report(inner, name, f"<{inner.tag}> inside <{element.tag}> is not translated.")
     condition = {k: v for k, v in attrs.items() if k in ("visiblewhen", "whentagname", "whenchoicevalue")}
     condition = condition or inherited
     if condition:

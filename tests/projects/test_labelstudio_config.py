@@ -475,6 +475,17 @@ def test_conditional_display_becomes_show_if_and_aliases_are_the_stored_values()
             "Tessera always shows the item's fields",
         ),
         (
+            '<View><Text name="t" value="$t"/><TextArea name="c" toName="t">'
+            '<Shortcut value="Thanks" hotkey="t"/></TextArea></View>',
+            "<Shortcut> inside <TextArea> is not translated",
+        ),
+        (
+            '<View><Text name="t" value="$t"/><Choices name="c" toName="t"><Choice value="a"/></Choices>'
+            '<Repeater on="$pages"><Image name="page_{{idx}}" value="$pages[{{idx}}].url"/></Repeater>'
+            "</View>",
+            "<Repeater> template",
+        ),
+        (
             '<View><Image name="i" value="$i"/><Labels name="l" toName="i"><Label value="a"/></Labels>'
             '<Choices name="d" toName="i"><Choice value="a"/></Choices></View>',
             "<Labels> on <Image>",
