@@ -20,6 +20,51 @@ class ProjectCreateForm(forms.Form):
         self.fields["overlap"].max_value = settings.PROJECTS_MAX_OVERLAP
 
 
+class LabelStudioProjectForm(ProjectCreateForm):
+    """A new project whose schema is translated from a Label Studio labeling config (pasted or uploaded)."""
+
+    labelstudio_config = forms.CharField(
+        required=False,
+        strip=False,
+        label="Label Studio config (XML)",
+        widget=forms.Textarea(
+            attrs={"rows": 14, "spellcheck": "false", "autocapitalize": "off", "class": "code-input"}
+        ),
+        help_text="Paste the labeling config from Label Studio (Settings → Labeling Interface → Code), "
+        "starting with &lt;View&gt;.",
+    )
+    labelstudio_file = forms.FileField(
+        required=False,
+        label="…or upload it",
+        help_text="An .xml file; it replaces the text above.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".xml,text/xml,application/xml"}),
+    )
+
+    field_order = ["organisation", "name", "description", "overlap", "labelstudio_config", "labelstudio_file"]
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("labelstudio_file")
+        if upload:
+            from .schema.labelstudio import MAX_CONFIG_BYTES
+
+            raw = upload.read(MAX_CONFIG_BYTES + 1)
+            if len(raw) > MAX_CONFIG_BYTES:
+                self.add_error("labelstudio_file", f"At most {MAX_CONFIG_BYTES // 1024} KB.")
+                return data
+            try:
+                data["labelstudio_config"] = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                self.add_error("labelstudio_file", "The file is not UTF-8 text.")
+                return data
+            # Shown again in the text box, so "Create" sends the config that was previewed.
+            self.data = self.data.copy()
+            self.data["labelstudio_config"] = data["labelstudio_config"]
+        if not (data.get("labelstudio_config") or "").strip():
+            self.add_error("labelstudio_config", "Paste a Label Studio config or upload its file.")
+        return data
+
+
 class ProjectUpdateForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 3}))

@@ -722,3 +722,61 @@ def project_stats_refresh(*, project_id: int) -> ProjectStats | None:
         {"project_id": project.id, "stats": stats.as_dict()},
     )
     return stats
+
+
+# --- Projects from a Label Studio labeling config ---------------------------------------------------
+
+
+def labelstudio_schema_preview(*, labelstudio_config: str) -> tuple[dict, list[dict]]:
+    """The label schema a Label Studio config becomes and what could not be translated (each with a
+    reason), without writing anything. A config that cannot be read, or yields no control, is a 400
+    `invalid_labelstudio_config` whose `reason` says why (docs/SCHEMA.md, "Label Studio configs")."""
+    from .schema.labelstudio import LabelStudioConfigError, schema_from_labelstudio_config
+
+    try:
+        definition, untranslated = schema_from_labelstudio_config(labelstudio_config)
+    except LabelStudioConfigError as error:
+        raise DomainError(
+            "invalid_labelstudio_config",
+            error.message,
+            extra={"reason": error.reason, "untranslated": error.untranslated[:1000]},
+        ) from error
+    _validate_schema_definition(definition)  # the size and NUL rules of every saved schema
+    return definition, untranslated
+
+
+@transaction.atomic
+def project_create_from_labelstudio(
+    *,
+    organisation: Organisation,
+    actor,
+    name: str,
+    labelstudio_config: str,
+    description: str = "",
+    overlap: int | None = None,
+    settings_: dict | None = None,
+) -> tuple[Project, LabelSchemaVersion, list[dict]]:
+    """Create a project whose schema version 1 is translated from a Label Studio config. All or
+    nothing: a config that cannot be translated creates no project. What was not translated is kept
+    in the audit log (`schema.labelstudio_translated`) as well as returned."""
+    definition, untranslated = labelstudio_schema_preview(labelstudio_config=labelstudio_config)
+    project = project_create(
+        organisation=organisation,
+        actor=actor,
+        name=name,
+        description=description,
+        overlap=overlap,
+        settings_=settings_,
+    )
+    note = "Translated from a Label Studio config"
+    note += f"; {len(untranslated)} element(s) not translated." if untranslated else "."
+    version = schema_version_create(project=project, actor=actor, definition=definition, note=note)
+    audit_record(
+        actor=actor,
+        organisation_id=organisation.id,
+        project_id=project.id,
+        action="schema.labelstudio_translated",
+        target=version,
+        changes={"version": version.version, "untranslated": untranslated[:1000]},
+    )
+    return project, version, untranslated

@@ -6,6 +6,7 @@ from . import views
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="project-list", permanent=False)),
     path("projects/", views.project_list, name="project-list"),
+    path("projects/new/labelstudio/", views.project_new_labelstudio, name="project-new-labelstudio"),
     path("projects/<int:project_id>/", views.project_detail, name="project-detail"),
     path("projects/<int:project_id>/archive/", views.project_archive, name="project-archive"),
     path("projects/<int:project_id>/members/", views.project_members, name="project-members"),

@@ -8,12 +8,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.exceptions import DomainError
+from core.exceptions import DomainError, NotFound
 
 from . import access, selectors, services
 from .access import OrgAction, ProjectAction
 from .forms import (
     GuidelineVersionForm,
+    LabelStudioProjectForm,
     OrganisationMemberAddForm,
     ProjectCreateForm,
     ProjectMemberAddForm,
@@ -96,6 +97,69 @@ def project_list(request):
         "show_archived": show_archived,
     }
     return render(request, "projects/project_list.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_new_labelstudio(request):
+    """New project from a Label Studio config: paste or upload, Preview (the derived controls and
+    what was not translated, with reasons), then Create. Same permission as a normal new project."""
+    organisations = list(_admin_organisations(request.user))
+    if not organisations:
+        raise NotFound()
+    form = LabelStudioProjectForm(request.POST or None, request.FILES or None, organisations=organisations)
+    preview = None
+    refused = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        organisation = access.organisation_get_for_user(
+            user=request.user, organisation_id=data["organisation"], action=OrgAction.CREATE_PROJECT
+        )
+        try:
+            if request.POST.get("action") == "create":
+                project, _, untranslated = services.project_create_from_labelstudio(
+                    organisation=organisation,
+                    actor=request.user,
+                    name=data["name"],
+                    description=data["description"],
+                    overlap=data["overlap"],
+                    labelstudio_config=data["labelstudio_config"],
+                )
+                note = (
+                    f" {len(untranslated)} element(s) were not translated; see the audit log."
+                    if untranslated
+                    else ""
+                )
+                messages.success(
+                    request, f"Project “{project.name}” created from a Label Studio config.{note}"
+                )
+                return redirect("project-detail", project_id=project.id)
+            definition, untranslated = services.labelstudio_schema_preview(
+                labelstudio_config=data["labelstudio_config"]
+            )
+            rows = [
+                (c, [x["value"] for x in c.get("labels") or c.get("keypoints") or c.get("choices") or []])
+                for c in definition["controls"]
+            ]
+            preview = {"schema": definition, "untranslated": untranslated, "rows": rows}
+        except DomainError as error:
+            if error.code == "invalid_labelstudio_config":
+                refused = {"message": error.message, "untranslated": error.extra.get("untranslated", [])}
+                form.add_error("labelstudio_config", error.message)
+            else:
+                form.add_error("name" if error.code == "name_taken" else None, error.message)
+    context = {
+        "form": form,
+        "preview": preview,
+        "refused": refused,
+        "untranslated_list": (preview or refused or {}).get("untranslated", []),
+        "editor_config": _schema_editor_config(
+            editable=False, current=preview["schema"] if preview else None, issues=[]
+        ),
+    }
+    return render(
+        request, "projects/project_new_labelstudio.html", context, status=400 if form.errors else 200
+    )
 
 
 @login_required

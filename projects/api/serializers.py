@@ -117,6 +117,42 @@ class ProjectCreateInputSerializer(StrictInputSerializer):
     settings = serializers.DictField(required=False)
 
 
+class LabelStudioPreviewInputSerializer(StrictInputSerializer):
+    organisation = serializers.IntegerField(
+        min_value=1, help_text="The organisation the project would be created in (you must be its admin)."
+    )
+    labelstudio_config = serializers.CharField(
+        trim_whitespace=False,
+        help_text="A Label Studio labeling config: the <View> XML (at most 256 KB; no DTD or entities).",
+    )
+
+
+class ProjectFromLabelStudioInputSerializer(ProjectCreateInputSerializer):
+    labelstudio_config = serializers.CharField(
+        trim_whitespace=False,
+        help_text="A Label Studio labeling config: the <View> XML (at most 256 KB; no DTD or entities). "
+        "It becomes schema version 1; see docs/SCHEMA.md, 'Label Studio configs'.",
+    )
+
+
+class UntranslatedOutputSerializer(serializers.Serializer):
+    tag = serializers.CharField(help_text="The Label Studio tag, e.g. BrushLabels.")
+    name = serializers.CharField(help_text="Its name attribute (or label, or header text).")
+    reason = serializers.CharField(help_text="Why Tessera's schema cannot express it.")
+
+
+class LabelStudioPreviewOutputSerializer(serializers.Serializer):
+    schema = serializers.JSONField(help_text="The label schema the config becomes (valid; not saved).")
+    untranslated = UntranslatedOutputSerializer(many=True)
+
+
+class ProjectFromLabelStudioOutputSerializer(serializers.Serializer):
+    project = ProjectOutputSerializer()
+    schema_version = serializers.IntegerField(help_text="The schema version created (1).")
+    schema = serializers.JSONField()
+    untranslated = UntranslatedOutputSerializer(many=True)
+
+
 class ProjectUpdateInputSerializer(StrictInputSerializer):
     expected_updated_at = serializers.DateTimeField(
         required=False,

@@ -164,6 +164,53 @@ class ProjectViewSet(
         project = services.project_update(project=project, actor=request.user, **payload.validated_data)
         return Response(self.get_serializer(project).data)
 
+    @extend_schema(
+        summary="Create a project from a Label Studio config (organisation admins)",
+        request=s.ProjectFromLabelStudioInputSerializer,
+        responses={201: s.ProjectFromLabelStudioOutputSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="from-labelstudio")
+    def from_labelstudio(self, request):
+        """The config becomes schema version 1; what it cannot express is listed in `untranslated`
+        with a reason. A config that cannot be read is a 400 `invalid_labelstudio_config` (with a
+        `reason`) and nothing is created."""
+        payload = s.ProjectFromLabelStudioInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        organisation = access.organisation_get_for_user(
+            user=request.user, organisation_id=data.pop("organisation"), action=OrgAction.CREATE_PROJECT
+        )
+        project, version, untranslated = services.project_create_from_labelstudio(
+            organisation=organisation, actor=request.user, settings_=data.pop("settings", None), **data
+        )
+        body = {
+            "project": self.get_serializer(project).data,
+            "schema_version": version.version,
+            "schema": version.definition,
+            "untranslated": untranslated,
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Preview the label schema of a Label Studio config (nothing is created)",
+        request=s.LabelStudioPreviewInputSerializer,
+        responses=s.LabelStudioPreviewOutputSerializer,
+    )
+    @action(detail=False, methods=["post"], url_path="from-labelstudio/preview")
+    def from_labelstudio_preview(self, request):
+        """Same permission and the same translation as creating; writes nothing."""
+        payload = s.LabelStudioPreviewInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        access.organisation_get_for_user(
+            user=request.user,
+            organisation_id=payload.validated_data["organisation"],
+            action=OrgAction.CREATE_PROJECT,
+        )
+        definition, untranslated = services.labelstudio_schema_preview(
+            labelstudio_config=payload.validated_data["labelstudio_config"]
+        )
+        return Response({"schema": definition, "untranslated": untranslated})
+
     @extend_schema(request=None, responses=s.ProjectOutputSerializer)
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):

@@ -124,6 +124,11 @@ def _archive_first(people) -> None:
     services.project_archive(project=people.project, actor=people.manager)
 
 
+LS_CONFIG = (
+    '<View><Text name="text" value="$text"/>'
+    '<Choices name="c" toName="text"><Choice value="a"/></Choices></View>'
+)
+
 CALLS: dict[str, Call] = {
     "view_project": Call("get", _project),
     "list_members": Call("get", lambda p: f"{_project(p)}members/"),
@@ -158,6 +163,16 @@ CALLS: dict[str, Call] = {
         lambda p: "/api/projects/",
         lambda p: {"organisation": p.organisation.id, "name": "Support tickets"},
     ),
+    "create_project_from_labelstudio": Call(
+        "post",
+        lambda p: "/api/projects/from-labelstudio/",
+        lambda p: {"organisation": p.organisation.id, "name": "Migrated", "labelstudio_config": LS_CONFIG},
+    ),
+    "preview_labelstudio_config": Call(
+        "post",
+        lambda p: "/api/projects/from-labelstudio/preview/",
+        lambda p: {"organisation": p.organisation.id, "labelstudio_config": LS_CONFIG},
+    ),
     "queue_progress": Call("get", lambda p: f"{_project(p)}queue/progress/"),
     "list_annotations": Call("get", lambda p: f"{_project(p)}annotations/"),
     "review_next": Call("post", lambda p: f"{_project(p)}review/next/"),
@@ -184,6 +199,7 @@ WRITES = {
     "create_guideline_version",
     "add_organisation_member",
     "create_project",
+    "create_project_from_labelstudio",
     "acknowledge_guidelines",
     "pause_member",
     "quality_recompute",
@@ -211,6 +227,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "add_organisation_member":   (201,     403,    403,     403,      403,       404),
     "read_audit_log":            (200,     403,    403,     403,      403,       404),
     "create_project":            (201,     403,    403,     403,      403,       404),
+    "create_project_from_labelstudio": (201, 403,  403,     403,      403,       404),
+    "preview_labelstudio_config": (200,    403,    403,     403,      403,       404),
     "queue_progress":            (200,     200,    200,     200,      404,       404),
     "list_annotations":          (200,     200,    200,     200,      404,       404),
     "review_next":               (200,     200,    200,     403,      404,       404),
@@ -224,6 +242,9 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "list_gold":                 (200,     200,    403,     403,      404,       404),
 }
 # fmt: on
+
+# Writes that append more than one audit row (project, schema version, what was not translated).
+AUDIT_EVENTS = {"create_project_from_labelstudio": 3}
 
 CELLS = [(role, name, MATRIX[name][ROLES.index(role)]) for name in MATRIX for role in ROLES]
 
@@ -253,7 +274,7 @@ def test_api_answers_role_and_action_as_the_matrix_says(world, client_for, role,
         assert after == before
     elif call_name in WRITES:
         assert after != before  # the write really happened
-        assert AuditEvent.objects.count() == len(before["audit_events"]) + 1
+        assert AuditEvent.objects.count() == len(before["audit_events"]) + AUDIT_EVENTS.get(call_name, 1)
     else:
         assert after == before  # reads never write
 
