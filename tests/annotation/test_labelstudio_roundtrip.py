@@ -73,11 +73,21 @@ def _relations(tasks) -> Counter:
     return found
 
 
+@pytest.mark.parametrize("schema_from", ["hand-written schema", "the Label Studio config"])
 def test_a_label_studio_export_survives_the_round_trip(
-    people, tmp_path, release_storage, django_capture_on_commit_callbacks
+    schema_from, people, tmp_path, release_storage, django_capture_on_commit_callbacks
 ):
-    project = people.project
-    project_services.schema_version_create(project=project, actor=people.manager, definition=TESSERA_SCHEMA)
+    if schema_from == "the Label Studio config":
+        # What a migrating team does: "New project from a Label Studio config", then the export.
+        project, _, untranslated = project_services.project_create_from_labelstudio(
+            organisation=people.organisation, actor=people.manager, name="Migrated", labelstudio_config=CONFIG
+        )
+        assert {entry["name"] for entry in untranslated} <= {"sentiment", "summary"}  # display attributes
+    else:
+        project = people.project
+        project_services.schema_version_create(
+            project=project, actor=people.manager, definition=TESSERA_SCHEMA
+        )
     original = tmp_path / "original.json"
     original.write_bytes(export_bytes())
     with django_capture_on_commit_callbacks(execute=True):
