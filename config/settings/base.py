@@ -183,11 +183,27 @@ CORE_TASKS_IN_THREAD = env_bool("CORE_TASKS_IN_THREAD", default=False)  # embedd
 CORE_OUTBOX_BATCH = env_int("CORE_OUTBOX_BATCH", 200)  # messages relayed per sweep
 CORE_OUTBOX_RETRY_SECONDS = env_int("CORE_OUTBOX_RETRY_SECONDS", 10)  # a pending message waits this long
 
+# channels_redis receives with a blocking BZPOPMIN of 5 s (RedisChannelLayer.brpop_timeout); redis-py
+# 8 reads with a default socket timeout of 5 s, so an idle socket's receive raced the reply and died
+# with redis TimeoutError. The socket timeout must stay well above the blocking read; a health check
+# and TCP keepalive still notice a dead Redis (tests/integration/test_feed_redis.py).
+CHANNELS_REDIS_SOCKET_TIMEOUT = env_int("CHANNELS_REDIS_SOCKET_TIMEOUT", 30)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "tessera:asgi")},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": CHANNELS_REDIS_SOCKET_TIMEOUT,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
+                "prefix": env_str("CHANNELS_PREFIX", "tessera:asgi"),
+            },
         }
     }
 else:
