@@ -208,6 +208,10 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The live feed (projects/consumers.py; close codes in docs/SECURITY.md#live-feed).
+REALTIME_MAX_SOCKETS_PER_USER = env_int("REALTIME_MAX_SOCKETS_PER_USER", 10)  # counted in the cache
+REALTIME_MAX_BAD_FRAMES = env_int("REALTIME_MAX_BAD_FRAMES", 10)  # malformed frames per window, then 4400
+REALTIME_BAD_FRAMES_WINDOW_SECONDS = env_int("REALTIME_BAD_FRAMES_WINDOW_SECONDS", 60)
 
 CACHES = {
     "default": (
