@@ -47,6 +47,7 @@ def asgi_server(*, database_url: str, redis_url: str, prefix: str, tmp_path: Pat
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "TESSERA_TEST_REDIS_LAYER": "1",  # the layer of config.settings.base, as deployed
+        "TESSERA_TEST_REDIS_CACHE": "1",  # and the cache (feed socket slots) in Redis, as deployed
         "CHANNELS_PREFIX": prefix,
         "CELERY_TASK_ALWAYS_EAGER": "1",
         "DB_CONN_MAX_AGE": "0",

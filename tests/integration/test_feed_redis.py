@@ -5,6 +5,7 @@ every idle socket on channels_redis's 5 s blocking read; these tests hold socket
 """
 
 import time
+from contextlib import ExitStack
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -61,3 +62,50 @@ def test_idle_feed_stays_open_and_still_receives_events(people, feed_server):
     assert event["type"] == "project.updated"
     assert event["data"]["fields"] == ["overlap"]
     assert "TimeoutError" not in log_path.read_text()
+
+
+def _closed_with(ws, timeout: float = 10.0) -> tuple[list[dict], int | None]:
+    """Messages until the server closes the socket, and its close code."""
+    messages = []
+    try:
+        while True:
+            messages.append(recv_json(ws, timeout=timeout))
+    except ConnectionClosed as closed:
+        return messages, closed.rcvd.code if closed.rcvd else None
+
+
+def test_removed_member_socket_is_closed_with_4403_on_the_redis_layer(people, feed_server):
+    url, _ = feed_server
+    project = people.project
+    _, manager_key = api_token_create(user=people.manager, name="feed test")
+    membership = project.memberships.get(user=people.annotator)
+
+    with open_feed(url, project.id, session_cookie(people.annotator)) as ws:
+        assert recv_json(ws)["type"] == "feed.ready"
+        status, _ = api(url, "DELETE", f"/api/projects/{project.id}/members/{membership.id}/", manager_key)
+        assert status == 204
+        messages, code = _closed_with(ws)
+
+    assert [m["type"] for m in messages] == ["member.removed", "feed.error"]
+    assert messages[-1]["data"]["code"] == "access_revoked"
+    assert code == 4403
+
+
+def test_eleventh_socket_of_a_person_is_refused_with_4429_and_garbage_is_answered(people, feed_server):
+    url, _ = feed_server
+    project = people.project
+    cookie = session_cookie(people.annotator)
+
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(open_feed(url, project.id, cookie)) for _ in range(10)]
+        for ws in sockets:
+            assert recv_json(ws)["type"] == "feed.ready"
+        with open_feed(url, project.id, cookie) as extra:
+            messages, code = _closed_with(extra)
+        assert code == 4429
+        assert messages[0]["data"]["code"] == "too_many_sockets"
+
+        sockets[0].send("{not json")
+        assert recv_json(sockets[0])["data"]["code"] == "invalid_json"
+        sockets[0].send('{"type": "ping"}')
+        assert recv_json(sockets[0]) == {"type": "pong", "data": {}}
