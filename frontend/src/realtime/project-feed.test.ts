@@ -193,6 +193,30 @@ describe("ProjectFeed", () => {
     expect(statuses).toEqual(["connecting", "open", "closed"]);
   });
 
+  it.each([4400, 4429])("waits the longest delay before reconnecting after %i", (code) => {
+    const { feed, sockets, latest } = setup();
+    feed.start();
+    latest().serverOpens();
+
+    latest().serverCloses(code);
+    vi.advanceTimersByTime(14_999);
+    expect(sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(sockets).toHaveLength(2);
+    expect(feed.willReconnect).toBe(true);
+  });
+
+  it("reconnects after 4401 (signed out): a still-valid session is accepted again", () => {
+    const { feed, sockets, latest } = setup();
+    feed.start();
+    latest().serverOpens();
+
+    latest().serverCloses(4401);
+    vi.advanceTimersByTime(500);
+
+    expect(sockets).toHaveLength(2);
+  });
+
   it("can be started again after close()", () => {
     const { feed, sockets } = setup();
     feed.start();

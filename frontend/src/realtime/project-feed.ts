@@ -73,8 +73,15 @@ export interface ProjectFeedOptions {
   random?: () => number;
 }
 
-/** Close codes after which reconnecting is pointless: the user may not see this project. */
+/**
+ * Close codes the server uses (docs/SECURITY.md, "Live feed"):
+ * 4403 access revoked and 4404 not a member stop the feed for good; 4401 (signed out, password
+ * changed) reconnects, which a still-valid session survives and an ended one turns into 4404;
+ * 4400 (too many malformed frames) and 4429 (too many sockets of this person) retry only after the
+ * longest delay, so a tab over the limit does not hammer the server.
+ */
 const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([4403, 4404]);
+const SLOW_RETRY_CLOSE_CODES: ReadonlySet<number> = new Set([4400, 4429]);
 
 /** Builds the feed URL for a path, using wss: on https pages. */
 export function feedUrl(path: string, location: Pick<Location, "protocol" | "host"> = window.location): string {
@@ -161,6 +168,7 @@ export class ProjectFeed {
         return;
       }
       this.setStatus("closed");
+      if (SLOW_RETRY_CLOSE_CODES.has(event.code)) this.failedAttempts = Math.max(this.failedAttempts, 30);
       this.scheduleReconnect();
     };
     // No onerror: an error is always followed by a close event, which handles it.

@@ -1,8 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
 
-import { type FeedEvent, type FeedStatus, ProjectFeed, feedUrl } from "../../realtime/project-feed";
+import { type FeedEvent, type FeedStatus as BaseFeedStatus, ProjectFeed, feedUrl } from "../../realtime/project-feed";
 
-export type { FeedStatus };
+/** The feed's status, or "offline" once the server refused it for good (access revoked, 4403/4404). */
+export type FeedStatus = BaseFeedStatus | "offline";
 
 /** Connects to the project feed while mounted (it reconnects by itself); returns its status. */
 export function useFeed(path: string, onEvent: (event: FeedEvent) => void): FeedStatus {
@@ -11,7 +12,7 @@ export function useFeed(path: string, onEvent: (event: FeedEvent) => void): Feed
   useEffect(() => {
     if (typeof WebSocket === "undefined" || !path) return;
     const feed = new ProjectFeed({ url: feedUrl(path) });
-    const offStatus = feed.onStatus(setStatus);
+    const offStatus = feed.onStatus((next) => setStatus(next === "closed" && !feed.willReconnect ? "offline" : next));
     const offEvents = feed.subscribe((event) => onEventRef.current(event));
     feed.start();
     return () => {

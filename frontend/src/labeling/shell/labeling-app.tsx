@@ -130,6 +130,11 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
     }
   });
 
+  useEffect(() => {
+    // The server closed the feed for good (4403: removed from the project while labeling).
+    if (feedStatus === "offline") lost("You no longer have access to this project.");
+  }, [feedStatus]);
+
   function lost(detail: string) {
     heartbeat.stop();
     setPhase({ kind: "lost", detail: `${detail} Your work is kept in this browser.` });
@@ -411,7 +416,7 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
         <div class="lb-bar__tools">
           <SaveStatus state={draftState} pending={pending.length} />
           <span class={`lb-live lb-live--${feedStatus}`} title="Live updates from the project">
-            {feedStatus === "open" ? "Live" : feedStatus === "connecting" ? "Connecting…" : "Reconnecting…"}
+            {feedStatus === "open" ? "Live" : feedStatus === "connecting" ? "Connecting…" : feedStatus === "offline" ? "Offline" : "Reconnecting…"}
           </span>
           {config.guidelines && (
             <button type="button" class="lb-button lb-button--ghost lb-button--small" aria-expanded={guidelinesOpen} onClick={() => setGuidelinesOpen((o) => !o)}>
