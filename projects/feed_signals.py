@@ -27,10 +27,13 @@ def _remember_credentials(sender, instance, update_fields=None, **kwargs) -> Non
         instance._feed_credentials_changed = False
         return
     before = sender.objects.filter(pk=instance.pk).values_list(*_WATCHED).first()
-    instance._feed_credentials_changed = before is not None and before != (
-        instance.password,
-        instance.is_active,
-    )
+    if before is None:
+        instance._feed_credentials_changed = False
+        return
+    # A first password on an account that had none (just created) cannot end any sign-in.
+    had_password = bool(before[0]) and not before[0].startswith("!")
+    password_changed = had_password and before[0] != instance.password
+    instance._feed_credentials_changed = password_changed or before[1] != instance.is_active
 
 
 def _evict_on_credentials_change(sender, instance, created, **kwargs) -> None:

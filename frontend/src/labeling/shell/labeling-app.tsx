@@ -132,7 +132,8 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
 
   useEffect(() => {
     // The server closed the feed for good (4403: removed from the project while labeling).
-    if (feedStatus === "offline") lost("You no longer have access to this project.");
+    // A "You were removed" from the member.removed event just before stays the message.
+    if (feedStatus === "offline" && phase.kind !== "lost") lost("You no longer have access to this project.");
   }, [feedStatus]);
 
   function lost(detail: string) {
