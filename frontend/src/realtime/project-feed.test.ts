@@ -217,6 +217,27 @@ describe("ProjectFeed", () => {
     expect(sockets).toHaveLength(2);
   });
 
+  it("reports a gap when a socket opens after an earlier one was open, not on the first open", () => {
+    const { feed, latest } = setup();
+    let gaps = 0;
+    feed.onGap(() => (gaps += 1));
+    feed.start();
+    latest().serverOpens();
+    expect(gaps).toBe(0);
+
+    latest().serverCloses(1006);
+    vi.advanceTimersByTime(500);
+    latest().serverCloses(1006); // a failed attempt is no gap of its own
+    vi.advanceTimersByTime(1000);
+    latest().serverOpens();
+    expect(gaps).toBe(1);
+
+    feed.close();
+    feed.start(); // e.g. back from the back-forward cache
+    latest().serverOpens();
+    expect(gaps).toBe(2);
+  });
+
   it("can be started again after close()", () => {
     const { feed, sockets } = setup();
     feed.start();

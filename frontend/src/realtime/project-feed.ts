@@ -98,12 +98,14 @@ export class ProjectFeed {
 
   private readonly eventHandlers = new Set<(event: FeedEvent) => void>();
   private readonly statusHandlers = new Set<(status: FeedStatus) => void>();
+  private readonly gapHandlers = new Set<() => void>();
 
   private socket: FeedSocket | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private failedAttempts = 0;
   private stopped = true;
   private currentStatus: FeedStatus = "closed";
+  private everOpened = false;
 
   constructor(options: ProjectFeedOptions) {
     this.url = options.url;
@@ -141,6 +143,15 @@ export class ProjectFeed {
     return () => this.eventHandlers.delete(handler);
   }
 
+  /**
+   * Registers a handler called when a socket opens after an earlier one was open: events sent in
+   * between were missed (the feed has no resume cursor), so refetch what the page shows.
+   */
+  onGap(handler: () => void): () => void {
+    this.gapHandlers.add(handler);
+    return () => this.gapHandlers.delete(handler);
+  }
+
   /** Registers a status handler; returns a function that removes it. */
   onStatus(handler: (status: FeedStatus) => void): () => void {
     this.statusHandlers.add(handler);
@@ -156,6 +167,8 @@ export class ProjectFeed {
     socket.onopen = () => {
       this.failedAttempts = 0;
       this.setStatus("open");
+      if (this.everOpened) for (const handler of [...this.gapHandlers]) safeCall(handler, undefined);
+      this.everOpened = true;
     };
     socket.onmessage = (message) => {
       const event = parseFeedEvent(message.data);

@@ -128,6 +128,9 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
       // that it is gone, instead of at the next heartbeat.
       void heartbeat.beatNow();
     }
+  }, () => {
+    // Back after a gap: a lease.expired or item.leased may have been missed, so check the hold now.
+    if (heartbeat.running) void heartbeat.beatNow();
   });
 
   useEffect(() => {
