@@ -59,6 +59,14 @@ RUN DJANGO_SECRET_KEY=build-only-collectstatic-key-never-used-at-runtime \
 
 EXPOSE 8000
 
+# uvicorn limits (overridable per container: UVICORN_* variables are its options). Keep-alive idles
+# are short, concurrency is bounded (over it: 503), feed clients send tiny frames. uvicorn has no
+# request-body timeout: core/body_timeout.py answers 408, and the compose proxy cuts slow clients first.
+ENV UVICORN_TIMEOUT_KEEP_ALIVE=5 \
+    UVICORN_LIMIT_CONCURRENCY=1000 \
+    UVICORN_WS_MAX_SIZE=65536 \
+    UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN=20
+
 # Sends the first DJANGO_ALLOWED_HOSTS entry as Host, so the check passes Django's host validation.
 # /healthz answers 503 (urlopen raises) when the database, Redis or storage is unreachable.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \

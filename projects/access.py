@@ -175,3 +175,65 @@ def organisations_visible_filter(*, user) -> Q:
     if not _is_person(user):
         return Q(pk__in=[])
     return Q(pk__in=OrganisationMembership.objects.filter(user=user).values("organisation_id"))
+
+
+# --- The websocket feed: which role hears which event --------------------------------------------
+# Every event a service broadcasts to a project's feed, with the action a role needs to receive it.
+# An event missing here reaches only roles that see everything (VIEW_ANNOTATIONS) and is logged;
+# tests/projects/test_feed_consumer.py fails for any event sent in the code but not listed.
+_EVERY_MEMBER = ProjectAction.JOIN_FEED
+FEED_EVENT_AUDIENCE: dict[str, ProjectAction] = {
+    # the project, its people and versions: every member
+    "project.updated": _EVERY_MEMBER,
+    "project.archived": _EVERY_MEMBER,
+    "project.unarchived": _EVERY_MEMBER,
+    "member.added": _EVERY_MEMBER,
+    "member.removed": _EVERY_MEMBER,
+    "member.role_changed": _EVERY_MEMBER,
+    "schema.version_created": _EVERY_MEMBER,
+    "guideline.version_created": _EVERY_MEMBER,
+    "project.stats_updated": _EVERY_MEMBER,
+    # the labeling page notices a lost lease from these: every member
+    "item.leased": _EVERY_MEMBER,
+    "lease.expired": _EVERY_MEMBER,
+    # the item list and data management: those who see the item list
+    "import.progress": ProjectAction.VIEW_ITEMS,
+    "import.finished": ProjectAction.VIEW_ITEMS,
+    "split.assigned": ProjectAction.VIEW_ITEMS,
+    "split.failed": ProjectAction.VIEW_ITEMS,
+    "near_duplicates.detected": ProjectAction.VIEW_ITEMS,
+    "near_duplicates.resolved": ProjectAction.VIEW_ITEMS,
+    "bucket_source.sync_progress": ProjectAction.VIEW_ITEMS,
+    "bucket_source.synced": ProjectAction.VIEW_ITEMS,
+    "bucket_source.sync_failed": ProjectAction.VIEW_ITEMS,
+    "items.workflow_changed": ProjectAction.VIEW_ITEMS,
+    "items.sent_to_review": ProjectAction.VIEW_ITEMS,
+    "item.state_changed": ProjectAction.VIEW_ITEMS,
+    "item.skipped": ProjectAction.VIEW_ITEMS,
+    "review.leased": ProjectAction.VIEW_ITEMS,
+    # everyone's annotations and what is built from them
+    "annotation.submitted": ProjectAction.VIEW_ANNOTATIONS,
+    "review.decided": ProjectAction.VIEW_ANNOTATIONS,
+    "release.created": ProjectAction.VIEW_ANNOTATIONS,
+    "release.progress": ProjectAction.VIEW_ANNOTATIONS,
+    "release.published": ProjectAction.VIEW_ANNOTATIONS,
+    "release.failed": ProjectAction.VIEW_ANNOTATIONS,
+    "quality.updated": ProjectAction.VIEW_QUALITY,
+    "member.paused": ProjectAction.VIEW_QUALITY,  # quality measures pause people; their queue says so
+    "member.resumed": ProjectAction.VIEW_QUALITY,
+}
+_UNLISTED_EVENT_AUDIENCE = ProjectAction.VIEW_ANNOTATIONS
+
+
+def feed_role(*, user, project_id: int) -> str | None:
+    """The role `user` holds on `project_id`'s feed, or None if they may not join it."""
+    try:
+        project = project_get_for_user(user=user, project_id=project_id, action=ProjectAction.JOIN_FEED)
+    except (NotFound, Forbidden):
+        return None
+    return ORG_ADMIN if project._org_role == _ORG_ADMIN_ROLE else project._project_role
+
+
+def feed_event_visible(*, role: str | None, event_type: str) -> bool:
+    action = FEED_EVENT_AUDIENCE.get(event_type, _UNLISTED_EVENT_AUDIENCE)
+    return role is not None and role in PROJECT_PERMISSIONS[action]

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.services import user_create
 from core.audit import audit_record, diff_fields
 from core.exceptions import DomainError
-from core.realtime import broadcast_on_commit, project_group
+from core.realtime import broadcast_on_commit, feed_evict_on_commit, project_group
 from core.services import outbox_enqueue
 
 from .labeling import labeling_settings_from, labeling_settings_issues
@@ -155,6 +155,7 @@ def organisation_member_remove(*, organisation: Organisation, actor, membership_
         changes={"username": membership.user.username, "projects": project_ids},
     )
     membership.delete()
+    feed_evict_on_commit(membership.user_id, reason="organisation_member_removed")
     for project in Project.objects.filter(pk__in=project_ids):
         _schedule_stats(project)
 
@@ -381,6 +382,7 @@ def project_member_change_role(
         changes={"username": membership.user.username, "role": [old, role]},
     )
     _announce(project, "member.role_changed", actor, username=membership.user.username, role=role)
+    feed_evict_on_commit(membership.user_id, reason="role_changed")  # their open sockets re-check
     _schedule_stats(project)
     return membership
 
@@ -405,6 +407,7 @@ def project_member_remove(*, project: Project, actor, membership_id: int) -> Non
     )
     membership.delete()
     _announce(project, "member.removed", actor, username=username)
+    feed_evict_on_commit(membership.user_id, reason="member_removed")  # their open sockets close
     _schedule_stats(project)
 
 

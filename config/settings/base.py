@@ -183,15 +183,35 @@ CORE_TASKS_IN_THREAD = env_bool("CORE_TASKS_IN_THREAD", default=False)  # embedd
 CORE_OUTBOX_BATCH = env_int("CORE_OUTBOX_BATCH", 200)  # messages relayed per sweep
 CORE_OUTBOX_RETRY_SECONDS = env_int("CORE_OUTBOX_RETRY_SECONDS", 10)  # a pending message waits this long
 
+# channels_redis receives with a blocking BZPOPMIN of 5 s (RedisChannelLayer.brpop_timeout); redis-py
+# 8 reads with a default socket timeout of 5 s, so an idle socket's receive raced the reply and died
+# with redis TimeoutError. The socket timeout must stay well above the blocking read; a health check
+# and TCP keepalive still notice a dead Redis (tests/integration/test_feed_redis.py).
+CHANNELS_REDIS_SOCKET_TIMEOUT = env_int("CHANNELS_REDIS_SOCKET_TIMEOUT", 30)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "tessera:asgi")},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": CHANNELS_REDIS_SOCKET_TIMEOUT,
+                        "socket_connect_timeout": 5,
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
+                "prefix": env_str("CHANNELS_PREFIX", "tessera:asgi"),
+            },
         }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The live feed (projects/consumers.py; close codes in docs/SECURITY.md#live-feed).
+REALTIME_MAX_SOCKETS_PER_USER = env_int("REALTIME_MAX_SOCKETS_PER_USER", 10)  # counted in the cache
+REALTIME_MAX_BAD_FRAMES = env_int("REALTIME_MAX_BAD_FRAMES", 10)  # malformed frames per window, then 4400
+REALTIME_BAD_FRAMES_WINDOW_SECONDS = env_int("REALTIME_BAD_FRAMES_WINDOW_SECONDS", 60)
 
 CACHES = {
     "default": (
@@ -253,6 +273,9 @@ _s3_origin = env_str("AWS_S3_ENDPOINT_URL").rstrip("/") or (
 CORE_CSP_MEDIA_ORIGINS = env_list("CORE_CSP_MEDIA_ORIGINS", [_s3_origin] if AWS_STORAGE_BUCKET_NAME else [])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Request bodies that stall or trickle get a 408 (core/body_timeout.py; uvicorn has no such limit).
+REQUEST_BODY_TIMEOUT_SECONDS = env_int("REQUEST_BODY_TIMEOUT_SECONDS", 30)  # no new bytes for this long
+REQUEST_BODY_MIN_BYTES_PER_SECOND = env_int("REQUEST_BODY_MIN_BYTES_PER_SECOND", 1024)  # average, after that
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)  # bytes per JSON body
 
 # --- Projects -------------------------------------------------------------------------------------

@@ -193,6 +193,51 @@ describe("ProjectFeed", () => {
     expect(statuses).toEqual(["connecting", "open", "closed"]);
   });
 
+  it.each([4400, 4429])("waits the longest delay before reconnecting after %i", (code) => {
+    const { feed, sockets, latest } = setup();
+    feed.start();
+    latest().serverOpens();
+
+    latest().serverCloses(code);
+    vi.advanceTimersByTime(14_999);
+    expect(sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(sockets).toHaveLength(2);
+    expect(feed.willReconnect).toBe(true);
+  });
+
+  it("reconnects after 4401 (signed out): a still-valid session is accepted again", () => {
+    const { feed, sockets, latest } = setup();
+    feed.start();
+    latest().serverOpens();
+
+    latest().serverCloses(4401);
+    vi.advanceTimersByTime(500);
+
+    expect(sockets).toHaveLength(2);
+  });
+
+  it("reports a gap when a socket opens after an earlier one was open, not on the first open", () => {
+    const { feed, latest } = setup();
+    let gaps = 0;
+    feed.onGap(() => (gaps += 1));
+    feed.start();
+    latest().serverOpens();
+    expect(gaps).toBe(0);
+
+    latest().serverCloses(1006);
+    vi.advanceTimersByTime(500);
+    latest().serverCloses(1006); // a failed attempt is no gap of its own
+    vi.advanceTimersByTime(1000);
+    latest().serverOpens();
+    expect(gaps).toBe(1);
+
+    feed.close();
+    feed.start(); // e.g. back from the back-forward cache
+    latest().serverOpens();
+    expect(gaps).toBe(2);
+  });
+
   it("can be started again after close()", () => {
     const { feed, sockets } = setup();
     feed.start();

@@ -73,8 +73,15 @@ export interface ProjectFeedOptions {
   random?: () => number;
 }
 
-/** Close codes after which reconnecting is pointless: the user may not see this project. */
+/**
+ * Close codes the server uses (docs/SECURITY.md, "Live feed"):
+ * 4403 access revoked and 4404 not a member stop the feed for good; 4401 (signed out, password
+ * changed) reconnects, which a still-valid session survives and an ended one turns into 4404;
+ * 4400 (too many malformed frames) and 4429 (too many sockets of this person) retry only after the
+ * longest delay, so a tab over the limit does not hammer the server.
+ */
 const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([4403, 4404]);
+const SLOW_RETRY_CLOSE_CODES: ReadonlySet<number> = new Set([4400, 4429]);
 
 /** Builds the feed URL for a path, using wss: on https pages. */
 export function feedUrl(path: string, location: Pick<Location, "protocol" | "host"> = window.location): string {
@@ -91,12 +98,14 @@ export class ProjectFeed {
 
   private readonly eventHandlers = new Set<(event: FeedEvent) => void>();
   private readonly statusHandlers = new Set<(status: FeedStatus) => void>();
+  private readonly gapHandlers = new Set<() => void>();
 
   private socket: FeedSocket | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private failedAttempts = 0;
   private stopped = true;
   private currentStatus: FeedStatus = "closed";
+  private everOpened = false;
 
   constructor(options: ProjectFeedOptions) {
     this.url = options.url;
@@ -134,6 +143,15 @@ export class ProjectFeed {
     return () => this.eventHandlers.delete(handler);
   }
 
+  /**
+   * Registers a handler called when a socket opens after an earlier one was open: events sent in
+   * between were missed (the feed has no resume cursor), so refetch what the page shows.
+   */
+  onGap(handler: () => void): () => void {
+    this.gapHandlers.add(handler);
+    return () => this.gapHandlers.delete(handler);
+  }
+
   /** Registers a status handler; returns a function that removes it. */
   onStatus(handler: (status: FeedStatus) => void): () => void {
     this.statusHandlers.add(handler);
@@ -149,6 +167,8 @@ export class ProjectFeed {
     socket.onopen = () => {
       this.failedAttempts = 0;
       this.setStatus("open");
+      if (this.everOpened) for (const handler of [...this.gapHandlers]) safeCall(handler, undefined);
+      this.everOpened = true;
     };
     socket.onmessage = (message) => {
       const event = parseFeedEvent(message.data);
@@ -161,6 +181,7 @@ export class ProjectFeed {
         return;
       }
       this.setStatus("closed");
+      if (SLOW_RETRY_CLOSE_CODES.has(event.code)) this.failedAttempts = Math.max(this.failedAttempts, 30);
       this.scheduleReconnect();
     };
     // No onerror: an error is always followed by a close event, which handles it.

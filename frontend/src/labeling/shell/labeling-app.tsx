@@ -128,7 +128,16 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
       // that it is gone, instead of at the next heartbeat.
       void heartbeat.beatNow();
     }
+  }, () => {
+    // Back after a gap: a lease.expired or item.leased may have been missed, so check the hold now.
+    if (heartbeat.running) void heartbeat.beatNow();
   });
+
+  useEffect(() => {
+    // The server closed the feed for good (4403: removed from the project while labeling).
+    // A "You were removed" from the member.removed event just before stays the message.
+    if (feedStatus === "offline" && phase.kind !== "lost") lost("You no longer have access to this project.");
+  }, [feedStatus]);
 
   function lost(detail: string) {
     heartbeat.stop();
@@ -411,7 +420,7 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
         <div class="lb-bar__tools">
           <SaveStatus state={draftState} pending={pending.length} />
           <span class={`lb-live lb-live--${feedStatus}`} title="Live updates from the project">
-            {feedStatus === "open" ? "Live" : feedStatus === "connecting" ? "Connecting…" : "Reconnecting…"}
+            {feedStatus === "open" ? "Live" : feedStatus === "connecting" ? "Connecting…" : feedStatus === "offline" ? "Offline" : "Reconnecting…"}
           </span>
           {config.guidelines && (
             <button type="button" class="lb-button lb-button--ghost lb-button--small" aria-expanded={guidelinesOpen} onClick={() => setGuidelinesOpen((o) => !o)}>
