@@ -17,6 +17,9 @@ VAR_DIR = Path(env_str("TESSERA_VAR_DIR", str(BASE_DIR / "var")))
 # A development key; production.py refuses to start with it.
 DEFAULT_SECRET_KEY = "insecure-tessera-development-key-change-me"  # noqa: S105
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEFAULT_SECRET_KEY)
+# Old keys still accepted for signed data (sessions, password-reset links) during a rotation:
+# docs/SECURITY.md, "Secret key and rotation". Comma-separated, newest first.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
