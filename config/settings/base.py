@@ -123,6 +123,11 @@ LOGOUT_REDIRECT_URL = "login"
 ACCOUNTS_LOGIN_MAX_FAILURES = env_int("ACCOUNTS_LOGIN_MAX_FAILURES", 5)  # failures per username+IP
 ACCOUNTS_LOGIN_LOCKOUT_SECONDS = env_int("ACCOUNTS_LOGIN_LOCKOUT_SECONDS", 900)  # window and lockout, seconds
 ACCOUNTS_TOKEN_TOUCH_SECONDS = env_int("ACCOUNTS_TOKEN_TOUCH_SECONDS", 60)  # last_used_at write granularity
+# Creating an API token over a browser session needs the password in the request, or a password
+# confirmation in this session within this many seconds (accounts/reauth.py, docs/SECURITY.md).
+ACCOUNTS_REAUTH_SECONDS = env_int("ACCOUNTS_REAUTH_SECONDS", 300)
+ACCOUNTS_TOKEN_CREATE_MAX = env_int("ACCOUNTS_TOKEN_CREATE_MAX", 10)  # token creation attempts per user...
+ACCOUNTS_TOKEN_CREATE_WINDOW_SECONDS = env_int("ACCOUNTS_TOKEN_CREATE_WINDOW_SECONDS", 3600)  # ...per window
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -348,6 +348,7 @@ PROJECT_WRITES = {
     ProjectAction.EDIT_GUIDELINES,
     ProjectAction.IMPORT_DATA,
     ProjectAction.MANAGE_WORKFLOW,
+    ProjectAction.VIEW_MEMBER_EMAILS,  # a read, but for managers only, like the writes
 }
 # Reads (and review) that annotators may not make: the whole item list, everyone's annotations (blind
 # labeling), the review queue.
@@ -369,7 +370,12 @@ PROJECT_OUTCOMES = {
     "outsider": ("not_found", "not_found", "not_found", "not_found"),
 }
 ORG_READS = {OrgAction.VIEW, OrgAction.VIEW_MEMBERS}
-ORG_WRITES = {OrgAction.MANAGE_MEMBERS, OrgAction.CREATE_PROJECT, OrgAction.VIEW_AUDIT_LOG}
+ORG_WRITES = {
+    OrgAction.MANAGE_MEMBERS,
+    OrgAction.CREATE_PROJECT,
+    OrgAction.VIEW_AUDIT_LOG,
+    OrgAction.VIEW_MEMBER_EMAILS,  # admins here; project managers too through can_see_member_emails
+}
 ORG_OUTCOMES = {
     "org_admin": ("ok", "ok"),
     "manager": ("ok", "forbidden"),
