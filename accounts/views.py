@@ -55,7 +55,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["active_tokens"] = ApiToken.objects.active().filter(user=self.request.user).count()
-        context["sign_out_form"] = SignOutEverywhereForm()
+        context["sign_out_form"] = SignOutEverywhereForm(auto_id="everywhere_%s")
         return context
 
     def form_valid(self, form):

@@ -52,7 +52,9 @@ def ada_client(ada) -> APIClient:
 
 
 def test_create_returns_the_key_once_and_stores_only_its_hash(ada, ada_client):
-    response = ada_client.post("/api/tokens/", {"name": "training-pipeline", "password": PASSWORD}, format="json")
+    response = ada_client.post(
+        "/api/tokens/", {"name": "training-pipeline", "password": PASSWORD}, format="json"
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -68,7 +70,9 @@ def test_create_returns_the_key_once_and_stores_only_its_hash(ada, ada_client):
 
 
 def test_created_key_authenticates_as_its_owner(ada_client):
-    key = ada_client.post("/api/tokens/", {"name": "notebook", "password": PASSWORD}, format="json").json()["key"]
+    key = ada_client.post("/api/tokens/", {"name": "notebook", "password": PASSWORD}, format="json").json()[
+        "key"
+    ]
 
     response = bearer(key).get("/api/me/")
 
@@ -77,7 +81,9 @@ def test_created_key_authenticates_as_its_owner(ada_client):
 
 
 def test_token_keyword_is_accepted_too(ada_client):
-    key = ada_client.post("/api/tokens/", {"name": "notebook", "password": PASSWORD}, format="json").json()["key"]
+    key = ada_client.post("/api/tokens/", {"name": "notebook", "password": PASSWORD}, format="json").json()[
+        "key"
+    ]
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
 
@@ -88,7 +94,9 @@ def test_token_keyword_is_accepted_too(ada_client):
 
 
 def test_create_writes_an_audit_row(ada, ada_client):
-    response = ada_client.post("/api/tokens/", {"name": "training-pipeline", "password": PASSWORD}, format="json")
+    response = ada_client.post(
+        "/api/tokens/", {"name": "training-pipeline", "password": PASSWORD}, format="json"
+    )
 
     token = ApiToken.objects.get(pk=response.json()["id"])
     event = AuditEvent.objects.get()
