@@ -120,6 +120,11 @@ def _organisation(people) -> str:
     return f"/api/organisations/{people.organisation.id}/"
 
 
+def _annotator_org_membership(people) -> str:
+    membership = OrganisationMembership.objects.get(organisation=people.organisation, user=people.annotator)
+    return f"{_organisation(people)}members/{membership.id}/"
+
+
 def _archive_first(people) -> None:
     services.project_archive(project=people.project, actor=people.manager)
 
@@ -153,6 +158,7 @@ CALLS: dict[str, Call] = {
         "post", lambda p: f"{_organisation(p)}members/", {"username": "newcomer"}
     ),
     "read_audit_log": Call("get", lambda p: f"{_organisation(p)}audit-events/"),
+    "revoke_member_credentials": Call("post", lambda p: f"{_annotator_org_membership(p)}revoke-credentials/"),
     "create_project": Call(
         "post",
         lambda p: "/api/projects/",
@@ -183,6 +189,7 @@ WRITES = {
     "create_schema_version",
     "create_guideline_version",
     "add_organisation_member",
+    "revoke_member_credentials",
     "create_project",
     "acknowledge_guidelines",
     "pause_member",
@@ -210,6 +217,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "list_organisation_members": (200,     200,    200,     200,      200,       404),
     "add_organisation_member":   (201,     403,    403,     403,      403,       404),
     "read_audit_log":            (200,     403,    403,     403,      403,       404),
+    "revoke_member_credentials": (200,     403,    403,     403,      403,       404),
     "create_project":            (201,     403,    403,     403,      403,       404),
     "queue_progress":            (200,     200,    200,     200,      404,       404),
     "list_annotations":          (200,     200,    200,     200,      404,       404),
