@@ -15,6 +15,7 @@ from core.audit import audit_record
 from core.exceptions import DomainError, NotFound
 
 from .models import ApiToken
+from .signals import credentials_revoked
 
 User = get_user_model()
 
@@ -82,6 +83,14 @@ def _tokens_revoke_all(*, user: User) -> int:
     return ApiToken.objects.active().filter(user=user).update(revoked_at=timezone.now())
 
 
+def _announce_revocation(*, user: User, reason: str, tokens_revoked: int) -> None:
+    transaction.on_commit(
+        lambda: credentials_revoked.send(
+            sender=User, user_id=user.pk, reason=reason, tokens_revoked=tokens_revoked
+        )
+    )
+
+
 @transaction.atomic
 def user_sign_out_everywhere(*, user: User, revoke_tokens: bool) -> dict:
     """The person ends every browser session of theirs (this one included) and, if asked, every token.
@@ -94,6 +103,7 @@ def user_sign_out_everywhere(*, user: User, revoke_tokens: bool) -> dict:
     user.save(update_fields=["session_generation"])
     tokens = _tokens_revoke_all(user=user) if revoke_tokens else 0
     result = {"sessions_revoked": True, "tokens_revoked": tokens}
+    _announce_revocation(user=user, reason="signed_out_everywhere", tokens_revoked=tokens)
     audit_record(
         actor=user, organisation_id=None, action="user.signed_out_everywhere", target=user, changes=result
     )
@@ -109,6 +119,7 @@ def user_credentials_revoke(*, user: User, actor: User, organisation_id: int | N
     user.session_generation += 1
     user.save(update_fields=["session_generation"])
     result = {"sessions_revoked": True, "tokens_revoked": _tokens_revoke_all(user=user)}
+    _announce_revocation(user=user, reason="credentials_revoked", tokens_revoked=result["tokens_revoked"])
     audit_record(
         actor=actor,
         organisation_id=organisation_id,
@@ -192,6 +203,7 @@ def user_password_change(*, user: User, new_password: str, revoke_tokens: bool =
     user.save(update_fields=["password"])
     tokens = _tokens_revoke_all(user=user) if revoke_tokens else 0
     result = {"other_sessions_revoked": True, "tokens_revoked": tokens}
+    _announce_revocation(user=user, reason="password_changed", tokens_revoked=tokens)
     audit_record(
         actor=user, organisation_id=None, action="user.password_changed", target=user, changes=result
     )

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from accounts import reauth
 from accounts.models import ApiToken
 from accounts.services import api_token_create
+from accounts.signals import credentials_revoked
 from core.models import AuditEvent
 from projects.models import OrganisationMembership
 from tests.factories import PASSWORD, UserFactory
@@ -392,19 +393,33 @@ REVOCATIONS = {
 
 
 @pytest.mark.parametrize("name", list(REVOCATIONS))
-def test_every_revocation_ends_every_other_credential_and_is_audited(people, name):
-    """The class: after any of these, no other session and no API token of the person works."""
+def test_every_revocation_ends_every_other_credential_and_is_audited(
+    people, name, django_capture_on_commit_callbacks
+):
+    """The class: after any of these, no other session and no API token of the person works, and
+    accounts.signals.credentials_revoked tells live connections (websockets) to close."""
     do, action, keeps_this_session = REVOCATIONS[name]
     user = people.annotator
     here, elsewhere = browser(user), browser(user)
     keys = [api_token_create(user=user, name=n)[1] for n in ("ci", "notebook")]
     other_person = browser(people.reviewer)
     _, other_key = api_token_create(user=people.reviewer, name="ci")
+    announced = []
 
-    if do in (_admin_api, _admin_page):
-        do(user, here, people)
-    else:
-        do(user, here)
+    def listener(sender, **kwargs):
+        announced.append(kwargs)
+
+    credentials_revoked.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            if do in (_admin_api, _admin_page):
+                do(user, here, people)
+            else:
+                do(user, here)
+    finally:
+        credentials_revoked.disconnect(listener)
+
+    assert [(a["user_id"], a["tokens_revoked"]) for a in announced] == [(user.id, 2)]
 
     assert not signed_in(elsewhere)
     assert signed_in(here) is keeps_this_session
