@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.contrib.auth import update_session_auth_hash
 
 from core.exceptions import DomainError
 
@@ -51,9 +52,14 @@ def reauth_require(request, *, password: str | None) -> str:
     """
     user = request.user
     if password:
+        hash_before = user.password
         if not user.check_password(password):
             raise DomainError("wrong_password", "That is not your current password.", status_code=403)
         if getattr(request, "session", None) is not None:
+            if user.password != hash_before:
+                # check_password upgraded the stored hash (a new hasher or more iterations); the session
+                # hash follows it, or this very session would be signed out with the others.
+                update_session_auth_hash(request, user)
             reauth_record(request, method="password")
         return "password"
     if reauth_is_recent(request):

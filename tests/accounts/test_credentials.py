@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -132,6 +133,27 @@ def test_a_recent_confirmation_counts_for_a_few_minutes_then_expires(ada, settin
     assert expired.status_code == 403
     assert expired.json()["code"] == "reauthentication_required"
     assert sorted(ApiToken.objects.filter(user=ada).values_list("name", flat=True)) == ["one", "two"]
+
+
+class FastPBKDF2PasswordHasher(PBKDF2PasswordHasher):
+    algorithm = "pbkdf2_fast_test"
+    iterations = 2
+
+
+def test_confirming_the_password_keeps_the_session_when_the_hash_is_upgraded(ada, settings):
+    """check_password re-hashes a password stored with an older hasher; the session must survive it."""
+    client = browser(ada)
+    settings.PASSWORD_HASHERS = [
+        f"{__name__}.FastPBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+
+    response = api_post(client, "/api/tokens/", {"name": "ci", "password": PASSWORD})
+
+    ada.refresh_from_db()
+    assert response.status_code == 201
+    assert ada.password.startswith("pbkdf2_fast_test$")
+    assert signed_in(client)
 
 
 def test_an_api_token_cannot_mint_tokens_even_with_the_password(ada):
