@@ -52,9 +52,10 @@ RUN chmod 0755 docker/entrypoint.sh \
 
 USER tessera
 
-# Static files are baked into the image (whitenoise serves them). The key exists only for this RUN:
-# production settings refuse to load without one, and collectstatic uses no secret.
-RUN DJANGO_SECRET_KEY=build-only-collectstatic-key-never-used-at-runtime \
+# Static files are baked into the image (whitenoise serves them). Production settings refuse to load
+# without a strong key, and collectstatic uses no secret: a random key that exists only in this RUN
+# (never a fixed one, which config/secret_key.py would have to refuse anyway).
+RUN DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     python manage.py collectstatic --noinput -v 0
 
 EXPOSE 8000

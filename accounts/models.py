@@ -5,10 +5,17 @@ import hashlib
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 
 class User(AbstractUser):
     """A person. Deactivated (is_active=False) rather than deleted once they have audit history."""
+
+    session_generation = models.PositiveIntegerField(
+        default=0,
+        help_text="Raised to sign the person out of every browser session at once (sign out everywhere, "
+        "revoke all credentials). Part of the session hash, so older sessions stop verifying.",
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -17,6 +24,17 @@ class User(AbstractUser):
                 fields=["email"], condition=~models.Q(email=""), name="user_email_unique"
             ),
         ]
+
+    def _get_session_auth_hash(self, secret=None):
+        """Django's session hash (an HMAC of the password hash), with the session generation mixed in.
+
+        Django checks it on every request (django.contrib.auth.get_user), so a new password or a raised
+        generation signs out every session whatever the session engine. Generation 0 keeps Django's
+        exact value, so sessions from before this field existed stay valid.
+        """
+        key_salt = "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash"
+        value = self.password if not self.session_generation else f"{self.password}:{self.session_generation}"
+        return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
 
 class ApiTokenQuerySet(models.QuerySet):

@@ -1,7 +1,7 @@
 """Server-rendered account pages: sign-in (throttled), sign-out, password change, API tokens."""
 
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -9,8 +9,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import DomainError
 
-from . import services
-from .forms import ApiTokenCreateForm
+from . import reauth, services
+from .forms import ApiTokenCreateForm, PasswordChangeWithRevokeForm, SignOutEverywhereForm
 from .models import ApiToken
 
 
@@ -50,11 +50,50 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     """Django's password change page (validators included); the write goes through the service."""
 
     template_name = "accounts/password_change.html"
+    form_class = PasswordChangeWithRevokeForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["active_tokens"] = ApiToken.objects.active().filter(user=self.request.user).count()
+        context["sign_out_form"] = SignOutEverywhereForm(auto_id="everywhere_%s")
+        return context
 
     def form_valid(self, form):
-        services.user_password_change(user=self.request.user, new_password=form.cleaned_data["new_password1"])
-        update_session_auth_hash(self.request, self.request.user)
+        result = services.user_password_change(
+            user=self.request.user,
+            new_password=form.cleaned_data["new_password1"],
+            revoke_tokens=form.cleaned_data["revoke_tokens"],
+        )
+        update_session_auth_hash(self.request, self.request.user)  # keep this session, end the others
+        reauth.reauth_record(self.request, method="password")
+        tokens = result["tokens_revoked"]
+        messages.success(
+            self.request,
+            "Password changed. Every other session was signed out"
+            + (
+                f"; {tokens} API token{'s' if tokens != 1 else ''} revoked."
+                if tokens
+                else "; API tokens kept."
+            ),
+        )
         return redirect("password_change_done")
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request):
+    """End every session of the user, this one included, and (by default) revoke their API tokens."""
+    form = SignOutEverywhereForm(request.POST)
+    revoke_tokens = form.is_valid() and form.cleaned_data["revoke_tokens"]
+    result = services.user_sign_out_everywhere(user=request.user, revoke_tokens=revoke_tokens)
+    logout(request)
+    tokens = result["tokens_revoked"]
+    messages.success(
+        request,
+        "You were signed out everywhere"
+        + (f" and {tokens} API token{'s' if tokens != 1 else ''} revoked." if tokens else "."),
+    )
+    return redirect("login")
 
 
 @login_required
@@ -65,9 +104,13 @@ def token_list(request):
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            token, new_key = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+            services.api_token_create_throttle(user=request.user)
+            method = reauth.reauth_require(request, password=form.cleaned_data["password"])
+            token, new_key = services.api_token_create(
+                user=request.user, name=form.cleaned_data["name"], via="page", reauth=method
+            )
         except DomainError as error:
-            form.add_error("name", error.message)
+            form.add_error("password" if error.code == "wrong_password" else "name", error.message)
             status = error.status_code
         else:
             messages.success(request, f"Token “{token.name}” created. Copy it now: it is not shown again.")
@@ -75,9 +118,8 @@ def token_list(request):
     elif request.method == "POST":
         status = 400
     tokens = ApiToken.objects.filter(user=request.user)
-    return render(
-        request, "accounts/tokens.html", {"form": form, "tokens": tokens, "new_key": new_key}, status=status
-    )
+    context = {"form": form, "tokens": tokens, "new_key": new_key}
+    return render(request, "accounts/tokens.html", context, status=status)
 
 
 @login_required

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
-from accounts.api.views import ApiTokenViewSet, me
+from accounts.api.views import ApiTokenViewSet, me, sign_out_everywhere
 from annotation.api.media import ItemMediaView
 from annotation.api.neardup import NearDuplicateGroupViewSet
 from annotation.api.sources import BucketSourceViewSet
@@ -59,6 +59,7 @@ project_router.register("releases", ReleaseViewSet, basename="release")
 
 urlpatterns = [
     path("me/", me, name="api-me"),
+    path("me/sign-out-everywhere/", sign_out_everywhere, name="api-sign-out-everywhere"),
     path("", include(router.urls)),
     path("organisations/<int:organisation_pk>/", include(organisation_router.urls)),
     path(

@@ -40,6 +40,7 @@ class ProjectAction(StrEnum):
     VIEW_ANNOTATIONS = "view_annotations"  # everyone's annotations (annotators see their own)
     MANAGE_WORKFLOW = "manage_workflow"  # priorities, pools, gold, escalation, pausing, predictions
     VIEW_QUALITY = "view_quality"  # agreement, consensus, gold scores, annotator performance
+    VIEW_MEMBER_EMAILS = "view_member_emails"  # members' email addresses (others see names only)
 
 
 class OrgAction(StrEnum):
@@ -48,6 +49,7 @@ class OrgAction(StrEnum):
     MANAGE_MEMBERS = "manage_members"
     CREATE_PROJECT = "create_project"
     VIEW_AUDIT_LOG = "view_audit_log"
+    VIEW_MEMBER_EMAILS = "view_member_emails"  # members' email addresses (others see names only)
 
 
 _EVERY_PROJECT_ROLE = frozenset({ORG_ADMIN, MANAGER, REVIEWER, ANNOTATOR})
@@ -72,6 +74,7 @@ PROJECT_PERMISSIONS: dict[ProjectAction, frozenset[str]] = {
     ProjectAction.VIEW_ANNOTATIONS: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
     ProjectAction.MANAGE_WORKFLOW: _MANAGERS,
     ProjectAction.VIEW_QUALITY: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
+    ProjectAction.VIEW_MEMBER_EMAILS: _MANAGERS,
 }
 
 _ORG_ADMIN_ROLE = OrganisationMembership.Role.ADMIN.value
@@ -81,6 +84,8 @@ ORG_PERMISSIONS: dict[OrgAction, frozenset[str]] = {
     OrgAction.MANAGE_MEMBERS: frozenset({_ORG_ADMIN_ROLE}),
     OrgAction.CREATE_PROJECT: frozenset({_ORG_ADMIN_ROLE}),
     OrgAction.VIEW_AUDIT_LOG: frozenset({_ORG_ADMIN_ROLE}),
+    # Plus the managers of any project of the organisation: can_see_member_emails below.
+    OrgAction.VIEW_MEMBER_EMAILS: frozenset({_ORG_ADMIN_ROLE}),
 }
 
 
@@ -146,6 +151,20 @@ def organisation_get_for_user(
     if role not in ORG_PERMISSIONS[action]:
         raise Forbidden()
     return organisation
+
+
+def can_see_member_emails(*, user, organisation_id: int) -> bool:
+    """Email addresses of an organisation's members: its admins, and whoever manages one of its projects
+    (they add people and need to reach them). Everyone else sees usernames and names only."""
+    role = org_role_of(user=user, organisation_id=organisation_id)
+    if role is None:
+        return False
+    if role in ORG_PERMISSIONS[OrgAction.VIEW_MEMBER_EMAILS]:
+        return True
+    project_roles = {r for r in PROJECT_PERMISSIONS[ProjectAction.VIEW_MEMBER_EMAILS] if r != ORG_ADMIN}
+    return ProjectMembership.objects.filter(
+        user=user, project__organisation_id=organisation_id, role__in=project_roles
+    ).exists()
 
 
 def can_do_in_project(*, user, project: Project, action: ProjectAction) -> bool:

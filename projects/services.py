@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from accounts.services import user_create
+from accounts.services import user_create, user_credentials_revoke
 from core.audit import audit_record, diff_fields
 from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, feed_evict_on_commit, project_group
@@ -122,6 +122,24 @@ def organisation_member_add(
         changes={"username": user.username, "role": role, "account_created": bool(password)},
     )
     return membership
+
+
+@transaction.atomic
+def organisation_member_credentials_revoke(*, organisation: Organisation, actor, membership_id: int) -> dict:
+    """An organisation admin ends every browser session and revokes every API token of a member.
+
+    Credentials belong to the account, not to the organisation: the member is signed out of Tessera
+    everywhere (other organisations included) and signs in again with their password. Audited in
+    this organisation's log as user.credentials_revoked.
+    """
+    membership = (
+        OrganisationMembership.objects.select_related("user")
+        .filter(organisation=organisation, pk=membership_id)
+        .first()
+    )
+    if membership is None:
+        raise DomainError("not_found", "Not found.", status_code=404)
+    return user_credentials_revoke(user=membership.user, actor=actor, organisation_id=organisation.id)
 
 
 @transaction.atomic

@@ -22,5 +22,10 @@ urlpatterns = [
         views.organisation_members,
         name="organisation-members",
     ),
+    path(
+        "organisations/<int:organisation_id>/members/<int:membership_id>/revoke-credentials/",
+        views.organisation_member_revoke_credentials,
+        name="organisation-member-revoke-credentials",
+    ),
     path("organisations/<int:organisation_id>/audit/", views.organisation_audit, name="organisation-audit"),
 ]

@@ -513,8 +513,29 @@ def organisation_members(request, organisation_id: int):
         "members": selectors.organisation_member_list(organisation=organisation),
         "form": form,
         "is_admin": role in access.ORG_PERMISSIONS[OrgAction.MANAGE_MEMBERS],
+        "show_emails": access.can_see_member_emails(user=request.user, organisation_id=organisation.id),
     }
     return render(request, "projects/organisation_members.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def organisation_member_revoke_credentials(request, organisation_id: int, membership_id: int):
+    """An organisation admin signs a member out everywhere and revokes their API tokens."""
+    organisation = access.organisation_get_for_user(
+        user=request.user, organisation_id=organisation_id, action=OrgAction.MANAGE_MEMBERS
+    )
+    membership = OrganisationMembership.objects.filter(organisation=organisation, pk=membership_id).first()
+    result = services.organisation_member_credentials_revoke(
+        organisation=organisation, actor=request.user, membership_id=membership_id
+    )
+    tokens = result["tokens_revoked"]
+    messages.success(
+        request,
+        f"{membership.user.username} was signed out everywhere; "
+        f"{tokens} API token{'s' if tokens != 1 else ''} revoked.",
+    )
+    return redirect("organisation-members", organisation_id=organisation.id)
 
 
 @login_required

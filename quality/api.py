@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from core.exceptions import DomainError
 from core.pagination import DefaultPagination
 from core.serializers import StrictInputSerializer
+from core.spreadsheet import spreadsheet_safe
 from projects import access
 from projects.access import ProjectAction
 
@@ -87,12 +88,10 @@ def _csv(name: str, header: list[str], rows) -> HttpResponse:
 
 
 def _cell(value):
-    """Spreadsheet-safe text: a leading =, +, - or @ would be read as a formula (CSV injection)."""
+    """Spreadsheet-safe text (core.spreadsheet): a leading =, +, - or @ would be read as a formula."""
     if value is None:
         return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    return spreadsheet_safe(value)
 
 
 class QualityViewSet(_ProjectScoped):

@@ -31,3 +31,23 @@ class ApiTokenCreatedOutputSerializer(ApiTokenOutputSerializer):
 
 class ApiTokenCreateInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=100)
+    password = serializers.CharField(
+        max_length=4096,
+        required=False,
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Your current password. Required unless you confirmed it in this browser session in the "
+        "last few minutes (ACCOUNTS_REAUTH_SECONDS). Tokens cannot create tokens.",
+    )
+
+
+class SignOutEverywhereInputSerializer(StrictInputSerializer):
+    revoke_tokens = serializers.BooleanField(
+        default=True, help_text="Also revoke every active API token (default true)."
+    )
+
+
+class CredentialsRevokedOutputSerializer(serializers.Serializer):
+    sessions_revoked = serializers.BooleanField()
+    tokens_revoked = serializers.IntegerField(help_text="How many active API tokens were revoked.")

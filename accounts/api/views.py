@@ -3,7 +3,10 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from .. import services
+from core.exceptions import DomainError
+
+from .. import reauth, services
+from ..authentication import ApiTokenAuthentication
 from ..models import ApiToken
 from . import serializers as s
 
@@ -14,10 +17,25 @@ def me(request):
     return Response(s.MeOutputSerializer(request.user).data)
 
 
+@extend_schema(
+    request=s.SignOutEverywhereInputSerializer,
+    responses=s.CredentialsRevokedOutputSerializer,
+    summary="Sign out everywhere: end every browser session of yours (this one too) and, by default, "
+    "revoke every API token",
+)
+@api_view(["POST"])
+def sign_out_everywhere(request):
+    payload = s.SignOutEverywhereInputSerializer(data=request.data)
+    payload.is_valid(raise_exception=True)
+    result = services.user_sign_out_everywhere(user=request.user, **payload.validated_data)
+    return Response(s.CredentialsRevokedOutputSerializer(result).data)
+
+
 @extend_schema_view(
     list=extend_schema(summary="List your API tokens (active and revoked)"),
     create=extend_schema(
-        summary="Create an API token; its key is in this response only",
+        summary="Create an API token; its key is in this response only. Over a browser session it needs "
+        "your password (or a confirmation in the last few minutes); an API token cannot create tokens",
         request=s.ApiTokenCreateInputSerializer,
         responses={201: s.ApiTokenCreatedOutputSerializer},
     ),
@@ -37,9 +55,21 @@ class ApiTokenViewSet(
         return ApiToken.objects.filter(user=self.request.user)
 
     def create(self, request, *args, **kwargs):
+        if isinstance(request.successful_authenticator, ApiTokenAuthentication):
+            # A leaked token must not be able to mint successors that survive its revocation.
+            raise DomainError(
+                "token_cannot_create_tokens",
+                "API tokens cannot create API tokens: create one on the API tokens page or with your "
+                "browser session and password.",
+                status_code=403,
+            )
         payload = s.ApiTokenCreateInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        token, key = services.api_token_create(user=request.user, **payload.validated_data)
+        services.api_token_create_throttle(user=request.user)
+        method = reauth.reauth_require(request, password=payload.validated_data.get("password"))
+        token, key = services.api_token_create(
+            user=request.user, name=payload.validated_data["name"], via="api", reauth=method
+        )
         token.key = key
         return Response(s.ApiTokenCreatedOutputSerializer(token).data, status=status.HTTP_201_CREATED)
 

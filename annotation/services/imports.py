@@ -23,6 +23,7 @@ from core.audit import audit_record
 from core.exceptions import DomainError
 from core.realtime import broadcast, broadcast_on_commit, project_group
 from core.services import outbox_enqueue
+from core.spreadsheet import spreadsheet_safe
 from projects.models import Project
 
 from ..imports import archive, formats, media, normalise
@@ -176,7 +177,7 @@ class _ErrorReport:
         self.count += 1
         if len(self.lines) < 10_000_000:
             self.lines.add(line)
-        self.writer.writerow([line, field, reason])
+        self.writer.writerow([line, spreadsheet_safe(field), spreadsheet_safe(reason)])
         if len(self.sample) < settings.ANNOTATION_IMPORT_ERROR_SAMPLE:
             self.sample.append({"line": line, "field": field, "reason": reason})
 

@@ -17,6 +17,9 @@ VAR_DIR = Path(env_str("TESSERA_VAR_DIR", str(BASE_DIR / "var")))
 # A development key; production.py refuses to start with it.
 DEFAULT_SECRET_KEY = "insecure-tessera-development-key-change-me"  # noqa: S105
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEFAULT_SECRET_KEY)
+# Old keys still accepted for signed data (sessions, password-reset links) during a rotation:
+# docs/SECURITY.md, "Secret key and rotation". Comma-separated, newest first.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -120,6 +123,11 @@ LOGOUT_REDIRECT_URL = "login"
 ACCOUNTS_LOGIN_MAX_FAILURES = env_int("ACCOUNTS_LOGIN_MAX_FAILURES", 5)  # failures per username+IP
 ACCOUNTS_LOGIN_LOCKOUT_SECONDS = env_int("ACCOUNTS_LOGIN_LOCKOUT_SECONDS", 900)  # window and lockout, seconds
 ACCOUNTS_TOKEN_TOUCH_SECONDS = env_int("ACCOUNTS_TOKEN_TOUCH_SECONDS", 60)  # last_used_at write granularity
+# Creating an API token over a browser session needs the password in the request, or a password
+# confirmation in this session within this many seconds (accounts/reauth.py, docs/SECURITY.md).
+ACCOUNTS_REAUTH_SECONDS = env_int("ACCOUNTS_REAUTH_SECONDS", 300)
+ACCOUNTS_TOKEN_CREATE_MAX = env_int("ACCOUNTS_TOKEN_CREATE_MAX", 10)  # token creation attempts per user...
+ACCOUNTS_TOKEN_CREATE_WINDOW_SECONDS = env_int("ACCOUNTS_TOKEN_CREATE_WINDOW_SECONDS", 3600)  # ...per window
 
 # --- Internationalisation -------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

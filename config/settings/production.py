@@ -1,13 +1,15 @@
-"""Production: refuses to start with the development SECRET_KEY or with DEBUG on."""
+"""Production: refuses to start with a weak or published SECRET_KEY (config/secret_key.py) or DEBUG on."""
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.secret_key import refusal_message, secret_key_problems
+
 from .base import *  # noqa: F403
-from .base import DEFAULT_SECRET_KEY, SECRET_KEY
+from .base import SECRET_KEY, SECRET_KEY_FALLBACKS
 from .env import env_bool, env_int
 
-if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 32:
-    raise ImproperlyConfigured("Set DJANGO_SECRET_KEY to a random value of at least 32 characters.")
+if problems := secret_key_problems(SECRET_KEY, SECRET_KEY_FALLBACKS):
+    raise ImproperlyConfigured(refusal_message(problems))
 if env_bool("DJANGO_DEBUG", default=False):
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in production.")
 DEBUG = False

@@ -12,8 +12,11 @@ every other answer (lists, objects) and ``data``/``lineage``/``annotations`` as 
 unanswered control and an undefined metric are empty cells. Control names cannot contain dots, so
 ``label.x`` never collides with a fixed column.
 
-Cells are not altered for spreadsheet "formula" safety: a text starting with ``=`` stays as it is, so
-that the file round-trips exactly. Open untrusted CSV in a spreadsheet with formulas disabled.
+Text cells are made safe to open in a spreadsheet (``core.spreadsheet.spreadsheet_safe``): a text
+starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a single quote in front, so an
+external id ``=HYPERLINK(...)`` arrives as text, not as a live formula (OWASP's CSV injection advice).
+Numbers and JSON cells are not touched. JSONL and Parquet carry every value exactly; use them (or strip
+one leading ``'`` from such cells) when the exact text matters.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from core.spreadsheet import spreadsheet_safe
 from exports.canonical import canonical_dumps
 from exports.formats.base import LazyFiles, OpenFile, PlaceMedia
 from exports.records import ExportContext, ExportRecord
@@ -41,11 +45,11 @@ def columns(ctx: ExportContext) -> list[str]:
 
 
 def cell(value: Any) -> str:
-    """A value as CSV text: None -> empty, str as is, everything else canonical JSON."""
+    """A value as CSV text: None -> empty, str spreadsheet-safe, everything else canonical JSON."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return spreadsheet_safe(value)
     return canonical_dumps(value)
 
 

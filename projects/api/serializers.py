@@ -29,13 +29,27 @@ class OrganisationOutputSerializer(serializers.ModelSerializer):
         return self.context.get("roles", {}).get(organisation.id)
 
 
-class OrganisationMemberOutputSerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username")
-    email = serializers.EmailField(source="user.email")
+class _PersonFields(serializers.Serializer):
+    """Who a member is: username and name for everyone who may see the member; the email address only
+    when the serializer context says `show_emails` (admins and managers: projects.access)."""
 
+    username = serializers.CharField(source="user.username")
+    name = serializers.SerializerMethodField(help_text="First and last name, when the account has them.")
+    email = serializers.SerializerMethodField(
+        help_text="Only for organisation admins and project managers; null for everyone else."
+    )
+
+    def get_name(self, membership) -> str:
+        return membership.user.get_full_name()
+
+    def get_email(self, membership) -> str | None:
+        return membership.user.email if self.context.get("show_emails") else None
+
+
+class OrganisationMemberOutputSerializer(_PersonFields, serializers.ModelSerializer):
     class Meta:
         model = OrganisationMembership
-        fields = ["id", "username", "email", "role", "created_at"]
+        fields = ["id", "username", "name", "email", "role", "created_at"]
         read_only_fields = fields
 
 
@@ -165,14 +179,14 @@ class ProjectUpdateInputSerializer(StrictInputSerializer):
     settings = serializers.DictField(required=False)
 
 
-class ProjectMemberOutputSerializer(serializers.ModelSerializer):
-    username = serializers.CharField(source="user.username")
-
+class ProjectMemberOutputSerializer(_PersonFields, serializers.ModelSerializer):
     class Meta:
         model = ProjectMembership
         fields = [
             "id",
             "username",
+            "name",
+            "email",
             "role",
             "quota",
             "groups",

@@ -6,6 +6,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.api.serializers import CredentialsRevokedOutputSerializer
+from core.exceptions import Forbidden, NotFound
 from core.pagination import NewestFirstCursorPagination
 
 from .. import access, selectors, services
@@ -80,6 +82,14 @@ class OrganisationMemberViewSet(
 
     queryset = OrganisationMembership.objects.none()
 
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False):
+            context["show_emails"] = access.can_see_member_emails(
+                user=self.request.user, organisation_id=int(self.kwargs["organisation_pk"])
+            )
+        return context
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return OrganisationMembership.objects.none()
@@ -92,7 +102,21 @@ class OrganisationMemberViewSet(
         membership = services.organisation_member_add(
             organisation=organisation, actor=request.user, **payload.validated_data
         )
-        return Response(s.OrganisationMemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses=CredentialsRevokedOutputSerializer,
+        summary="Revoke all of a member's credentials: end every browser session and revoke every API "
+        "token (organisation admins)",
+    )
+    @action(detail=True, methods=["post"], url_path="revoke-credentials")
+    def revoke_credentials(self, request, *args, **kwargs):
+        organisation = self._organisation(OrgAction.MANAGE_MEMBERS)
+        result = services.organisation_member_credentials_revoke(
+            organisation=organisation, actor=request.user, membership_id=int(kwargs["pk"])
+        )
+        return Response(CredentialsRevokedOutputSerializer(result).data)
 
     def destroy(self, request, *args, **kwargs):
         organisation = self._organisation(OrgAction.MANAGE_MEMBERS)
@@ -259,6 +283,17 @@ class ProjectMemberViewSet(
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     queryset = ProjectMembership.objects.none()
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False):
+            try:
+                self._project(ProjectAction.VIEW_MEMBER_EMAILS)
+            except (NotFound, Forbidden):
+                context["show_emails"] = False
+            else:
+                context["show_emails"] = True
+        return context
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

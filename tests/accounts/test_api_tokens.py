@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken
 from accounts.services import api_token_create
 from core.models import AuditEvent
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,9 @@ def ada_client(ada) -> APIClient:
 
 
 def test_create_returns_the_key_once_and_stores_only_its_hash(ada, ada_client):
-    response = ada_client.post("/api/tokens/", {"name": "training-pipeline"}, format="json")
+    response = ada_client.post(
+        "/api/tokens/", {"name": "training-pipeline", "password": PASSWORD}, format="json"
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -68,7 +70,9 @@ def test_create_returns_the_key_once_and_stores_only_its_hash(ada, ada_client):
 
 
 def test_created_key_authenticates_as_its_owner(ada_client):
-    key = ada_client.post("/api/tokens/", {"name": "notebook"}, format="json").json()["key"]
+    key = ada_client.post("/api/tokens/", {"name": "notebook", "password": PASSWORD}, format="json").json()[
+        "key"
+    ]
 
     response = bearer(key).get("/api/me/")
 
@@ -77,7 +81,9 @@ def test_created_key_authenticates_as_its_owner(ada_client):
 
 
 def test_token_keyword_is_accepted_too(ada_client):
-    key = ada_client.post("/api/tokens/", {"name": "notebook"}, format="json").json()["key"]
+    key = ada_client.post("/api/tokens/", {"name": "notebook", "password": PASSWORD}, format="json").json()[
+        "key"
+    ]
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
 
@@ -88,7 +94,9 @@ def test_token_keyword_is_accepted_too(ada_client):
 
 
 def test_create_writes_an_audit_row(ada, ada_client):
-    response = ada_client.post("/api/tokens/", {"name": "training-pipeline"}, format="json")
+    response = ada_client.post(
+        "/api/tokens/", {"name": "training-pipeline", "password": PASSWORD}, format="json"
+    )
 
     token = ApiToken.objects.get(pk=response.json()["id"])
     event = AuditEvent.objects.get()
@@ -99,11 +107,11 @@ def test_create_writes_an_audit_row(ada, ada_client):
     assert event.project_id is None
     assert event.target_type == "accounts.apitoken"
     assert event.target_id == str(token.id)
-    assert event.changes == {"name": "training-pipeline"}
+    assert event.changes == {"name": "training-pipeline", "via": "api", "reauth": "password"}
 
 
 def test_create_strips_surrounding_whitespace_from_the_name(ada_client):
-    response = ada_client.post("/api/tokens/", {"name": "  ci  "}, format="json")
+    response = ada_client.post("/api/tokens/", {"name": "  ci  ", "password": PASSWORD}, format="json")
 
     assert response.status_code == 201
     assert response.json()["name"] == "ci"
@@ -213,7 +221,7 @@ def test_revoked_name_can_be_reused(ada, ada_client):
     token, _ = api_token_create(user=ada, name="ci")
     ada_client.delete(f"/api/tokens/{token.id}/")
 
-    response = ada_client.post("/api/tokens/", {"name": "ci"}, format="json")
+    response = ada_client.post("/api/tokens/", {"name": "ci", "password": PASSWORD}, format="json")
 
     assert response.status_code == 201
     assert ApiToken.objects.filter(user=ada, name="ci").count() == 2
@@ -226,7 +234,7 @@ def test_duplicate_active_name_is_a_conflict_and_creates_nothing(ada, ada_client
     api_token_create(user=ada, name="ci")
     audit_rows = AuditEvent.objects.count()
 
-    response = ada_client.post("/api/tokens/", {"name": "ci"}, format="json")
+    response = ada_client.post("/api/tokens/", {"name": "ci", "password": PASSWORD}, format="json")
 
     assert response.status_code == 409
     assert response.json() == {
@@ -240,7 +248,7 @@ def test_duplicate_active_name_is_a_conflict_and_creates_nothing(ada, ada_client
 def test_same_name_for_another_person_is_fine(ada_client):
     api_token_create(user=UserFactory(username="grace"), name="ci")
 
-    response = ada_client.post("/api/tokens/", {"name": "ci"}, format="json")
+    response = ada_client.post("/api/tokens/", {"name": "ci", "password": PASSWORD}, format="json")
 
     assert response.status_code == 201
 
@@ -301,7 +309,7 @@ def test_invalid_input_is_refused_and_creates_nothing(ada, ada_client, payload, 
 
 
 def test_name_of_exactly_100_chars_is_accepted(ada_client):
-    response = ada_client.post("/api/tokens/", {"name": "x" * 100}, format="json")
+    response = ada_client.post("/api/tokens/", {"name": "x" * 100, "password": PASSWORD}, format="json")
 
     assert response.status_code == 201
 

@@ -13,6 +13,7 @@ from accounts.models import ApiToken
 from projects.models import Project, ProjectMembership
 
 from ..factories import (
+    PASSWORD,
     OrganisationMembershipFactory,
     ProjectFactory,
     ProjectMembershipFactory,
@@ -200,6 +201,7 @@ def test_api_token_is_shown_once_works_and_stops_working_when_revoked(page, peop
     expect(page.get_by_text("No tokens yet.")).to_be_visible()
 
     page.get_by_label("Token name").fill("training-pipeline")
+    page.get_by_label("Your password").fill(PASSWORD)
     page.get_by_role("button", name="Create token").click()
 
     key = page.locator("#new-token").inner_text().strip()

@@ -120,6 +120,11 @@ def _organisation(people) -> str:
     return f"/api/organisations/{people.organisation.id}/"
 
 
+def _annotator_org_membership(people) -> str:
+    membership = OrganisationMembership.objects.get(organisation=people.organisation, user=people.annotator)
+    return f"{_organisation(people)}members/{membership.id}/"
+
+
 def _archive_first(people) -> None:
     services.project_archive(project=people.project, actor=people.manager)
 
@@ -158,6 +163,7 @@ CALLS: dict[str, Call] = {
         "post", lambda p: f"{_organisation(p)}members/", {"username": "newcomer"}
     ),
     "read_audit_log": Call("get", lambda p: f"{_organisation(p)}audit-events/"),
+    "revoke_member_credentials": Call("post", lambda p: f"{_annotator_org_membership(p)}revoke-credentials/"),
     "create_project": Call(
         "post",
         lambda p: "/api/projects/",
@@ -198,6 +204,7 @@ WRITES = {
     "create_schema_version",
     "create_guideline_version",
     "add_organisation_member",
+    "revoke_member_credentials",
     "create_project",
     "create_project_from_labelstudio",
     "acknowledge_guidelines",
@@ -226,6 +233,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "list_organisation_members": (200,     200,    200,     200,      200,       404),
     "add_organisation_member":   (201,     403,    403,     403,      403,       404),
     "read_audit_log":            (200,     403,    403,     403,      403,       404),
+    "revoke_member_credentials": (200,     403,    403,     403,      403,       404),
     "create_project":            (201,     403,    403,     403,      403,       404),
     "create_project_from_labelstudio": (201, 403,  403,     403,      403,       404),
     "preview_labelstudio_config": (200,    403,    403,     403,      403,       404),
@@ -369,6 +377,7 @@ PROJECT_WRITES = {
     ProjectAction.EDIT_GUIDELINES,
     ProjectAction.IMPORT_DATA,
     ProjectAction.MANAGE_WORKFLOW,
+    ProjectAction.VIEW_MEMBER_EMAILS,  # a read, but for managers only, like the writes
 }
 # Reads (and review) that annotators may not make: the whole item list, everyone's annotations (blind
 # labeling), the review queue.
@@ -390,7 +399,12 @@ PROJECT_OUTCOMES = {
     "outsider": ("not_found", "not_found", "not_found", "not_found"),
 }
 ORG_READS = {OrgAction.VIEW, OrgAction.VIEW_MEMBERS}
-ORG_WRITES = {OrgAction.MANAGE_MEMBERS, OrgAction.CREATE_PROJECT, OrgAction.VIEW_AUDIT_LOG}
+ORG_WRITES = {
+    OrgAction.MANAGE_MEMBERS,
+    OrgAction.CREATE_PROJECT,
+    OrgAction.VIEW_AUDIT_LOG,
+    OrgAction.VIEW_MEMBER_EMAILS,  # admins here; project managers too through can_see_member_emails
+}
 ORG_OUTCOMES = {
     "org_admin": ("ok", "ok"),
     "manager": ("ok", "forbidden"),

@@ -45,6 +45,8 @@ def member_body(membership: ProjectMembership) -> dict:
     return {
         "id": membership.id,
         "username": membership.user.username,
+        "name": membership.user.get_full_name(),
+        "email": membership.user.email,  # the callers here are managers
         "role": membership.role,
         "quota": None,
         "groups": [],

@@ -8,7 +8,7 @@ from accounts.models import ApiToken
 from core.models import AuditEvent
 from projects import services
 from projects.models import GuidelineVersion, LabelSchemaVersion, Project, ProjectMembership
-from tests.factories import ProjectFactory, label_schema
+from tests.factories import PASSWORD, ProjectFactory, label_schema
 
 pytestmark = pytest.mark.django_db
 
@@ -434,7 +434,7 @@ def test_weak_password_on_the_members_page_creates_nothing(people, page_for):
 def test_token_page_shows_a_new_key_once(people, page_for):
     client = page_for(people.annotator)
 
-    created = client.post("/account/tokens/", {"name": "notebook"})
+    created = client.post("/account/tokens/", {"name": "notebook", "password": PASSWORD})
     later = client.get("/account/tokens/")
 
     token = ApiToken.objects.get(user=people.annotator)
@@ -450,9 +450,9 @@ def test_token_page_shows_a_new_key_once(people, page_for):
 
 def test_token_page_duplicate_name_shows_the_error(people, page_for):
     client = page_for(people.annotator)
-    client.post("/account/tokens/", {"name": "notebook"})
+    client.post("/account/tokens/", {"name": "notebook", "password": PASSWORD})
 
-    response = client.post("/account/tokens/", {"name": "notebook"})
+    response = client.post("/account/tokens/", {"name": "notebook", "password": PASSWORD})
 
     assert response.status_code == 409
     assert "You already have an active token named &#x27;notebook&#x27;." in response.content.decode()
@@ -461,7 +461,7 @@ def test_token_page_duplicate_name_shows_the_error(people, page_for):
 
 def test_token_page_revokes_by_post(people, page_for):
     client = page_for(people.annotator)
-    client.post("/account/tokens/", {"name": "notebook"})
+    client.post("/account/tokens/", {"name": "notebook", "password": PASSWORD})
     token = ApiToken.objects.get(user=people.annotator)
 
     response = client.post(f"/account/tokens/{token.id}/revoke/")
@@ -474,7 +474,7 @@ def test_token_page_revokes_by_post(people, page_for):
 
 def test_token_revoke_by_get_is_not_allowed(people, page_for):
     client = page_for(people.annotator)
-    client.post("/account/tokens/", {"name": "notebook"})
+    client.post("/account/tokens/", {"name": "notebook", "password": PASSWORD})
     token = ApiToken.objects.get(user=people.annotator)
 
     response = client.get(f"/account/tokens/{token.id}/revoke/")
@@ -485,7 +485,7 @@ def test_token_revoke_by_get_is_not_allowed(people, page_for):
 
 
 def test_revoking_someone_elses_token_on_the_page_is_not_found(people, page_for):
-    page_for(people.manager).post("/account/tokens/", {"name": "managers"})
+    page_for(people.manager).post("/account/tokens/", {"name": "managers", "password": PASSWORD})
     token = ApiToken.objects.get(user=people.manager)
 
     response = page_for(people.annotator).post(f"/account/tokens/{token.id}/revoke/")
