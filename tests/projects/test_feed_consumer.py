@@ -422,3 +422,29 @@ def test_sockets_per_user_are_capped_and_a_closed_one_frees_its_slot(people, set
     assert connected is True
     assert refused[0][1]["data"]["code"] == "too_many_sockets"
     assert refused[-1] == ("close", CLOSE_TOO_MANY_SOCKETS)
+
+
+def test_an_admins_revocation_closes_every_socket_of_the_account(people):
+    """accounts.signals.credentials_revoked (sign out everywhere, an admin's revocation) reaches the
+    feed: the sockets re-check their sessions, which no longer sign anyone in."""
+    from accounts.services import user_credentials_revoke
+
+    project = people.project
+    laptop, other = _signed_in(people.annotator), _signed_in(people.reviewer)
+
+    async def scenario():
+        mine, theirs = _feed(project.id, laptop), _feed(project.id, other)
+        await _open(mine)
+        await _open(theirs)
+        await sync_to_async(user_credentials_revoke)(
+            user=people.annotator, actor=people.org_admin, organisation_id=people.organisation.id
+        )
+        seen = await _closing(mine)
+        quiet = await theirs.receive_nothing(timeout=0.3)
+        await theirs.disconnect()
+        return seen, quiet
+
+    seen, quiet = async_to_sync(scenario)()
+
+    assert seen[-1] == ("close", CLOSE_SIGNED_OUT)
+    assert quiet is True
