@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.outage.OutageMiddleware",  # outermost: retries a GET/HEAD once if the database connection was lost
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -81,6 +82,9 @@ if DATABASE_URL:
     # Persistent connections are per thread and ASGI runs sync code in many threads, so they are
     # off by default (Django's advice for ASGI); put PgBouncer in front for pooling.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+    # A reused connection (persistent or from the pool) is checked before use, so one that a PostgreSQL
+    # restart killed is replaced instead of failing the request (docs/DEPLOY.md, "Outages").
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_HEALTH_CHECKS", default=True)
     if env_bool("DB_POOL", default=False):
         # psycopg's pool (Django 5.1+): connections are shared across ASGI threads and returned at the
         # end of each request, so a request does not pay for a new connection (about 5 ms). The pool
@@ -182,6 +186,7 @@ CELERY_BEAT_SCHEDULE = {
 CORE_TASKS_IN_THREAD = env_bool("CORE_TASKS_IN_THREAD", default=False)  # embedded mode: jobs in a thread
 CORE_OUTBOX_BATCH = env_int("CORE_OUTBOX_BATCH", 200)  # messages relayed per sweep
 CORE_OUTBOX_RETRY_SECONDS = env_int("CORE_OUTBOX_RETRY_SECONDS", 10)  # a pending message waits this long
+CORE_RETRY_AFTER_SECONDS = env_int("CORE_RETRY_AFTER_SECONDS", 5)  # Retry-After of a 503 during an outage
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -195,11 +200,14 @@ else:
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Redis down: reads miss, writes are dropped (the cache holds only hints), see core/cache.py.
+        {"BACKEND": "core.cache.ResilientRedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Cache keys whose errors must not be swallowed: the sign-in lockout fails closed (503) without Redis.
+CORE_CACHE_STRICT_PREFIXES = ["login-failures:"]
 
 # --- REST framework and OpenAPI -------------------------------------------------------------------
 REST_FRAMEWORK = {
