@@ -182,7 +182,13 @@ CELERY_TASK_PUBLISH_RETRY = False  # the outbox retries; a publish must fail fas
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "core.tasks.outbox_relay_task", "schedule": 10.0},
     "lease-release": {"task": "annotation.tasks.lease_release_expired_task", "schedule": 30.0},
+    "jobs-reap": {"task": "core.tasks.jobs_reap_task", "schedule": 30.0},  # jobs whose worker died
 }
+# Broker outages: a worker retries its connection for ever (Celery's default gives up after 100 tries,
+# about 45 minutes, and the worker exits); docs/DEPLOY.md "Outages".
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CORE_JOB_HEARTBEAT_SECONDS = env_int("CORE_JOB_HEARTBEAT_SECONDS", 10)  # a running job proves it is alive
+CORE_JOB_STALE_SECONDS = env_int("CORE_JOB_STALE_SECONDS", 60)  # no beat for this long: its worker died
 CORE_TASKS_IN_THREAD = env_bool("CORE_TASKS_IN_THREAD", default=False)  # embedded mode: jobs in a thread
 CORE_OUTBOX_BATCH = env_int("CORE_OUTBOX_BATCH", 200)  # messages relayed per sweep
 CORE_OUTBOX_RETRY_SECONDS = env_int("CORE_OUTBOX_RETRY_SECONDS", 10)  # a pending message waits this long

@@ -140,3 +140,53 @@ def owned_postgres():
     finally:
         server.destroy()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def start_worker(*, redis_url: str, database_url: str, queue: str, log_path: Path, env_extra: dict, args=()):
+    """A `celery worker` process (solo pool, like production's one-process-per-container) on `queue`;
+    returns the Popen once it is ready."""
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "PYTHONUNBUFFERED": "1",
+        **env_extra,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        "-Q",
+        queue,
+        "-l",
+        "info",
+    ]
+    log = log_path.open("w")
+    process = subprocess.Popen([*command, *args], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 40
+    while "ready." not in log_path.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"Celery worker did not start:\n{log_path.read_text()[-4000:]}")
+        time.sleep(0.1)
+    return process
+
+
+def stop_worker(process) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
