@@ -69,7 +69,7 @@ def api_exception_handler(exc, context):
 
     if (outage := outage_kind(exc)) is not None:  # PostgreSQL or Redis down: 503 + Retry-After
         set_rollback()
-        return outage_response(context.get("request"), outage)
+        return outage_response(context.get("request"), outage, exc)
     if isinstance(exc, DomainError):
         body = {"code": exc.code, "detail": exc.message, **exc.extra}
         return Response(body, status=exc.status_code)

@@ -65,20 +65,18 @@ def outage_kind(exc: BaseException | None) -> str | None:
 
 
 def database_connection_lost() -> bool:
-    """Whether a database connection of this thread is gone (closed, broken, or never opened)."""
+    """Whether a connection this thread was using broke (a restart, a failover, a killed backend).
+    A connection that could not be opened at all is not "lost": retrying would only wait again."""
     for conn in connections.all(initialized_only=True):
         raw = conn.connection
-        if raw is None:
-            if conn.errors_occurred:
-                return True
-            continue
-        if getattr(raw, "closed", False) or getattr(raw, "broken", False):
+        if raw is not None and (getattr(raw, "closed", False) or getattr(raw, "broken", False)):
             return True
     return False
 
 
-def outage_response(request, kind: str):
+def outage_response(request, kind: str, error: BaseException | None = None):
     """The 503 answer for `request`. Marked retryable when the database connection was lost."""
+    logger.warning("%s unavailable: %s: %s", kind, type(error).__name__, error)
     retry_after = str(settings.CORE_RETRY_AFTER_SECONDS)
     detail = _MESSAGES[kind]
     if request is None or request.path.startswith("/api/"):
@@ -103,9 +101,10 @@ def mark(response, kind: str):
 
 def server_error(request, *args, **kwargs):
     """handler500: an outage becomes a 503; anything else stays Django's plain 500."""
-    kind = outage_kind(sys.exc_info()[1])
+    error = sys.exc_info()[1]
+    kind = outage_kind(error)
     if kind is not None:
-        return outage_response(request, kind)
+        return outage_response(request, kind, error)
     if request.path.startswith("/api/"):
         return JsonResponse({"code": "server_error", "detail": "Server error."}, status=500)
     from django.views.defaults import server_error as default_server_error
@@ -132,10 +131,13 @@ class OutageMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if request.method in ("GET", "HEAD") and getattr(response, _RETRYABLE, False):
-            logger.warning("database connection lost in %s %s; retrying once", request.method, request.path)
-            _close_lost_connections()
-            response = self.get_response(request)
+        if getattr(response, _RETRYABLE, False):
+            _close_lost_connections()  # the next request (or the retry) starts on a fresh connection
+            if request.method in ("GET", "HEAD"):
+                logger.warning(
+                    "database connection lost in %s %s; retrying once", request.method, request.path
+                )
+                response = self.get_response(request)
         return response
 
 

@@ -93,7 +93,7 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DB_POOL_MIN", 2),
             "max_size": env_int("DB_POOL_MAX", 20),
-            "timeout": 10,
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),  # seconds a request waits for a connection
         }
 else:
     DATABASES = {
