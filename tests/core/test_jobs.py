@@ -126,3 +126,15 @@ def test_a_failing_first_dispatch_never_fails_the_committed_request(
     assert response.status_code == 202, response.content
     message = OutboxMessage.objects.get(task_name="exports.tasks.release_build_task")
     assert message.dispatched_at is None
+
+
+def test_embedded_mode_runs_the_beat_schedule_in_process(people, settings):
+    """`make run` has no beat: its scheduler thread runs every beat entry by task name (the reaper
+    among them), so a job left running by a previous process is failed there too."""
+    from core import scheduler
+
+    job = ImportJob.objects.create(project=people.project, status="running", format="jsonl")
+    _beat("import", job.id, 120)
+    scheduler._embedded_sweep()
+    assert ImportJob.objects.get(pk=job.id).status == "failed"
+    assert scheduler.embedded_scheduler_start() is False  # only with in-process jobs in a thread
