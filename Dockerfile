@@ -2,7 +2,7 @@
 #
 #   docker build -t tessera .
 #   docker run --env-file tessera.env -p 8000:8000 tessera                      # web
-#   docker run --env-file tessera.env tessera celery -A config worker -l info   # worker
+#   docker run --env-file tessera.env tessera celery -A config worker -l info --without-gossip --without-mingle   # worker
 #   docker run --env-file tessera.env tessera celery -A config beat -l info -s /tmp/celerybeat-schedule  # beat: exactly one
 
 # --- 1. frontend: Vite build -> /build/frontend/dist ---------------------------------------------------

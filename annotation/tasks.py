@@ -9,16 +9,20 @@ from .tasks_sources import bucket_source_sync_task  # noqa: F401
 def import_job_run_task(job_id: int) -> None:
     """Entry point only. Rules live in annotation.services.imports.import_job_run."""
     from annotation.services.imports import import_job_run
+    from core.jobs import job_heartbeat
 
-    import_job_run(job_id=job_id)
+    with job_heartbeat("import", job_id):  # a dead worker's job is failed by core.jobs.jobs_reap
+        import_job_run(job_id=job_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def split_run_task(operation_id: int) -> None:
     """Entry point only. Rules live in annotation.services.splits.split_run."""
     from annotation.services.splits import split_run
+    from core.jobs import job_heartbeat
 
-    split_run(operation_id=operation_id)
+    with job_heartbeat("split", operation_id):
+        split_run(operation_id=operation_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)

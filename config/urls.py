@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from core.views import healthz
 
 handler404 = "core.views.not_found"
-handler500 = "core.views.server_error"
+handler500 = "core.outage.server_error"  # an outage (database, Redis) answers 503, not 500
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -63,6 +63,13 @@ def _first_message(errors) -> str:
 
 
 def api_exception_handler(exc, context):
+    from rest_framework.views import set_rollback
+
+    from .outage import outage_kind, outage_response
+
+    if (outage := outage_kind(exc)) is not None:  # PostgreSQL or Redis down: 503 + Retry-After
+        set_rollback()
+        return outage_response(context.get("request"), outage, exc)
     if isinstance(exc, DomainError):
         body = {"code": exc.code, "detail": exc.message, **exc.extra}
         return Response(body, status=exc.status_code)

@@ -49,3 +49,27 @@ def health_report() -> tuple[bool, dict[str, str]]:
         else:
             results[name] = "ok"
     return all(value == "ok" for value in results.values()), results
+
+
+def workers_report() -> dict | None:
+    """Background workers, from their liveness rows (core.jobs): None in embedded mode (no workers).
+
+    {"status": "ok" | "error: ...", "alive": n, "dead": ["host:pid", ...]}. A worker beats every
+    CORE_JOB_HEARTBEAT_SECONDS; one silent for CORE_JOB_STALE_SECONDS is dead (killed, crashed, or
+    its host lost); a clean shutdown removes its row.
+    """
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    from .jobs import workers_status
+
+    try:
+        workers = workers_status()
+    except Exception as error:
+        return {"status": f"error: {type(error).__name__}: {error}"[:300], "alive": 0, "dead": []}
+    if workers["alive"]:
+        status = "ok"
+    elif workers["dead"]:
+        status = f"error: no live worker; {len(workers['dead'])} stopped beating"
+    else:
+        status = "error: no worker has reported"
+    return {"status": status, **workers}

@@ -93,3 +93,28 @@ class OutboxMessage(models.Model):
     def __str__(self) -> str:
         state = "sent" if self.dispatched_at else "pending"
         return f"{self.task_name} #{self.pk} ({state})"
+
+
+class JobHeartbeat(models.Model):
+    """A long job is alive: the worker running it writes `beat_at` every few seconds (core.jobs).
+
+    One row per running job, deleted when it ends. A row whose beat is older than
+    CORE_JOB_STALE_SECONDS belongs to a worker that died (SIGKILL, OOM, lost host): the reaper
+    (core.jobs.jobs_reap, beat every 30 s) marks the job failed and deletes the row. Worker
+    liveness for /healthz is a row too (kind "worker", object_id 0, keyed by `worker`).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=30)  # "import", "split", "release", "quality", "worker"
+    object_id = models.BigIntegerField()
+    worker = models.CharField(max_length=255, blank=True)  # host:pid
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id", "worker"], name="job_heartbeat_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.object_id} on {self.worker} (beat {self.beat_at:%H:%M:%S})"

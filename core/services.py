@@ -2,7 +2,6 @@
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import models, transaction
@@ -20,7 +19,14 @@ def outbox_enqueue(*, task_name: str, kwargs: dict) -> OutboxMessage:
     is never lost between a commit and a crash or a Redis outage.
     """
     message = OutboxMessage.objects.create(task_name=task_name, kwargs=kwargs, next_attempt_at=timezone.now())
-    transaction.on_commit(partial(outbox_dispatch, message_id=message.id))
+
+    # Robust: the caller's transaction has committed; a failing first attempt (even the database
+    # blinking) must not turn its success into an error. The relay sends the row later.
+    # (A function, not a functools.partial: Django logs a robust hook's failure by its __qualname__.)
+    def dispatch() -> None:
+        outbox_dispatch(message_id=message.id)
+
+    transaction.on_commit(dispatch, robust=True)
     return message
 
 

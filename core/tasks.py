@@ -7,3 +7,11 @@ def outbox_relay_task() -> int:
     from core.services import outbox_relay
 
     return outbox_relay()
+
+
+@shared_task(ignore_result=True)
+def jobs_reap_task() -> int:
+    """Entry point only (beat, every 30 s). Rules live in core.jobs.jobs_reap."""
+    from core.jobs import jobs_reap
+
+    return jobs_reap()

@@ -4,15 +4,25 @@ from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as html_server_error
 
-from .health import health_report
+from .health import health_report, workers_report
 
 
 @never_cache
 @require_GET
 def healthz(request):
-    """200 when database, broker and storage all answer; 503 naming the parts that failed."""
+    """200 when database, broker and storage all answer; 503 naming the parts that failed.
+
+    With workers (not embedded mode) the body also reports them; no live worker makes the status
+    "degraded" (still 200, so load balancers keep the web servers), or 503 with ?workers=required.
+    """
     healthy, checks = health_report()
     body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    workers = workers_report()
+    if workers is not None:
+        body["workers"] = workers
+        if workers["status"] != "ok" and healthy:
+            body["status"] = "degraded"
+            healthy = request.GET.get("workers") != "required"
     return JsonResponse(body, status=200 if healthy else 503)
 
 

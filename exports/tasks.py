@@ -4,6 +4,8 @@ from celery import shared_task
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def release_build_task(release_id: int) -> None:
     """Entry point only. Rules live in exports.services.release_build (idempotent)."""
+    from core.jobs import job_heartbeat
     from exports.services import release_build
 
-    release_build(release_id=release_id)
+    with job_heartbeat("release", release_id):  # a dead worker's build is failed by core.jobs.jobs_reap
+        release_build(release_id=release_id)

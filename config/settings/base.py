@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.outage.OutageMiddleware",  # outermost: retries a GET/HEAD once if the database connection was lost
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,6 +85,9 @@ if DATABASE_URL:
     # Persistent connections are per thread and ASGI runs sync code in many threads, so they are
     # off by default (Django's advice for ASGI); put PgBouncer in front for pooling.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+    # A reused connection (persistent or from the pool) is checked before use, so one that a PostgreSQL
+    # restart killed is replaced instead of failing the request (docs/DEPLOY.md, "Outages").
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_HEALTH_CHECKS", default=True)
     if env_bool("DB_POOL", default=False):
         # psycopg's pool (Django 5.1+): connections are shared across ASGI threads and returned at the
         # end of each request, so a request does not pay for a new connection (about 5 ms). The pool
@@ -92,7 +96,7 @@ if DATABASE_URL:
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DB_POOL_MIN", 2),
             "max_size": env_int("DB_POOL_MAX", 20),
-            "timeout": 10,
+            "timeout": env_int("DB_POOL_TIMEOUT", 10),  # seconds a request waits for a connection
         }
 else:
     DATABASES = {
@@ -186,10 +190,17 @@ CELERY_TASK_PUBLISH_RETRY = False  # the outbox retries; a publish must fail fas
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "core.tasks.outbox_relay_task", "schedule": 10.0},
     "lease-release": {"task": "annotation.tasks.lease_release_expired_task", "schedule": 30.0},
+    "jobs-reap": {"task": "core.tasks.jobs_reap_task", "schedule": 30.0},  # jobs whose worker died
 }
+# Broker outages: a worker retries its connection for ever (Celery's default gives up after 100 tries,
+# about 45 minutes, and the worker exits); docs/DEPLOY.md "Outages".
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CORE_JOB_HEARTBEAT_SECONDS = env_int("CORE_JOB_HEARTBEAT_SECONDS", 10)  # a running job proves it is alive
+CORE_JOB_STALE_SECONDS = env_int("CORE_JOB_STALE_SECONDS", 60)  # no beat for this long: its worker died
 CORE_TASKS_IN_THREAD = env_bool("CORE_TASKS_IN_THREAD", default=False)  # embedded mode: jobs in a thread
 CORE_OUTBOX_BATCH = env_int("CORE_OUTBOX_BATCH", 200)  # messages relayed per sweep
 CORE_OUTBOX_RETRY_SECONDS = env_int("CORE_OUTBOX_RETRY_SECONDS", 10)  # a pending message waits this long
+CORE_RETRY_AFTER_SECONDS = env_int("CORE_RETRY_AFTER_SECONDS", 5)  # Retry-After of a 503 during an outage
 
 # channels_redis receives with a blocking BZPOPMIN of 5 s (RedisChannelLayer.brpop_timeout); redis-py
 # 8 reads with a default socket timeout of 5 s, so an idle socket's receive raced the reply and died
@@ -223,11 +234,14 @@ REALTIME_BAD_FRAMES_WINDOW_SECONDS = env_int("REALTIME_BAD_FRAMES_WINDOW_SECONDS
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        # Redis down: reads miss, writes are dropped (the cache holds only hints), see core/cache.py.
+        {"BACKEND": "core.cache.ResilientRedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Cache keys whose errors must not be swallowed: the sign-in lockout fails closed (503) without Redis.
+CORE_CACHE_STRICT_PREFIXES = ["login-failures:"]
 
 # --- REST framework and OpenAPI -------------------------------------------------------------------
 REST_FRAMEWORK = {
