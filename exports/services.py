@@ -724,7 +724,8 @@ def _records(
 
 
 def _with_rows(project, batches: Iterator[list], include_raw: bool) -> Iterator[tuple]:
-    """(items, consensus by item id, annotations by item id) per batch of items, in id order."""
+    """(items, consensus by item id, annotations by item id, gold answers by item id) per batch of
+    items, in id order."""
     try:
         for chunk in batches:
             first, last = chunk[0].id, chunk[-1].id
@@ -738,7 +739,17 @@ def _with_rows(project, batches: Iterator[list], include_raw: bool) -> Iterator[
                 project=project, first_item_id=first, last_item_id=last, with_results=include_raw
             ):
                 annotations[row.item_id].append(row)
-            yield chunk, consensus, annotations
+            gold = (
+                {
+                    row.item_id: row
+                    for row in consensus_selectors.export_gold(
+                        project=project, first_item_id=first, last_item_id=last
+                    )
+                }
+                if any(item.is_gold for item in chunk)
+                else {}
+            )
+            yield chunk, consensus, annotations, gold
     finally:
         batches.close()  # the server-side cursor, while its transaction is alive
 
@@ -805,14 +816,21 @@ def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk
     pseudonym = _Pseudonyms(project.id)
     seen = 0
     no_annotations: list = []
-    for chunk, consensus, by_item in chunks:
+    for chunk, consensus, by_item, gold in chunks:
         get_annotations = by_item.get
         for item in chunk:
             rows = consensus.get(item.id)
+            reference = gold.get(item.id) if item.is_gold else None
+            if reference is not None:
+                rows = _gold_rows(item.id, reference, ctx)  # the reference answer is the label
+                if rows:
+                    rows.append(reference)
             if not rows:
                 continue
-            if min_agreement is not None and any(
-                _finite(r.agreement) is None or r.agreement < min_agreement for r in rows
+            if (
+                reference is None
+                and min_agreement is not None
+                and any(_finite(r.agreement) is None or r.agreement < min_agreement for r in rows)
             ):
                 continue
             yield _record(
@@ -832,12 +850,29 @@ def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk
 
 
 _METHOD_NAMES: dict[tuple[str, str], str] = {}  # (method, version) -> "method@version", a handful
+GOLD_METHOD = "gold"
+
+
+def _gold_rows(item_id: int, reference, ctx: ExportContext) -> list:
+    """A gold item's reference answers as consensus-shaped rows (method "gold", confidence and
+    agreement undefined), for the controls of the release's schema that the reference answers."""
+    result = reference.result if isinstance(reference.result, dict) else {}
+    return [
+        consensus_selectors.ExportConsensusRow(item_id, name, result[name], None, None, GOLD_METHOD, "1")
+        for name in sorted(c.get("name") for c in ctx.controls())
+        if result.get(name) is not None
+    ]
 
 
 def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats, media_of) -> ExportRecord:
     # Hot path (once per record): plain loops, no helper calls per value.
     labels, confidence, agreement, aggregation = {}, {}, {}, {}
     methods = stats.methods if stats is not None else None
+    gold = None
+    if type(rows[-1]) is not consensus_selectors.ExportConsensusRow:  # a gold item: see _merged
+        reference = rows[-1]
+        rows = rows[:-1]
+        gold = {"source": reference.source, "schema_version": reference.schema_version}
     for r in rows:
         control = r.control
         labels[control] = r.answer
@@ -855,6 +890,10 @@ def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats, medi
     review = None
     guideline_version = None
     annotators = []
+    versions_of = [
+        {"annotation_id": a.id, "guideline_version": a.guideline_version, "schema_version": a.schema_version}
+        for a in annotations
+    ]
     if len(annotations) == 1:  # the usual case, without the sets and generators below
         a = annotations[0]
         review = _REVIEW.get(a.review)
@@ -902,6 +941,9 @@ def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats, medi
             review=review,
             aggregation=aggregation,
             synthetic=bool(item.synthetic),
+            annotation_versions=versions_of,
+            label_source="consensus" if gold is None else "gold",
+            gold=gold,
         ),
     )
 

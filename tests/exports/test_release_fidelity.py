@@ -9,7 +9,7 @@ from quality.models import ConsensusResult
 from tessera_client.__main__ import main as tessera
 
 from .test_release_media import images  # noqa: F401 - fixtures
-from .test_release_service import create_release, release_storage  # noqa: F401 - fixtures
+from .test_release_service import LABELS, create_release, lab, release_storage  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,3 +31,88 @@ def test_pull_verifies_a_yolo_release_with_an_image_without_boxes(
     assert tessera([*args, "--token", token]) == 0  # again: every file kept
     assert tessera([*args, "--token", token, "--verify"]) == 0
     assert capsys.readouterr().out.count("OK: ") == 3
+
+
+def _gold(project, item, result, people):
+    from quality.models import GoldStandard
+
+    ConsensusResult.objects.filter(item=item).delete()  # quality never writes consensus for gold items
+    return GoldStandard.objects.create(
+        project=project,
+        item=item,
+        result=result,
+        source="manual",
+        schema_version=project.schema_versions.order_by("-version").first(),
+        created_by=people.manager,
+    )
+
+
+def _records(release_storage, release):
+    import json
+
+    root = release_storage / release.storage_prefix / "jsonl"
+    lines = [line for path in sorted(root.glob("*.jsonl")) for line in path.read_text().splitlines()]
+    rows = [json.loads(line) for line in lines]
+    return sorted(rows, key=lambda r: r["item_id"])
+
+
+def test_a_gold_release_labels_gold_items_with_their_reference_answer(
+    people, lab, create_release, release_storage
+):
+    project, items = lab
+    _gold(project, items[1], {"sentiment": "neutral"}, people)
+
+    release = create_release(filter={"gold": True}, formats=["csv"])
+
+    (record,) = _records(release_storage, release)
+    assert (record["item_id"], record["labels"]) == (items[1].id, {"sentiment": "neutral"})
+    assert (record["confidence"], record["agreement"]) == ({"sentiment": None}, {"sentiment": None})
+    lineage = record["lineage"]
+    assert lineage["label_source"] == "gold"
+    assert lineage["gold"] == {"source": "manual", "schema_version": 1}
+    assert lineage["aggregation"] == {"sentiment": "gold@1"}
+    assert release.manifest["counts"]["records"] == 1
+    assert release.manifest["counts"]["labels"] == {"sentiment": {"neutral": 1}}
+
+
+def test_a_normal_release_labels_gold_items_with_their_reference_answer_too(
+    people, lab, create_release, release_storage
+):
+    project, items = lab
+    _gold(project, items[1], {"sentiment": "neutral"}, people)
+
+    release = create_release(filter={"min_agreement": 0.5})
+
+    records = {r["item_id"]: r for r in _records(release_storage, release)}
+    assert sorted(records) == [items[0].id, items[1].id]  # gold is not held to agreement
+    assert records[items[1].id]["labels"] == {"sentiment": "neutral"}
+    assert records[items[1].id]["lineage"]["label_source"] == "gold"
+    assert records[items[0].id]["lineage"]["label_source"] == "consensus"
+    assert records[items[0].id]["lineage"]["gold"] is None
+
+
+def test_lineage_names_the_guideline_and_schema_version_of_each_annotation(
+    people, lab, create_release, release_storage
+):
+    from annotation.models import Annotation
+    from projects import services as project_services
+    from tests.factories import label_schema
+
+    project, items = lab
+    first, second = Annotation.objects.filter(item=items[0]).order_by("id")
+    g1 = project_services.guideline_version_create(project=project, actor=people.manager, body="v1")
+    g2 = project_services.guideline_version_create(project=project, actor=people.manager, body="v2")
+    s2 = project_services.schema_version_create(
+        project=project, actor=people.manager, definition=label_schema(*LABELS, "mixed")
+    )
+    Annotation.objects.filter(pk=first.pk).update(guideline_version=g1)  # given under schema 1, guidelines 1
+    Annotation.objects.filter(pk=second.pk).update(guideline_version=g2, schema_version=s2)
+
+    release = create_release()
+
+    record = next(r for r in _records(release_storage, release) if r["item_id"] == items[0].id)
+    assert record["lineage"]["annotation_versions"] == [
+        {"annotation_id": first.id, "guideline_version": 1, "schema_version": 1},
+        {"annotation_id": second.id, "guideline_version": 2, "schema_version": 2},
+    ]
+    assert record["lineage"]["schema_version"] == 2  # the version the labels are written in
