@@ -116,3 +116,87 @@ def test_lineage_names_the_guideline_and_schema_version_of_each_annotation(
         {"annotation_id": second.id, "guideline_version": 2, "schema_version": 2},
     ]
     assert record["lineage"]["schema_version"] == 2  # the version the labels are written in
+
+
+PAIRWISE = {
+    "version": 1,
+    "fields": [
+        {"name": "prompt", "type": "text", "source": "prompt"},
+        {"name": "responses", "type": "candidates", "source": "responses"},
+    ],
+    "controls": [{"name": "preference", "type": "pairwise", "field": "responses", "strength": True}],
+}
+
+
+def _label_all(project, annotators, answer):
+    from annotation.services import labeling
+
+    for index, user in enumerate(annotators):
+        while (outcome := labeling.next_item_for_annotator(project=project, annotator=user)).assignment:
+            labeling.annotation_submit(
+                project=project,
+                annotator=user,
+                assignment_id=outcome.assignment.id,
+                result=answer(index, outcome.assignment.item_id),
+                active_ms=1000,
+            )
+
+
+def test_pairwise_strength_goes_through_consensus_into_every_format(people, release_storage, create_release):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from projects import services as project_services
+    from projects.models import ProjectMembership
+    from quality import services as quality_services
+    from tests.factories import ProjectMembershipFactory, UserFactory, make_items
+
+    project = people.project
+    project_services.project_update(project=project, actor=people.manager, overlap=2)
+    project.refresh_from_db()
+    settings_ = {**project.settings, "quality": {"escalate_below": None}}
+    project_services.project_update(project=project, actor=people.manager, settings=settings_)
+    project_services.schema_version_create(project=project, actor=people.manager, definition=PAIRWISE)
+    second = ProjectMembershipFactory(
+        project=project, user=UserFactory(username="rater2"), role=ProjectMembership.Role.ANNOTATOR
+    ).user
+    items = make_items(
+        project,
+        {"data": {"prompt": "Summarise", "responses": ["short", "careful"]}},
+        {"data": {"prompt": "Translate", "responses": ["good", "bad"]}},
+    )
+    strengths = {items[0].id: (3, 2), items[1].id: (1, 1)}  # means 2.5 -> 3 and 1
+    choices = {items[0].id: "B", items[1].id: "A"}
+    _label_all(
+        project,
+        [people.annotator, second],
+        lambda index, item_id: {
+            "preference": {"choice": choices[item_id], "strength": strengths[item_id][index]}
+        },
+    )
+    quality_services.quality_compute(project_id=project.id, full=True)
+
+    answers = dict(ConsensusResult.objects.filter(project=project).values_list("item_id", "answer"))
+    assert answers == {
+        items[0].id: {"choice": "B", "strength": 3},
+        items[1].id: {"choice": "A", "strength": 1},
+    }
+    release = create_release(formats=["preference", "csv", "parquet"])
+    root = release_storage / release.storage_prefix
+    labels = {r["item_id"]: r["labels"]["preference"] for r in _records(release_storage, release)}
+    assert labels == answers
+    rows = [
+        json.loads(line) for line in (root / "preference/preference/unsplit.jsonl").read_text().splitlines()
+    ]
+    assert [(r["chosen"], r["rejected"], r["strength"]) for r in rows] == [
+        ("careful", "short", 3),
+        ("good", "bad", 1),
+    ]
+    csv_text = (root / "csv/unsplit.csv").read_text()
+    assert '{""choice"":""B"",""strength"":3}' in csv_text
+    table = pq.read_table(root / "parquet/unsplit.parquet").to_pylist()
+    assert [json.loads(row["label.preference"]) for row in table] == [
+        answers[items[0].id],
+        answers[items[1].id],
+    ]
