@@ -200,3 +200,66 @@ def test_pairwise_strength_goes_through_consensus_into_every_format(people, rele
         answers[items[0].id],
         answers[items[1].id],
     ]
+
+
+TRANSCRIBE = {
+    "version": 1,
+    "fields": [{"name": "audio", "type": "audio", "source": "audio"}],
+    "controls": [{"name": "transcript", "type": "transcription", "field": "audio", "required": True}],
+}
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [("", "missing_required"), ("   \n", "empty_transcription"), ({"no_speech": False}, "wrong_type")],
+)
+def test_an_empty_transcription_is_refused_at_submit(answer, code):
+    from projects.schema.validate import validate_annotation
+
+    issues = validate_annotation(TRANSCRIBE, {"audio": "a.wav"}, {"transcript": answer})
+
+    assert [(i.path, i.code) for i in issues] == [("transcript", code)]
+    assert validate_annotation(TRANSCRIBE, {"audio": "a.wav"}, {"transcript": {"no_speech": True}}) == []
+
+
+def test_no_speech_is_one_value_every_format_writes(write_format):
+    import csv
+    import json
+
+    import pyarrow.parquet as pq
+
+    from exports.records import ExportContext, ExportRecord, Media
+    from quality.answers import adapter_for
+
+    control = TRANSCRIBE["controls"][0]
+    consensus, _ = adapter_for(control).consensus(
+        [{"no_speech": True}, {"no_speech": True}, "uh"], None, control
+    )
+    assert consensus == {"no_speech": True}
+    ctx = ExportContext("p", "p", TRANSCRIBE, "v1", 1)
+    records = [
+        ExportRecord(
+            item_id=i,
+            external_id=f"clip-{i}",
+            split="train",
+            data={"audio": f"{i}.wav"},
+            media=Media(f"media/{i}.wav", duration=2.0),
+            labels={"transcript": label},
+            confidence={"transcript": 1.0},
+            agreement={"transcript": 1.0},
+        )
+        for i, label in [(1, consensus), (2, "hello")]
+    ]
+    files = {}
+    for name in ("asr", "jsonl", "csv", "parquet"):
+        root, names, _ = write_format(name, records, ctx, sub=name)
+        files[name] = root / names[0]
+
+    asr = [json.loads(line) for line in files["asr"].read_text().splitlines()]
+    assert [(row["item_id"], row["text"]) for row in asr] == [(1, ""), (2, "hello")]
+    jsonl = [json.loads(line) for line in files["jsonl"].read_text().splitlines()]
+    assert [row["labels"]["transcript"] for row in jsonl] == [{"no_speech": True}, "hello"]
+    with files["csv"].open(newline="") as handle:
+        cells = [row["label.transcript"] for row in csv.DictReader(handle)]
+    assert cells == ['{"no_speech":true}', "hello"]  # not the empty cell of "not answered"
+    assert [r["label.transcript"] for r in pq.read_table(files["parquet"]).to_pylist()] == cells
