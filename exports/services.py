@@ -1365,6 +1365,25 @@ def release_diff(*, old: Release, new: Release, limit: int | None = None) -> dic
     if old.project_id != new.project_id:
         raise DomainError("not_found", "No such release.", status_code=404)
     limit = settings.EXPORTS_DIFF_MAX_ITEMS if limit is None else limit
+    from .display import item_key, labels_text
+
+    schema = LabelSchemaVersion.objects.filter(project_id=new.project_id).order_by("-version").first()
+    definition = schema.definition if schema is not None else {}
+
+    def named(row: dict) -> dict:
+        return {
+            "item_id": row["item_id"],
+            "external_id": row["external_id"],
+            "key": item_key(row["external_id"], row["lineage"].get("checksum"), row["item_id"]),
+        }
+
+    def listed(row: dict) -> dict:
+        return {
+            **named(row),
+            "labels": row["labels"],
+            "labels_text": labels_text(definition, row["labels"], row["data"]),
+        }
+
     added, removed, relabelled = [], [], []
     totals = Counter()
     old_rows, new_rows = _jsonl_stream(old), _jsonl_stream(new)
@@ -1373,27 +1392,40 @@ def release_diff(*, old: Release, new: Release, limit: int | None = None) -> dic
         if b is None or (a is not None and a["item_id"] < b["item_id"]):
             totals["removed"] += 1
             if len(removed) < limit:
-                removed.append({"item_id": a["item_id"], "labels": a["labels"]})
+                removed.append(listed(a))
             a = next(old_rows, None)
         elif a is None or b["item_id"] < a["item_id"]:
             totals["added"] += 1
             if len(added) < limit:
-                added.append({"item_id": b["item_id"], "labels": b["labels"]})
+                added.append(listed(b))
             b = next(new_rows, None)
         else:
             if a["labels"] != b["labels"]:
                 totals["relabelled"] += 1
                 if len(relabelled) < limit:
+                    controls = sorted(
+                        name
+                        for name in set(a["labels"]) | set(b["labels"])
+                        if a["labels"].get(name) != b["labels"].get(name)
+                    )
+                    old_text = labels_text(definition, a["labels"], a["data"])
+                    new_text = labels_text(definition, b["labels"], b["data"])
                     relabelled.append(
                         {
-                            "item_id": a["item_id"],
-                            "controls": sorted(
-                                name
-                                for name in set(a["labels"]) | set(b["labels"])
-                                if a["labels"].get(name) != b["labels"].get(name)
-                            ),
+                            **named(b),
+                            "controls": controls,
                             "old": a["labels"],
                             "new": b["labels"],
+                            "changes": [
+                                {
+                                    "control": name,
+                                    "old": a["labels"].get(name),
+                                    "new": b["labels"].get(name),
+                                    "old_text": old_text.get(name, "(not answered)"),
+                                    "new_text": new_text.get(name, "(not answered)"),
+                                }
+                                for name in controls
+                            ],
                             "reasons": _reasons(a["lineage"], b["lineage"]),
                         }
                     )
@@ -1461,7 +1493,13 @@ def _jsonl_stream(release: Release) -> Iterator[dict]:
                 row = orjson.loads(line)
                 yield (
                     row["item_id"],
-                    {"item_id": row["item_id"], "labels": row["labels"], "lineage": row["lineage"]},
+                    {
+                        "item_id": row["item_id"],
+                        "external_id": row.get("external_id"),
+                        "data": row.get("data") or {},
+                        "labels": row["labels"],
+                        "lineage": row["lineage"],
+                    },
                 )
 
     for _, row in heapq.merge(*(lines(p) for p in paths), key=lambda pair: pair[0]):

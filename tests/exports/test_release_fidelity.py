@@ -263,3 +263,65 @@ def test_no_speech_is_one_value_every_format_writes(write_format):
         cells = [row["label.transcript"] for row in csv.DictReader(handle)]
     assert cells == ['{"no_speech":true}', "hello"]  # not the empty cell of "not answered"
     assert [r["label.transcript"] for r in pq.read_table(files["parquet"]).to_pylist()] == cells
+
+
+def test_answers_read_as_label_names_span_text_and_box_coordinates():
+    from exports.display import answer_text, item_key, labels_text
+
+    schema = {
+        "fields": [{"name": "body", "type": "text", "source": "text"}],
+        "controls": [
+            {"name": "entities", "type": "spans", "field": "body"},
+            {"name": "objects", "type": "bbox", "field": "image"},
+            {"name": "preference", "type": "pairwise", "field": "responses"},
+            {"name": "topics", "type": "multiple_choice", "field": "body"},
+            {"name": "category", "type": "taxonomy", "field": "body"},
+            {"name": "transcript", "type": "transcription", "field": "audio"},
+        ],
+    }
+    labels = {
+        "entities": [{"id": "s1", "start": 0, "end": 5, "label": "CITY"}],
+        "objects": [{"x": 2, "y": 3.5, "width": 10, "height": 8, "label": "car"}],
+        "preference": {"choice": "B", "strength": 3},
+        "topics": ["sport", "politics"],
+        "category": ["Electronics", "Phones"],
+        "transcript": {"no_speech": True},
+    }
+
+    assert labels_text(schema, labels, {"text": "Paris is big"}) == {
+        "entities": "“Paris” CITY",
+        "objects": "car (x 2, y 3.5, w 10, h 8)",
+        "preference": "B (strength 3)",
+        "topics": "sport, politics",
+        "category": "Electronics > Phones",
+        "transcript": "(no speech)",
+    }
+    assert answer_text(None, {"odd": [1]}) == '{"odd":[1]}'  # unknown shape: exact JSON, never a repr
+    assert item_key("tweet-42", "ab" * 32, 7) == "tweet-42"
+    assert item_key(None, "ab" * 32, 7) == "sha256:ababababab"
+
+
+def test_diff_names_items_by_external_id_over_the_api_and_on_the_page(
+    people, lab, create_release, client_for, client
+):
+    from annotation.models import Item
+
+    from .test_release_service import set_consensus
+
+    project, items = lab
+    Item.objects.filter(pk=items[0].pk).update(external_id="tweet-42")
+    create_release(name="v1")
+    set_consensus(project, items[0], "negative")
+    create_release(name="v2")
+    api = client_for(people.reviewer)
+
+    body = api.get(f"/api/projects/{project.id}/releases/2/diff/?against=1").json()
+    browser = client
+    browser.force_login(people.reviewer)
+    page = browser.get(f"/projects/{project.id}/releases/2/diff/?against=1").content.decode()
+
+    (row,) = body["relabelled"]
+    assert (row["item_id"], row["external_id"], row["key"]) == (items[0].id, "tweet-42", "tweet-42")
+    assert row["changes"][0]["old_text"] == "positive" and row["changes"][0]["new_text"] == "negative"
+    assert ">tweet-42</td>" in page and f"<td>#{items[0].id}</td>" not in page
+    assert "{&#x27;" not in page and "{'" not in page  # no Python reprs
