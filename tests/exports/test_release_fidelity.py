@@ -325,3 +325,37 @@ def test_diff_names_items_by_external_id_over_the_api_and_on_the_page(
     assert row["changes"][0]["old_text"] == "positive" and row["changes"][0]["new_text"] == "negative"
     assert ">tweet-42</td>" in page and f"<td>#{items[0].id}</td>" not in page
     assert "{&#x27;" not in page and "{'" not in page  # no Python reprs
+
+
+def test_reproduce_over_the_api_runs_in_the_worker_and_reports_identical_or_the_differing_files(
+    people, lab, create_release, client_for, django_capture_on_commit_callbacks
+):
+    from core.models import OutboxMessage
+
+    from .test_release_service import set_consensus
+
+    project, items = lab
+    release = create_release(formats=["csv"])
+    api = client_for(people.manager)
+    path = f"/api/projects/{project.id}/releases/{release.number}/reproduce/"
+    assert api.get(path).json()["code"] == "not_reproduced"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = api.post(path)
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    assert OutboxMessage.objects.filter(task_name="exports.tasks.release_reproduce_task").count() == 1
+    done = api.get(path).json()
+    assert (done["status"], done["identical"], done["differences"]) == ("done", True, [])
+    assert done["files"] == release.files.count()
+
+    set_consensus(project, items[0], "negative")  # the database moved on since publication
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(path)
+    changed = api.get(path).json()
+    assert (changed["status"], changed["identical"]) == ("done", False)
+    differing = {d["path"]: d for d in changed["differences"]}
+    assert {"jsonl/train.jsonl", "csv/train.csv", "manifest.json"} <= set(differing)
+    recorded = release.files.get(path="csv/train.csv")
+    assert differing["csv/train.csv"]["expected"] == {"sha256": recorded.sha256, "size": recorded.size}
+    assert differing["csv/train.csv"]["actual"]["sha256"] != recorded.sha256
+    assert client_for(people.reviewer).post(path).status_code == 403
