@@ -359,3 +359,23 @@ def test_reproduce_over_the_api_runs_in_the_worker_and_reports_identical_or_the_
     assert differing["csv/train.csv"]["expected"] == {"sha256": recorded.sha256, "size": recorded.size}
     assert differing["csv/train.csv"]["actual"]["sha256"] != recorded.sha256
     assert client_for(people.reviewer).post(path).status_code == 403
+
+
+def test_the_release_page_has_a_reproduce_button_for_managers_and_shows_the_result(
+    people, lab, create_release, client, django_capture_on_commit_callbacks
+):
+    project, _ = lab
+    create_release()
+    page = f"/projects/{project.id}/releases/1/"
+    client.force_login(people.reviewer)
+    assert ">Reproduce</button>" not in client.get(page).content.decode()
+    assert client.post(f"{page}reproduce/").status_code == 403
+    client.force_login(people.manager)
+    assert ">Reproduce</button>" in client.get(page).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{page}reproduce/")
+
+    assert response.status_code == 302 and response["Location"].endswith("/releases/1/#release-reproduce")
+    body = client.get(page).content.decode()
+    assert "Identical: all" in body and "files were rebuilt byte for byte" in body
