@@ -379,3 +379,35 @@ def test_the_release_page_has_a_reproduce_button_for_managers_and_shows_the_resu
     assert response.status_code == 302 and response["Location"].endswith("/releases/1/#release-reproduce")
     body = client.get(page).content.decode()
     assert "Identical: all" in body and "files were rebuilt byte for byte" in body
+
+
+def test_submitting_a_blank_transcription_is_a_400_with_a_code_and_no_speech_is_stored(
+    people, release_storage
+):
+    from annotation.models import Annotation
+    from annotation.services import labeling
+    from core.exceptions import DomainError
+    from projects import services as project_services
+    from tests.factories import make_items
+
+    project = people.project
+    project_services.schema_version_create(project=project, actor=people.manager, definition=TRANSCRIBE)
+    make_items(project, {"data": {"audio": "calls/1.wav"}})
+    outcome = labeling.next_item_for_annotator(project=project, annotator=people.annotator)
+
+    def submit(answer):
+        return labeling.annotation_submit(
+            project=project,
+            annotator=people.annotator,
+            assignment_id=outcome.assignment.id,
+            result={"transcript": answer},
+            active_ms=1000,
+        )
+
+    with pytest.raises(DomainError) as refused:
+        submit("  \t")
+    assert (refused.value.code, refused.value.status_code) == ("invalid_annotation", 400)
+    assert [e["code"] for e in refused.value.extra["errors"]] == ["empty_transcription"]
+    assert not Annotation.objects.exists()
+    submit({"no_speech": True})
+    assert Annotation.objects.get().result == {"transcript": {"no_speech": True}}
