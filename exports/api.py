@@ -164,6 +164,31 @@ class PublicKeySerializer(serializers.Serializer):
     public_key_pem = serializers.CharField()
 
 
+class ReproductionFileSerializer(serializers.Serializer):
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+
+
+class ReproductionDifferenceSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    expected = ReproductionFileSerializer(allow_null=True, help_text="As published; null: not published")
+    actual = ReproductionFileSerializer(allow_null=True, help_text="As rebuilt; null: not rebuilt")
+
+
+class ReproductionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    release_id = serializers.IntegerField()
+    number = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    identical = serializers.BooleanField(allow_null=True, help_text="Once done: every file byte-identical")
+    files = serializers.IntegerField(help_text="Files compared (manifest.json included)")
+    differences = ReproductionDifferenceSerializer(many=True)
+    error = serializers.CharField()
+    created_at = serializers.CharField()
+    finished_at = serializers.CharField(allow_null=True)
+    progress = ReleaseProgressSerializer()
+
+
 class _AnyAccept(BaseContentNegotiation):
     """A download answers whatever the client accepts (curl, browsers); errors are JSON."""
 
@@ -232,6 +257,29 @@ class ReleaseViewSet(viewsets.GenericViewSet):
     def retry(self, request, project_pk=None, number=None):
         release = services.release_retry(release=self._release(WRITE), actor=request.user)
         return Response(ReleaseOutputSerializer(release).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        methods=["POST"],
+        summary="Rebuild a published release in the background and compare it with what was published",
+        request=None,
+        responses={202: ReproductionSerializer},
+    )
+    @extend_schema(
+        methods=["GET"],
+        summary="The latest rebuild of the release: status, progress, identical or the files that differ",
+        responses={200: ReproductionSerializer},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def reproduce(self, request, project_pk=None, number=None):
+        if request.method == "POST":
+            reproduction = services.release_reproduce_request(
+                release=self._release(WRITE), actor=request.user
+            )
+            return Response(services.reproduction_summary(reproduction), status=status.HTTP_202_ACCEPTED)
+        reproduction = selectors.reproduction_latest(release=self._release(WRITE))
+        if reproduction is None:
+            raise DomainError("not_reproduced", "This release has not been rebuilt yet.", status_code=404)
+        return Response(services.reproduction_summary(reproduction))
 
     @extend_schema(
         summary="Re-hash the stored files and check the manifest's signature; names every tampered file",

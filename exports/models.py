@@ -95,3 +95,44 @@ class ReleaseFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.path} of release {self.release_id}"
+
+
+class ReleaseReproduction(models.Model):
+    """One rebuild of a published release from the database, compared file by file with what was
+    published (exports.services.release_reproduce_request / release_reproduce_run)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.BigAutoField(primary_key=True)
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="reproductions")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    identical = models.BooleanField(null=True)  # once done: every file byte-identical
+    # once done: [{"path", "expected": {"sha256", "size"} | null, "actual": {...} | null}], by path
+    differences = models.JSONField(default=list, blank=True)
+    files = models.PositiveIntegerField(default=0)  # files compared (manifest.json included)
+    error = models.CharField(max_length=1000, blank=True)
+    requested_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["release_id", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed"]),
+                name="release_reproduction_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(identical__isnull=False), name="release_reproduction_done"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"reproduction {self.id} of release {self.release_id}"

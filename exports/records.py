@@ -202,8 +202,17 @@ def lineage_dict(
     review: str | None,
     aggregation: Mapping[str, str],
     synthetic: bool = False,
+    annotation_versions: list[dict[str, Any]] | None = None,
+    label_source: str = "consensus",
+    gold: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The lineage of one record in the shape every format writes (keys fixed, lists sorted)."""
+    """The lineage of one record in the shape every format writes (keys fixed, lists sorted).
+
+    `annotation_versions`: per annotation of the item, by id, the guideline and schema versions
+    its answer was given under (`{"annotation_id", "guideline_version", "schema_version"}`);
+    `guideline_version` is the newest of them and `schema_version` the version the labels are
+    written in (the release's). `label_source` is "consensus" or "gold" (the item's reference
+    answer; `gold` then says `{"source": "manual" | "consensus", "schema_version": n}`)."""
     # Hot path (once per record): most records have one annotation and one control.
     return {
         "source": source,
@@ -215,6 +224,9 @@ def lineage_dict(
         "review": review,
         "aggregation": dict(sorted(aggregation.items())) if len(aggregation) > 1 else dict(aggregation),
         "synthetic": synthetic,
+        "annotation_versions": list(annotation_versions or ()),
+        "label_source": label_source,
+        "gold": dict(gold) if gold is not None else None,
     }
 
 

@@ -58,3 +58,12 @@ def release_file_listing(*, release: Release, per_folder: int = 12) -> list[dict
         else:
             listing.extend(found["listed"])
     return listing
+
+
+def reproduction_latest(*, release: Release):
+    """The release's latest rebuild (ReleaseReproduction), or None."""
+    from .models import ReleaseReproduction
+
+    return (
+        ReleaseReproduction.objects.filter(release=release).select_related("release").order_by("-id").first()
+    )

@@ -731,7 +731,8 @@ def _records(
 
 
 def _with_rows(project, batches: Iterator[list], include_raw: bool) -> Iterator[tuple]:
-    """(items, consensus by item id, annotations by item id) per batch of items, in id order."""
+    """(items, consensus by item id, annotations by item id, gold answers by item id) per batch of
+    items, in id order."""
     try:
         for chunk in batches:
             first, last = chunk[0].id, chunk[-1].id
@@ -745,7 +746,17 @@ def _with_rows(project, batches: Iterator[list], include_raw: bool) -> Iterator[
                 project=project, first_item_id=first, last_item_id=last, with_results=include_raw
             ):
                 annotations[row.item_id].append(row)
-            yield chunk, consensus, annotations
+            gold = (
+                {
+                    row.item_id: row
+                    for row in consensus_selectors.export_gold(
+                        project=project, first_item_id=first, last_item_id=last
+                    )
+                }
+                if any(item.is_gold for item in chunk)
+                else {}
+            )
+            yield chunk, consensus, annotations, gold
     finally:
         batches.close()  # the server-side cursor, while its transaction is alive
 
@@ -812,14 +823,21 @@ def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk
     pseudonym = _Pseudonyms(project.id)
     seen = 0
     no_annotations: list = []
-    for chunk, consensus, by_item in chunks:
+    for chunk, consensus, by_item, gold in chunks:
         get_annotations = by_item.get
         for item in chunk:
             rows = consensus.get(item.id)
+            reference = gold.get(item.id) if item.is_gold else None
+            if reference is not None:
+                rows = _gold_rows(item.id, reference, ctx)  # the reference answer is the label
+                if rows:
+                    rows.append(reference)
             if not rows:
                 continue
-            if min_agreement is not None and any(
-                _finite(r.agreement) is None or r.agreement < min_agreement for r in rows
+            if (
+                reference is None
+                and min_agreement is not None
+                and any(_finite(r.agreement) is None or r.agreement < min_agreement for r in rows)
             ):
                 continue
             yield _record(
@@ -839,12 +857,29 @@ def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk
 
 
 _METHOD_NAMES: dict[tuple[str, str], str] = {}  # (method, version) -> "method@version", a handful
+GOLD_METHOD = "gold"
+
+
+def _gold_rows(item_id: int, reference, ctx: ExportContext) -> list:
+    """A gold item's reference answers as consensus-shaped rows (method "gold", confidence and
+    agreement undefined), for the controls of the release's schema that the reference answers."""
+    result = reference.result if isinstance(reference.result, dict) else {}
+    return [
+        consensus_selectors.ExportConsensusRow(item_id, name, result[name], None, None, GOLD_METHOD, "1")
+        for name in sorted(c.get("name") for c in ctx.controls())
+        if result.get(name) is not None
+    ]
 
 
 def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats, media_of) -> ExportRecord:
     # Hot path (once per record): plain loops, no helper calls per value.
     labels, confidence, agreement, aggregation = {}, {}, {}, {}
     methods = stats.methods if stats is not None else None
+    gold = None
+    if type(rows[-1]) is not consensus_selectors.ExportConsensusRow:  # a gold item: see _merged
+        reference = rows[-1]
+        rows = rows[:-1]
+        gold = {"source": reference.source, "schema_version": reference.schema_version}
     for r in rows:
         control = r.control
         labels[control] = r.answer
@@ -862,6 +897,10 @@ def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats, medi
     review = None
     guideline_version = None
     annotators = []
+    versions_of = [
+        {"annotation_id": a.id, "guideline_version": a.guideline_version, "schema_version": a.schema_version}
+        for a in annotations
+    ]
     if len(annotations) == 1:  # the usual case, without the sets and generators below
         a = annotations[0]
         review = _REVIEW.get(a.review)
@@ -909,6 +948,9 @@ def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats, medi
             review=review,
             aggregation=aggregation,
             synthetic=bool(item.synthetic),
+            annotation_versions=versions_of,
+            label_source="consensus" if gold is None else "gold",
+            gold=gold,
         ),
     )
 
@@ -1296,22 +1338,157 @@ def release_verify(*, release: Release) -> dict[str, Any]:
     }
 
 
-def release_reproduce(*, release: Release, directory: Path) -> list[str]:
+def release_reproduce(*, release: Release, directory: Path, on_progress=None) -> list[str]:
     """Build the published release again from the database into `directory` and compare with what
-    was published: [] when every file (manifest.json included) is byte-identical."""
+    was published: [] when every file (manifest.json included) is byte-identical, else one line per
+    file ("missing: P", "extra: P", "changed: P")."""
+    lines = []
+    for difference in _reproduce_differences(release, directory, on_progress)[0]:
+        kind = (
+            "missing"
+            if difference["actual"] is None
+            else "extra"
+            if difference["expected"] is None
+            else "changed"
+        )
+        lines.append(f"{kind}: {difference['path']}")
+    return lines
+
+
+def _reproduce_differences(release: Release, directory: Path, on_progress=None) -> tuple[list[dict], int]:
+    """(the files that differ, by path: {"path", "expected", "actual"} with {"sha256", "size"} or None
+    for a file only one side has; the number of files compared)."""
     _require_published(release)
-    written = write_release(release, DirectoryOutput(directory))
+    written = write_release(release, DirectoryOutput(directory), on_progress=on_progress)
     recorded = {f.path: (f.sha256, f.size) for f in release.files.all()}
     rebuilt = {e.path: (e.sha256, e.bytes) for e in [*written.entries, written.manifest_entry]}
-    problems = []
-    for path in sorted(set(recorded) | set(rebuilt)):
-        if path not in rebuilt:
-            problems.append(f"missing: {path}")
-        elif path not in recorded:
-            problems.append(f"extra: {path}")
-        elif recorded[path] != rebuilt[path]:
-            problems.append(f"changed: {path}")
-    return problems
+    differences = []
+    paths = sorted(set(recorded) | set(rebuilt))
+    for path in paths:
+        if recorded.get(path) != rebuilt.get(path):
+            expected, actual = recorded.get(path), rebuilt.get(path)
+            differences.append(
+                {
+                    "path": path,
+                    "expected": {"sha256": expected[0], "size": expected[1]} if expected else None,
+                    "actual": {"sha256": actual[0], "size": actual[1]} if actual else None,
+                }
+            )
+    return differences, len(paths)
+
+
+REPRODUCE_TASK = "exports.tasks.release_reproduce_task"
+
+
+def reproduction_progress_key(reproduction_id: int) -> str:
+    return f"exports:reproduction-progress:{reproduction_id}"
+
+
+def reproduction_summary(reproduction) -> dict[str, Any]:
+    """A reproduction as the API, the page and the feed show it (progress while it runs)."""
+    state = {}
+    if reproduction.status in ("queued", "running"):
+        state = cache.get(reproduction_progress_key(reproduction.id)) or {}
+    return {
+        "id": reproduction.id,
+        "release_id": reproduction.release_id,
+        "number": reproduction.release.number,
+        "status": reproduction.status,
+        "identical": reproduction.identical,
+        "files": reproduction.files,
+        "differences": reproduction.differences,
+        "error": reproduction.error,
+        "created_at": reproduction.created_at.isoformat(),
+        "finished_at": reproduction.finished_at.isoformat() if reproduction.finished_at else None,
+        "progress": {
+            "records_done": state.get("records_done", 0),
+            "records_total": state.get("records_total", 0),
+        },
+    }
+
+
+def release_reproduce_request(*, release: Release, actor):
+    """Ask the worker to rebuild a published release and compare it with what was published
+    (through the outbox, like builds). While one is queued or running for the release, that one is
+    returned instead of starting another. 409 `release_not_published` for a release not published."""
+    from .models import ReleaseReproduction
+
+    with transaction.atomic():
+        release = Release.objects.select_for_update().get(pk=release.pk)
+        _require_published(release)
+        pending = (
+            ReleaseReproduction.objects.filter(release=release, status__in=["queued", "running"])
+            .order_by("-id")
+            .first()
+        )
+        if pending is not None:
+            return pending
+        reproduction = ReleaseReproduction.objects.create(release=release, requested_by=actor)
+        audit_record(
+            actor=actor,
+            organisation_id=release.project.organisation_id,
+            project_id=release.project_id,
+            action="release.reproduce_requested",
+            target=release,
+            changes={"reproduction": reproduction.id},
+        )
+        outbox_enqueue(task_name=REPRODUCE_TASK, kwargs={"reproduction_id": reproduction.id})
+    return reproduction
+
+
+def release_reproduce_run(*, reproduction_id: int):
+    """The worker's part: rebuild into a temporary directory (deleted afterwards), compare, store
+    the result (`identical`, `differences`) and announce `release.reproduced` on the project feed.
+    Idempotent: a reproduction that is not queued (a second delivery) is left as it is."""
+    from .models import ReleaseReproduction
+
+    with transaction.atomic():
+        reproduction = (
+            ReleaseReproduction.objects.select_for_update()
+            .select_related("release", "release__project", "release__project__organisation")
+            .filter(pk=reproduction_id)
+            .first()
+        )
+        if reproduction is None or reproduction.status != ReleaseReproduction.Status.QUEUED:
+            return reproduction
+        reproduction.status = ReleaseReproduction.Status.RUNNING
+        reproduction.started_at = timezone.now()
+        reproduction.save(update_fields=["status", "started_at"])
+    release = reproduction.release
+    key = reproduction_progress_key(reproduction.id)
+    last = [0.0]
+
+    def report(done: int, total: int, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - last[0] >= 0.25:
+            last[0] = now
+            cache.set(key, {"records_done": done, "records_total": total}, timeout=3600)
+
+    directory = Path(tempfile.mkdtemp(prefix="tessera-reproduce-"))
+    try:
+        differences, files = _reproduce_differences(release, directory, report)
+    except Exception as error:
+        logger.exception("reproduction %s failed", reproduction.id)
+        reproduction.status = ReleaseReproduction.Status.FAILED
+        reason = str(error) if isinstance(error, BuildProblem) else type(error).__name__
+        reproduction.error = f"The rebuild failed ({reason})."[:1000]
+    else:
+        reproduction.status = ReleaseReproduction.Status.DONE
+        reproduction.identical = not differences
+        reproduction.differences = differences
+        reproduction.files = files
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+        cache.delete(key)
+    reproduction.finished_at = timezone.now()
+    with transaction.atomic():
+        reproduction.save(
+            update_fields=["status", "identical", "differences", "files", "error", "finished_at"]
+        )
+        broadcast_on_commit(
+            project_group(release.project_id), "release.reproduced", reproduction_summary(reproduction)
+        )
+    return reproduction
 
 
 def _require_published(release: Release) -> None:
@@ -1330,6 +1507,25 @@ def release_diff(*, old: Release, new: Release, limit: int | None = None) -> dic
     if old.project_id != new.project_id:
         raise DomainError("not_found", "No such release.", status_code=404)
     limit = settings.EXPORTS_DIFF_MAX_ITEMS if limit is None else limit
+    from .display import item_key, labels_text
+
+    schema = LabelSchemaVersion.objects.filter(project_id=new.project_id).order_by("-version").first()
+    definition = schema.definition if schema is not None else {}
+
+    def named(row: dict) -> dict:
+        return {
+            "item_id": row["item_id"],
+            "external_id": row["external_id"],
+            "key": item_key(row["external_id"], row["lineage"].get("checksum"), row["item_id"]),
+        }
+
+    def listed(row: dict) -> dict:
+        return {
+            **named(row),
+            "labels": row["labels"],
+            "labels_text": labels_text(definition, row["labels"], row["data"]),
+        }
+
     added, removed, relabelled = [], [], []
     totals = Counter()
     old_rows, new_rows = _jsonl_stream(old), _jsonl_stream(new)
@@ -1338,27 +1534,40 @@ def release_diff(*, old: Release, new: Release, limit: int | None = None) -> dic
         if b is None or (a is not None and a["item_id"] < b["item_id"]):
             totals["removed"] += 1
             if len(removed) < limit:
-                removed.append({"item_id": a["item_id"], "labels": a["labels"]})
+                removed.append(listed(a))
             a = next(old_rows, None)
         elif a is None or b["item_id"] < a["item_id"]:
             totals["added"] += 1
             if len(added) < limit:
-                added.append({"item_id": b["item_id"], "labels": b["labels"]})
+                added.append(listed(b))
             b = next(new_rows, None)
         else:
             if a["labels"] != b["labels"]:
                 totals["relabelled"] += 1
                 if len(relabelled) < limit:
+                    controls = sorted(
+                        name
+                        for name in set(a["labels"]) | set(b["labels"])
+                        if a["labels"].get(name) != b["labels"].get(name)
+                    )
+                    old_text = labels_text(definition, a["labels"], a["data"])
+                    new_text = labels_text(definition, b["labels"], b["data"])
                     relabelled.append(
                         {
-                            "item_id": a["item_id"],
-                            "controls": sorted(
-                                name
-                                for name in set(a["labels"]) | set(b["labels"])
-                                if a["labels"].get(name) != b["labels"].get(name)
-                            ),
+                            **named(b),
+                            "controls": controls,
                             "old": a["labels"],
                             "new": b["labels"],
+                            "changes": [
+                                {
+                                    "control": name,
+                                    "old": a["labels"].get(name),
+                                    "new": b["labels"].get(name),
+                                    "old_text": old_text.get(name, "(not answered)"),
+                                    "new_text": new_text.get(name, "(not answered)"),
+                                }
+                                for name in controls
+                            ],
                             "reasons": _reasons(a["lineage"], b["lineage"]),
                         }
                     )
@@ -1426,7 +1635,13 @@ def _jsonl_stream(release: Release) -> Iterator[dict]:
                 row = orjson.loads(line)
                 yield (
                     row["item_id"],
-                    {"item_id": row["item_id"], "labels": row["labels"], "lineage": row["lineage"]},
+                    {
+                        "item_id": row["item_id"],
+                        "external_id": row.get("external_id"),
+                        "data": row.get("data") or {},
+                        "labels": row["labels"],
+                        "lineage": row["lineage"],
+                    },
                 )
 
     for _, row in heapq.merge(*(lines(p) for p in paths), key=lambda pair: pair[0]):

@@ -9,3 +9,11 @@ def release_build_task(release_id: int) -> None:
 
     with job_heartbeat("release", release_id):  # a dead worker's build is failed by core.jobs.jobs_reap
         release_build(release_id=release_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def release_reproduce_task(reproduction_id: int) -> None:
+    """Entry point only. Rules live in exports.services.release_reproduce_run (idempotent)."""
+    from exports.services import release_reproduce_run
+
+    release_reproduce_run(reproduction_id=reproduction_id)

@@ -13,6 +13,11 @@ urlpatterns = [
         name="project-release-retry",
     ),
     path(
+        "projects/<int:project_id>/releases/<int:number>/reproduce/",
+        views.release_reproduce_page,
+        name="project-release-reproduce",
+    ),
+    path(
         "projects/<int:project_id>/releases/<int:number>/diff/",
         views.release_diff_page,
         name="project-release-diff",

@@ -5,6 +5,7 @@ access check, one service or selector call; the rules live in exports.services."
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.exceptions import DomainError
@@ -210,6 +211,11 @@ def release_detail_page(request, project_id: int, number: int):
         verification=verification,
         others=others,
         can_retry=_can(request, project, WRITE),
+        reproduction=(
+            services.reproduction_summary(found)
+            if _can(request, project, WRITE) and (found := selectors.reproduction_latest(release=release))
+            else None
+        ),
         api_base=f"/api/projects/{project.id}/releases/{release.number}/",
         feed_path=f"/ws/projects/{project.id}/",
     )
@@ -228,6 +234,18 @@ def release_retry_page(request, project_id: int, number: int):
     else:
         messages.success(request, f"Release {release.number} is being built again.")
     return redirect("project-release", project.id, release.number)
+
+
+@login_required
+@require_POST
+def release_reproduce_page(request, project_id: int, number: int):
+    project = access.project_get_for_user(user=request.user, project_id=project_id, action=WRITE)
+    release = selectors.release_get(project=project, number=number)
+    try:
+        services.release_reproduce_request(release=release, actor=request.user)
+    except DomainError as problem:
+        messages.error(request, problem.message)
+    return redirect(f"{reverse('project-release', args=[project.id, release.number])}#release-reproduce")
 
 
 @login_required

@@ -47,3 +47,24 @@ def export_consensus(*, project: Project, first_item_id: int, last_item_id: int)
             new(ExportConsensusRow, (r[0], r[1], loads(r[2]), r[3], r[4], r[5], r[6]))
             for r in cursor.fetchall()
         ]
+
+
+class ExportGoldRow(NamedTuple):
+    item_id: int
+    result: dict  # {control: reference answer}
+    source: str  # GoldStandard.Source: "manual" or "consensus"
+    schema_version: int  # the label schema version the reference answer was given under
+
+
+def export_gold(*, project: Project, first_item_id: int, last_item_id: int) -> list[ExportGoldRow]:
+    """Gold reference answers of the items with first_item_id <= id <= last_item_id, by item. Gold
+    items have no consensus rows (quality leaves them out to score annotators against): a release
+    labels them with these answers."""
+    from .models import GoldStandard
+
+    rows = (
+        GoldStandard.objects.filter(project=project, item_id__gte=first_item_id, item_id__lte=last_item_id)
+        .order_by("item_id")
+        .values_list("item_id", "result", "source", "schema_version__version")
+    )
+    return [ExportGoldRow(*row) for row in rows]

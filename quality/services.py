@@ -573,6 +573,8 @@ class _Job:
                 np.nan_to_num(np.asarray(result.confidence, dtype=np.float64)[order]),
             )
         answers = self._compose(control, coded, result, self._touched(name))
+        if spec.get("type") == "pairwise" and spec.get("strength") and answers:
+            answers = self._pairwise_strength(control, answers)
         low: set[int] = set()
         threshold = self.knobs.escalate_below
         if threshold is not None and adapter.kind == "categorical":
@@ -581,6 +583,23 @@ class _Job:
             if self.incremental:  # full runs look at every item; incremental ones at what changed
                 low &= self.changed_items
         return section, answers, low
+
+    def _pairwise_strength(self, control: _Control, answers: dict[int, Any]) -> dict[int, Any]:
+        """Pairwise consensus with the strength the annotators gave (coded tables hold only the
+        choice): the adapter's mean strength of the answers that chose the consensus choice."""
+        given: dict[int, list] = defaultdict(list)
+        for row in answers_selector.quality_answers(project=self.project, item_ids=answers):
+            answer = row.result.get(control.spec["name"]) if isinstance(row.result, dict) else None
+            parsed = _safe(control.adapter.parse, answer, control.spec)
+            if parsed is not None:
+                given[row.item_id].append(parsed)
+        out = {}
+        for item, (answer, *rest) in answers.items():
+            votes = given.get(item, [])
+            weights = np.ones(len(votes))
+            with_strength = _safe(control.adapter.from_label, answer["choice"], votes, weights, control.spec)
+            out[item] = (with_strength or answer, *rest)
+        return out
 
     def _compose(
         self, control: _Control, coded: engine.Coded, result: engine.Consensus, wanted: set[int] | None

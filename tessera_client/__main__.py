@@ -93,8 +93,11 @@ def download(client: Client, path: str, target: Path, sha256: str, size: int, lo
     """Bring `target` to the file's content: "kept" (already complete and intact), "resumed" (Range
     from the partial file's end) or "downloaded" (whole)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    have = target.stat().st_size if target.exists() else 0
-    if have == size and sha256_file(target)[0] == sha256:
+    exists = target.is_file()
+    have = target.stat().st_size if exists else 0
+    # An empty file (a YOLO label file of an image without boxes) is a file like any other: it is
+    # kept only when it exists, and downloaded (created) when it does not.
+    if exists and have == size and sha256_file(target)[0] == sha256:
         return "kept"
     headers = {}
     if 0 < have < size:

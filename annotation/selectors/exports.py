@@ -44,7 +44,8 @@ class ExportAnnotationRow(NamedTuple):
     result: dict
     revision: int
     review: str  # Annotation.Review value
-    guideline_version: int | None
+    guideline_version: int | None  # of the head revision: the guidelines the answer was given under
+    schema_version: int  # of the head revision: the label schema the answer was given under
 
 
 _ITEM_FIELDS = (
@@ -171,14 +172,22 @@ def export_annotations(
             Annotation.objects.filter(project=project, item_id__gte=first_item_id, item_id__lte=last_item_id)
             .order_by("item_id", "id")
             .values_list(
-                "id", "item_id", "annotator_id", "result", "revision", "review", "guideline_version__version"
+                "id",
+                "item_id",
+                "annotator_id",
+                "result",
+                "revision",
+                "review",
+                "guideline_version__version",
+                "schema_version__version",
             )
         )
         return [ExportAnnotationRow(*row) for row in rows]
     result = "a.result::text" if with_results else "NULL"
     sql = (
-        f"SELECT a.id, a.item_id, a.annotator_id, {result}, a.revision, a.review, g.version "  # noqa: S608
+        f"SELECT a.id, a.item_id, a.annotator_id, {result}, a.revision, a.review, g.version, s.version "  # noqa: S608
         "FROM annotation_annotation a LEFT JOIN projects_guidelineversion g ON g.id = a.guideline_version_id "
+        "JOIN projects_labelschemaversion s ON s.id = a.schema_version_id "
         "WHERE a.project_id = %s AND a.item_id >= %s AND a.item_id <= %s ORDER BY a.item_id, a.id"
     )
     loads = orjson.loads
@@ -188,7 +197,7 @@ def export_annotations(
         return [
             new(
                 ExportAnnotationRow,
-                (r[0], r[1], r[2], loads(r[3]) if r[3] is not None else {}, r[4], r[5], r[6]),
+                (r[0], r[1], r[2], loads(r[3]) if r[3] is not None else {}, r[4], r[5], r[6], r[7]),
             )
             for r in cursor.fetchall()
         ]

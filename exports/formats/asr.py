@@ -5,8 +5,10 @@ Files: ``asr/<control>/<split>.jsonl``, one canonical JSON object per line:
     {"audio_filepath": media path in the release (or URL), "duration": seconds|null, "text": str,
      "item_id": int, "confidence": number|null, "agreement": number|null}
 
-Only records with a media file and an answered transcription are written (an empty transcript, a
-deliberate "nothing said", is kept). Paths are relative to the release root.
+Only records with a media file and an answered transcription are written. A clip marked as having
+no speech (the answer ``{"no_speech": true}``, docs/SCHEMA.md) is a row with ``"text": ""``: the
+empty transcript, as NeMo and Lhotse read it. A transcription is never ``""`` otherwise (refused at
+submit), so an empty text always means "nothing is said". Paths are relative to the release root.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from exports.formats.base import LazyFiles, OpenFile, PlaceMedia, has_controls
 from exports.records import ExportContext, ExportRecord
 
 CONTROL_TYPES = frozenset({"transcription"})
+NO_SPEECH = {"no_speech": True}
 
 
 class AsrFormat:
@@ -43,7 +46,9 @@ class AsrFormat:
                     continue
                 for name in controls:
                     text = record.labels.get(name)
-                    if not isinstance(text, str):
+                    if text == NO_SPEECH:
+                        text = ""
+                    elif not isinstance(text, str):
                         continue
                     row = {
                         "audio_filepath": record.media.path,

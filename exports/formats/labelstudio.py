@@ -111,6 +111,8 @@ def regions(control: Mapping[str, Any], answer: Any, record: ExportRecord, ctx: 
             for i, s in enumerate(answer)
         ]
     if kind in {"text", "transcription"}:
+        if isinstance(answer, dict) and answer.get("no_speech"):
+            answer = ""  # "nothing is said" (docs/SCHEMA.md): Label Studio's empty text area
         return [region(0, "textarea", {"text": [answer]})]
     if kind == "rating":
         return [region(0, "rating", {"rating": answer})]

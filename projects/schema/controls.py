@@ -497,9 +497,31 @@ class Text(_FreeText):
     type = "text"
 
 
+NO_SPEECH = {"no_speech": True}  # a transcription's answer for a clip in which nothing is said
+
+
 class Transcription(_FreeText):
+    """A string with something written in it, or ``{"no_speech": true}``: the clip was listened to
+    and nothing is said. Whitespace alone is neither (``empty_transcription``), and ``""`` is "not
+    answered" like for every control, so an empty transcript can never pass for either."""
+
     type = "transcription"
     field_types = frozenset({"audio"})
+
+    def check_answer(self, control, value, path, ctx):
+        if isinstance(value, dict):
+            if value == NO_SPEECH:
+                return []
+            return [Issue(path, "wrong_type", 'Expected a string, or {"no_speech": true}.')]
+        if isinstance(value, str) and not value.strip():
+            return [
+                Issue(
+                    path,
+                    "empty_transcription",
+                    'Write what is said, or mark the clip as no speech ({"no_speech": true}).',
+                )
+            ]
+        return super().check_answer(control, value, path, ctx)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -264,6 +264,12 @@ class PairwiseAdapter(CategoricalAdapter):
 
     def _consensus(self, parsed, weights, control, method, media):
         choice, _ = weighted_vote([p[0] for p in parsed], weights, self.labels(control))
+        return self.from_label(choice, parsed, weights, control)
+
+    def from_label(self, label, parsed, weights, control):
+        """`{"choice": label}` plus, when the control asks for strength and the choice is not a tie,
+        the weighted mean strength of the answers that chose it (2 when none gave one)."""
+        choice = label
         out: dict[str, Any] = {"choice": choice}
         if control.get("strength") and choice != "tie":
             given = [(p[1], w) for p, w in zip(parsed, weights, strict=True) if p[0] == choice and p[1]]

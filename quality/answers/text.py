@@ -247,5 +247,13 @@ class TranscriptionAdapter(TextAdapter):
 
     type = "transcription"
 
+    def parse(self, answer, control):
+        # {"no_speech": true} (nothing is said) is the empty transcript: as far from any text as can be.
+        return "" if answer == {"no_speech": True} else _text(answer)
+
+    def _consensus(self, parsed, weights, control, method, media):
+        chosen = super()._consensus(parsed, weights, control, method, media)
+        return {"no_speech": True} if chosen == "" else chosen
+
     def _score(self, answer, reference, control, media):
         return 1.0 - wer(reference, answer)

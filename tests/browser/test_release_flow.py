@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from accounts.services import api_token_create
+from annotation.models import Item
 from exports.models import Release
 from quality.models import ConsensusResult
 from quality.services import quality_compute
@@ -87,7 +88,9 @@ def test_manager_creates_verifies_watches_and_diffs_releases(page_for, people, s
     page.get_by_label("Changes since release").select_option("1")
     page.get_by_role("button", name="Show the diff").click()
     expect(page.get_by_role("heading", name="Changes in release 2 since release 1")).to_be_visible()
-    row = page.get_by_role("row").filter(has_text=f"#{changed.item_id}")
+    changed_item = Item.objects.get(pk=changed.item_id)
+    key = changed_item.external_id or f"sha256:{changed_item.checksum[:10]}"
+    row = page.get_by_role("row").filter(has_text=key)
     expect(row).to_contain_text(json.dumps(old_label).strip('"'))
     expect(row.locator(".diff-new")).to_have_text(changed.answer)
     shot(page, "releases-diff")

@@ -114,7 +114,8 @@ def test_a_failing_first_dispatch_never_fails_the_committed_request(
     project_services.schema_version_create(
         project=people.project, actor=people.manager, definition=label_schema("positive", "negative")
     )
-    monkeypatch.setattr(services, "_send", broken)
+    monkeypatch.setattr(services, "_send", broken)  # with a broker
+    monkeypatch.setattr(services, "_run_inline", broken)  # eager jobs, run in this thread
     client = APIClient()
     client.force_authenticate(people.manager)
     with django_capture_on_commit_callbacks(execute=True):

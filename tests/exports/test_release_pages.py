@@ -207,7 +207,7 @@ def test_diff_page_shows_relabelled_items_with_reasons(
         client.post(pages(people.project), {"name": "v2", "formats": ["jsonl"], "filter": "all"})
     body = client.get(pages(people.project, "2/diff/?against=1")).content.decode()
     assert "Changes in release 2 since release 1" in body
-    assert f"#{lab[1][0].id}" in body and "consensus method changed" in body
+    assert f"sha256:{lab[1][0].checksum[:10]}" in body and "consensus method changed" in body
     assert 'class="diff-old">positive' in body and 'class="diff-new">negative' in body
     assert "-1" in body and "+1" in body
 

@@ -488,14 +488,31 @@ def test_diff_lists_added_removed_relabelled_and_label_counts(lab, create_releas
     diff = services.release_diff(old=old, new=new)
 
     assert diff["totals"] == {"added": 1, "removed": 1, "relabelled": 1, "unchanged": 2}
-    assert diff["added"] == [{"item_id": items[4].id, "labels": {"sentiment": "neutral"}}]
-    assert diff["removed"] == [{"item_id": items[3].id, "labels": {"sentiment": "positive"}}]
+
+    def named(item):
+        return {"item_id": item.id, "external_id": None, "key": f"sha256:{item.checksum[:10]}"}
+
+    assert diff["added"] == [
+        {**named(items[4]), "labels": {"sentiment": "neutral"}, "labels_text": {"sentiment": "neutral"}}
+    ]
+    assert diff["removed"] == [
+        {**named(items[3]), "labels": {"sentiment": "positive"}, "labels_text": {"sentiment": "positive"}}
+    ]
     assert diff["relabelled"] == [
         {
-            "item_id": items[0].id,
+            **named(items[0]),
             "controls": ["sentiment"],
             "old": {"sentiment": "positive"},
             "new": {"sentiment": "negative"},
+            "changes": [
+                {
+                    "control": "sentiment",
+                    "old": "positive",
+                    "new": "negative",
+                    "old_text": "positive",
+                    "new_text": "negative",
+                }
+            ],
             "reasons": ["consensus method changed"],
         }
     ]

@@ -134,6 +134,23 @@ LS_CONFIG = (
     '<Choices name="c" toName="text"><Choice value="a"/></Choices></View>'
 )
 
+
+def _published_release(people) -> None:
+    from django.utils import timezone
+
+    from exports.models import Release
+
+    Release.objects.create(
+        project=people.project,
+        number=1,
+        name="v1",
+        status=Release.Status.PUBLISHED,
+        manifest={},
+        storage_prefix=f"releases/{people.project.id}/1/a1/",
+        published_at=timezone.now(),
+    )
+
+
 CALLS: dict[str, Call] = {
     "view_project": Call("get", _project),
     "list_members": Call("get", lambda p: f"{_project(p)}members/"),
@@ -192,6 +209,9 @@ CALLS: dict[str, Call] = {
     "quality_table": Call("get", lambda p: f"{_project(p)}quality/tables/annotators.csv"),
     "quality_recompute": Call("post", lambda p: f"{_project(p)}quality/recompute/"),
     "list_gold": Call("get", lambda p: f"{_project(p)}gold/"),
+    "reproduce_release": Call(
+        "post", lambda p: f"{_project(p)}releases/1/reproduce/", prepare=_published_release
+    ),
 }
 
 WRITES = {
@@ -210,6 +230,7 @@ WRITES = {
     "acknowledge_guidelines",
     "pause_member",
     "quality_recompute",
+    "reproduce_release",
 }
 
 # fmt: off
@@ -248,6 +269,7 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "quality_table":             (200,     200,    200,     403,      404,       404),
     "quality_recompute":         (202,     202,    403,     403,      404,       404),
     "list_gold":                 (200,     200,    403,     403,      404,       404),
+    "reproduce_release":         (202,     202,    403,     403,      404,       404),
 }
 # fmt: on
 

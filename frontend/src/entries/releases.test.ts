@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 
 import type { FeedEvent } from "../realtime/project-feed";
-import { attach, readReleaseConfig, releaseAction, showProgress } from "./releases";
+import { attach, pollReproduction, readReleaseConfig, releaseAction, showProgress } from "./releases";
 
 function page(status = "building"): HTMLElement {
   const section = document.createElement("section");
@@ -70,5 +70,45 @@ describe("attach", () => {
     const container = page();
     showProgress(container, 1, 2);
     expect(container.querySelector("[data-release-progress-text]")!.innerHTML).toBe("1 of 2 records written");
+  });
+});
+
+describe("pollReproduction", () => {
+  function section(status: string): HTMLElement {
+    const element = document.createElement("section");
+    element.dataset.reproduceApi = "/api/projects/3/releases/1/reproduce/";
+    element.dataset.reproduceStatus = status;
+    element.innerHTML = '<progress max="1" value="0"></progress><span data-reproduce-progress-text></span>';
+    return element;
+  }
+
+  it("moves the bar while the rebuild runs and reloads when it is done", async () => {
+    const element = section("queued");
+    const states = [
+      { status: "running", progress: { records_done: 2, records_total: 8 } },
+      { status: "done", progress: { records_done: 0, records_total: 0 } },
+    ];
+    const seen: string[] = [];
+    const reload = vi.fn();
+    await pollReproduction(
+      element,
+      async () => {
+        const state = states.shift()!;
+        if (state.status === "running") seen.push("running");
+        return state;
+      },
+      reload,
+      async () => {
+        if (seen.length === 1) expect(element.textContent).toBe("running: 2 of 8 records written");
+      },
+    );
+    expect(reload).toHaveBeenCalledOnce();
+  });
+
+  it("does nothing once the result is shown or for a foreign URL", () => {
+    expect(pollReproduction(section("done"), vi.fn(), vi.fn())).toBeNull();
+    const foreign = section("queued");
+    foreign.dataset.reproduceApi = "//evil.example/api/";
+    expect(pollReproduction(foreign, vi.fn(), vi.fn())).toBeNull();
   });
 });

@@ -7,6 +7,7 @@
  * <section id="release-app" data-feed-path="/ws/projects/1/" data-release-id="7" data-status="building">
  * The release.* events are not in the feed's typed contract: they arrive as unrecognised events.
  */
+import { get } from "../api/http";
 import { ProjectFeed, feedUrl, type FeedEvent } from "../realtime/project-feed";
 
 export interface ReleasePageConfig {
@@ -59,6 +60,72 @@ export function attach(container: HTMLElement, feed: Pick<ProjectFeed, "subscrib
     if (action.kind === "reload") reload();
     else showProgress(container, action.done, action.total);
   });
+}
+
+/** The rebuild ("Reproduce") section while its job is queued or running: polls the API's
+ * `GET .../reproduce/` once a second, moves its progress bar, and reloads the page (which then shows
+ * "identical" or the files that differ) when the job is done or failed. */
+export interface ReproduceState {
+  status: string;
+  progress?: { records_done?: unknown; records_total?: unknown };
+}
+
+export function readReproduceUrl(section: HTMLElement): string | null {
+  const { reproduceApi, reproduceStatus } = section.dataset;
+  if (reproduceApi === undefined || !reproduceApi.startsWith("/api/") || reproduceApi.startsWith("//")) return null;
+  if (reproduceStatus !== "queued" && reproduceStatus !== "running") return null;
+  return reproduceApi;
+}
+
+/** What a polled state means: keep polling (with the progress to show), or reload. */
+export function reproduceAction(state: ReproduceState): ReleaseAction {
+  if (state.status === "done" || state.status === "failed") return { kind: "reload" };
+  const done = state.progress?.records_done;
+  const total = state.progress?.records_total;
+  if (typeof done !== "number" || typeof total !== "number") return null;
+  return { kind: "progress", done, total };
+}
+
+export function showReproduceProgress(section: HTMLElement, state: ReproduceState, done: number, total: number): void {
+  const bar = section.querySelector("progress");
+  if (bar !== null) {
+    bar.max = Math.max(total, 1);
+    bar.value = Math.min(done, bar.max);
+  }
+  const text = section.querySelector("[data-reproduce-progress-text]");
+  if (text !== null) text.textContent = `${state.status}: ${done} of ${total} records written`;
+}
+
+export function pollReproduction(
+  section: HTMLElement,
+  fetchState: (url: string) => Promise<ReproduceState>,
+  reload: () => void,
+  wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms)),
+): Promise<void> | null {
+  const url = readReproduceUrl(section);
+  if (url === null) return null;
+  return (async () => {
+    for (;;) {
+      await wait(1000);
+      let state: ReproduceState;
+      try {
+        state = await fetchState(url);
+      } catch {
+        continue; // a blip: ask again
+      }
+      const action = reproduceAction(state);
+      if (action?.kind === "reload") {
+        reload();
+        return;
+      }
+      if (action?.kind === "progress") showReproduceProgress(section, state, action.done, action.total);
+    }
+  })();
+}
+
+const reproduceSection = document.getElementById("release-reproduce");
+if (reproduceSection !== null) {
+  void pollReproduction(reproduceSection, (url) => get<ReproduceState>(url), () => window.location.reload());
 }
 
 const container = document.getElementById("release-app");

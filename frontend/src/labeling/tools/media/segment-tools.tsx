@@ -101,8 +101,14 @@ const segmentsTool = (type: string): ControlTool => ({
 export const audioSegmentsTool = segmentsTool("audio_segments");
 export const videoSegmentsTool = segmentsTool("video_segments");
 
+/** `{"no_speech": true}`: the clip was listened to and nothing is said (docs/SCHEMA.md). */
+export function isNoSpeech(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as { no_speech?: unknown }).no_speech === true;
+}
+
 function TranscriptionPanel({ control, ctx }: ControlProps) {
   const value = ctx.result[control.name];
+  const noSpeech = isNoSpeech(value);
   const text = typeof value === "string" ? value : "";
   const max = typeof control.max_length === "number" ? control.max_length : 100000;
   const min = typeof control.min_length === "number" ? control.min_length : 0;
@@ -119,7 +125,7 @@ function TranscriptionPanel({ control, ctx }: ControlProps) {
         value={text}
         maxLength={max}
         placeholder={typeof control.placeholder === "string" ? control.placeholder : "Type what you hear…"}
-        readOnly={ctx.readOnly}
+        readOnly={ctx.readOnly || noSpeech}
         onInput={(e) => ctx.setAnswer(control.name, (e.target as HTMLTextAreaElement).value, { coalesce: `type:${control.name}` })}
         onKeyDown={(e) => {
           if (e.key === " " && (e.ctrlKey || e.metaKey)) {
@@ -129,6 +135,15 @@ function TranscriptionPanel({ control, ctx }: ControlProps) {
         }}
         onFocus={() => ctx.setActiveControl(control.name)}
       />
+      <label class="md-row">
+        <input
+          type="checkbox"
+          checked={noSpeech}
+          disabled={ctx.readOnly}
+          onChange={(e) => ctx.setAnswer(control.name, (e.target as HTMLInputElement).checked ? { no_speech: true } : "")}
+        />{" "}
+        No speech in this clip
+      </label>
       <p class="lb-hint md-row">
         <span>
           <kbd class="lb-kbd">Ctrl</kbd>+<kbd class="lb-kbd">Space</kbd> plays or pauses the audio while you type.
