@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.pagination import NewestFirstCursorPagination
+from core.params import query_id
 
 from .. import access, selectors, services
 from ..access import OrgAction, ProjectAction
@@ -50,8 +51,8 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         events = selectors.audit_event_list(organisation=organisation)
         if value := request.query_params.get("action"):
             events = events.filter(action=value)
-        if (value := request.query_params.get("project")) and value.isdigit():
-            events = events.filter(project_id=int(value))
+        if value := request.query_params.get("project"):
+            events = events.filter(project_id=query_id("project", value))
         if value := request.query_params.get("actor"):
             events = events.filter(actor_label=value)
         page = self.paginate_queryset(events)
