@@ -55,7 +55,8 @@ class HostileQueryMiddleware:
 
     PostgreSQL text refuses NUL, so every filter (`?q=`, `?split=`, `?meta.<key>=`, the audit log's
     `?action=`...) would otherwise fail inside the database as a 500. One check here covers every
-    API route and page; request bodies are checked by `core.parsers`.
+    API route and page; request bodies are checked by `core.parsers`. A cookie with a NUL (a forged
+    session id would reach the session table) is dropped, as if the browser had not sent it.
     """
 
     def __init__(self, get_response):
@@ -73,6 +74,9 @@ class HostileQueryMiddleware:
                     where = "A query parameter"
                     break
         if where is None:
+            for name, value in list(request.COOKIES.items()):
+                if FORBIDDEN_CHARACTERS.search(value):
+                    del request.COOKIES[name]  # a forged session or CSRF cookie: as if it were absent
             return self.get_response(request)
         message = f"{where} contains a character that cannot be stored (a NUL byte)."
         if request.path.startswith("/api/"):

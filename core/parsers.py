@@ -34,7 +34,7 @@ INT64_MIN = -(2**63)
 
 
 def max_depth() -> int:
-    return getattr(settings, "API_JSON_MAX_DEPTH", 64)
+    return getattr(settings, "API_JSON_MAX_DEPTH", 100)
 
 
 def invalid_character(where: str) -> DomainError:

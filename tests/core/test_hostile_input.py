@@ -181,7 +181,7 @@ def test_genuine_cursors_still_page(people, client_for, catalogue):
 # --- Deep JSON -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("depth", [100, 10_000, 200_000])
+@pytest.mark.parametrize("depth", [101, 10_000, 200_000])
 def test_deeply_nested_json_is_refused_before_validation(people, client_for, depth):
     body = '{"name": ' + "[" * depth + "]" * depth + "}"
 
@@ -291,3 +291,24 @@ def test_gold_rate_must_be_a_finite_share(people, client_for, rate):
     _assert_code(response, 400, "invalid")
     membership.refresh_from_db()
     assert membership.gold_rate is None
+
+
+def test_nul_in_the_session_cookie_is_ignored(people, client_for):
+    from django.test import Client
+
+    client = Client()
+    client.cookies["sessionid"] = "abcdefgh\x00ijklmnop"
+    client.cookies["csrftoken"] = "\x00"
+
+    response = client.get("/api/me/")
+
+    assert response.status_code in {401, 403}
+
+
+@pytest.mark.parametrize("header", ["Bearer tsr_\x00abcdef", "Token \x00"])
+def test_nul_in_the_authorization_header_is_refused(people, header):
+    from django.test import Client
+
+    response = Client().get("/api/me/", HTTP_AUTHORIZATION=header)
+
+    assert response.status_code in {400, 401}
