@@ -54,7 +54,7 @@ def gold_page(request, project_id: int):
         raw_item = request.POST.get("item", "").strip()
         form = {"item": raw_item, "result": request.POST.get("result", "")}
         try:
-            item_id = int(raw_item) if raw_item.isdigit() else 0
+            item_id = int(raw_item) if raw_item.isdecimal() else 0
             if not item_id:
                 raise DomainError("invalid_item", "Give the item's number (its id in the Data tab).")
             if action == "remove":

@@ -312,3 +312,14 @@ def test_nul_in_the_authorization_header_is_refused(people, header):
     response = Client().get("/api/me/", HTTP_AUTHORIZATION=header)
 
     assert response.status_code in {400, 401}
+
+
+def test_page_number_parameters_read_only_decimal_digits():
+    """ "²".isdigit() is true but int("²") raises: the pages' number parameters use isdecimal()."""
+    from django.test import RequestFactory
+
+    from projects.views import _parse_diff, _version_param
+
+    assert _parse_diff("²..1") is None
+    assert _parse_diff("1..٣") == (1, 3)  # other decimal digits are numbers to int()
+    assert _version_param(RequestFactory().get("/", {"version": "²"}), "version") is None
