@@ -254,7 +254,7 @@ _s3_origin = env_str("AWS_S3_ENDPOINT_URL").rstrip("/") or (
 CORE_CSP_MEDIA_ORIGINS = env_list("CORE_CSP_MEDIA_ORIGINS", [_s3_origin] if AWS_STORAGE_BUCKET_NAME else [])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 100)  # deeper bodies: 400 json_too_deep (imports: the same 100)
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 100)  # deeper bodies: 400 json_too_deep (as imports)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)  # bytes per JSON body
 
 # --- Projects -------------------------------------------------------------------------------------
