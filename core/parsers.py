@@ -84,22 +84,27 @@ def _refuse_constant(name: str):
     raise DomainError("invalid_number", f"{name} is not a JSON number.")
 
 
+def loads(text: str):
+    """`json.loads` with the checks above, for JSON typed into a page's form field (a schema, a gold
+    answer): ValueError for text that is not JSON, DomainError for JSON that must not be stored."""
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        message = f"The JSON is nested more than {max_depth()} levels deep."
+        raise DomainError("json_too_deep", message) from exc
+    check_parsed(data)
+    return data
+
+
 class JSONParser(parsers.JSONParser):
     """DRF's JSON parser plus the checks above (`NaN`/`Infinity` literals are refused too)."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            text = codecs.getreader(encoding)(stream).read()
-            data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-        except RecursionError as exc:
-            raise DomainError(
-                "json_too_deep", f"The JSON body is nested more than {max_depth()} levels deep."
-            ) from exc
+            return loads(codecs.getreader(encoding)(stream).read())
         except ValueError as exc:  # includes UnicodeDecodeError
             raise ParseError(f"JSON parse error - {exc}") from exc
-        check_parsed(data)
-        return data
 
 
 def _check_query_dict(data, where: str) -> None:

@@ -323,3 +323,36 @@ def test_page_number_parameters_read_only_decimal_digits():
     assert _parse_diff("²..1") is None
     assert _parse_diff("1..٣") == (1, 3)  # other decimal digits are numbers to int()
     assert _version_param(RequestFactory().get("/", {"version": "²"}), "version") is None
+
+
+@pytest.mark.parametrize(
+    "definition",
+    ["[" * 5000 + "]" * 5000, '{"version": 1, "fields": [], "controls": [], "x": "\\u0000"}', '{"a": 1e999}'],
+)
+def test_the_schema_editor_form_refuses_hostile_json(definition):
+    from projects.forms import SchemaVersionForm
+
+    form = SchemaVersionForm(data={"definition": definition, "note": ""})
+
+    assert not form.is_valid()
+    assert "definition" in form.errors
+
+
+def test_the_gold_page_refuses_deeply_nested_json(people, page_for, catalogue):
+    item = Item.objects.filter(project=catalogue).first()
+
+    response = page_for(people.manager).post(
+        f"/projects/{catalogue.id}/quality/gold/",
+        {"action": "set", "item": str(item.id), "result": "[" * 5000 + "]" * 5000},
+    )
+
+    assert response.status_code < 500
+    assert not item.__class__.objects.filter(pk=item.pk, is_gold=True).exists()
+
+
+def test_nul_in_the_path_is_refused(people, client_for):
+    response = client_for(people.manager).get(
+        f"/api/projects/{people.project.id}/releases/1/files/a%00b.jsonl"
+    )
+
+    _assert_code(response, 400, "invalid_character")
