@@ -164,7 +164,7 @@ def _item_table(request, project, filters: ItemFilterForm, fields: list[Metadata
         return {"filter_error": error.message, "rows": [], "filtered": True}
     after = request.GET.get("after", "")
     page_items = items.defer("search_text", "predictions")
-    if after.isdigit():
+    if after.isdecimal():
         page_items = page_items.filter(id__gt=int(after))
     page = list(page_items[: ITEMS_PER_PAGE + 1])
     query = request.GET.copy()

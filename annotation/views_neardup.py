@@ -52,7 +52,7 @@ def near_duplicates_page(request, project_id: int):
         raise DomainError("invalid_filter", "status must be open or resolved.")
     groups = neardup_selectors.near_duplicate_group_list(project=project, status=status)
     before = request.GET.get("before", "")
-    if before.isdigit():
+    if before.isdecimal():
         groups = groups.filter(id__lt=int(before))
     page = list(groups[: GROUPS_PER_PAGE + 1])
     next_url = None

@@ -48,3 +48,41 @@ class DomainErrorPageMiddleware:
             context = {"code": exception.code, "message": exception.message}
             return render(request, "error.html", context, status=exception.status_code)
         return None
+
+
+class HostileQueryMiddleware:
+    """Refuses a NUL character in the path or in any query parameter (name or value) with a 400.
+
+    PostgreSQL text refuses NUL, so every filter (`?q=`, `?split=`, `?meta.<key>=`, the audit log's
+    `?action=`...) would otherwise fail inside the database as a 500. One check here covers every
+    API route and page; request bodies are checked by `core.parsers`. A cookie with a NUL (a forged
+    session id would reach the session table) is dropped, as if the browser had not sent it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from core.parsers import FORBIDDEN_CHARACTERS
+
+        where = None
+        if FORBIDDEN_CHARACTERS.search(request.path):
+            where = "The path"
+        else:
+            for key, values in request.GET.lists():
+                if FORBIDDEN_CHARACTERS.search(key) or any(FORBIDDEN_CHARACTERS.search(v) for v in values):
+                    where = "A query parameter"
+                    break
+        if where is None:
+            for name, value in list(request.COOKIES.items()):
+                if FORBIDDEN_CHARACTERS.search(value):
+                    del request.COOKIES[name]  # a forged session or CSRF cookie: as if it were absent
+            return self.get_response(request)
+        message = f"{where} contains a character that cannot be stored (a NUL byte)."
+        if request.path.startswith("/api/"):
+            from django.http import JsonResponse
+
+            return JsonResponse({"code": "invalid_character", "detail": message}, status=400)
+        from django.shortcuts import render
+
+        return render(request, "error.html", {"code": "invalid_character", "message": message}, status=400)

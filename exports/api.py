@@ -303,7 +303,7 @@ class ReleaseViewSet(viewsets.GenericViewSet):
     def diff(self, request, project_pk=None, number=None):
         release = self._release()
         against = request.query_params.get("against", "")
-        if not against.isdigit():
+        if not (against.isascii() and against.isdecimal() and len(against) <= 9):
             raise DomainError("bad_against", "against must be the number of another release of this project.")
         old = selectors.release_get(project=release.project, number=int(against))
         return Response(services.release_diff(old=old, new=release))

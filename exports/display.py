@@ -120,7 +120,7 @@ def _text(kind, control, answer, data, schema_fields) -> str:
         return " > ".join(map(str, answer))
     if kind == "chat_turn_labels":
         parts = []
-        for turn, label in sorted(answer.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0):
+        for turn, label in sorted(answer.items(), key=lambda kv: int(kv[0]) if kv[0].isdecimal() else 0):
             shown = ", ".join(map(str, label)) if isinstance(label, list) else str(label)
             parts.append(f"turn {turn}: {shown}")
         return _joined(parts)

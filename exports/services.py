@@ -90,6 +90,9 @@ _CONSENT = {"granted": "obtained", "not_required": "not_required", "withdrawn": 
 # Create and retry
 
 
+_UN_M49_DIGITS = {f"{n:03d}" for n in range(1000)}  # a BCP 47 region of three ASCII digits
+
+
 def _normalise_filter(raw: Any) -> dict[str, Any]:
     """The release filter with only known keys and canonical values (stored and put in the manifest)."""
     if raw is None:
@@ -203,7 +206,7 @@ def _bcp47_case(tag: str) -> str:
     for subtag in subtags:
         if len(subtag) == 4 and subtag.isalpha():
             out.append(subtag.title())
-        elif (len(subtag) == 2 and subtag.isalpha()) or (len(subtag) == 3 and subtag.isdigit()):
+        elif (len(subtag) == 2 and subtag.isalpha()) or (len(subtag) == 3 and subtag in _UN_M49_DIGITS):
             out.append(subtag.upper())
         else:
             out.append(subtag.lower())

@@ -254,7 +254,7 @@ def release_diff_page(request, project_id: int, number: int):
     release = selectors.release_get(project=project, number=number)
     against = request.GET.get("against", "")
     diff, error = None, ""
-    if not against.isdigit():
+    if not (against.isascii() and against.isdecimal() and len(against) <= 9):
         error = "Choose the release to compare with."
     else:
         old = selectors.release_get(project=project, number=int(against))

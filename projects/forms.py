@@ -3,6 +3,9 @@ import json
 from django import forms
 from django.conf import settings
 
+from core import parsers
+from core.exceptions import DomainError
+
 from .models import OrganisationMembership, ProjectMembership
 
 
@@ -109,11 +112,13 @@ class SchemaVersionForm(forms.Form):
 
     def clean_definition(self):
         try:
-            return json.loads(self.cleaned_data["definition"])
+            return parsers.loads(self.cleaned_data["definition"])
         except json.JSONDecodeError as error:
             raise forms.ValidationError(
                 f"Not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
             ) from error
+        except DomainError as error:  # too deep, a NUL or surrogate, a number that is not finite
+            raise forms.ValidationError(error.message) from error
 
 
 class GuidelineVersionForm(forms.Form):

@@ -318,7 +318,7 @@ def _may_edit(role: str | None, project, action: ProjectAction) -> bool:
 
 def _version_param(request, name: str) -> int | None:
     value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdecimal() else None
 
 
 def _schema_editor_config(*, editable: bool, current: dict | None, issues: list[dict]) -> dict:
@@ -395,7 +395,7 @@ def project_schema(request, project_id: int):
 def _parse_diff(value: str) -> tuple[int, int] | None:
     """Reads "1..3" as (1, 3); anything else is None."""
     old, sep, new = value.partition("..")
-    if not sep or not old.isdigit() or not new.isdigit():
+    if not sep or not old.isdecimal() or not new.isdecimal():
         return None
     return int(old), int(new)
 
@@ -435,7 +435,7 @@ def project_guidelines(request, project_id: int):
         raw = request.POST.get("acknowledge", "")
         try:
             ack = services.guideline_acknowledge(
-                project=project, user=request.user, version=int(raw) if raw.isdigit() else 0
+                project=project, user=request.user, version=int(raw) if raw.isdecimal() else 0
             )
         except DomainError as error:
             messages.error(request, error.message)
@@ -545,7 +545,7 @@ def organisation_audit(request, organisation_id: int):
     )
     events = selectors.audit_event_list(organisation=organisation)
     before = request.GET.get("before", "")
-    if before.isdigit():
+    if before.isdecimal():
         events = events.filter(id__lt=int(before))
     page = list(events[:101])
     context = {

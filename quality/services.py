@@ -1306,7 +1306,8 @@ def _units_answer(spec: dict, parts: list[tuple[str, str]]) -> Any:
     kind = spec.get("type")
     if kind == "chat_turn_labels":
         return {
-            unit: label for unit, label in sorted(parts, key=lambda p: int(p[0]) if p[0].isdigit() else p[0])
+            unit: label
+            for unit, label in sorted(parts, key=lambda p: int(p[0]) if p[0].isdecimal() else p[0])
         }
     # multiple choice style: units are labels, the unit's label says whether it is present
     return sorted(unit for unit, label in parts if label in ("yes", "true", "1", "present"))

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from annotation.selectors.neardup import item_preview
+from core import parsers
 from core.exceptions import DomainError
 from projects import access
 from projects.access import ProjectAction
@@ -54,7 +55,7 @@ def gold_page(request, project_id: int):
         raw_item = request.POST.get("item", "").strip()
         form = {"item": raw_item, "result": request.POST.get("result", "")}
         try:
-            item_id = int(raw_item) if raw_item.isdigit() else 0
+            item_id = int(raw_item) if raw_item.isdecimal() else 0
             if not item_id:
                 raise DomainError("invalid_item", "Give the item's number (its id in the Data tab).")
             if action == "remove":
@@ -67,7 +68,7 @@ def gold_page(request, project_id: int):
                 )
             else:
                 try:
-                    result = json.loads(form["result"] or "null")
+                    result = parsers.loads(form["result"] or "null")  # refuses deep/NUL/infinite
                 except ValueError as error:
                     raise DomainError(
                         "invalid_json", f"The reference answer is not valid JSON: {error}."

@@ -140,7 +140,7 @@ def _referenced_url(item: Item, *, asgi: bool) -> HttpResponse:
 
     response = _streaming(read, stack.close, content_type, asgi=asgi)
     length = upstream.headers.get("content-length", "")
-    if length.isdigit():
+    if length.isdecimal():
         response["Content-Length"] = length
     response["Content-Disposition"] = content_disposition_header(not inline, _display_name(item, path))
     return response

@@ -4,12 +4,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from core.exceptions import NotFound
-from core.pagination import DefaultPagination
+from core.pagination import DefaultPagination, SafeCursorPagination
+from core.parsers import MultiPartParser
 from core.streaming import file_stream_response, is_asgi
 from projects import access
 from projects.access import ProjectAction
@@ -83,7 +82,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Projec
         return response
 
 
-class ItemCursorPagination(CursorPagination):
+class ItemCursorPagination(SafeCursorPagination):
     """Keyset paging for the item list: constant time at any depth, no COUNT(*)."""
 
     page_size = 50

@@ -24,7 +24,7 @@ from .views import _ProjectScoped
 def _body_size_guard(request) -> None:
     """413 before parsing a body larger than an annotation may be (plus room for the envelope)."""
     length = request.META.get("CONTENT_LENGTH") or "0"
-    if length.isdigit() and int(length) > settings.ANNOTATION_MAX_BYTES + 64 * 1024:
+    if length.isdecimal() and int(length) > settings.ANNOTATION_MAX_BYTES + 64 * 1024:
         raise DomainError(
             "payload_too_large",
             f"The request is {int(length):,} bytes; an annotation may be at most "
@@ -204,7 +204,7 @@ class AnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
         visible = labeling_selectors.annotations_visible(project=project, user=self.request.user)
         item = self.request.query_params.get("item")
         if item:
-            if not item.isdigit():
+            if not item.isdecimal():
                 raise DomainError("invalid_item", "item is an item id.")
             visible = visible.filter(item_id=int(item))
         wanted = self.request.query_params.get("review")
@@ -323,7 +323,7 @@ class PredictionViewSet(mixins.ListModelMixin, _ProjectScoped):
         rows = Prediction.objects.filter(project=project).order_by("-id")
         item = self.request.query_params.get("item")
         if item:
-            if not item.isdigit():
+            if not item.isdecimal():
                 raise DomainError("invalid_item", "item is an item id.")
             rows = rows.filter(item_id=int(item))
         return rows

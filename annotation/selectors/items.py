@@ -1,9 +1,12 @@
 """Reads on items: filtering, search and keyset paging that stay fast at a million items."""
 
+import math
+
 from django.db import connection
 from django.db.models import QuerySet
 
 from core.exceptions import DomainError, NotFound
+from core.params import query_id
 from projects.access import ProjectAction, can_do_in_project
 from projects.models import Project
 
@@ -34,9 +37,7 @@ def item_list(*, project: Project, params) -> QuerySet[Item]:
     if (value := params.get("is_gold")) is not None:
         items = items.filter(is_gold=_boolean("is_gold", value))
     if value := params.get("import_job"):
-        if not str(value).isdigit():
-            raise DomainError("invalid_filter", "import_job must be a number.")
-        items = items.filter(import_job_id=int(value))
+        items = items.filter(import_job_id=query_id("import_job", value))
     if (value := params.get("synthetic")) is not None:
         items = items.filter(synthetic=_boolean("synthetic", value))
     if query := (params.get("q") or "").strip():
@@ -76,6 +77,8 @@ def _typed(key: str, raw: str, kind: str | None):
             raise DomainError(
                 "invalid_filter", f"meta.{key} is a number field; {raw!r} is not a number."
             ) from error
+        if not math.isfinite(number):
+            raise DomainError("invalid_filter", f"meta.{key} is a number field; {raw!r} is not finite.")
         return int(number) if number.is_integer() else number
     if kind == "boolean":
         return _boolean(f"meta.{key}", raw)

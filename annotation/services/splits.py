@@ -223,9 +223,11 @@ def _clean_ratios(ratios) -> dict[str, float]:
             isinstance(ratio, bool)
             or not isinstance(ratio, int | float)
             or not math.isfinite(ratio)
-            or ratio <= 0
+            or not 0 < ratio <= 1
         ):
-            raise DomainError("invalid_ratios", f"The ratio of {name!r} must be a number greater than 0.")
+            raise DomainError(
+                "invalid_ratios", f"The ratio of {name!r} must be a number greater than 0 and at most 1."
+            )
         clean[name] = float(ratio)
     total = math.fsum(clean.values())
     if abs(total - 1.0) > RATIO_TOLERANCE:

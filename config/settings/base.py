@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.outage.OutageMiddleware",  # outermost: retries a GET/HEAD once if the database connection was lost
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.HostileQueryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -250,7 +251,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],  # refuses NUL, deep nesting, infinities
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
@@ -298,6 +299,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Request bodies that stall or trickle get a 408 (core/body_timeout.py; uvicorn has no such limit).
 REQUEST_BODY_TIMEOUT_SECONDS = env_int("REQUEST_BODY_TIMEOUT_SECONDS", 30)  # no new bytes for this long
 REQUEST_BODY_MIN_BYTES_PER_SECOND = env_int("REQUEST_BODY_MIN_BYTES_PER_SECOND", 1024)  # average, after that
+API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 100)  # deeper bodies: 400 json_too_deep (as imports)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2 * 1024 * 1024)  # bytes per JSON body
 
 # --- Projects -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from accounts.api.serializers import CredentialsRevokedOutputSerializer
 from core.exceptions import Forbidden, NotFound
 from core.pagination import NewestFirstCursorPagination
+from core.params import query_id
 
 from .. import access, selectors, services
 from ..access import OrgAction, ProjectAction
@@ -52,8 +53,8 @@ class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         events = selectors.audit_event_list(organisation=organisation)
         if value := request.query_params.get("action"):
             events = events.filter(action=value)
-        if (value := request.query_params.get("project")) and value.isdigit():
-            events = events.filter(project_id=int(value))
+        if value := request.query_params.get("project"):
+            events = events.filter(project_id=query_id("project", value))
         if value := request.query_params.get("actor"):
             events = events.filter(actor_label=value)
         page = self.paginate_queryset(events)

@@ -491,7 +491,7 @@ def _textarea(state, element, name):
             state.report(element, name, "The placeholder is cut to 200 characters.")
         control["placeholder"] = attrs["placeholder"][:200]
     for ls_key, key in (("minlength", "min_length"), ("maxlength", "max_length")):
-        if attrs.get(ls_key, "").isdigit():
+        if attrs.get(ls_key, "").isdecimal():
             control[key] = min(int(attrs[ls_key]), 100_000)
             handled.add(ls_key)
     if control.get("min_length", 0) > control.get("max_length", 100_000):
@@ -506,7 +506,7 @@ def _rating(state, element, name):
     if obj is None:
         return None
     raw = attrs.get("maxrating", "5")
-    if not raw.isdigit() or not 2 <= int(raw) <= MAX_RATING_STEPS:
+    if not raw.isdecimal() or not 2 <= int(raw) <= MAX_RATING_STEPS:
         state.report(element, name, f"maxRating={raw!r} is not a whole number from 2 to {MAX_RATING_STEPS}.")
         return None
     control = _base(state, element, name, "rating", obj)
