@@ -361,7 +361,7 @@ def test_nul_in_the_path_is_refused(people, client_for):
 @pytest.mark.parametrize("against", ["²", "٣", "99999999999999999999", "-1", "1.0"])
 def test_release_diff_against_reads_only_a_release_number(people, client_for, page_for, against):
     """`?against=` of the release diff (API and page): anything but a plain release number is a 400
-    (API) or the page's own message, never a 500 from int("²") or an out-of-range query."""
+    (the API's code, the page's own message), never a 500 from int("²") or an out-of-range query."""
     from django.utils import timezone
 
     from exports.models import Release
@@ -384,5 +384,5 @@ def test_release_diff_against_reads_only_a_release_number(people, client_for, pa
     )
 
     _assert_code(api, 400, "bad_against")
-    assert page.status_code == 200
+    assert page.status_code == 400
     assert b"Choose the release to compare with." in page.content
