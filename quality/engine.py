@@ -133,7 +133,7 @@ def consensus(
     dense unit or -1 (anchors Dawid-Skene). `warm` is (sorted unit keys, posteriors) of a previous run."""
     c = coded.coded
     count = np.bincount(c.item, minlength=c.n_items)
-    agreement = observed_agreement_per_item(coded.counts) if len(c) else np.full(c.n_items, np.nan)
+    agreement = item_agreement(coded, level)
     if len(c) == 0:
         empty = np.full(c.n_items, -1, dtype=np.int64)
         return Consensus(empty, np.full(c.n_items, np.nan), agreement, count)
@@ -158,6 +158,27 @@ def consensus(
         return Consensus(labels, result.confidence, agreement, count, annotator_quality=quality)
     vote = majority_vote(c)
     return Consensus(vote.labels, vote.confidence, agreement, count)
+
+
+def item_weights(level: str, c: CodedAnnotations) -> dict:
+    """Agreement weights for per-item agreement at a level of measurement: nominal answers agree or
+    not; ordinal ones by rank distance (Gwet's ordinal weights); interval ones by value distance."""
+    if level == "ordinal":
+        return {"weights": "ordinal"}
+    if level in ("interval", "ratio"):
+        return {"weights": "linear", "values": c.numeric_values()}
+    return {}
+
+
+def item_agreement(coded: Coded, level: str = "nominal") -> np.ndarray:
+    """Per-unit agreement (NaN with fewer than two answers) at the control's level of measurement:
+    what escalation compares with `escalate_below`."""
+    c = coded.coded
+    if len(c) == 0:
+        return np.full(c.n_items, np.nan)
+    if c.n_labels < 2:
+        return observed_agreement_per_item(coded.counts)
+    return observed_agreement_per_item(coded.counts, **item_weights(level, c))
 
 
 def _warm_rows(coded: Coded, warm: tuple[np.ndarray, np.ndarray], q: int):

@@ -38,7 +38,7 @@ from annotation.selectors import quality as answers_selector
 from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
 from projects.models import LabelSchemaVersion, Project, ProjectMembership
-from projects.quality_settings import QualitySettings, quality_settings
+from projects.quality_settings import QualitySettings, control_counts, quality_settings
 from quality import engine
 from quality.answers import adapter_for
 from quality.metrics.coding import count_distinct
@@ -180,6 +180,8 @@ class _Control:
     spec: dict
     adapter: Any
     method: str
+    level: str = "nominal"  # level of measurement (the adapter's, or the schema's for ratings)
+    counts: bool = True  # counts for escalation, gold pass/fail and pausing (free text: not by default)
     table: engine.Table | None = None  # categorical and units kinds
     renames: dict[str, str] = field(default_factory=dict)  # old label -> label now (label migrations)
     structured: dict[int, list[tuple[int, Any]]] = field(
@@ -206,7 +208,13 @@ class _Job:
             method = knobs.methods.get(spec["name"])
             if method not in adapter.methods:
                 method = adapter.methods[0]
-            control = _Control(spec, adapter, method)
+            control = _Control(
+                spec,
+                adapter,
+                method,
+                level=adapter.level_of(spec),
+                counts=control_counts(knobs, spec["name"], free_text=adapter.free_text),
+            )
             if adapter.kind in ("categorical", "units"):
                 labels = list(adapter.labels(spec) or [])
                 control.table = engine.Table.empty(labels)
@@ -495,7 +503,7 @@ class _Job:
             "controls": [],
             "annotators": [],
             "slices": [],
-            "gold": {"items": len(self.gold_ids), "flagged": []},
+            "gold": {"items": len(self.gold_ids), "flagged": [], "by_control": [], "counting_controls": []},
             "models": [],
             "escalated": 0,
             "paused": [],
@@ -531,7 +539,7 @@ class _Job:
 
     def _categorical(self, name, control: _Control, slices, annotator_kappa):
         spec, adapter, table = control.spec, control.adapter, control.table
-        level = adapter.level
+        level = control.level
         gold_mask = np.isin(table.item, np.fromiter(self.gold_ids, np.int64)) if self.gold_ids else None
         work = table.mask(~gold_mask) if gold_mask is not None else table
         values = _numeric(table.labels) if level in ("interval", "ratio") else None
@@ -554,6 +562,7 @@ class _Job:
             "type": spec.get("type"),
             "title": spec.get("title") or name,
             "level": level,
+            "counts": control.counts,
             "method": method,
             "agreement": engine.agreement_summary(coded, level, with_ci=not self.incremental),
             "labels": engine.label_rows(coded, table.labels, result.label),
@@ -575,7 +584,7 @@ class _Job:
         answers = self._compose(control, coded, result, self._touched(name))
         low: set[int] = set()
         threshold = self.knobs.escalate_below
-        if threshold is not None and adapter.kind == "categorical":
+        if threshold is not None and adapter.kind == "categorical" and control.counts:
             under = (~np.isnan(result.agreement)) & (result.agreement < threshold)
             low = {int(i) for i in coded.unit_item[under]}
             if self.incremental:  # full runs look at every item; incremental ones at what changed
@@ -648,6 +657,7 @@ class _Job:
             "type": spec.get("type"),
             "title": spec.get("title") or name,
             "level": None,
+            "counts": control.counts,
             "method": control.method,
             "agreement": None,
             "labels": [],
@@ -719,13 +729,14 @@ class _Job:
             lambda: {"n": 0, "sum": 0.0, "recent_n": 0, "recent_sum": 0.0, "controls": defaultdict(list)}
         )
         per_item: dict[tuple[int, str], list[float]] = defaultdict(list)
+        per_control: dict[str, list[float]] = {name: [] for name in self.controls}
         if not standards:
             return {}
         rows = answers_selector.quality_answers(project=self.project, item_ids=list(standards))
         for row in rows:
             reference = standards.get(row.item_id) or {}
             result = row.result if isinstance(row.result, dict) else {}
-            scores = []
+            scores = []  # of the controls that count: gold pass/fail and pausing use only these
             by_control = per_user[row.annotator_id]["controls"]
             for name, expected in reference.items():
                 control = self.controls.get(name)
@@ -734,9 +745,11 @@ class _Job:
                 given = _safe(control.adapter.answer_of, result, control.spec)
                 score = _safe(control.adapter.score, given, expected, control.spec)
                 score = float(score) if score is not None else 0.0
-                scores.append(score)
                 by_control[name].append(score)
-                per_item[(row.item_id, name)].append(score)
+                per_control[name].append(score)
+                if control.counts:
+                    scores.append(score)
+                    per_item[(row.item_id, name)].append(score)
             if not scores:
                 continue
             score = float(np.mean(scores))
@@ -763,7 +776,22 @@ class _Job:
                         "failure_rate": round(failure, 6),
                     }
                 )
-        report["gold"] = {"items": len(standards), "flagged": flagged}
+        by_control_rows = [
+            {
+                "control": name,
+                "counts": self.controls[name].counts,
+                "answers": len(scores),
+                "accuracy": round(float(np.mean(scores)), 6),
+            }
+            for name, scores in per_control.items()
+            if scores
+        ]
+        report["gold"] = {
+            "items": len(standards),
+            "flagged": flagged,
+            "by_control": by_control_rows,
+            "counting_controls": [name for name, c in self.controls.items() if c.counts],
+        }
         return dict(per_user)
 
     # -- annotators ---------------------------------------------------------------------------------------
