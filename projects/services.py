@@ -30,7 +30,7 @@ from .models import (
     ProjectMembership,
     ProjectStats,
 )
-from .quality_settings import quality_settings_issues
+from .quality_settings import quality_settings_from, quality_settings_issues
 from .schema import validate_schema
 from .schema.migrate import plan_label_migration
 
@@ -284,7 +284,20 @@ def project_update(
         old, new = (labeling_settings_from(value).ordering for value in changes["settings"])
         if old != new:
             outbox_enqueue(task_name=QUEUE_ORDER_TASK, kwargs={"project_id": project.id})
+        old_cap, new_cap = (_escalation_cap(value) for value in changes["settings"])
+        if new_cap < old_cap:  # escalation switched off or its limit lowered: raised targets come back
+            outbox_enqueue(
+                task_name=ITEM_TARGETS_TASK, kwargs={"project_id": project.id, "escalation_cap": new_cap}
+            )
     return project
+
+
+def _escalation_cap(project_settings: Any) -> int:
+    """Extra annotators an open item may keep: 0 when automatic escalation is off
+    (`quality.escalate_below` null), else the labeling setting `max_escalation`."""
+    if quality_settings_from(project_settings).escalate_below is None:
+        return 0
+    return labeling_settings_from(project_settings).max_escalation
 
 
 @transaction.atomic

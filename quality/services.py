@@ -506,6 +506,7 @@ class _Job:
             "gold": {"items": len(self.gold_ids), "flagged": [], "by_control": [], "counting_controls": []},
             "models": [],
             "escalated": 0,
+            "escalation": {"escalated": 0, "flagged_for_review": 0, "waiting": 0, "items_escalated": 0},
             "paused": [],
         }
         previous_controls = {c["name"]: c for c in self.previous_report.get("controls", [])}
@@ -533,7 +534,9 @@ class _Job:
             report["models"] = self.previous_report.get("models", [])
         else:
             report["models"] = self._models(slices)
-        report["escalated"] = self._escalate(low_agreement)
+        escalation = self._escalate(low_agreement)
+        report["escalated"] = escalation["escalated"]  # by this run
+        report["escalation"] = escalation
         report["paused"] = self._pause_and_boost(gold, report["annotators"])
         return report
 
@@ -890,27 +893,50 @@ class _Job:
 
     # -- escalation ---------------------------------------------------------------------------------------
 
-    def _escalate(self, low: set[int]) -> int:
-        from annotation.services.queue import item_escalate
+    def _escalate(self, low: set[int]) -> dict[str, int]:
+        """Low-agreement items get one more annotator when someone eligible could take them;
+        otherwise (nobody left, or at `max_escalation`) they go to the review queue with the reason.
+        Returns the real counts: what this run did, and what the database holds now."""
+        from annotation.services.queue import item_escalate, item_flag_for_review
 
-        if not low:
-            return 0
-        candidates = answers_selector.items_for_escalation(project=self.project, item_ids=low)
-        done = 0
-        for item_id, agreement_note in candidates[:ESCALATIONS_PER_RUN]:
+        escalated = flagged = 0
+        candidates = answers_selector.items_for_escalation(project=self.project, item_ids=low) if low else []
+        for item_id, may_escalate in candidates[:ESCALATIONS_PER_RUN]:
+            reason = f"agreement below {self.knobs.escalate_below:g}"
             try:
                 with transaction.atomic():
+                    if not may_escalate:
+                        raise DomainError("escalation_limit", "at the escalation limit")
                     item_escalate(
                         project=self.project,
                         actor=None,
                         item_id=item_id,
                         annotators=1,
-                        reason=f"agreement below {self.knobs.escalate_below:g}{agreement_note}",
+                        reason=reason,
+                        require_eligible=True,
                     )
-                done += 1
-            except DomainError as error:  # at the limit, archived project ...
-                logger.debug("item %s not escalated: %s", item_id, error.code)
-        return done
+                escalated += 1
+                continue
+            except DomainError as error:
+                if error.code not in ("no_eligible_annotator", "escalation_limit"):
+                    logger.debug("item %s not escalated: %s", item_id, error.code)
+                    continue
+                why = "no other annotator can take it" if error.code != "escalation_limit" else "at the limit"
+            try:
+                with transaction.atomic():
+                    if item_flag_for_review(
+                        project=self.project, actor=None, item_id=item_id, reason=f"{reason}; {why}"
+                    ):
+                        flagged += 1
+            except DomainError as error:
+                logger.debug("item %s not flagged: %s", item_id, error.code)
+        counts = answers_selector.escalation_counts(project=self.project)
+        return {
+            "escalated": escalated,
+            "flagged_for_review": flagged,
+            "waiting": counts["waiting"],
+            "items_escalated": counts["items"],
+        }
 
     # -- model evaluation ---------------------------------------------------------------------------------
 
