@@ -34,7 +34,9 @@ class QualitySettings:
     # control name -> {"counts": bool}: whether the control counts for escalation, gold pass/fail and
     # pausing. Default: every control except free text (type "text"), whose similarity is only reported.
     controls: dict[str, dict] = field(default_factory=dict)
-    escalate_below: float | None = 0.5  # per-item agreement under which an item gets one more annotator
+    # Per-item agreement under which an item gets one more annotator. 0 turns escalation off (so does
+    # a stored null; in a merge patch null means "back to the default").
+    escalate_below: float | None = 0.5
     min_gold_accuracy: float = 0.7  # gold accuracy under which an annotator is paused
     min_gold_answers: int = 5  # gold answers scored before anyone is paused for accuracy
     auto_pause: bool = True

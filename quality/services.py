@@ -587,7 +587,7 @@ class _Job:
         answers = self._compose(control, coded, result, self._touched(name))
         low: set[int] = set()
         threshold = self.knobs.escalate_below
-        if threshold is not None and adapter.kind == "categorical" and control.counts:
+        if threshold and adapter.kind == "categorical" and control.counts:
             under = (~np.isnan(result.agreement)) & (result.agreement < threshold)
             low = {int(i) for i in coded.unit_item[under]}
             if self.incremental:  # full runs look at every item; incremental ones at what changed

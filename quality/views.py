@@ -141,7 +141,8 @@ def quality_settings_page(request, project_id: int):
             )
     values = {key: getattr(knobs, key) for key, *_ in _NUMBER_KNOBS}
     values["auto_pause"] = knobs.auto_pause
-    values["gold_rate"] = labeling_settings(project).gold_rate
+    gold_rate_set = labeling_settings(project).gold_rate
+    values["gold_rate"] = "" if gold_rate_set is None else gold_rate_set  # empty: the default
     if request.method == "POST":
         post = request.POST
         quality: dict = {"methods": {}}
@@ -165,7 +166,7 @@ def quality_settings_page(request, project_id: int):
         raw_rate = post.get("gold_rate", "").strip()
         values["gold_rate"] = raw_rate
         try:
-            gold_rate = float(raw_rate)
+            gold_rate = float(raw_rate) if raw_rate else None  # empty: the default
         except ValueError:
             problems.append(f"Gold rate: “{raw_rate}” is not a number.")
             gold_rate = None
