@@ -223,6 +223,11 @@ class _Job:
             if name in self.controls:
                 self.controls[name].renames = renames
         self.gold_ids = set(answers_selector.gold_items(project=project))
+        self.gold_refs: dict[int, dict] = {
+            item: result
+            for item, result in GoldStandard.objects.filter(project=project).values_list("item_id", "result")
+            if item in self.gold_ids and isinstance(result, dict)
+        }
         self.activity = {
             "item": np.zeros(0, np.int64),
             "annotator": np.zeros(0, np.int64),
@@ -554,7 +559,13 @@ class _Job:
         warm = (
             self.warm.get(name) if cold_answers and len(coded.coded) <= cold_answers * WARM_GROWTH else None
         )
-        result = engine.consensus(coded, method, level=level, warm=warm)
+        anchored = (
+            self._gold_anchors(control, table) if method == "dawid_skene" and gold_mask is not None else None
+        )
+        if anchored is not None:  # gold items enter Dawid-Skene with their true label fixed
+            result = self._anchored_consensus(coded, table, anchored, level, warm, values)
+        else:
+            result = engine.consensus(coded, method, level=level, warm=warm)
         self.cold[name] = cold_answers if warm is not None else len(coded.coded)
         if result.posteriors is not None:
             order = np.argsort(coded.unit_key)
@@ -593,6 +604,56 @@ class _Job:
             if self.incremental:  # full runs look at every item; incremental ones at what changed
                 low &= self.changed_items
         return section, answers, low
+
+    def _gold_anchors(self, control: _Control, table: engine.Table) -> dict[tuple[int, int], int] | None:
+        """(gold item, sub-unit code) -> label code of the reference answer, for the gold items that
+        have answers in this table; None when there are none."""
+        if not self.gold_refs:
+            return None
+        anchors: dict[tuple[int, int], int] = {}
+        answered = set(
+            np.unique(table.item[np.isin(table.item, np.fromiter(self.gold_refs, np.int64))]).tolist()
+        )
+        name = control.spec["name"]
+        for item in answered:
+            reference = (self.gold_refs.get(item) or {}).get(name)
+            if reference in (None, "", [], {}):
+                continue
+            if control.renames:
+                reference = _renamed(reference, control.renames)
+            if control.adapter.kind == "categorical":
+                label = _safe(control.adapter.to_label, reference, control.spec)
+                if label is not None and label in table.labels:
+                    anchors[(item, 0)] = table.labels.index(label)
+                continue
+            units = _safe(control.adapter.to_units, reference, control.spec) or {}
+            for unit, label in units.items():
+                if str(unit) in table.units and str(label) in table.labels:
+                    anchors[(item, table.units.index(str(unit)))] = table.labels.index(str(label))
+        return anchors or None
+
+    @staticmethod
+    def _anchored_consensus(coded, table, anchors, level, warm, values) -> engine.Consensus:
+        """Dawid-Skene on every answer, gold items included with their posteriors pinned to the
+        reference (so the gold items teach each annotator's confusion matrix), reported for the
+        non-gold units only: gold items still never enter agreement or consensus rows."""
+        everything = engine.code(table, values)
+        gold = np.full(everything.coded.n_items, -1, dtype=np.int64)
+        for position, (item, sub) in enumerate(zip(everything.unit_item, everything.unit_sub, strict=True)):
+            code = anchors.get((int(item), int(sub)))
+            if code is not None:
+                gold[position] = code
+        full = engine.consensus(everything, "dawid_skene", level=level, warm=warm, gold=gold)
+        rows = np.searchsorted(everything.unit_key, coded.unit_key)
+        c = coded.coded
+        return engine.Consensus(
+            full.label[rows],
+            np.asarray(full.confidence)[rows],
+            engine.item_agreement(coded, level),
+            np.bincount(c.item, minlength=c.n_items),
+            full.posteriors[rows] if full.posteriors is not None else None,
+            full.annotator_quality,
+        )
 
     def _compose(
         self, control: _Control, coded: engine.Coded, result: engine.Consensus, wanted: set[int] | None

@@ -237,3 +237,59 @@ def test_a_manager_can_make_free_text_count(people):
     row = next(a for a in run.report["annotators"] if a["id"] == people.annotator.id)
     assert row["gold_accuracy"] < 0.7
     assert run.report["paused"] == [people.annotator.id]
+
+
+# --- gold items anchor Dawid-Skene -----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_gold_items_anchor_dawid_skene(people):
+    """Two annotators who disagree on every item: only the gold items can say who is right. The
+    second matches every reference, the first answers the opposite; Dawid-Skene with gold anchors
+    learns that and follows the second on the work items (without anchors it is a coin toss)."""
+    from quality.models import ConsensusResult
+    from tests.annotation.workflow_kit import make_lab
+
+    lab = make_lab(people, overlap=2, annotators=2, items=10, gold_rate=1.0)
+    project_services.project_update(
+        project=lab.project,
+        actor=people.manager,
+        settings={**lab.project.settings, "quality": {"escalate_below": None, "auto_pause": False}},
+    )
+    lab.project.refresh_from_db()
+    references = {}
+    for n, item in enumerate(lab.items[:6]):
+        references[item.id] = "positive" if n % 2 else "negative"
+        services.gold_set(
+            project=lab.project,
+            actor=people.manager,
+            item_id=item.id,
+            result={"sentiment": references[item.id]},
+        )
+    flip = {"positive": "negative", "negative": "positive"}
+    for index, user in enumerate(lab.annotators):
+        while True:
+            outcome = labeling.next_item_for_annotator(project=lab.project, annotator=user)
+            if outcome.assignment is None:
+                break
+            item_id = outcome.assignment.item_id
+            if item_id in references:
+                label = references[item_id] if index == 1 else flip[references[item_id]]
+            else:
+                label = "negative" if index == 1 else "positive"
+            labeling.annotation_submit(
+                project=lab.project,
+                annotator=user,
+                assignment_id=outcome.assignment.id,
+                result={"sentiment": label},
+            )
+
+    run = services.quality_compute(project_id=lab.project.id, full=True)
+
+    assert run.report["controls"][0]["method"] == "dawid_skene"
+    work = [item.id for item in lab.items[6:]]
+    answers = dict(
+        ConsensusResult.objects.filter(item_id__in=work, control="sentiment").values_list("item_id", "answer")
+    )
+    assert answers == {item: "negative" for item in work}
+    assert not ConsensusResult.objects.filter(item_id__in=list(references)).exists()  # gold: scored only
