@@ -286,11 +286,19 @@ def test_model_predictions_are_scored_against_consensus_and_gold(lab):
 
 def test_bad_quality_settings_are_refused(lab):
     settings_ = dict(lab.project.settings)
-    for bad in ({"methods": {"sentiment": "astrology"}}, {"min_gold_accuracy": 2}, {"nonsense": 1}, []):
+    for bad, code in (
+        ({"methods": {"sentiment": "astrology"}}, "invalid_settings"),
+        ({"min_gold_accuracy": 2}, "invalid_settings"),
+        (
+            {"nonsense": 1},
+            "unknown_setting",
+        ),  # unknown keys are named (tests/projects/test_project_settings.py)
+        ([], "invalid_settings"),
+    ):
         settings_["quality"] = bad
         with pytest.raises(DomainError) as error:
             project_services.project_update(project=lab.project, actor=lab.people.manager, settings=settings_)
-        assert error.value.code == "invalid_settings"
+        assert error.value.code == code
 
 
 def test_method_choice_is_honoured_and_stamped(lab):
