@@ -50,6 +50,11 @@ def answer(annotator: int, item: Item) -> dict:
 
 @pytest.fixture
 def project(people):
+    return preference_project(people)
+
+
+def preference_project(people):
+    """The manager's project: overlap 2 (the only setting), two annotators, 30 items, 10 gold items."""
     project = people.project
     # The manager sets only the overlap: everything else is the default.
     project_services.project_update(project=project, actor=people.manager, overlap=2)
