@@ -150,3 +150,22 @@ def test_lowering_max_escalation_to_one_keeps_one_extra(people, django_capture_o
 
     item = Item.objects.get(pk=lab.items[0].id)
     assert (item.state, item.target, item.extra) == ("open", 3, 1)
+
+
+def test_turning_escalation_off_over_the_api_lowers_raised_targets(
+    people, django_capture_on_commit_callbacks
+):
+    lab = escalated_item(people)
+    manager = lab.client(people.manager)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = manager.patch(
+            f"/api/projects/{lab.project.id}/",
+            {"settings": {"quality": {"escalate_below": 0}}},
+            format="json",
+        )
+
+    assert response.status_code == 200, response.content
+    assert response.json()["settings"]["labeling"] == {"review_fraction": 0.0}  # merged, not replaced
+    item = Item.objects.get(pk=lab.items[0].id)
+    assert (item.state, item.target, item.extra) == ("completed", 2, 0)
