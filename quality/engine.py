@@ -142,9 +142,16 @@ def consensus(
         return Consensus(labels, confidence, agreement, count)
     if method == "dawid_skene":
         initial = None
-        if warm:
+        known = gold[gold >= 0] if gold is not None else np.zeros(0, dtype=np.int64)
+        # Dawid-Skene starts from the gold items alone only when they show every label the crowd
+        # used; a handful of gold items of one label would otherwise give the other labels a prior
+        # of 0. Otherwise it starts from the majority vote, gold posteriors still pinned throughout.
+        used = np.unique(c.label)
+        gold_start = len(known) > 0 and np.isin(used, known).all()
+        if warm or (len(known) and not gold_start):
             votes = majority_vote(c).scores
             initial = votes / np.maximum(votes.sum(axis=1, keepdims=True), 1)
+        if warm:
             rows, posteriors = _warm_rows(coded, warm, c.n_labels)
             initial[rows] = posteriors
         result = dawid_skene(c, initial_posteriors=initial, gold=gold, max_iter=50, tol=1e-6)

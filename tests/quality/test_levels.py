@@ -293,3 +293,23 @@ def test_gold_items_anchor_dawid_skene(people):
     )
     assert answers == {item: "negative" for item in work}
     assert not ConsensusResult.objects.filter(item_id__in=list(references)).exists()  # gold: scored only
+
+
+def test_a_few_gold_items_of_one_label_do_not_erase_the_other_labels():
+    # Three annotators agree on every item (labels 0, 1, 2 in turn); one gold item, of label 1. The
+    # anchor must not give labels 0 and 2 a prior of zero (a start from the gold items alone would).
+    items = np.repeat(np.arange(9), 3)
+    table = engine.Table(
+        items,
+        np.zeros(len(items), np.int32),
+        np.tile([1, 2, 3], 9),
+        (items % 3).astype(np.int32),
+        ["a", "b", "c"],
+    )
+    coded = engine.code(table)
+    gold = np.full(coded.coded.n_items, -1)
+    gold[1] = 1
+
+    result = engine.consensus(coded, "dawid_skene", gold=gold)
+
+    assert result.label.tolist() == [0, 1, 2] * 3
