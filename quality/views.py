@@ -93,7 +93,7 @@ def gold_page(request, project_id: int):
 
 
 _NUMBER_KNOBS = (
-    ("escalate_below", "Escalate items whose agreement is below", "0 to 1; empty: never escalate", float),
+    ("escalate_below", "Escalate items whose agreement is below", "0 to 1; 0 or empty: never", float),
     ("min_gold_accuracy", "Pause annotators whose gold accuracy is below", "0 to 1", float),
     ("min_gold_answers", "… after at least this many gold answers", "whole number", int),
     ("new_annotator_gold_answers", "Annotators with fewer gold answers count as new", "whole number", int),
