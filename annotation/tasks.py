@@ -34,11 +34,12 @@ def lease_release_expired_task() -> int:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def item_targets_sync_task(project_id: int) -> None:
-    """After an overlap change. Rules live in annotation.services.queue.item_targets_sync."""
+def item_targets_sync_task(project_id: int, escalation_cap: int | None = None) -> None:
+    """After an overlap change, or escalation switched off / `max_escalation` lowered. Rules live in
+    annotation.services.queue.item_targets_sync."""
     from annotation.services.queue import item_targets_sync
 
-    item_targets_sync(project_id=project_id)
+    item_targets_sync(project_id=project_id, escalation_cap=escalation_cap)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

@@ -9,14 +9,17 @@ from typing import Any
 
 ORDERINGS = ("sequential", "random", "uncertainty")
 DEFAULT_REJECT_REASONS = ("wrong_label", "incomplete", "guideline_violation", "other")
+DEFAULT_GOLD_RATE = 0.1
 
 
 @dataclass(frozen=True)
 class LabelingSettings:
     ordering: str = "sequential"  # how the queue serves items of equal priority
     lease_seconds: int = 600  # an item is held this long after the last heartbeat
-    review_fraction: float = 0.0  # share of completed items sampled into the review queue
-    gold_rate: float = 0.0  # share of next-item requests answered with a gold item
+    review_fraction: float = 0.1  # share of completed items sampled into the review queue
+    # Share of next-item requests answered with a gold item; None: DEFAULT_GOLD_RATE, which only
+    # matters once the project has gold items (without any, every request goes to the queue).
+    gold_rate: float | None = None
     quota: int | None = None  # default per-annotator cap on items
     show_others: bool = False  # annotators may see other people's annotations (blind by default)
     max_escalation: int = 3  # extra annotators an item may get beyond the overlap
@@ -35,6 +38,12 @@ _BOUNDS: dict[str, tuple[type, Any, Any]] = {
 def labeling_settings(project) -> LabelingSettings:
     """The project's labeling settings: its stored values over the defaults."""
     return labeling_settings_from(project.settings)
+
+
+def effective_gold_rate(knobs: LabelingSettings) -> float:
+    """The project's gold rate: the one set, or DEFAULT_GOLD_RATE (gold is served as soon as gold
+    items exist)."""
+    return DEFAULT_GOLD_RATE if knobs.gold_rate is None else knobs.gold_rate
 
 
 def labeling_settings_from(project_settings: Any) -> LabelingSettings:
@@ -73,7 +82,7 @@ def labeling_settings_issues(value: Any) -> list[str]:
                 issues.append(
                     "settings.labeling.reject_reasons must be 1 to 50 distinct codes like wrong_label."
                 )
-        elif key == "quota" and item is None:
+        elif key in ("quota", "gold_rate") and item is None:
             continue
         else:
             kind, low, high = _BOUNDS[key]

@@ -31,7 +31,12 @@ CONSENSUS_METHODS = (
 @dataclass(frozen=True)
 class QualitySettings:
     methods: dict[str, str] = field(default_factory=dict)  # control name -> consensus method
-    escalate_below: float | None = 0.5  # per-item agreement under which an item gets one more annotator
+    # control name -> {"counts": bool}: whether the control counts for escalation, gold pass/fail and
+    # pausing. Default: every control except free text (type "text"), whose similarity is only reported.
+    controls: dict[str, dict] = field(default_factory=dict)
+    # Per-item agreement under which an item gets one more annotator. 0 turns escalation off (so does
+    # a stored null; in a merge patch null means "back to the default").
+    escalate_below: float | None = 0.5
     min_gold_accuracy: float = 0.7  # gold accuracy under which an annotator is paused
     min_gold_answers: int = 5  # gold answers scored before anyone is paused for accuracy
     auto_pause: bool = True
@@ -39,6 +44,15 @@ class QualitySettings:
     gold_boost: float = 2.0  # gold-rate factor for new and low-scoring annotators
     flag_gold_failure_rate: float = 0.6  # gold items most annotators fail are flagged as possibly wrong
     flag_gold_min_answers: int = 3
+
+
+CONTROL_OPTIONS = frozenset({"counts"})  # the keys of settings.quality.controls.<name>
+
+
+def control_counts(knobs: "QualitySettings", name: str, *, free_text: bool) -> bool:
+    """Whether a control counts for escalation, gold pass/fail and pausing (see QualitySettings)."""
+    chosen = (knobs.controls.get(name) or {}).get("counts") if isinstance(knobs.controls, dict) else None
+    return (not free_text) if chosen is None else bool(chosen)
 
 
 _BOUNDS: dict[str, tuple[type, Any, Any]] = {
@@ -80,6 +94,15 @@ def quality_settings_issues(value: Any) -> list[str]:
                     + ", ".join(CONSENSUS_METHODS)
                     + "."
                 )
+        elif key == "controls":
+            if not isinstance(item, dict) or not all(
+                isinstance(name, str)
+                and isinstance(options, dict)
+                and set(options) <= CONTROL_OPTIONS
+                and all(isinstance(v, bool) for v in options.values())
+                for name, options in item.items()
+            ):
+                issues.append('settings.quality.controls maps control names to {"counts": true | false}.')
         elif key == "auto_pause":
             if not isinstance(item, bool):
                 issues.append("settings.quality.auto_pause must be true or false.")

@@ -54,3 +54,22 @@ def guideline_version_list(*, project: Project) -> QuerySet[GuidelineVersion]:
 
 def audit_event_list(*, organisation: Organisation) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(organisation=organisation).order_by("-id")
+
+
+def project_settings_warnings(*, project: Project) -> list[dict]:
+    """The project's settings warnings (projects.project_settings.settings_warnings) with the facts
+    they need: active annotators, and gold items (read by model name: `projects` imports no other
+    domain app; the items table belongs to `annotation`)."""
+    from django.apps import apps
+
+    from .project_settings import Facts, settings_warnings
+
+    item_model = apps.get_model("annotation", "Item")
+    facts = Facts(
+        overlap=project.overlap,
+        annotators=ProjectMembership.objects.filter(
+            project=project, role=ProjectMembership.Role.ANNOTATOR, paused_at__isnull=True
+        ).count(),
+        gold_items=item_model.objects.filter(project=project, is_gold=True, excluded=False).count(),
+    )
+    return settings_warnings(project.settings, facts)

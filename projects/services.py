@@ -30,7 +30,8 @@ from .models import (
     ProjectMembership,
     ProjectStats,
 )
-from .quality_settings import quality_settings_issues
+from .project_settings import merge_patch, unknown_setting_keys
+from .quality_settings import quality_settings_from, quality_settings_issues
 from .schema import validate_schema
 from .schema.migrate import plan_label_migration
 
@@ -190,6 +191,15 @@ def _validate_project_fields(fields: dict[str, Any]) -> None:
     if "settings" in fields:
         if not isinstance(fields["settings"], dict):
             raise DomainError("invalid_settings", "Project settings must be a JSON object.")
+        unknown = unknown_setting_keys(fields["settings"])
+        if unknown:
+            raise DomainError(
+                "unknown_setting",
+                f"{unknown[0]} is not a setting"
+                + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else "")
+                + ". docs/WORKFLOW.md and docs/QUALITY.md list the settings.",
+                extra={"key": unknown[0], "keys": unknown},
+            )
         if "labeling" in fields["settings"]:
             issues = labeling_settings_issues(fields["settings"]["labeling"])
             if issues:
@@ -246,9 +256,19 @@ def project_create(
 
 @transaction.atomic
 def project_update(
-    *, project: Project, actor, expected_updated_at: datetime | None = None, **fields: Any
+    *,
+    project: Project,
+    actor,
+    expected_updated_at: datetime | None = None,
+    settings_patch: dict | None = None,
+    **fields: Any,
 ) -> Project:
     """Change name, description, overlap or settings of an active project. No-op changes write nothing.
+
+    `settings` replaces the whole settings object; `settings_patch` is a JSON merge patch (RFC 7396)
+    applied to the stored settings under the project's row lock (objects merge, `null` removes a key
+    back to its default): what `PATCH /api/projects/<id>/` sends. Unknown keys are 400
+    `unknown_setting`, wrong types 400 `invalid_settings`.
 
     With `expected_updated_at` (what the editor saw), a project changed by someone else since then
     is refused with 409 `stale_update` instead of silently overwriting their change.
@@ -259,6 +279,12 @@ def project_update(
         raise DomainError("unknown_field", f"Cannot change: {', '.join(sorted(unknown))}")
     project = project_lock(project)
     project_ensure_active(project)
+    if settings_patch is not None:
+        if "settings" in fields:
+            raise DomainError("invalid_settings", "Give settings or a settings patch, not both.")
+        if not isinstance(settings_patch, dict):
+            raise DomainError("invalid_settings", "Project settings must be a JSON object.")
+        fields["settings"] = merge_patch(project.settings or {}, settings_patch)
     if expected_updated_at is not None and project.updated_at != expected_updated_at:
         raise DomainError(
             "stale_update",
@@ -303,7 +329,20 @@ def project_update(
         old, new = (labeling_settings_from(value).ordering for value in changes["settings"])
         if old != new:
             outbox_enqueue(task_name=QUEUE_ORDER_TASK, kwargs={"project_id": project.id})
+        old_cap, new_cap = (_escalation_cap(value) for value in changes["settings"])
+        if new_cap < old_cap:  # escalation switched off or its limit lowered: raised targets come back
+            outbox_enqueue(
+                task_name=ITEM_TARGETS_TASK, kwargs={"project_id": project.id, "escalation_cap": new_cap}
+            )
     return project
+
+
+def _escalation_cap(project_settings: Any) -> int:
+    """Extra annotators an open item may keep: 0 when automatic escalation is off
+    (`quality.escalate_below` 0 or null), else the labeling setting `max_escalation`."""
+    if not quality_settings_from(project_settings).escalate_below:
+        return 0
+    return labeling_settings_from(project_settings).max_escalation
 
 
 @transaction.atomic

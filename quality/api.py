@@ -21,6 +21,7 @@ from core.serializers import StrictInputSerializer
 from core.spreadsheet import spreadsheet_safe
 from projects import access
 from projects.access import ProjectAction
+from projects.selectors import project_settings_warnings
 
 from . import selectors
 from .models import GoldStandard, QualityRun
@@ -113,7 +114,8 @@ class QualityViewSet(_ProjectScoped):
                 "No quality report yet: it is computed after the first annotations.",
                 status_code=404,
             )
-        return Response(run.report)
+        # The settings warnings are read now (membership changes move them), not at the run.
+        return Response({**run.report, "settings_warnings": project_settings_warnings(project=project)})
 
     @extend_schema(
         summary="Agreement over time: one point per run and control", responses={200: OpenApiTypes.OBJECT}

@@ -133,7 +133,7 @@ def consensus(
     dense unit or -1 (anchors Dawid-Skene). `warm` is (sorted unit keys, posteriors) of a previous run."""
     c = coded.coded
     count = np.bincount(c.item, minlength=c.n_items)
-    agreement = observed_agreement_per_item(coded.counts) if len(c) else np.full(c.n_items, np.nan)
+    agreement = item_agreement(coded, level)
     if len(c) == 0:
         empty = np.full(c.n_items, -1, dtype=np.int64)
         return Consensus(empty, np.full(c.n_items, np.nan), agreement, count)
@@ -142,9 +142,16 @@ def consensus(
         return Consensus(labels, confidence, agreement, count)
     if method == "dawid_skene":
         initial = None
-        if warm:
+        known = gold[gold >= 0] if gold is not None else np.zeros(0, dtype=np.int64)
+        # Dawid-Skene starts from the gold items alone only when they show every label the crowd
+        # used; a handful of gold items of one label would otherwise give the other labels a prior
+        # of 0. Otherwise it starts from the majority vote, gold posteriors still pinned throughout.
+        used = np.unique(c.label)
+        gold_start = len(known) > 0 and np.isin(used, known).all()
+        if warm or (len(known) and not gold_start):
             votes = majority_vote(c).scores
             initial = votes / np.maximum(votes.sum(axis=1, keepdims=True), 1)
+        if warm:
             rows, posteriors = _warm_rows(coded, warm, c.n_labels)
             initial[rows] = posteriors
         result = dawid_skene(c, initial_posteriors=initial, gold=gold, max_iter=50, tol=1e-6)
@@ -158,6 +165,27 @@ def consensus(
         return Consensus(labels, result.confidence, agreement, count, annotator_quality=quality)
     vote = majority_vote(c)
     return Consensus(vote.labels, vote.confidence, agreement, count)
+
+
+def item_weights(level: str, c: CodedAnnotations) -> dict:
+    """Agreement weights for per-item agreement at a level of measurement: nominal answers agree or
+    not; ordinal ones by rank distance (Gwet's ordinal weights); interval ones by value distance."""
+    if level == "ordinal":
+        return {"weights": "ordinal"}
+    if level in ("interval", "ratio"):
+        return {"weights": "linear", "values": c.numeric_values()}
+    return {}
+
+
+def item_agreement(coded: Coded, level: str = "nominal") -> np.ndarray:
+    """Per-unit agreement (NaN with fewer than two answers) at the control's level of measurement:
+    what escalation compares with `escalate_below`."""
+    c = coded.coded
+    if len(c) == 0:
+        return np.full(c.n_items, np.nan)
+    if c.n_labels < 2:
+        return observed_agreement_per_item(coded.counts)
+    return observed_agreement_per_item(coded.counts, **item_weights(level, c))
 
 
 def _warm_rows(coded: Coded, warm: tuple[np.ndarray, np.ndarray], q: int):

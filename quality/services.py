@@ -38,7 +38,7 @@ from annotation.selectors import quality as answers_selector
 from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
 from projects.models import LabelSchemaVersion, Project, ProjectMembership
-from projects.quality_settings import QualitySettings, quality_settings
+from projects.quality_settings import QualitySettings, control_counts, quality_settings
 from quality import engine
 from quality.answers import adapter_for
 from quality.metrics.coding import count_distinct
@@ -180,6 +180,8 @@ class _Control:
     spec: dict
     adapter: Any
     method: str
+    level: str = "nominal"  # level of measurement (the adapter's, or the schema's for ratings)
+    counts: bool = True  # counts for escalation, gold pass/fail and pausing (free text: not by default)
     table: engine.Table | None = None  # categorical and units kinds
     renames: dict[str, str] = field(default_factory=dict)  # old label -> label now (label migrations)
     structured: dict[int, list[tuple[int, Any]]] = field(
@@ -206,7 +208,13 @@ class _Job:
             method = knobs.methods.get(spec["name"])
             if method not in adapter.methods:
                 method = adapter.methods[0]
-            control = _Control(spec, adapter, method)
+            control = _Control(
+                spec,
+                adapter,
+                method,
+                level=adapter.level_of(spec),
+                counts=control_counts(knobs, spec["name"], free_text=adapter.free_text),
+            )
             if adapter.kind in ("categorical", "units"):
                 labels = list(adapter.labels(spec) or [])
                 control.table = engine.Table.empty(labels)
@@ -215,6 +223,11 @@ class _Job:
             if name in self.controls:
                 self.controls[name].renames = renames
         self.gold_ids = set(answers_selector.gold_items(project=project))
+        self.gold_refs: dict[int, dict] = {
+            item: result
+            for item, result in GoldStandard.objects.filter(project=project).values_list("item_id", "result")
+            if item in self.gold_ids and isinstance(result, dict)
+        }
         self.activity = {
             "item": np.zeros(0, np.int64),
             "annotator": np.zeros(0, np.int64),
@@ -495,9 +508,10 @@ class _Job:
             "controls": [],
             "annotators": [],
             "slices": [],
-            "gold": {"items": len(self.gold_ids), "flagged": []},
+            "gold": {"items": len(self.gold_ids), "flagged": [], "by_control": [], "counting_controls": []},
             "models": [],
             "escalated": 0,
+            "escalation": {"escalated": 0, "flagged_for_review": 0, "waiting": 0, "items_escalated": 0},
             "paused": [],
         }
         previous_controls = {c["name"]: c for c in self.previous_report.get("controls", [])}
@@ -525,13 +539,15 @@ class _Job:
             report["models"] = self.previous_report.get("models", [])
         else:
             report["models"] = self._models(slices)
-        report["escalated"] = self._escalate(low_agreement)
+        escalation = self._escalate(low_agreement)
+        report["escalated"] = escalation["escalated"]  # by this run
+        report["escalation"] = escalation
         report["paused"] = self._pause_and_boost(gold, report["annotators"])
         return report
 
     def _categorical(self, name, control: _Control, slices, annotator_kappa):
         spec, adapter, table = control.spec, control.adapter, control.table
-        level = adapter.level
+        level = control.level
         gold_mask = np.isin(table.item, np.fromiter(self.gold_ids, np.int64)) if self.gold_ids else None
         work = table.mask(~gold_mask) if gold_mask is not None else table
         values = _numeric(table.labels) if level in ("interval", "ratio") else None
@@ -543,7 +559,13 @@ class _Job:
         warm = (
             self.warm.get(name) if cold_answers and len(coded.coded) <= cold_answers * WARM_GROWTH else None
         )
-        result = engine.consensus(coded, method, level=level, warm=warm)
+        anchored = (
+            self._gold_anchors(control, table) if method == "dawid_skene" and gold_mask is not None else None
+        )
+        if anchored is not None:  # gold items enter Dawid-Skene with their true label fixed
+            result = self._anchored_consensus(coded, table, anchored, level, warm, values)
+        else:
+            result = engine.consensus(coded, method, level=level, warm=warm)
         self.cold[name] = cold_answers if warm is not None else len(coded.coded)
         if result.posteriors is not None:
             order = np.argsort(coded.unit_key)
@@ -554,6 +576,7 @@ class _Job:
             "type": spec.get("type"),
             "title": spec.get("title") or name,
             "level": level,
+            "counts": control.counts,
             "method": method,
             "agreement": engine.agreement_summary(coded, level, with_ci=not self.incremental),
             "labels": engine.label_rows(coded, table.labels, result.label),
@@ -577,7 +600,7 @@ class _Job:
             answers = self._pairwise_strength(control, answers)
         low: set[int] = set()
         threshold = self.knobs.escalate_below
-        if threshold is not None and adapter.kind == "categorical":
+        if threshold and adapter.kind == "categorical" and control.counts:
             under = (~np.isnan(result.agreement)) & (result.agreement < threshold)
             low = {int(i) for i in coded.unit_item[under]}
             if self.incremental:  # full runs look at every item; incremental ones at what changed
@@ -600,6 +623,56 @@ class _Job:
             with_strength = _safe(control.adapter.from_label, answer["choice"], votes, weights, control.spec)
             out[item] = (with_strength or answer, *rest)
         return out
+
+    def _gold_anchors(self, control: _Control, table: engine.Table) -> dict[tuple[int, int], int] | None:
+        """(gold item, sub-unit code) -> label code of the reference answer, for the gold items that
+        have answers in this table; None when there are none."""
+        if not self.gold_refs:
+            return None
+        anchors: dict[tuple[int, int], int] = {}
+        answered = set(
+            np.unique(table.item[np.isin(table.item, np.fromiter(self.gold_refs, np.int64))]).tolist()
+        )
+        name = control.spec["name"]
+        for item in answered:
+            reference = (self.gold_refs.get(item) or {}).get(name)
+            if reference in (None, "", [], {}):
+                continue
+            if control.renames:
+                reference = _renamed(reference, control.renames)
+            if control.adapter.kind == "categorical":
+                label = _safe(control.adapter.to_label, reference, control.spec)
+                if label is not None and label in table.labels:
+                    anchors[(item, 0)] = table.labels.index(label)
+                continue
+            units = _safe(control.adapter.to_units, reference, control.spec) or {}
+            for unit, label in units.items():
+                if str(unit) in table.units and str(label) in table.labels:
+                    anchors[(item, table.units.index(str(unit)))] = table.labels.index(str(label))
+        return anchors or None
+
+    @staticmethod
+    def _anchored_consensus(coded, table, anchors, level, warm, values) -> engine.Consensus:
+        """Dawid-Skene on every answer, gold items included with their posteriors pinned to the
+        reference (so the gold items teach each annotator's confusion matrix), reported for the
+        non-gold units only: gold items still never enter agreement or consensus rows."""
+        everything = engine.code(table, values)
+        gold = np.full(everything.coded.n_items, -1, dtype=np.int64)
+        for position, (item, sub) in enumerate(zip(everything.unit_item, everything.unit_sub, strict=True)):
+            code = anchors.get((int(item), int(sub)))
+            if code is not None:
+                gold[position] = code
+        full = engine.consensus(everything, "dawid_skene", level=level, warm=warm, gold=gold)
+        rows = np.searchsorted(everything.unit_key, coded.unit_key)
+        c = coded.coded
+        return engine.Consensus(
+            full.label[rows],
+            np.asarray(full.confidence)[rows],
+            engine.item_agreement(coded, level),
+            np.bincount(c.item, minlength=c.n_items),
+            full.posteriors[rows] if full.posteriors is not None else None,
+            full.annotator_quality,
+        )
 
     def _compose(
         self, control: _Control, coded: engine.Coded, result: engine.Consensus, wanted: set[int] | None
@@ -667,6 +740,7 @@ class _Job:
             "type": spec.get("type"),
             "title": spec.get("title") or name,
             "level": None,
+            "counts": control.counts,
             "method": control.method,
             "agreement": None,
             "labels": [],
@@ -738,13 +812,14 @@ class _Job:
             lambda: {"n": 0, "sum": 0.0, "recent_n": 0, "recent_sum": 0.0, "controls": defaultdict(list)}
         )
         per_item: dict[tuple[int, str], list[float]] = defaultdict(list)
+        per_control: dict[str, list[float]] = {name: [] for name in self.controls}
         if not standards:
             return {}
         rows = answers_selector.quality_answers(project=self.project, item_ids=list(standards))
         for row in rows:
             reference = standards.get(row.item_id) or {}
             result = row.result if isinstance(row.result, dict) else {}
-            scores = []
+            scores = []  # of the controls that count: gold pass/fail and pausing use only these
             by_control = per_user[row.annotator_id]["controls"]
             for name, expected in reference.items():
                 control = self.controls.get(name)
@@ -753,9 +828,11 @@ class _Job:
                 given = _safe(control.adapter.answer_of, result, control.spec)
                 score = _safe(control.adapter.score, given, expected, control.spec)
                 score = float(score) if score is not None else 0.0
-                scores.append(score)
                 by_control[name].append(score)
-                per_item[(row.item_id, name)].append(score)
+                per_control[name].append(score)
+                if control.counts:
+                    scores.append(score)
+                    per_item[(row.item_id, name)].append(score)
             if not scores:
                 continue
             score = float(np.mean(scores))
@@ -782,7 +859,22 @@ class _Job:
                         "failure_rate": round(failure, 6),
                     }
                 )
-        report["gold"] = {"items": len(standards), "flagged": flagged}
+        by_control_rows = [
+            {
+                "control": name,
+                "counts": self.controls[name].counts,
+                "answers": len(scores),
+                "accuracy": round(float(np.mean(scores)), 6),
+            }
+            for name, scores in per_control.items()
+            if scores
+        ]
+        report["gold"] = {
+            "items": len(standards),
+            "flagged": flagged,
+            "by_control": by_control_rows,
+            "counting_controls": [name for name, c in self.controls.items() if c.counts],
+        }
         return dict(per_user)
 
     # -- annotators ---------------------------------------------------------------------------------------
@@ -881,27 +973,50 @@ class _Job:
 
     # -- escalation ---------------------------------------------------------------------------------------
 
-    def _escalate(self, low: set[int]) -> int:
-        from annotation.services.queue import item_escalate
+    def _escalate(self, low: set[int]) -> dict[str, int]:
+        """Low-agreement items get one more annotator when someone eligible could take them;
+        otherwise (nobody left, or at `max_escalation`) they go to the review queue with the reason.
+        Returns the real counts: what this run did, and what the database holds now."""
+        from annotation.services.queue import item_escalate, item_flag_for_review
 
-        if not low:
-            return 0
-        candidates = answers_selector.items_for_escalation(project=self.project, item_ids=low)
-        done = 0
-        for item_id, agreement_note in candidates[:ESCALATIONS_PER_RUN]:
+        escalated = flagged = 0
+        candidates = answers_selector.items_for_escalation(project=self.project, item_ids=low) if low else []
+        for item_id, may_escalate in candidates[:ESCALATIONS_PER_RUN]:
+            reason = f"agreement below {self.knobs.escalate_below:g}"
             try:
                 with transaction.atomic():
+                    if not may_escalate:
+                        raise DomainError("escalation_limit", "at the escalation limit")
                     item_escalate(
                         project=self.project,
                         actor=None,
                         item_id=item_id,
                         annotators=1,
-                        reason=f"agreement below {self.knobs.escalate_below:g}{agreement_note}",
+                        reason=reason,
+                        require_eligible=True,
                     )
-                done += 1
-            except DomainError as error:  # at the limit, archived project ...
-                logger.debug("item %s not escalated: %s", item_id, error.code)
-        return done
+                escalated += 1
+                continue
+            except DomainError as error:
+                if error.code not in ("no_eligible_annotator", "escalation_limit"):
+                    logger.debug("item %s not escalated: %s", item_id, error.code)
+                    continue
+                why = "no other annotator can take it" if error.code != "escalation_limit" else "at the limit"
+            try:
+                with transaction.atomic():
+                    if item_flag_for_review(
+                        project=self.project, actor=None, item_id=item_id, reason=f"{reason}; {why}"
+                    ):
+                        flagged += 1
+            except DomainError as error:
+                logger.debug("item %s not flagged: %s", item_id, error.code)
+        counts = answers_selector.escalation_counts(project=self.project)
+        return {
+            "escalated": escalated,
+            "flagged_for_review": flagged,
+            "waiting": counts["waiting"],
+            "items_escalated": counts["items"],
+        }
 
     # -- model evaluation ---------------------------------------------------------------------------------
 

@@ -94,7 +94,7 @@ def gold_page(request, project_id: int):
 
 
 _NUMBER_KNOBS = (
-    ("escalate_below", "Escalate items whose agreement is below", "0 to 1; empty: never escalate", float),
+    ("escalate_below", "Escalate items whose agreement is below", "0 to 1; 0 or empty: never", float),
     ("min_gold_accuracy", "Pause annotators whose gold accuracy is below", "0 to 1", float),
     ("min_gold_answers", "… after at least this many gold answers", "whole number", int),
     ("new_annotator_gold_answers", "Annotators with fewer gold answers count as new", "whole number", int),
@@ -142,7 +142,8 @@ def quality_settings_page(request, project_id: int):
             )
     values = {key: getattr(knobs, key) for key, *_ in _NUMBER_KNOBS}
     values["auto_pause"] = knobs.auto_pause
-    values["gold_rate"] = labeling_settings(project).gold_rate
+    gold_rate_set = labeling_settings(project).gold_rate
+    values["gold_rate"] = "" if gold_rate_set is None else gold_rate_set  # empty: the default
     if request.method == "POST":
         post = request.POST
         quality: dict = {"methods": {}}
@@ -166,7 +167,7 @@ def quality_settings_page(request, project_id: int):
         raw_rate = post.get("gold_rate", "").strip()
         values["gold_rate"] = raw_rate
         try:
-            gold_rate = float(raw_rate)
+            gold_rate = float(raw_rate) if raw_rate else None  # empty: the default
         except ValueError:
             problems.append(f"Gold rate: “{raw_rate}” is not a number.")
             gold_rate = None

@@ -108,9 +108,9 @@ def gold_items(*, project: Project) -> list[int]:
     return list(gold.values_list("id", flat=True))
 
 
-def items_for_escalation(*, project: Project, item_ids) -> list[tuple[int, str]]:
-    """Of these items, those that finished their annotation phase and may still get another
-    annotator (not gold, not excluded, below the project's escalation limit), by id."""
+def items_for_escalation(*, project: Project, item_ids) -> list[tuple[int, bool]]:
+    """Of these items, those that finished their annotation phase (not gold, not excluded), by id,
+    each with whether it may still get another annotator (below the project's escalation limit)."""
     limit = labeling_settings(project).max_escalation
     rows = Item.objects.filter(
         project=project,
@@ -118,9 +118,15 @@ def items_for_escalation(*, project: Project, item_ids) -> list[tuple[int, str]]
         state__in=[Item.State.COMPLETED, Item.State.IN_REVIEW],
         is_gold=False,
         excluded=False,
-        extra__lt=limit,
     ).order_by("id")
-    return [(item_id, "") for item_id in rows.values_list("id", flat=True)]
+    return [(item_id, extra < limit) for item_id, extra in rows.values_list("id", "extra")]
+
+
+def escalation_counts(*, project: Project) -> dict[str, int]:
+    """What escalation has done, as the database says now: items waiting for an extra annotator
+    (open, with escalation), and items ever escalated (extra annotators granted)."""
+    items = Item.objects.filter(project=project, is_gold=False, excluded=False, extra__gt=0)
+    return {"waiting": items.filter(state=Item.State.OPEN).count(), "items": items.count()}
 
 
 def item_get(*, project: Project, item_id: int) -> Item | None:

@@ -27,7 +27,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
-from projects.labeling import labeling_settings
+from projects.labeling import effective_gold_rate, labeling_settings
 from projects.models import (
     GuidelineAcknowledgement,
     GuidelineVersion,
@@ -394,7 +394,11 @@ def next_item_for_annotator(*, project: Project, annotator) -> NextItem:
             return NextItem(None, reason="quota_reached", schema=schema)
 
     pools = _pools(annotator, membership)
-    gold_rate = membership.gold_rate if membership and membership.gold_rate is not None else knobs.gold_rate
+    gold_rate = (
+        membership.gold_rate
+        if membership and membership.gold_rate is not None
+        else effective_gold_rate(knobs)
+    )
     if membership is not None:  # the quality app raises it for new and low-scoring annotators
         gold_rate = min(1.0, gold_rate * membership.gold_boost)
     if gold_rate > 0 and _random.random() < gold_rate:

@@ -8,19 +8,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
-from django.db.models.functions import Greatest
+from django.db.models import F, Q, Value
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from core.exceptions import DomainError
 from projects.labeling import labeling_settings
-from projects.models import LabelMigration, LabelSchemaVersion, Project
+from projects.models import LabelMigration, LabelSchemaVersion, Project, ProjectMembership
 from projects.schema.migrate import labels_in_answer
 from projects.services import project_ensure_active
 from quality.scheduling import quality_schedule
 
 from .. import states
-from ..models import Annotation, Item, Prediction
+from ..models import Annotation, Assignment, Item, Prediction
 from .labeling import (
     _announce,
     _audit,
@@ -39,14 +39,24 @@ POOL_MAX = 100
 # --- targets and order ------------------------------------------------------------------------------
 
 
-def item_targets_sync(*, project_id: int) -> int:
+def item_targets_sync(*, project_id: int, escalation_cap: int | None = None) -> int:
     """Bring open items' targets in line with the project's overlap (after it changed). Items that
     already have enough annotations for a lowered overlap close now. Completed items stay completed
-    (escalate them to get more annotators). Returns how many items changed target."""
+    (escalate them to get more annotators). Returns how many items changed target.
+
+    With `escalation_cap` (escalation switched off: 0; `max_escalation` lowered: the new limit), open
+    items keep at most that many extra annotators: their raised targets come back down, never below
+    what is already submitted or leased (the `item_slots_within_target` constraint), and items whose
+    submissions now meet the target complete (or go to review)."""
     project = Project.objects.filter(pk=project_id).first()
     if project is None:
         return 0
     with transaction.atomic():
+        if escalation_cap is not None:
+            floor = Greatest(Value(0), F("done") + F("leased") - project.overlap)
+            Item.objects.filter(project=project, state=Item.State.OPEN, extra__gt=escalation_cap).update(
+                extra=Least(F("extra"), Greatest(Value(escalation_cap), floor))
+            )
         changed = (
             Item.objects.filter(project=project, state=Item.State.OPEN)
             .exclude(target=Greatest(project.overlap + F("extra"), F("done") + F("leased")))
@@ -147,10 +157,55 @@ def items_workflow_update(
     return changed
 
 
+def item_has_eligible_annotator(*, project: Project, item: Item) -> bool:
+    """Whether someone could take one more slot on `item`: a member with the annotator role, not
+    paused, in the item's pool (everyone's, their @username or one of their groups), within their
+    quota, who has not annotated, skipped or been leased it (an expired lease does not count)."""
+    members = ProjectMembership.objects.filter(
+        project=project, role=ProjectMembership.Role.ANNOTATOR, paused_at__isnull=True
+    ).select_related("user")
+    seen = set(
+        Assignment.objects.filter(item=item)
+        .exclude(status=Assignment.Status.EXPIRED)
+        .values_list("annotator_id", flat=True)
+    )
+    default_quota = labeling_settings(project).quota
+    for member in members:
+        if member.user_id in seen:
+            continue
+        if (
+            item.pool
+            and item.pool != f"@{member.user.get_username()}"
+            and item.pool not in (member.groups or [])
+        ):
+            continue
+        quota = member.quota if member.quota is not None else default_quota
+        if quota is not None:
+            taken = (
+                Assignment.objects.filter(project=project, annotator_id=member.user_id)
+                .exclude(status__in=[Assignment.Status.SKIPPED, Assignment.Status.EXPIRED])
+                .count()
+            )
+            if taken >= quota:
+                continue
+        return True
+    return False
+
+
 @transaction.atomic
-def item_escalate(*, project: Project, actor, item_id: int, annotators: int = 1, reason: str = "") -> Item:
+def item_escalate(
+    *,
+    project: Project,
+    actor,
+    item_id: int,
+    annotators: int = 1,
+    reason: str = "",
+    require_eligible: bool = False,
+) -> Item:
     """Ask for more annotators on an item (low agreement, a dispute): its target grows and it opens
-    again. Limited by the project's `max_escalation`. The quality app calls this too."""
+    again. Limited by the project's `max_escalation`. The quality app calls this too, with
+    `require_eligible`: then an item nobody could take is refused with 409 `no_eligible_annotator`
+    (the quality run sends it to review instead, so the project can still finish)."""
     project_ensure_active(project)
     if not 1 <= annotators <= 20:
         raise DomainError("invalid_annotators", "Escalate by 1 to 20 annotators.")
@@ -164,6 +219,12 @@ def item_escalate(*, project: Project, actor, item_id: int, annotators: int = 1,
             f"This item already has {item.extra} extra annotator(s); the project allows {limit}.",
             status_code=409,
         )
+    if require_eligible and not item_has_eligible_annotator(project=project, item=item):
+        raise DomainError(
+            "no_eligible_annotator",
+            "No annotator who has not seen this item could take it (role, pause, pool, quota).",
+            status_code=409,
+        )
     Item.objects.filter(pk=item.pk).update(extra=F("extra") + annotators, target=F("target") + annotators)
     queue_cursors_reset(project.id)
     item.refresh_from_db()
@@ -172,6 +233,28 @@ def item_escalate(*, project: Project, actor, item_id: int, annotators: int = 1,
         project, item, states.OPEN, actor, why=f"escalated: {reason[:200]}" if reason else "escalated"
     )
     return item
+
+
+@transaction.atomic
+def item_flag_for_review(*, project: Project, actor, item_id: int, reason: str) -> bool:
+    """Send a finished item to the review queue with a reason (low agreement that no further annotator
+    can resolve). Only items no reviewer has decided on: a completed item goes to `in_review` with its
+    annotations pending; an item already in review stays there. Audited (`item.flagged_for_review`).
+    Returns whether the item moved."""
+    project_ensure_active(project)
+    item = Item.objects.filter(project=project, pk=item_id).first()
+    if item is None:
+        raise DomainError("not_found", "Not found.", status_code=404)
+    item = _lock_item(item_id)
+    if item.state != Item.State.COMPLETED:
+        return False
+    annotations = Annotation.objects.filter(item=item, is_gold=False)
+    if annotations.exclude(review=Annotation.Review.NOT_REQUIRED).exists():
+        return False  # a reviewer has already looked at it
+    annotations.update(review=Annotation.Review.PENDING, updated_at=timezone.now())
+    _audit(project, actor, "item.flagged_for_review", item, {"reason": reason[:500]})
+    set_item_state(project, item, states.IN_REVIEW, actor, why=f"flagged for review: {reason[:200]}")
+    return True
 
 
 # --- predictions ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from ..models import (
     ProjectMembership,
     ProjectStats,
 )
+from ..selectors import project_settings_warnings
 
 # --- Organisations ----------------------------------------------------------------------------------
 
@@ -93,10 +94,20 @@ class ProjectStatsOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ProjectSettingsWarningSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    setting = serializers.CharField()
+    message = serializers.CharField()
+
+
 class ProjectOutputSerializer(serializers.ModelSerializer):
     organisation = serializers.PrimaryKeyRelatedField(read_only=True)
     is_archived = serializers.BooleanField(read_only=True)
     stats = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField(
+        help_text="Settings that keep work from finishing: [{code, setting, message}] "
+        "(overlap_exceeds_annotators, no_spare_annotator, gold_rate_without_gold)."
+    )
 
     class Meta:
         model = Project
@@ -107,6 +118,7 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
             "description",
             "overlap",
             "settings",
+            "warnings",
             "is_archived",
             "archived_at",
             "stats",
@@ -114,6 +126,10 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(ProjectSettingsWarningSerializer(many=True))
+    def get_warnings(self, project):
+        return project_settings_warnings(project=project)
 
     @extend_schema_field(ProjectStatsOutputSerializer(allow_null=True))
     def get_stats(self, project):
@@ -176,7 +192,11 @@ class ProjectUpdateInputSerializer(StrictInputSerializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     overlap = serializers.IntegerField(min_value=1, max_value=1000, required=False)
-    settings = serializers.DictField(required=False)
+    settings = serializers.DictField(
+        required=False,
+        help_text="A JSON merge patch (RFC 7396) on the stored settings: objects merge, null removes a "
+        "key (back to its default). Unknown keys: 400 unknown_setting; wrong types: 400 invalid_settings.",
+    )
 
 
 class ProjectMemberOutputSerializer(_PersonFields, serializers.ModelSerializer):

@@ -186,7 +186,10 @@ class ProjectViewSet(
         project = self._project(ProjectAction.UPDATE)
         payload = s.ProjectUpdateInputSerializer(data=request.data, partial=True)
         payload.is_valid(raise_exception=True)
-        project = services.project_update(project=project, actor=request.user, **payload.validated_data)
+        data = dict(payload.validated_data)
+        if "settings" in data:  # a JSON merge patch (RFC 7396) on the stored settings
+            data["settings_patch"] = data.pop("settings")
+        project = services.project_update(project=project, actor=request.user, **data)
         return Response(self.get_serializer(project).data)
 
     @extend_schema(

@@ -205,7 +205,8 @@ def _number_issue(item: dict, key: str, path: str) -> list[Issue]:
 
 class SingleChoice(Control):
     type = "single_choice"
-    options = {"labels": LABELS}
+    # ordered: the labels are a scale in schema order (e.g. poor < fair < good): agreement is ordinal.
+    options = {"labels": LABELS, "ordered": {"type": "boolean"}}
     required_options = ("labels",)
 
     def answer_values(self, control):
@@ -819,6 +820,9 @@ class Rating(Control):
         "step": {"type": "number"},
         "min_label": {"type": "string", "maxLength": 100},
         "max_label": {"type": "string", "maxLength": 100},
+        # Level of measurement for agreement (docs/QUALITY.md): ordinal by default (a 4 is more than a
+        # 3, but the steps need not be equal); interval when the steps are equal distances.
+        "level": {"enum": ["ordinal", "interval"]},
     }
     required_options = ("min", "max")
 

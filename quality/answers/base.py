@@ -170,6 +170,13 @@ class BaseAdapter:
     level: ClassVar[str] = "nominal"
     methods: ClassVar[tuple[str, ...]] = ()
     empty_answer: ClassVar[Any] = None  # the consensus when nobody answered
+    # Free text (a rationale, a comment): its similarity is reported, but it does not count for
+    # escalation, gold pass/fail or pausing unless the project turns it on for the control.
+    free_text: ClassVar[bool] = False
+
+    def level_of(self, control: dict) -> str:
+        """The level of measurement of this control's answers (some types read it from the schema)."""
+        return self.level
 
     # --- to override
 

@@ -81,6 +81,9 @@ class CategoricalAdapter(BaseAdapter):
 class SingleChoiceAdapter(CategoricalAdapter):
     type = "single_choice"
 
+    def level_of(self, control):
+        return "ordinal" if isinstance(control, dict) and control.get("ordered") is True else "nominal"
+
 
 class ImageClassAdapter(CategoricalAdapter):
     type = "image_class"
@@ -194,12 +197,17 @@ def rating_grid(control: dict) -> tuple[float, float, float] | None:
 
 class RatingAdapter(CategoricalAdapter):
     """A number on the grid min + k * step. Coded as categorical labels "1", "2", ... (or "0.25") in
-    scale order at the interval level: the codes 0..q-1 are a linear function of the values, so
-    interval alpha on codes equals interval alpha on values. Similarity 1 - |a - b| / (max - min);
-    the default consensus is the weighted median (always a grid value)."""
+    scale order. The level is ordinal unless the schema says `"level": "interval"` (the codes 0..q-1
+    are a linear function of the values, so interval alpha on codes equals interval alpha on values).
+    Similarity 1 - |a - b| / (max - min); the default consensus is the weighted median (always a
+    grid value)."""
 
     type = "rating"
-    level = "interval"
+    level = "ordinal"
+
+    def level_of(self, control):
+        return "interval" if isinstance(control, dict) and control.get("level") == "interval" else "ordinal"
+
     methods = ("median", *CATEGORICAL_METHODS)
 
     def labels(self, control):

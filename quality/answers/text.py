@@ -228,6 +228,7 @@ class TextAdapter(BaseAdapter):
 
     type = "text"
     methods = ("medoid",)
+    free_text = True
 
     def labels(self, control):
         return None
@@ -246,6 +247,7 @@ class TranscriptionAdapter(TextAdapter):
     """As text, but the score against a reference transcript is 1 - WER (clipped at 0)."""
 
     type = "transcription"
+    free_text = False  # a transcript is the task itself: 1 - WER against gold counts
 
     def parse(self, answer, control):
         # {"no_speech": true} (nothing is said) is the empty transcript: as far from any text as can be.

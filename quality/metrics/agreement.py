@@ -34,13 +34,36 @@ def _pairable(counts: LabelCounts) -> tuple[np.ndarray, np.ndarray]:
     return m >= 2, m
 
 
-def observed_agreement_per_item(data: CodedAnnotations | LabelCounts) -> np.ndarray:
-    """Per item: the share of agreeing ordered pairs, sum n_uk(n_uk-1) / (m_u(m_u-1)); NaN if m_u < 2."""
+def observed_agreement_per_item(
+    data: CodedAnnotations | LabelCounts,
+    *,
+    weights: str | np.ndarray = "identity",
+    values: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per item: the mean agreement weight of its ordered pairs of answers,
+    sum_k n_uk (r*_uk - 1) / (m_u (m_u - 1)) with r*_uk = sum_l w_kl n_ul; NaN if m_u < 2.
+
+    With identity weights (the default) this is the share of agreeing pairs,
+    sum n_uk (n_uk - 1) / (m_u (m_u - 1)). Ordered scales use `weights="ordinal"` (Gwet's rank
+    weights: neighbours on a 1-5 scale agree 0.9, the two ends 0) or `"linear"` with the label
+    `values` (interval), so "4 vs 5" is near agreement rather than a total disagreement.
+    """
     counts = _counts(data)
     m = counts.per_item.astype(np.float64)
-    same = np.bincount(
-        counts.item, weights=counts.count * (counts.count - 1.0), minlength=counts.n_items
-    ).astype(np.float64)
+    q = counts.n_labels
+    w = agreement_weights(q, weights, values) if q else np.eye(0)
+    if q == 0 or np.array_equal(w, np.eye(q)):
+        same = np.bincount(
+            counts.item, weights=counts.count * (counts.count - 1.0), minlength=counts.n_items
+        ).astype(np.float64)
+    else:
+        table = sparse.csr_array(
+            (counts.count.astype(np.float64), (counts.item, counts.label)), shape=(counts.n_items, q)
+        )
+        r_star = np.asarray(table @ w.T)[counts.item, counts.label]
+        same = np.bincount(
+            counts.item, weights=counts.count * (r_star - 1.0), minlength=counts.n_items
+        ).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(m >= 2, same / (m * (m - 1)), np.nan)
 

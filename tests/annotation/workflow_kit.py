@@ -45,7 +45,13 @@ class Lab:
         self.project.refresh_from_db()
 
 
-def make_lab(people, *, overlap: int = 1, annotators: int = 3, items: int = 5, **knobs) -> Lab:
+def make_lab(
+    people, *, overlap: int = 1, annotators: int = 3, items: int = 5, review_fraction: float = 0.0, **knobs
+) -> Lab:
+    """`review_fraction` is 0 here, deliberately: the product default samples 10% of items into review
+    (by item id), and these labs test other rules with items that complete. Tests about review pass
+    their own fraction; tests/quality/test_defaults_end_to_end.py runs on the real defaults."""
+    knobs["review_fraction"] = review_fraction
     project = people.project
     if overlap != project.overlap:
         services.project_update(project=project, actor=people.manager, overlap=overlap)
@@ -61,6 +67,5 @@ def make_lab(people, *, overlap: int = 1, annotators: int = 3, items: int = 5, *
         for i in range(2, annotators + 1)
     ]
     lab.items = make_items(project, *[f"headline number {i}" for i in range(items)])
-    if knobs:
-        lab.set_labeling(**knobs)
+    lab.set_labeling(**knobs)
     return lab

@@ -34,7 +34,10 @@ def crowd(people):
     # Escalation of low-agreement items (the quality app, on by default) would add annotators to the
     # crowd's random answers: this test is about the overlap alone.
     services.project_update(
-        project=project, actor=people.manager, overlap=OVERLAP, settings={"quality": {"escalate_below": None}}
+        project=project,
+        actor=people.manager,
+        overlap=OVERLAP,
+        settings={"quality": {"escalate_below": None}, "labeling": {"review_fraction": 0.0}},
     )
     services.schema_version_create(
         project=project, actor=people.manager, definition=label_schema("yes", "no")

@@ -13,6 +13,7 @@ from projects.models import ProjectMembership
 from quality import services
 from quality.models import ConsensusResult, QualityRun
 from tests.annotation.workflow_kit import make_lab
+from tests.factories import ProjectMembershipFactory, UserFactory
 
 from .conftest import wait_for
 
@@ -56,6 +57,10 @@ def test_worker_computes_quality_and_acts_on_it(people, celery_worker):
         ],
     )
 
+    # A fourth annotator who labels nothing here: escalation only asks for someone who exists.
+    ProjectMembershipFactory(
+        project=lab.project, user=UserFactory(username="spare"), role=ProjectMembership.Role.ANNOTATOR
+    )
     # annotator 3 answers "neutral" everywhere, the others the item's truth; on the last item
     # everyone disagrees (low agreement: escalated)
     last = lab.items[-1]

@@ -12,6 +12,7 @@ from projects.models import (
     Project,
     ProjectMembership,
 )
+from projects.selectors import project_settings_warnings
 from tests.factories import ProjectFactory, ProjectMembershipFactory, label_schema
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,7 @@ def project_body(project: Project) -> dict:
         "description": project.description,
         "overlap": project.overlap,
         "settings": project.settings,
+        "warnings": project_settings_warnings(project=project),
         "is_archived": project.archived_at is not None,
         "archived_at": iso(project.archived_at),
         "stats": None if stats is None else {**stats.as_dict(), "computed_at": iso(stats.computed_at)},
@@ -95,7 +97,7 @@ def test_create_returns_the_full_project(people, admin_api):
         "name": "Support tickets",
         "description": "Route each ticket to a team.",
         "overlap": 3,
-        "settings": {"instructions_url": "https://example.org/howto"},
+        "settings": {"labeling": {"lease_seconds": 300}},
     }
 
     response = admin_api.post("/api/projects/", payload, format="json")
@@ -108,7 +110,15 @@ def test_create_returns_the_full_project(people, admin_api):
         "name": "Support tickets",
         "description": "Route each ticket to a team.",
         "overlap": 3,
-        "settings": {"instructions_url": "https://example.org/howto"},
+        "settings": {"labeling": {"lease_seconds": 300}},
+        "warnings": [  # a new project has no annotators yet
+            {
+                "code": "overlap_exceeds_annotators",
+                "setting": "overlap",
+                "message": "Each item wants 3 annotators but the project has 0 active annotator(s): no "
+                "item can be finished. Add annotators or lower the overlap.",
+            }
+        ],
         "is_archived": False,
         "archived_at": None,
         "stats": None,  # computed in the background after commit

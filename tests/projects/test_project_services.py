@@ -99,7 +99,7 @@ def test_create_writes_the_audit_row_with_exact_changes(people):
         name="Support tickets",
         description="Triage.",
         overlap=3,
-        settings_={"instructions_url": "https://example.org"},
+        settings_={"labeling": {"lease_seconds": 300}},  # a known setting: unknown ones are refused
     )
 
     assert audit_rows(project_id=project.id) == [
@@ -207,11 +207,13 @@ def test_update_audits_exactly_the_fields_that_change(people):
 
 
 def test_update_stores_settings(people):
-    services.project_update(project=people.project, actor=people.manager, settings={"min_agreement": 0.8})
+    # A known setting: unknown keys are refused (tests/projects/test_project_settings.py).
+    settings_ = {"quality": {"min_gold_accuracy": 0.8}}
+    services.project_update(project=people.project, actor=people.manager, settings=settings_)
 
     people.project.refresh_from_db()
-    assert people.project.settings == {"min_agreement": 0.8}
-    assert audit_rows(action="project.updated")[0][-1] == {"settings": [{}, {"min_agreement": 0.8}]}
+    assert people.project.settings == settings_
+    assert audit_rows(action="project.updated")[0][-1] == {"settings": [{}, settings_]}
 
 
 def test_update_without_a_real_change_writes_nothing(people):

@@ -103,8 +103,13 @@ def test_kinds_levels_and_default_methods():
         "pairwise",
     }
     assert {t for t, k in kinds.items() if k == "units"} == {"multiple_choice", "chat_turn_labels"}
-    assert ADAPTERS["rating"].level == "interval"
+    # Ratings are ordinal unless the schema declares equal steps; single choices nominal unless ordered.
+    rating = {"type": "rating", "name": "r", "min": 1, "max": 5}
+    assert ADAPTERS["rating"].level_of(rating) == "ordinal"
+    assert ADAPTERS["rating"].level_of({**rating, "level": "interval"}) == "interval"
+    assert ADAPTERS["single_choice"].level_of({"type": "single_choice", "ordered": True}) == "ordinal"
     assert {a.level for t, a in ADAPTERS.items() if t != "rating"} == {"nominal"}
+    assert {t for t, a in ADAPTERS.items() if a.free_text} == {"text"}
     assert ADAPTERS["single_choice"].methods == ("dawid_skene", "majority", "mace")
     assert ADAPTERS["ranking"].methods[0] == "bradley_terry"
     assert ADAPTERS["spans"].methods == ("span_coverage", "span_exact")

@@ -17,6 +17,7 @@ from projects.models import ProjectMembership
 from quality import services
 from quality.models import ConsensusResult, GoldStandard, QualityRun, QualityState
 from tests.annotation.workflow_kit import make_lab
+from tests.factories import ProjectMembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -235,10 +236,21 @@ def test_promote_consensus_to_gold_needs_a_consensus(lab):
 
 
 def test_low_agreement_items_get_one_more_annotator_up_to_the_limit(people):
-    lab = make_lab(people, overlap=2, annotators=2, items=4)
+    lab = make_lab(people, overlap=2, annotators=2, items=4, review_fraction=0.0)
     label_everything(lab, lambda index, item_id: LABELS[index] if item_id == lab.items[0].id else "positive")
+    # A third annotator who has not seen the item: escalation can finish (without one it goes to
+    # review instead: tests/quality/test_escalation.py).
+    ProjectMembershipFactory(
+        project=lab.project, user=UserFactory(username="spare"), role=ProjectMembership.Role.ANNOTATOR
+    )
     run = services.quality_compute(project_id=lab.project.id, full=True)
     assert run.report["escalated"] == 1
+    assert run.report["escalation"] == {
+        "escalated": 1,
+        "flagged_for_review": 0,
+        "waiting": 1,
+        "items_escalated": 1,
+    }
     item = Item.objects.get(pk=lab.items[0].id)
     assert (item.state, item.target, item.extra) == ("open", 3, 1)
     assert all(Item.objects.get(pk=i.id).target == 2 for i in lab.items[1:])
@@ -274,11 +286,19 @@ def test_model_predictions_are_scored_against_consensus_and_gold(lab):
 
 def test_bad_quality_settings_are_refused(lab):
     settings_ = dict(lab.project.settings)
-    for bad in ({"methods": {"sentiment": "astrology"}}, {"min_gold_accuracy": 2}, {"nonsense": 1}, []):
+    for bad, code in (
+        ({"methods": {"sentiment": "astrology"}}, "invalid_settings"),
+        ({"min_gold_accuracy": 2}, "invalid_settings"),
+        (
+            {"nonsense": 1},
+            "unknown_setting",
+        ),  # unknown keys are named (tests/projects/test_project_settings.py)
+        ([], "invalid_settings"),
+    ):
         settings_["quality"] = bad
         with pytest.raises(DomainError) as error:
             project_services.project_update(project=lab.project, actor=lab.people.manager, settings=settings_)
-        assert error.value.code == "invalid_settings"
+        assert error.value.code == code
 
 
 def test_method_choice_is_honoured_and_stamped(lab):

@@ -100,7 +100,7 @@ describe("QualityDashboard with a report", () => {
       "Gold items that may be wrong",
       "Model evaluation",
     ]);
-    expect($(".q-run-actions")?.textContent).toBe("This run sent 14 items to extra annotators and paused 1 annotator for low quality.");
+    expect($(".q-run-actions")?.textContent).toBe("This run sent 14 items to an extra annotator and paused 1 annotator for low quality.");
     expect($("#quality-annotators .q-intro")?.textContent).toBe(
       "4 annotators · 1 paused · 40 gold items. Sorted by gold accuracy, lowest first; click a column to sort.",
     );

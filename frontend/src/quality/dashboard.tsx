@@ -20,6 +20,7 @@ import {
   membershipIds,
   pickControl,
   plural,
+  runActions,
   runStamp,
   slicesFor,
   type HistoryMetric,
@@ -265,13 +266,19 @@ export function QualityDashboard({ api, feed, apiBase, canManage, now = () => ne
           Could not refresh: {error}
         </p>
       )}
-      {(report.escalated > 0 || report.paused.length > 0) && (
-        <p class="alert alert--warn q-run-actions">
-          This run {report.escalated > 0 && `sent ${plural(report.escalated, "item")} to extra annotators`}
-          {report.escalated > 0 && report.paused.length > 0 && " and "}
-          {report.paused.length > 0 && `paused ${plural(report.paused.length, "annotator")} for low quality`}.
-        </p>
+      {(report.settings_warnings ?? []).length > 0 && (
+        <div class="alert alert--warn q-settings-warnings" role="status" aria-label="Settings warnings">
+          <strong>These settings keep work from finishing:</strong>
+          <ul>
+            {(report.settings_warnings ?? []).map((w) => (
+              <li key={w.code} data-warning={w.code}>
+                {w.message} <span class="muted small">({w.setting})</span>
+              </li>
+            ))}
+          </ul>
+        </div>
       )}
+      {runActions(report) !== null && <p class="alert alert--warn q-run-actions">{runActions(report)}</p>}
 
       {control ? (
         <section class="q-kpis" aria-label={`Agreement on ${control.title}`}>
@@ -342,6 +349,36 @@ export function QualityDashboard({ api, feed, apiBase, canManage, now = () => ne
             <SliceTable rows={slicesFor(report, control.name)} overall={control.agreement.alpha} />
           </Section>
         </div>
+      )}
+
+      {(report.gold.by_control ?? []).length > 0 && (
+        <Section
+          id="quality-gold-controls"
+          title="Gold accuracy per control"
+          apiBase={apiBase}
+          intro="Mean score of all annotators' gold answers, per control. Only controls that count decide pass/fail and pausing; free text is reported but does not count unless turned on."
+        >
+          <table class="table q-table" data-testid="gold-by-control">
+            <thead>
+              <tr>
+                <th scope="col">Control</th>
+                <th scope="col">Counts</th>
+                <th scope="col" class="num">Answers</th>
+                <th scope="col" class="num">Accuracy</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(report.gold.by_control ?? []).map((row) => (
+                <tr key={row.control} data-control={row.control}>
+                  <th scope="row">{titles.get(row.control) ?? row.control}</th>
+                  <td>{row.counts ? "yes" : "no (reported only)"}</td>
+                  <td class="num">{fmtInt(row.answers)}</td>
+                  <td class="num">{row.accuracy === null ? "–" : `${(row.accuracy * 100).toFixed(0)}%`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Section>
       )}
 
       <Section

@@ -38,6 +38,8 @@ export interface ControlReport {
   type: string;
   title: string;
   level: string;
+  /** Counts for escalation, gold pass/fail and pausing (free text does not, unless turned on). */
+  counts?: boolean;
   method: string;
   agreement: ControlAgreement;
   labels: LabelRow[];
@@ -93,10 +95,28 @@ export interface QualityReport {
   controls: ControlReport[];
   annotators: AnnotatorRow[];
   slices: SliceRow[];
-  gold: { items: number; flagged: GoldFlag[] };
+  gold: { items: number; flagged: GoldFlag[]; by_control?: GoldByControl[]; counting_controls?: string[] };
   models: ModelRow[];
+  /** Items this run sent to an extra annotator. */
   escalated: number;
+  /** Real counts: this run's escalations and review flags, and what the database holds now. */
+  escalation?: { escalated: number; flagged_for_review: number; waiting: number; items_escalated: number };
   paused: number[];
+  /** Settings that keep work from finishing, read when the report is fetched. */
+  settings_warnings?: SettingsWarning[];
+}
+
+export interface GoldByControl {
+  control: string;
+  counts: boolean;
+  answers: number;
+  accuracy: number | null;
+}
+
+export interface SettingsWarning {
+  code: string;
+  setting: string;
+  message: string;
 }
 
 export interface HistoryPoint {

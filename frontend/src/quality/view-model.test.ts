@@ -253,3 +253,25 @@ describe("axisTime", () => {
     expect(axisTime(t, 10 * 86_400_000)).toBe("14 Mar");
   });
 });
+
+describe("runActions", () => {
+  it("says what the run did with the real counts, and nothing when it did nothing", async () => {
+    const { runActions } = await import("./view-model");
+    const report = reportFixture();
+    expect(runActions({ ...report, escalated: 0, paused: [] })).toBeNull();
+    expect(runActions({ ...report, escalated: 2, paused: [] })).toBe("This run sent 2 items to an extra annotator.");
+    expect(
+      runActions({
+        ...report,
+        escalated: 1,
+        paused: [5],
+        escalation: { escalated: 1, flagged_for_review: 7, waiting: 3, items_escalated: 4 },
+      }),
+    ).toBe(
+      "This run sent 1 item to an extra annotator, sent 7 items with low agreement to review (no other annotator could take them) and paused 1 annotator for low quality. 3 items waiting for an extra annotator.",
+    );
+    expect(
+      runActions({ ...report, escalated: 0, paused: [], escalation: { escalated: 0, flagged_for_review: 0, waiting: 1, items_escalated: 1 } }),
+    ).toBe("1 item waiting for an extra annotator.");
+  });
+});

@@ -44,6 +44,25 @@ export function plural(count: number, noun: string): string {
   return `${fmtInt(count)} ${count === 1 ? noun : `${noun}s`}`;
 }
 
+/** What the last run did to the workflow, in one sentence with the real counts, or null when it did
+ * nothing: items sent to an extra annotator, items sent to review because nobody eligible was left,
+ * items waiting for their extra annotator now, annotators paused. */
+export function runActions(report: QualityReport): string | null {
+  const escalation = report.escalation;
+  const parts: string[] = [];
+  if (report.escalated > 0) parts.push(`sent ${plural(report.escalated, "item")} to an extra annotator`);
+  if (escalation && escalation.flagged_for_review > 0) {
+    parts.push(`sent ${plural(escalation.flagged_for_review, "item")} with low agreement to review (no other annotator could take them)`);
+  }
+  if (report.paused.length > 0) parts.push(`paused ${plural(report.paused.length, "annotator")} for low quality`);
+  const waiting =
+    escalation && escalation.waiting > 0 ? `${plural(escalation.waiting, "item")} waiting for an extra annotator.` : "";
+  if (parts.length === 0) return waiting || null;
+  const last = parts.pop() as string;
+  const sentence = `This run ${parts.length ? `${parts.join(", ")} and ${last}` : last}.`;
+  return waiting ? `${sentence} ${waiting}` : sentence;
+}
+
 /** Milliseconds as seconds with one decimal ("5.4 s"). */
 export function fmtSeconds(ms: number | null | undefined): string {
   if (!isNum(ms)) return DASH;
