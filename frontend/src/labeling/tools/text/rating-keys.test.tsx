@@ -7,7 +7,7 @@ import type { Control, Definition, LabelingContext } from "../../contract";
 import { HotkeyMap } from "../../core/hotkeys";
 import { visibleControls } from "../../core/show-if";
 import { AnswerStore } from "../../core/store";
-import { toolBindings } from "../../shell/keys";
+import { HelpOverlay, toolBindings } from "../../shell/keys";
 import { Workspace } from "../../shell/workspace";
 import { registerTextTools } from "./index";
 import { ratingDigits } from "./rating";
@@ -134,6 +134,11 @@ describe("rating number keys", () => {
     expect(map.bindings.map((b) => `${b.key} ${b.description}`)).toEqual(["1 Quality: rate 1", "2 Quality: rate 2", "3 Quality: rate 3", "4 Quality: rate 4", "5 Quality: rate 5"]);
     expect(map.conflicts).toEqual([]);
     p.dispose();
+    act(() => render(<HelpOverlay map={map} onClose={() => undefined} />, root));
+    const rows = [...root.querySelectorAll("tr")].map((r) => r.textContent);
+    expect(rows).toContain("4Quality: rate 4");
+    expect(rows.some((r) => r?.startsWith("Tab / Shift+TabNext / previous button or box in form order"))).toBe(true);
+    expect(rows.some((r) => r?.startsWith("1–9On a focused rating scale: rate that value"))).toBe(true);
   });
 });
 
