@@ -167,6 +167,51 @@ def test_rating_with_arrow_keys(page_for, people):
     assert submit_and_get(page, item) == {"quality": 4}
 
 
+def test_rating_with_number_keys_and_the_keyboard_only(page_for, people):
+    """Issue #16: on default settings an annotator rates with a number key anywhere on the page,
+    tabs between controls, and submits, never touching the mouse; the answer is read back over the API."""
+    project, item = setup(
+        people,
+        [
+            {"name": "quality", "type": "rating", "field": "text", "title": "Quality", "min": 1, "max": 5},
+            {"name": "note", "type": "text", "field": "text", "title": "Note"},
+        ],
+    )
+    page = open_label(page_for, people, project)
+    hint = page.locator("[data-control=quality] .lb-rating__keys")
+    expect(hint).to_contain_text("rate anywhere on the page")
+    page.keyboard.press("4")  # nothing focused: the form's only rating takes the digit
+    expect(page.get_by_role("radio", name="4")).to_have_attribute("aria-checked", "true")
+    for _ in range(20):  # past the top bar and the item, to the rating scale: one stop, on its value
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('[data-control=quality]')"):
+            break
+    expect(page.get_by_role("radio", name="4")).to_be_focused()
+    page.keyboard.press("Tab")  # the scale is one stop: next is the note
+    expect(page.get_by_role("textbox", name="Note")).to_be_focused()
+    page.keyboard.type("Lasts 2 days")  # digits typed into a text box stay text
+    expect(page.get_by_role("radio", name="4")).to_have_attribute("aria-checked", "true")
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("radio", name="4")).to_be_focused()
+    page.keyboard.press("5")
+    expect(page.get_by_role("radio", name="5")).to_be_focused()
+    expect(page.get_by_role("radio", name="5")).to_have_attribute("aria-checked", "true")
+    page.evaluate("window.scrollTo(0, 0)")
+    shutil.copyfile(
+        shot(page, "label-rating-keys", full_page=False),
+        REPO_ROOT / "docs" / "screenshots" / "labeling-rating-keys.png",
+    )
+    page.keyboard.press("Enter")  # on the focused scale: submits, does not click (clear) the value
+    expect(page.locator(".lb-app[data-phase='empty']")).to_be_visible()
+    assert page.errors == []
+    response = page.request.get(f"/api/projects/{project.id}/annotations/")
+    assert response.ok, response.text()
+    body = response.json()
+    rows = body["results"] if isinstance(body, dict) else body
+    stored = [(row["item"], row["result"]) for row in rows]
+    assert stored == [(item.id, {"quality": 5, "note": "Lasts 2 days"})]
+
+
 def test_free_text_is_one_undo_step(page_for, people):
     project, item = setup(
         people,

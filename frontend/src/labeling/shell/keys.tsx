@@ -105,9 +105,21 @@ export function HelpOverlay({ map, onClose }: { map: HotkeyMap; onClose(): void 
               <tbody>
                 <tr>
                   <td>
-                    <kbd class="lb-kbd">Tab</kbd>
+                    <kbd class="lb-kbd">Tab</kbd> / <kbd class="lb-kbd">Shift+Tab</kbd>
                   </td>
-                  <td>Next control (the focused control receives label keys)</td>
+                  <td>Next / previous button or box in form order (the item, then the controls top to bottom); a rating scale is one stop; the focused control is the active one</td>
+                </tr>
+                <tr>
+                  <td>
+                    <kbd class="lb-kbd">←</kbd> / <kbd class="lb-kbd">→</kbd>
+                  </td>
+                  <td>Previous / next value of a focused rating scale</td>
+                </tr>
+                <tr>
+                  <td>
+                    <kbd class="lb-kbd">1</kbd>–<kbd class="lb-kbd">9</kbd>
+                  </td>
+                  <td>On a focused rating scale: rate that value (0 too when the scale starts at 0)</td>
                 </tr>
               </tbody>
             </table>

@@ -365,10 +365,11 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
       { key: "Enter", ctrl: true, description: "Submit", run: () => void submit(), inInputs: true, group: "General" },
       {
         key: "Enter",
-        description: "Submit (when no button has focus)",
+        description: "Submit (when no button has focus; a focused rating scale submits too)",
         run: () => void submit(),
         group: "General",
-        when: () => !(document.activeElement instanceof HTMLElement && document.activeElement.closest("button, a, summary, [role=button], [tabindex]:not(body)")),
+        // A rating step is a radio: Enter submits (as in a form) instead of clicking it, which would clear it.
+        when: () => !(document.activeElement instanceof HTMLElement && !document.activeElement.closest(".lb-rating__scale") && document.activeElement.closest("button, a, summary, [role=button], [tabindex]:not(body)")),
       },
       { key: "z", ctrl: true, description: "Undo", run: () => store.undo(), group: "General" },
       { key: "z", ctrl: true, shift: true, description: "Redo", run: () => store.redo(), group: "General" },

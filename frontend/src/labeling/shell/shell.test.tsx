@@ -100,6 +100,30 @@ describe("LabelingApp", () => {
     expect((submit.init.headers as Record<string, string>)["Idempotency-Key"]).toMatch(/.{8,}/);
   });
 
+  it("rates with a number key and submits with Enter on the focused scale without clearing it", async () => {
+    const rated = { version: 1, fields: [{ name: "text", type: "text" }], controls: [{ name: "quality", type: "rating", field: "text", min: 1, max: 5, required: true }] };
+    const item = { ...assignment(1, "first"), schema: { version: 1, definition: rated } };
+    const server = fakeServer({
+      "POST queue/next/": [ok({ assignment: item, reason: "", resumed: false }), ok({ assignment: null, reason: "queue_empty", resumed: false })],
+      "GET queue/progress/": ok({ mine: { submitted: 0 }, total_items: 1, completed_share: 0 }),
+      "POST assignments/1/submit/": () => ({ status: 201, body: { id: 9 } }),
+    });
+    act(() => render(<LabelingApp config={{ ...config, schema: { version: 1, definition: rated } }} client={server.client} />, root));
+    await until(() => expect(root.querySelector(".lb-rating__scale")).not.toBeNull());
+    key("3"); // the form's only rating: anywhere on the page
+    await until(() => expect(root.querySelector("[aria-checked=true]")?.textContent).toBe("3"));
+    const three = root.querySelector<HTMLButtonElement>("[aria-checked=true]")!;
+    act(() => three.focus());
+    act(() => void three.dispatchEvent(new KeyboardEvent("keydown", { key: "4", bubbles: true, cancelable: true })));
+    await until(() => expect(document.activeElement?.textContent).toBe("4"));
+    const enter = new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true });
+    act(() => void document.activeElement!.dispatchEvent(enter));
+    expect(enter.defaultPrevented).toBe(true); // no click: the chosen value is not cleared
+    await until(() => expect(server.calls.some((c) => c.url.endsWith("assignments/1/submit/"))).toBe(true));
+    const submit = server.calls.find((c) => c.url.endsWith("assignments/1/submit/"))!;
+    expect(JSON.parse(String(submit.init.body)).result).toEqual({ quality: 4 });
+  });
+
   it("keeps a submission offline and sends it with the same key when back online", async () => {
     let online = false;
     const server = fakeServer({
