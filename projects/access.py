@@ -237,6 +237,7 @@ FEED_EVENT_AUDIENCE: dict[str, ProjectAction] = {
     "release.progress": ProjectAction.VIEW_ANNOTATIONS,
     "release.published": ProjectAction.VIEW_ANNOTATIONS,
     "release.failed": ProjectAction.VIEW_ANNOTATIONS,
+    "release.reproduced": ProjectAction.UPDATE,  # rebuild results: those who may build (exports.api)
     "quality.updated": ProjectAction.VIEW_QUALITY,
     "member.paused": ProjectAction.VIEW_QUALITY,  # quality measures pause people; their queue says so
     "member.resumed": ProjectAction.VIEW_QUALITY,
