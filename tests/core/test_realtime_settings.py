@@ -24,7 +24,7 @@ def test_redis_layer_socket_timeout_is_longer_than_the_blocking_receive():
         env={
             **env,
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "DJANGO_SECRET_KEY": "realtime-settings-test-" + "x9Q-kL2v" * 4,  # a strong key: production checks it
+            "DJANGO_SECRET_KEY": "realtime-settings-test-" + "x9Q-kL2v" * 4,  # production checks keys
             "REDIS_URL": "redis://cache:6379/0",
         },
         capture_output=True,
