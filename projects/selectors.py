@@ -67,8 +67,11 @@ def project_settings_warnings(*, project: Project) -> list[dict]:
     item_model = apps.get_model("annotation", "Item")
     facts = Facts(
         overlap=project.overlap,
-        annotators=ProjectMembership.objects.filter(
-            project=project, role=ProjectMembership.Role.ANNOTATOR, paused_at__isnull=True
+        annotators=ProjectMembership.objects.filter(  # who can sign in and label (not imported ones)
+            project=project,
+            role=ProjectMembership.Role.ANNOTATOR,
+            paused_at__isnull=True,
+            user__is_active=True,
         ).count(),
         gold_items=item_model.objects.filter(project=project, is_gold=True, excluded=False).count(),
     )

@@ -158,11 +158,13 @@ def items_workflow_update(
 
 
 def item_has_eligible_annotator(*, project: Project, item: Item) -> bool:
-    """Whether someone could take one more slot on `item`: a member with the annotator role, not
-    paused, in the item's pool (everyone's, their @username or one of their groups), within their
-    quota, who has not annotated, skipped or been leased it (an expired lease does not count)."""
+    """Whether someone could take one more slot on `item`: a member with the annotator role, an
+    active account (not a deactivated one, nor an annotator imported from Label Studio, who cannot
+    sign in), not paused, in the item's pool (everyone's, their @username or one of their groups),
+    within their quota, who has not annotated, skipped or been leased it (an expired lease does not
+    count)."""
     members = ProjectMembership.objects.filter(
-        project=project, role=ProjectMembership.Role.ANNOTATOR, paused_at__isnull=True
+        project=project, role=ProjectMembership.Role.ANNOTATOR, paused_at__isnull=True, user__is_active=True
     ).select_related("user")
     seen = set(
         Assignment.objects.filter(item=item)

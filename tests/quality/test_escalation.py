@@ -47,7 +47,7 @@ def test_with_nobody_left_to_ask_a_low_agreement_item_goes_to_review_with_the_re
     assert Item.objects.get(pk=item.pk).state == "completed"
 
 
-@pytest.mark.parametrize("why", ["paused", "reviewer", "pool", "quota", "skipped"])
+@pytest.mark.parametrize("why", ["paused", "reviewer", "pool", "quota", "skipped", "inactive"])
 def test_a_spare_member_who_could_not_take_it_does_not_count(people, why):
     lab = make_lab(people, overlap=2, annotators=2, items=3, review_fraction=0.0)
     role = ProjectMembership.Role.REVIEWER if why == "reviewer" else ProjectMembership.Role.ANNOTATOR
@@ -74,6 +74,8 @@ def test_a_spare_member_who_could_not_take_it_does_not_count(people, why):
             ProjectMembership.objects.filter(project=lab.project, user=user).update(groups=["linguists"])
     elif why == "quota":
         ProjectMembership.objects.filter(pk=spare.pk).update(quota=0 if why == "quota" else None)
+    elif why == "inactive":  # a deactivated account, or an annotator imported from Label Studio
+        type(spare.user).objects.filter(pk=spare.user_id).update(is_active=False)
 
     run = services.quality_compute(project_id=lab.project.id, full=True)
 
