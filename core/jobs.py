@@ -75,6 +75,14 @@ KINDS: dict[str, JobKind] = {
         reason="The worker building this release stopped (no heartbeat for {stale} s); nothing was "
         "published. Retry the build.",
     ),
+    "reproduction": JobKind(
+        model="exports.ReleaseReproduction",
+        key="id",
+        unfinished={"status__in": ["queued", "running"]},
+        fail={"status": "failed", "error": "{reason}", "finished_at": "{now}"},
+        reason="The worker rebuilding this release stopped (no heartbeat for {stale} s); the published "
+        "release is unchanged. Reproduce it again.",
+    ),
     "quality": JobKind(
         model="quality.QualityRun",
         key="project_id",

@@ -14,6 +14,8 @@ def release_build_task(release_id: int) -> None:
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def release_reproduce_task(reproduction_id: int) -> None:
     """Entry point only. Rules live in exports.services.release_reproduce_run (idempotent)."""
+    from core.jobs import job_heartbeat
     from exports.services import release_reproduce_run
 
-    release_reproduce_run(reproduction_id=reproduction_id)
+    with job_heartbeat("reproduction", reproduction_id):  # a dead worker's rebuild is failed by the reaper
+        release_reproduce_run(reproduction_id=reproduction_id)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from annotation.models import ImportJob, SplitOperation
 from core.jobs import KINDS, job_heartbeat, jobs_reap, workers_status
 from core.models import JobHeartbeat, OutboxMessage
-from exports.models import Release
+from exports.models import Release, ReleaseReproduction
 from projects import services as project_services
 from quality.models import QualityRun, QualityState
 from tests.factories import label_schema
@@ -41,8 +41,19 @@ def test_every_kind_of_dead_job_is_failed_with_a_reason_and_live_ones_are_left_a
     _beat("split", split.id, 120)
     _beat("release", release.id, 120)
     _beat("quality", project.id, 120)
+    published = Release.objects.create(
+        project=project,
+        number=2,
+        name="v2",
+        status="published",
+        manifest={},
+        storage_prefix=f"releases/{project.id}/2/a1/",
+        published_at=now,
+    )
+    rebuild = ReleaseReproduction.objects.create(release=published, status="running", started_at=now)
+    _beat("reproduction", rebuild.id, 120)
 
-    assert jobs_reap() == 4  # import, split, release, quality (re-scheduled)
+    assert jobs_reap() == 5  # import, split, release, reproduction, quality (re-scheduled)
 
     running_import.refresh_from_db()
     assert running_import.status == "failed" and running_import.finished_at is not None
@@ -53,6 +64,9 @@ def test_every_kind_of_dead_job_is_failed_with_a_reason_and_live_ones_are_left_a
     assert split.status == "failed" and "no item changed split" in split.detail
     release.refresh_from_db()
     assert release.status == "failed" and "nothing was published" in release.error
+    rebuild.refresh_from_db()
+    assert rebuild.status == "failed" and "the published release is unchanged" in rebuild.error
+    assert Release.objects.get(pk=published.pk).status == "published"
     run.refresh_from_db()
     assert run.status == "failed" and run.finished_at is not None
     assert QualityState.objects.get(project=project).pending  # scheduled again
