@@ -3,8 +3,11 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from . import task_names
+
 
 @shared_task(
+    name=task_names.NEAR_DUPLICATES_DETECT,
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,

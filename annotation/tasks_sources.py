@@ -2,8 +2,15 @@
 
 from celery import shared_task
 
+from . import task_names
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+
+@shared_task(
+    name=task_names.BUCKET_SOURCE_SYNC,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
 def bucket_source_sync_task(source_id: int) -> None:
     """Entry point only. Rules live in annotation.services.sources.bucket_source_sync."""
     from annotation.services.sources import bucket_source_sync  # local import: the service schedules this

@@ -26,6 +26,7 @@ from core.services import outbox_enqueue
 from core.spreadsheet import spreadsheet_safe
 from projects.models import Project
 
+from .. import task_names
 from ..imports import archive, formats, media, normalise
 from ..imports.loader import NO_MEDIA, ItemLoader, loading_transaction
 from ..imports.metadata import MetadataProfiler
@@ -36,7 +37,7 @@ from .neardup import near_duplicates_detect_schedule
 
 logger = logging.getLogger(__name__)
 
-RUN_TASK = "annotation.tasks.import_job_run_task"
+RUN_TASK = task_names.IMPORT_JOB_RUN
 MAX_MEDIA_URL = 2000  # Item.media_url
 IMPORT_FORMATS = (*formats.FORMATS, *media.MEDIA_FORMATS)
 _TOO_LARGE_CODES = frozenset({"media_too_large", "archive_too_large", "archive_member_too_large"})
@@ -639,7 +640,7 @@ def import_job_summary(job: ImportJob) -> dict:
     }
 
 
-QUEUE_ORDER_TASK = "annotation.tasks.queue_order_apply_task"
+QUEUE_ORDER_TASK = task_names.QUEUE_ORDER_APPLY
 
 
 def queue_order_schedule(*, project, import_job_id: int | None = None) -> None:

@@ -21,11 +21,11 @@ from core.services import outbox_enqueue
 from projects.models import Project
 from projects.services import project_ensure_active
 
-from .. import neardup
+from .. import neardup, task_names
 from ..imports.normalise import search_text
 from ..models import Item, NearDuplicateGroup
 
-DETECT_TASK = "annotation.tasks_neardup.near_duplicates_detect_task"
+DETECT_TASK = task_names.NEAR_DUPLICATES_DETECT
 TEXT_MEDIA_TYPES = ("", "text")  # media items (images, audio, video) are not compared by their text
 READ_CHUNK = 20_000  # rows per fetch from the server-side cursor, and texts per MinHash batch
 ID_CHUNK = 5_000  # ids per `id IN (...)` when the candidates' texts are read again

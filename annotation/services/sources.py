@@ -40,16 +40,16 @@ from core.services import outbox_enqueue
 from projects.models import Project
 from projects.services import project_ensure_active
 
+from .. import task_names
 from ..imports import normalise
 from ..imports.loader import STAGING_COLUMNS, ItemLoader
 from ..models import BucketSource, Item
 from ..selectors import sources as source_selectors
-from ..tasks_sources import bucket_source_sync_task
 from .imports import queue_order_schedule
 
 logger = logging.getLogger(__name__)
 
-SYNC_TASK = bucket_source_sync_task.name
+SYNC_TASK = task_names.BUCKET_SOURCE_SYNC
 
 # Defaults of the ANNOTATION_BUCKET_* settings (config/settings/base.py may override them).
 _SETTING_DEFAULTS = {

@@ -21,13 +21,14 @@ from core.services import outbox_enqueue
 from projects.models import Project
 from projects.services import project_ensure_active, project_lock
 
+from .. import task_names
 from ..models import Item, MetadataField, SplitOperation
 from ..splits import MAX_SPLITS, RATIO_TOLERANCE, SPLIT_NAME_PATTERN, assign_splits
 
 SEED_LIMIT = 2**31  # seeds are 31-bit: they fit every client's int and are easy to copy from a page
 READ_CHUNK = 20_000  # rows per fetch from the server-side cursor
 _TEMP_TABLE = "tessera_split_assignment"
-RUN_TASK = "annotation.tasks.split_run_task"
+RUN_TASK = task_names.SPLIT_RUN
 FINISHED = {"succeeded", "failed"}
 
 
