@@ -352,7 +352,7 @@ class SplitOperation(models.Model):
         FAILED = "failed", "Failed"
 
     counts = models.JSONField(default=dict)  # {"train": 800, ...}, as assigned
-    # Large projects are split by a worker: queued until it ran (annotation.services.splits).
+    # Large projects are split by a worker: queued until it ran (annotation.splits.services).
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUCCEEDED)
     detail = models.CharField(max_length=500, blank=True)  # why a queued split failed
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from . import task_names
+from .splits.tasks import split_run_task  # noqa: F401
 
 # Celery autodiscovery imports only this module: register the tasks kept beside it.
 from .tasks_neardup import near_duplicates_detect_task  # noqa: F401
@@ -15,16 +16,6 @@ def import_job_run_task(job_id: int) -> None:
 
     with job_heartbeat("import", job_id):  # a dead worker's job is failed by core.jobs.jobs_reap
         import_job_run(job_id=job_id)
-
-
-@shared_task(name=task_names.SPLIT_RUN, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def split_run_task(operation_id: int) -> None:
-    """Entry point only. Rules live in annotation.services.splits.split_run."""
-    from annotation.services.splits import split_run
-    from core.jobs import job_heartbeat
-
-    with job_heartbeat("split", operation_id):
-        split_run(operation_id=operation_id)
 
 
 @shared_task(name=task_names.LEASE_RELEASE_EXPIRED, acks_late=True, ignore_result=True)

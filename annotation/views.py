@@ -25,10 +25,10 @@ from .models import ImportJob, Item, MetadataField, SplitOperation
 from .selectors import items as item_selectors
 from .selectors import labeling as labeling_selectors
 from .selectors import neardup as neardup_selectors
-from .selectors import splits as split_selectors
 from .services import metadata as metadata_services
-from .services import splits as split_services
 from .services.imports import progress_key
+from .splits import selectors as split_selectors
+from .splits import services as split_services
 
 ITEMS_PER_PAGE = 50
 MATCH_COUNT_LIMIT = 1000  # a filtered count stops here: "more than 1,000" costs the same at any size

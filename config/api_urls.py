@@ -7,7 +7,6 @@ from accounts.api.views import ApiTokenViewSet, me, sign_out_everywhere
 from annotation.api.media import ItemMediaView
 from annotation.api.neardup import NearDuplicateGroupViewSet
 from annotation.api.sources import BucketSourceViewSet
-from annotation.api.splits import SplitOperationViewSet
 from annotation.api.views import ImportJobViewSet, ItemViewSet, MetadataFieldViewSet
 from annotation.api.workflow import (
     AnnotationViewSet,
@@ -17,6 +16,7 @@ from annotation.api.workflow import (
     QueueViewSet,
     ReviewViewSet,
 )
+from annotation.splits.api import SplitOperationViewSet
 from exports.api import ReleaseViewSet
 from projects.api.views import (
     GuidelineVersionViewSet,

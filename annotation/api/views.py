@@ -1,4 +1,4 @@
-"""Thin HTTP adapters for imports, items and metadata fields (splits: annotation/api/splits.py)."""
+"""Thin HTTP adapters for imports, items and metadata fields (splits: annotation/splits/api.py)."""
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view

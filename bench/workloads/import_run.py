@@ -123,7 +123,7 @@ def main(path: str) -> None:
     queries = _query_latencies(project) if job.status == "succeeded" else {}
     split_seconds = None
     if job.status == "succeeded":
-        from annotation.services.splits import split_assign
+        from annotation.splits.services import split_assign
 
         started = time.perf_counter()
         split_assign(

@@ -1,6 +1,6 @@
 """Splits: a project's items go to named splits by ratio, stratified and grouped, as one recorded operation.
 
-The algorithm is annotation.splits.assign_splits (pure numpy); this module validates, reads the
+The algorithm is annotation.splits.algorithm.assign_splits (pure numpy); this module validates, reads the
 items in one streamed query, and writes the result back set-based (COPY + one UPDATE on PostgreSQL).
 """
 
@@ -23,7 +23,7 @@ from projects.services import project_ensure_active, project_lock
 
 from .. import task_names
 from ..models import Item, MetadataField, SplitOperation
-from ..splits import MAX_SPLITS, RATIO_TOLERANCE, SPLIT_NAME_PATTERN, assign_splits
+from .algorithm import MAX_SPLITS, RATIO_TOLERANCE, SPLIT_NAME_PATTERN, assign_splits
 
 SEED_LIMIT = 2**31  # seeds are 31-bit: they fit every client's int and are easy to copy from a page
 READ_CHUNK = 20_000  # rows per fetch from the server-side cursor
@@ -49,7 +49,7 @@ def split_assign(
 
     Rules: 1 to MAX_SPLITS names of 1-50 letters, digits, "_" or "-"; ratios positive and summing to 1;
     `stratify_by` / `group_by` name metadata fields of the project; there must be items to split.
-    Counts follow annotation.splits (largest remainder per stratum; whole groups). Without a seed one
+    Counts follow splits.algorithm (largest remainder per stratum; whole groups). Without a seed one
     is drawn and recorded, so the same call with that seed on the same items gives the same split.
 
     Locks the project row, so two splits (or a split and another locked project write) never

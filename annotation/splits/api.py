@@ -10,8 +10,8 @@ from projects import access
 from projects.access import ProjectAction
 
 from ..models import SplitOperation
-from ..selectors import splits as split_selectors
-from ..services import splits as split_services
+from . import selectors as split_selectors
+from . import services as split_services
 
 # --- Serializers ------------------------------------------------------------------------------------
 
