@@ -1,10 +1,10 @@
 from celery import shared_task
 
 from . import task_names
-from .splits.tasks import split_run_task  # noqa: F401
 
 # Celery autodiscovery imports only this module: register the tasks kept beside it.
-from .tasks_neardup import near_duplicates_detect_task  # noqa: F401
+from .neardup.tasks import near_duplicates_detect_task  # noqa: F401
+from .splits.tasks import split_run_task  # noqa: F401
 from .tasks_sources import bucket_source_sync_task  # noqa: F401
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import views, views_labeling, views_neardup, views_sources
+from . import views, views_labeling, views_sources
+from .neardup import views as views_neardup
 
 urlpatterns = [
     path("projects/<int:project_id>/label/", views_labeling.label_page, name="project-label"),

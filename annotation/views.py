@@ -21,10 +21,11 @@ from projects.access import ProjectAction
 from projects.views import _project_context
 
 from .forms import NO_SPLIT, ItemFilterForm, MetadataFieldTypeForm, SplitAssignForm
+from .items.display import item_preview
 from .models import ImportJob, Item, MetadataField, SplitOperation
+from .neardup import selectors as neardup_selectors
 from .selectors import items as item_selectors
 from .selectors import labeling as labeling_selectors
-from .selectors import neardup as neardup_selectors
 from .services import metadata as metadata_services
 from .services.imports import progress_key
 from .splits import selectors as split_selectors
@@ -33,7 +34,6 @@ from .splits import services as split_services
 ITEMS_PER_PAGE = 50
 MATCH_COUNT_LIMIT = 1000  # a filtered count stops here: "more than 1,000" costs the same at any size
 RECENT_JOBS = 10
-PREVIEW_CHARS = 120
 META_CHIPS = 4  # metadata values shown per row
 CATEGORY_CHIPS = 12  # category values shown per metadata field
 SPLIT_COUNTS_SECONDS = 300  # cap on how long the split summary may lag a change that does not add items
@@ -189,29 +189,6 @@ def _item_table(request, project, filters: ItemFilterForm, fields: list[Metadata
         "match_limit": MATCH_COUNT_LIMIT,
         "import_job_filter": params.get("import_job"),
     }
-
-
-def item_preview(data, limit: int = PREVIEW_CHARS) -> str:
-    """data["text"], else the first string anywhere in the data (a conversation's first message, ...),
-    whitespace collapsed and cut to `limit` characters. Escaped by the template, like all item data."""
-    text = data.get("text") if isinstance(data, dict) else None
-    if not isinstance(text, str):
-        text = _first_string(data, depth=0)
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else f"{text[: limit - 1].rstrip()}…"
-
-
-def _first_string(value, depth: int) -> str | None:
-    if isinstance(value, str):
-        return value
-    if depth > 4:
-        return None
-    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    for child in children:
-        found = _first_string(child, depth + 1)
-        if found:
-            return found
-    return None
 
 
 def _meta_chips(meta, typed: set[str]) -> tuple[list[tuple[str, str, str | None]], int]:

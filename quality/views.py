@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from annotation.selectors.neardup import item_preview
+from annotation.items.display import item_preview
 from core import parsers
 from core.exceptions import DomainError
 from projects import access

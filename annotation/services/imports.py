@@ -32,8 +32,8 @@ from ..imports.loader import NO_MEDIA, ItemLoader, loading_transaction
 from ..imports.metadata import MetadataProfiler
 from ..imports.records import FileError, Record, RowError
 from ..models import ImportJob, Item, MetadataField
+from ..neardup.services import near_duplicates_detect_schedule
 from .labelstudio import LabelStudioLabels, created_lines
-from .neardup import near_duplicates_detect_schedule
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from core.serializers import StrictInputSerializer
 from projects import access
 from projects.access import ProjectAction
 
-from .. import tasks_neardup  # noqa: F401  (registers the Celery task in web processes)
 from ..models import Item, NearDuplicateGroup
-from ..selectors import neardup as neardup_selectors
-from ..services import neardup as neardup_services
+from . import selectors as neardup_selectors
+from . import services as neardup_services
+from . import tasks  # noqa: F401  (registers the Celery task in web processes)
 
 # --- Serializers ------------------------------------------------------------------------------------
 

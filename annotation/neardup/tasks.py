@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from . import task_names
+from .. import task_names
 
 
 @shared_task(
@@ -16,8 +16,8 @@ from . import task_names
     max_retries=5,
 )
 def near_duplicates_detect_task(project_id: int) -> None:
-    """Entry point only. Rules live in annotation.services.neardup.near_duplicates_detect, which is
+    """Entry point only. Rules live in annotation.neardup.services.near_duplicates_detect, which is
     idempotent: a redelivered or repeated task flags nothing twice."""
-    from annotation.services.neardup import near_duplicates_detect
+    from annotation.neardup.services import near_duplicates_detect
 
     near_duplicates_detect(project_id=project_id)

@@ -6,6 +6,7 @@ from django.urls import Resolver404, resolve
 from core.exceptions import DomainError
 from projects.models import Project
 
+from ..items import display
 from ..models import Item, NearDuplicateGroup
 
 STATUSES = ("open", "resolved")
@@ -55,9 +56,7 @@ def near_duplicate_group_counts(*, project: Project) -> dict[str, int]:
 
 def item_preview(data, limit: int = PREVIEW_CHARS) -> str:
     """data["text"], else the first string in the data, whitespace collapsed, cut to `limit`."""
-    from ..views import item_preview as preview  # the Data page's rule, one definition
-
-    return preview(data, limit=limit)
+    return display.item_preview(data, limit=limit)  # the Data page's rule, one definition
 
 
 def item_media_link(item: Item) -> str | None:

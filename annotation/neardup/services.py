@@ -1,6 +1,6 @@
 """Near-duplicate groups: detection over a project's items (in the background) and their resolution.
 
-The algorithms are annotation.neardup (pure numpy). This module streams the inputs from the
+The algorithms are neardup.algorithm and neardup.images (pure numpy). This module streams the inputs from the
 database (values_list iterators, never whole rows), decides which items join which group, and
 writes set-based (COPY + one UPDATE on PostgreSQL). The rules are in docs/NEAR_DUPLICATES.md.
 """
@@ -21,9 +21,10 @@ from core.services import outbox_enqueue
 from projects.models import Project
 from projects.services import project_ensure_active
 
-from .. import neardup, task_names
+from .. import task_names
 from ..imports.normalise import search_text
 from ..models import Item, NearDuplicateGroup
+from . import algorithm, images
 
 DETECT_TASK = task_names.NEAR_DUPLICATES_DETECT
 TEXT_MEDIA_TYPES = ("", "text")  # media items (images, audio, video) are not compared by their text
@@ -36,11 +37,11 @@ Resolution = NearDuplicateGroup.Resolution
 
 
 def _text_threshold() -> float:
-    return float(getattr(settings, "ANNOTATION_NEAR_DUPLICATE_TEXT_THRESHOLD", neardup.TEXT_THRESHOLD))
+    return float(getattr(settings, "ANNOTATION_NEAR_DUPLICATE_TEXT_THRESHOLD", algorithm.TEXT_THRESHOLD))
 
 
 def _image_distance() -> int:
-    return int(getattr(settings, "ANNOTATION_NEAR_DUPLICATE_IMAGE_DISTANCE", neardup.IMAGE_MAX_DISTANCE))
+    return int(getattr(settings, "ANNOTATION_NEAR_DUPLICATE_IMAGE_DISTANCE", images.IMAGE_MAX_DISTANCE))
 
 
 # --- Scheduling ---------------------------------------------------------------------------------------
@@ -85,8 +86,8 @@ class _Component:
         if rows.sum() < 2:
             return 1.0
         if kind == Kind.IMAGE:
-            return neardup.image_group_similarity(self.values[rows])
-        return neardup.text_group_similarity(self.values[rows])
+            return images.image_group_similarity(self.values[rows])
+        return algorithm.text_group_similarity(self.values[rows])
 
 
 @transaction.atomic
@@ -187,20 +188,20 @@ def _text_components(project_id: int) -> list[_Component]:
     them with their full signatures.
     """
     threshold = _text_threshold()
-    bands, rows = neardup.lsh_params(threshold, neardup.NUM_PERM)
+    bands, rows = algorithm.lsh_params(threshold, algorithm.NUM_PERM)
     id_chunks, group_chunks, key_chunks = [], [], []
     stream = _text_rows(project_id)
     while chunk := list(islice(stream, READ_CHUNK)):
         ids, texts, groups = zip(*chunk, strict=True)
-        signatures = neardup.minhash_signatures(list(texts))
-        nonempty = ~(signatures == neardup.EMPTY).all(axis=1)
+        signatures = algorithm.minhash_signatures(list(texts))
+        nonempty = ~(signatures == algorithm.EMPTY).all(axis=1)
         id_chunks.append(np.array(ids, dtype=np.int64)[nonempty])
         group_chunks.append(np.array([group or 0 for group in groups], dtype=np.int64)[nonempty])
-        key_chunks.append(neardup.lsh_band_keys(signatures[nonempty], bands=bands, rows=rows))
+        key_chunks.append(algorithm.lsh_band_keys(signatures[nonempty], bands=bands, rows=rows))
     if not id_chunks:
         return []
     ids, groups, keys = np.concatenate(id_chunks), np.concatenate(group_chunks), np.concatenate(key_chunks)
-    low, high = neardup.lsh_candidate_pairs(keys)
+    low, high = algorithm.lsh_candidate_pairs(keys)
     del keys
     low, high = _pairs_touching_ungrouped(low, high, groups)
     if low.size == 0:
@@ -212,10 +213,10 @@ def _text_components(project_id: int) -> list[_Component]:
     texts = [""] * candidates.size
     for item_id, text, _ in _text_rows(project_id, ids=[int(i) for i in ids[candidates]]):
         texts[position_of[item_id]] = text
-    signatures = neardup.minhash_signatures(texts)
+    signatures = algorithm.minhash_signatures(texts)
     local_low = np.searchsorted(candidates, low)
     local_high = np.searchsorted(candidates, high)
-    similarity = neardup.jaccard_estimates(signatures[local_low], signatures[local_high])
+    similarity = algorithm.jaccard_estimates(signatures[local_low], signatures[local_high])
     keep = similarity >= threshold - 1e-9
     return _components(ids, groups, candidates, local_low[keep], local_high[keep], signatures)
 
@@ -237,7 +238,7 @@ def _image_components(project_id: int) -> list[_Component]:
     if not id_chunks:
         return []
     ids, hashes, groups = np.concatenate(id_chunks), np.concatenate(hash_chunks), np.concatenate(group_chunks)
-    low, high, _ = neardup.hamming_pairs(hashes, max_distance=_image_distance())
+    low, high, _ = images.hamming_pairs(hashes, max_distance=_image_distance())
     low, high = _pairs_touching_ungrouped(low, high, groups)
     nodes = np.union1d(low, high)
     local_low, local_high = np.searchsorted(nodes, low), np.searchsorted(nodes, high)
@@ -265,9 +266,9 @@ def _components(
     """
     if low.size == 0:
         return []
-    labels = neardup.connected_components(nodes.size, low, high)
+    labels = algorithm.connected_components(nodes.size, low, high)
     components = []
-    for local in neardup.groups_from_labels(labels):
+    for local in algorithm.groups_from_labels(labels):
         positions = nodes[local]
         if (groups[positions] == 0).any():
             components.append(

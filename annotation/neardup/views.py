@@ -19,9 +19,9 @@ from projects import access
 from projects.access import ProjectAction
 from projects.views import _project_context
 
-from .models import NearDuplicateGroup
-from .selectors import neardup as neardup_selectors
-from .services import neardup as neardup_services
+from ..models import NearDuplicateGroup
+from . import selectors as neardup_selectors
+from . import services as neardup_services
 
 GROUPS_PER_PAGE = 20
 PAGE_PREVIEW_CHARS = 600  # members are compared side by side: more text than the API's 200
