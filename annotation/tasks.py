@@ -4,8 +4,8 @@ from . import task_names
 
 # Celery autodiscovery imports only this module: register the tasks kept beside it.
 from .neardup.tasks import near_duplicates_detect_task  # noqa: F401
+from .sources.tasks import bucket_source_sync_task  # noqa: F401
 from .splits.tasks import split_run_task  # noqa: F401
-from .tasks_sources import bucket_source_sync_task  # noqa: F401
 
 
 @shared_task(name=task_names.IMPORT_JOB_RUN, acks_late=True, reject_on_worker_lost=True, ignore_result=True)

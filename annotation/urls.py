@@ -1,7 +1,8 @@
 from django.urls import path
 
-from . import views, views_labeling, views_sources
+from . import views, views_labeling
 from .neardup import views as views_neardup
+from .sources import views as views_sources
 
 urlpatterns = [
     path("projects/<int:project_id>/label/", views_labeling.label_page, name="project-label"),

@@ -5,7 +5,6 @@ from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from accounts.api.views import ApiTokenViewSet, me, sign_out_everywhere
 from annotation.api.media import ItemMediaView
-from annotation.api.sources import BucketSourceViewSet
 from annotation.api.views import ImportJobViewSet, ItemViewSet, MetadataFieldViewSet
 from annotation.api.workflow import (
     AnnotationViewSet,
@@ -16,6 +15,7 @@ from annotation.api.workflow import (
     ReviewViewSet,
 )
 from annotation.neardup.api import NearDuplicateGroupViewSet
+from annotation.sources.api import BucketSourceViewSet
 from annotation.splits.api import SplitOperationViewSet
 from exports.api import ReleaseViewSet
 from projects.api.views import (

@@ -6,7 +6,7 @@ Media is never public: every request is checked (ProjectAction.VIEW; outside the
 - a file in S3: 302 to a signed URL that expires (the storage's AWS_QUERYSTRING_EXPIRE), with the
   response content type, and for everything but raster images an attachment disposition, fixed in
   the signature;
-- an s3:// reference of a bucket source: 302 to that source's signed URL (annotation.services.sources);
+- an s3:// reference of a bucket source: 302 to that source's signed URL (annotation.sources.s3);
 - an http(s) reference: fetched through core.egress.stream (its size and time limits; the guard
   checks the address again on every request) and streamed back.
 
@@ -82,9 +82,9 @@ class ItemMediaView(APIView):
         if item.media:
             response = _stored_file(item, asgi=asgi)
         elif item.media_url.startswith("s3://"):
-            from ..services import sources as source_services  # bucket sources sign their own objects
+            from ..sources import s3 as source_s3  # bucket sources sign their own objects
 
-            response = _redirect(source_services.bucket_object_signed_url(item=item))
+            response = _redirect(source_s3.bucket_object_signed_url(item=item))
         else:
             response = _referenced_url(item, asgi=asgi)
         return _protect(response)

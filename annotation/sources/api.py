@@ -12,8 +12,8 @@ from projects import access
 from projects.access import ProjectAction
 
 from ..models import BucketSource
-from ..selectors import sources as source_selectors
-from ..services import sources as source_services
+from . import selectors as source_selectors
+from . import services as source_services
 
 # --- Serializers ------------------------------------------------------------------------------------
 

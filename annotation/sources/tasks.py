@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import task_names
+from .. import task_names
 
 
 @shared_task(
@@ -12,7 +12,7 @@ from . import task_names
     ignore_result=True,
 )
 def bucket_source_sync_task(source_id: int) -> None:
-    """Entry point only. Rules live in annotation.services.sources.bucket_source_sync."""
-    from annotation.services.sources import bucket_source_sync  # local import: the service schedules this
+    """Entry point only. Rules live in annotation.sources.sync.bucket_source_sync."""
+    from annotation.sources.sync import bucket_source_sync
 
     bucket_source_sync(source_id=source_id)

@@ -16,8 +16,8 @@ from projects import access
 from projects.access import ProjectAction
 from projects.views import _project_context
 
-from .selectors import sources as source_selectors
-from .services import sources as source_services
+from . import selectors as source_selectors
+from . import services as source_services
 
 # Which form field a service error belongs to (the rest are shown above the form).
 _ERROR_FIELDS = {
