@@ -1,21 +1,12 @@
 from celery import shared_task
 
 from . import task_names
+from .imports.tasks import import_job_run_task  # noqa: F401
 
 # Celery autodiscovery imports only this module: register the tasks kept beside it.
 from .neardup.tasks import near_duplicates_detect_task  # noqa: F401
 from .sources.tasks import bucket_source_sync_task  # noqa: F401
 from .splits.tasks import split_run_task  # noqa: F401
-
-
-@shared_task(name=task_names.IMPORT_JOB_RUN, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def import_job_run_task(job_id: int) -> None:
-    """Entry point only. Rules live in annotation.services.imports.import_job_run."""
-    from annotation.services.imports import import_job_run
-    from core.jobs import job_heartbeat
-
-    with job_heartbeat("import", job_id):  # a dead worker's job is failed by core.jobs.jobs_reap
-        import_job_run(job_id=job_id)
 
 
 @shared_task(name=task_names.LEASE_RELEASE_EXPIRED, acks_late=True, ignore_result=True)

@@ -21,13 +21,13 @@ from projects.access import ProjectAction
 from projects.views import _project_context
 
 from .forms import NO_SPLIT, ItemFilterForm, MetadataFieldTypeForm, SplitAssignForm
+from .imports.services.jobs import progress_key
 from .items.display import item_preview
 from .models import ImportJob, Item, MetadataField, SplitOperation
 from .neardup import selectors as neardup_selectors
 from .selectors import items as item_selectors
 from .selectors import labeling as labeling_selectors
 from .services import metadata as metadata_services
-from .services.imports import progress_key
 from .splits import selectors as split_selectors
 from .splits import services as split_services
 

@@ -35,7 +35,7 @@ class ImportJobOutputSerializer(serializers.ModelSerializer):
     def get_progress(self, job):
         if job.is_finished:
             return None
-        from ..services.imports import progress_key
+        from ..imports.services.jobs import progress_key
 
         return cache.get(progress_key(job.id))
 

@@ -13,9 +13,9 @@ from core.streaming import file_stream_response, is_asgi
 from projects import access
 from projects.access import ProjectAction
 
+from ..imports.services import jobs as import_services
 from ..models import ImportJob, Item, MetadataField
 from ..selectors import items as item_selectors
-from ..services import imports as import_services
 from ..services import metadata as metadata_services
 from . import serializers as s
 

@@ -78,8 +78,8 @@ def main(path: str) -> None:
     from django.db import connection
 
     from accounts.services import user_create
+    from annotation.imports.services.jobs import import_job_create, import_job_run
     from annotation.models import ImportJob
-    from annotation.services.imports import import_job_create, import_job_run
     from projects.services import organisation_create, project_create
 
     user = user_create(username="bench", password="bench-password-123")

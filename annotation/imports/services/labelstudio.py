@@ -1,6 +1,6 @@
 """Label Studio tasks with their annotations and predictions: converted, validated, stored.
 
-Used by the import job (annotation.services.imports) for the `labelstudio` format, inside the
+Used by the import job (annotation.imports.services.jobs) for the `labelstudio` format, inside the
 import's transaction, so the job's mode holds for annotations too: all or nothing by default, or
 the valid tasks (a task whose annotations or predictions cannot all be converted is rejected whole,
 with one reason per problem in the error report).
@@ -36,10 +36,8 @@ from projects.labeling import labeling_settings
 from projects.models import LabelSchemaVersion, ProjectMembership
 from quality.scheduling import quality_schedule
 
-from .. import states
-from ..imports import labelstudio as ls
-from ..imports.records import Record
-from ..models import (
+from ... import states
+from ...models import (
     Annotation,
     AnnotationRevision,
     Assignment,
@@ -48,7 +46,9 @@ from ..models import (
     Item,
     Prediction,
 )
-from .labeling import validate_result
+from ...services.labeling import validate_result
+from .. import labelstudio as ls
+from ..records import Record
 
 CANCELLED_REASON = "cancelled in Label Studio (imported)"
 STORE_BATCH = 1000  # tasks stored per set of statements

@@ -26,13 +26,13 @@ from core.services import outbox_enqueue
 from core.spreadsheet import spreadsheet_safe
 from projects.models import Project
 
-from .. import task_names
-from ..imports import archive, formats, media, normalise
-from ..imports.loader import NO_MEDIA, ItemLoader, loading_transaction
-from ..imports.metadata import MetadataProfiler
-from ..imports.records import FileError, Record, RowError
-from ..models import ImportJob, Item, MetadataField
-from ..neardup.services import near_duplicates_detect_schedule
+from ... import task_names
+from ...models import ImportJob, Item, MetadataField
+from ...neardup.services import near_duplicates_detect_schedule
+from .. import archive, formats, media, normalise
+from ..loader import NO_MEDIA, ItemLoader, loading_transaction
+from ..metadata import MetadataProfiler
+from ..records import FileError, Record, RowError
 from .labelstudio import LabelStudioLabels, created_lines
 
 logger = logging.getLogger(__name__)
