@@ -1,8 +1,9 @@
 from django.urls import path
 
-from . import views, views_labeling
+from . import views
 from .neardup import views as views_neardup
 from .sources import views as views_sources
+from .workflow import views as views_labeling
 
 urlpatterns = [
     path("projects/<int:project_id>/label/", views_labeling.label_page, name="project-label"),

@@ -26,10 +26,10 @@ from .items.display import item_preview
 from .models import ImportJob, Item, MetadataField, SplitOperation
 from .neardup import selectors as neardup_selectors
 from .selectors import items as item_selectors
-from .selectors import labeling as labeling_selectors
 from .services import metadata as metadata_services
 from .splits import selectors as split_selectors
 from .splits import services as split_services
+from .workflow.selectors import labeling as labeling_selectors
 
 ITEMS_PER_PAGE = 50
 MATCH_COUNT_LIMIT = 1000  # a filtered count stops here: "more than 1,000" costs the same at any size

@@ -6,7 +6,10 @@ from rest_framework.routers import DefaultRouter, SimpleRouter
 from accounts.api.views import ApiTokenViewSet, me, sign_out_everywhere
 from annotation.api.media import ItemMediaView
 from annotation.api.views import ImportJobViewSet, ItemViewSet, MetadataFieldViewSet
-from annotation.api.workflow import (
+from annotation.neardup.api import NearDuplicateGroupViewSet
+from annotation.sources.api import BucketSourceViewSet
+from annotation.splits.api import SplitOperationViewSet
+from annotation.workflow.api import (
     AnnotationViewSet,
     AssignmentViewSet,
     ItemWorkflowViewSet,
@@ -14,9 +17,6 @@ from annotation.api.workflow import (
     QueueViewSet,
     ReviewViewSet,
 )
-from annotation.neardup.api import NearDuplicateGroupViewSet
-from annotation.sources.api import BucketSourceViewSet
-from annotation.splits.api import SplitOperationViewSet
 from exports.api import ReleaseViewSet
 from projects.api.views import (
     GuidelineVersionViewSet,

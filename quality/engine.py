@@ -324,7 +324,7 @@ def annotator_agreement(coded: Coded, matrices: dict | None = None) -> dict[int,
 
 def slice_rows(coded: Coded, level: str, slices, control: str, *, min_items: int = 5) -> list[dict]:
     """Agreement per metadata value: the units of the items with that value, alpha and percent
-    agreement. `slices` is annotation.selectors.quality.Slices (keys, per-item value codes)."""
+    agreement. `slices` is annotation.workflow.selectors.quality.Slices (keys, per-item value codes)."""
     c = coded.coded
     if len(c) == 0 or slices is None or not slices.keys:
         return []

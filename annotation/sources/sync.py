@@ -20,8 +20,8 @@ from projects.services import project_ensure_active
 
 from ..imports import normalise
 from ..imports.loader import STAGING_COLUMNS, ItemLoader
-from ..imports.services.jobs import queue_order_schedule
 from ..models import BucketSource, Item
+from ..workflow.services.queue import queue_order_schedule
 from . import selectors as source_selectors
 from .s3 import s3_client
 from .services import SYNC_FAILED, SYNC_SUCCEEDED, _setting, sync_state_key

@@ -62,7 +62,7 @@ def service_loop(
     from django.contrib.auth import get_user_model
     from django.db import connections
 
-    from annotation.services.labeling import annotation_submit, next_item_for_annotator
+    from annotation.workflow.services.labeling import annotation_submit, next_item_for_annotator
     from projects.models import Project
 
     tally = _Tally()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annotation.services import labeling
+from annotation.workflow.services import labeling
 from projects.models import ProjectMembership
 from quality import services
 from tests.quality.test_defaults_end_to_end import answer, preference_project

@@ -129,7 +129,7 @@ PAIRWISE = {
 
 
 def _label_all(project, annotators, answer):
-    from annotation.services import labeling
+    from annotation.workflow.services import labeling
 
     for index, user in enumerate(annotators):
         while (outcome := labeling.next_item_for_annotator(project=project, annotator=user)).assignment:
@@ -389,7 +389,7 @@ def test_submitting_a_blank_transcription_is_a_400_with_a_code_and_no_speech_is_
     people, release_storage
 ):
     from annotation.models import Annotation
-    from annotation.services import labeling
+    from annotation.workflow.services import labeling
     from core.exceptions import DomainError
     from projects import services as project_services
     from tests.factories import make_items

@@ -13,7 +13,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from annotation.models import Annotation, AnnotationRevision, Assignment, Item
-from annotation.services.labeling import annotation_submit, lease_release_expired, next_item_for_annotator
+from annotation.workflow.services.labeling import (
+    annotation_submit,
+    lease_release_expired,
+    next_item_for_annotator,
+)
 from core.exceptions import DomainError
 from projects import services
 from projects.models import ProjectMembership

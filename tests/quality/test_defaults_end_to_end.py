@@ -6,9 +6,9 @@ gets its ~10% sample, nobody is paused for wording, and the dashboard's counts a
 
 import pytest
 
-from annotation import states
 from annotation.models import Annotation, Item
-from annotation.services import labeling, review
+from annotation.workflow import states
+from annotation.workflow.services import labeling, review
 from projects import services as project_services
 from projects.models import ProjectMembership
 from quality import services

@@ -5,7 +5,7 @@ escalation is switched off or its limit lowered; the counts reported are the dat
 import pytest
 
 from annotation.models import Annotation, Item
-from annotation.services.queue import item_escalate
+from annotation.workflow.services.queue import item_escalate
 from core.models import AuditEvent
 from projects import services as project_services
 from projects.models import ProjectMembership
@@ -53,7 +53,7 @@ def test_a_spare_member_who_could_not_take_it_does_not_count(people, why):
     role = ProjectMembership.Role.REVIEWER if why == "reviewer" else ProjectMembership.Role.ANNOTATOR
     spare = ProjectMembershipFactory(project=lab.project, user=UserFactory(username="spare"), role=role)
     if why == "skipped":  # the spare took the item and gave it back
-        from annotation.services import labeling
+        from annotation.workflow.services import labeling
 
         outcome = labeling.next_item_for_annotator(project=lab.project, annotator=spare.user)
         assert outcome.assignment.item_id == lab.items[0].id
@@ -123,7 +123,7 @@ def test_lowering_max_escalation_keeps_a_leased_slot(people, django_capture_on_c
     third = ProjectMembershipFactory(
         project=lab.project, user=UserFactory(username="third"), role="annotator"
     )
-    from annotation.services import labeling
+    from annotation.workflow.services import labeling
 
     held = labeling.next_item_for_annotator(project=lab.project, annotator=third.user)
     assert held.assignment.item_id == lab.items[0].id

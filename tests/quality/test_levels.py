@@ -8,7 +8,7 @@ import krippendorff
 import numpy as np
 import pytest
 
-from annotation.services import labeling
+from annotation.workflow.services import labeling
 from projects import services as project_services
 from projects.models import ProjectMembership
 from quality import engine, services

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from annotation.models import Item
-from annotation.services import labeling
-from annotation.services.queue import predictions_import
+from annotation.workflow.services import labeling
+from annotation.workflow.services.queue import predictions_import
 from core.exceptions import DomainError
 from core.models import OutboxMessage
 from projects import services as project_services

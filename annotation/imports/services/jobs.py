@@ -29,6 +29,7 @@ from projects.models import Project
 from ... import task_names
 from ...models import ImportJob, Item, MetadataField
 from ...neardup.services import near_duplicates_detect_schedule
+from ...workflow.services.queue import queue_order_schedule
 from .. import archive, formats, media, normalise
 from ..loader import NO_MEDIA, ItemLoader, loading_transaction
 from ..metadata import MetadataProfiler
@@ -638,19 +639,3 @@ def import_job_summary(job: ImportJob) -> dict:
         "label_counts": job.label_counts,
         "detail": job.detail,
     }
-
-
-QUEUE_ORDER_TASK = task_names.QUEUE_ORDER_APPLY
-
-
-def queue_order_schedule(*, project, import_job_id: int | None = None) -> None:
-    """New items get their place in a random or uncertainty-ordered queue (sequential needs nothing)."""
-    from projects.labeling import labeling_settings
-
-    if labeling_settings(project).ordering != "sequential":
-        kwargs = {
-            "project_id": project.id,
-            "import_job_id": import_job_id,
-            "only_unranked": import_job_id is None,
-        }
-        outbox_enqueue(task_name=QUEUE_ORDER_TASK, kwargs=kwargs)

@@ -36,7 +36,6 @@ from projects.labeling import labeling_settings
 from projects.models import LabelSchemaVersion, ProjectMembership
 from quality.scheduling import quality_schedule
 
-from ... import states
 from ...models import (
     Annotation,
     AnnotationRevision,
@@ -46,7 +45,8 @@ from ...models import (
     Item,
     Prediction,
 )
-from ...services.labeling import validate_result
+from ...workflow import states
+from ...workflow.services.labeling import validate_result
 from .. import labelstudio as ls
 from ..records import Record
 

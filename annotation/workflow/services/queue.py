@@ -13,14 +13,16 @@ from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from core.exceptions import DomainError
+from core.services import outbox_enqueue
 from projects.labeling import labeling_settings
 from projects.models import LabelMigration, LabelSchemaVersion, Project, ProjectMembership
 from projects.schema.migrate import labels_in_answer
 from projects.services import project_ensure_active
 from quality.scheduling import quality_schedule
 
+from ... import task_names
+from ...models import Annotation, Assignment, Item, Prediction
 from .. import states
-from ..models import Annotation, Assignment, Item, Prediction
 from .labeling import (
     _announce,
     _audit,
@@ -458,3 +460,19 @@ def label_migration_apply(*, migration_id: int) -> int:
         )
         _announce(project.id, "items.sent_to_review", items=len(flagged_items), why="label migration")
     return len(flagged_items)
+
+
+QUEUE_ORDER_TASK = task_names.QUEUE_ORDER_APPLY
+
+
+def queue_order_schedule(*, project, import_job_id: int | None = None) -> None:
+    """New items get their place in a random or uncertainty-ordered queue (sequential needs nothing)."""
+    from projects.labeling import labeling_settings
+
+    if labeling_settings(project).ordering != "sequential":
+        kwargs = {
+            "project_id": project.id,
+            "import_job_id": import_job_id,
+            "only_unranked": import_job_id is None,
+        }
+        outbox_enqueue(task_name=QUEUE_ORDER_TASK, kwargs=kwargs)

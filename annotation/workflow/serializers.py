@@ -7,9 +7,9 @@ from rest_framework import serializers
 from core.serializers import StrictInputSerializer
 
 from ..models import Annotation, AnnotationRevision, Assignment, Item, Prediction, ReviewDecision
-from ..services.labeling import media_facts
-from ..services.queue import prediction_for
-from ..services.review import last_rejection
+from .services.labeling import media_facts
+from .services.queue import prediction_for
+from .services.review import last_rejection
 
 # --- inputs -----------------------------------------------------------------------------------------
 

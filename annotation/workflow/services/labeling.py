@@ -39,8 +39,8 @@ from projects.schema import validate_annotation
 from projects.services import project_ensure_active
 from quality.scheduling import quality_schedule
 
+from ...models import Annotation, AnnotationRevision, Assignment, Item, Prediction
 from .. import states
-from ..models import Annotation, AnnotationRevision, Assignment, Item, Prediction
 
 _random = random.Random()  # gold injection; not security-relevant
 

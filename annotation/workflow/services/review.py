@@ -2,7 +2,7 @@
 
 A reviewer reviews an item (all its annotations together, so overlapping work is compared side by
 side). Each decision is on one annotation revision; a stale revision is 409. The item's next state
-follows from its annotations' review values (annotation.states.state_after_reviews).
+follows from its annotations' review values (annotation.workflow.states.state_after_reviews).
 """
 
 from dataclasses import dataclass
@@ -18,8 +18,8 @@ from projects.models import Project
 from projects.services import project_ensure_active
 from quality.scheduling import quality_schedule
 
+from ...models import Annotation, AnnotationRevision, Assignment, Item, ReviewDecision, ReviewLease
 from .. import states
-from ..models import Annotation, AnnotationRevision, Assignment, Item, ReviewDecision, ReviewLease
 from .labeling import _announce, _audit, _item_after_reviews, _lock_item, latest_schema, validate_result
 
 _PG_PICK = """

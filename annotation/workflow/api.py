@@ -1,6 +1,6 @@
 """Thin HTTP adapters for the labeling workflow: queue, assignments, annotations, review, predictions.
 
-Every rule lives in annotation.services.labeling / review / queue; these views check the role
+Every rule lives in annotation.workflow.services.labeling / review / queue; these views check the role
 (projects.access), parse input and shape output.
 """
 
@@ -14,11 +14,11 @@ from core.exceptions import DomainError
 from core.pagination import DefaultPagination
 from projects.access import ProjectAction
 
+from ..api.views import _ProjectScoped
 from ..models import Annotation, Assignment, Prediction
-from ..selectors import labeling as labeling_selectors
-from ..services import labeling, queue, review
-from . import workflow_serializers as s
-from .views import _ProjectScoped
+from . import serializers as s
+from .selectors import labeling as labeling_selectors
+from .services import labeling, queue, review
 
 
 def _body_size_guard(request) -> None:

@@ -6,8 +6,8 @@ from projects.access import ProjectAction, can_do_in_project
 from projects.labeling import labeling_settings
 from projects.models import Project
 
+from ...models import Annotation, AnnotationRevision, Assignment, Item, ReviewDecision
 from .. import states
-from ..models import Annotation, AnnotationRevision, Assignment, Item, ReviewDecision
 
 
 def project_progress(*, project: Project) -> dict:

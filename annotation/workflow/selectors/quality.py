@@ -18,7 +18,7 @@ from django.db.models.fields.json import KT
 from projects.labeling import labeling_settings
 from projects.models import Project
 
-from ..models import Annotation, AnnotationRevision, Item, MetadataField, Prediction
+from ...models import Annotation, AnnotationRevision, Item, MetadataField, Prediction
 
 CHUNK = 10_000
 SLICE_MAX_VALUES = 50  # a metadata field with more distinct values is not a useful slice
