@@ -14,7 +14,7 @@ from core.exceptions import DomainError
 from core.pagination import DefaultPagination
 from projects.access import ProjectAction
 
-from ..api.views import _ProjectScoped
+from ..items.api.views import _ProjectScoped
 from ..models import Annotation, Assignment, Prediction
 from . import serializers as s
 from .selectors import labeling as labeling_selectors

@@ -9,7 +9,7 @@
 
     Escalation (more annotators) moves in_review, correction or completed back to open.
 
-Every transition goes through annotation.services (which checks it with `ensure_transition`), is
+Every transition goes through annotation.workflow.services (which checks it with `ensure_transition`), is
 audited and announced on the project feed after commit. docs/WORKFLOW.md draws the same machine.
 """
 

@@ -41,7 +41,7 @@ def _query_latencies(project) -> dict[str, float]:
     """Median milliseconds of item-list queries a page or API client makes (first page of 50)."""
     import statistics
 
-    from annotation.selectors.items import item_list
+    from annotation.items.selectors.items import item_list
 
     last_id = project.items.order_by("-id").values_list("id", flat=True).first()
     cases = {

@@ -1,4 +1,4 @@
-"""What the quality app reads (STYLE.md: quality reads annotation data through annotation.selectors).
+"""What the quality app reads (STYLE.md: quality reads annotation data through annotation's selectors).
 
 Every reader streams (server-side cursor on PostgreSQL) and returns plain tuples, never model
 instances: a full recompute reads a million rows.

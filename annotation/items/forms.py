@@ -2,13 +2,13 @@
 
 from django import forms
 
-from .models import Item, MetadataField
+from ..models import Item, MetadataField
 
 NO_SPLIT = "(none)"  # filter value for "items without a split"; never a valid split name
 
 
 class ItemFilterForm(forms.Form):
-    """The item table's filters (GET). `params()` turns them into annotation.selectors.items.item_list's."""
+    """The item table's filters (GET). `params()` turns them into items.selectors.items.item_list's."""
 
     q = forms.CharField(required=False, max_length=200, label="Search", widget=forms.TextInput(
         attrs={"type": "search", "placeholder": "Words in the text"}

@@ -1,22 +1,16 @@
-"""Thin HTTP adapters for imports, items and metadata fields (splits: annotation/splits/api.py)."""
+"""Thin HTTP adapters for items and metadata fields (imports: annotation/imports/api.py)."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
 from rest_framework.response import Response
 
-from core.exceptions import NotFound
 from core.pagination import DefaultPagination, SafeCursorPagination
-from core.parsers import MultiPartParser
-from core.streaming import file_stream_response, is_asgi
 from projects import access
 from projects.access import ProjectAction
 
-from ..imports.services import jobs as import_services
-from ..models import ImportJob, Item, MetadataField
+from ...models import Item, MetadataField
+from .. import services as metadata_services
 from ..selectors import items as item_selectors
-from ..services import metadata as metadata_services
 from . import serializers as s
 
 
@@ -27,59 +21,6 @@ class _ProjectScoped(viewsets.GenericViewSet):
         return access.project_get_for_user(
             user=self.request.user, project_id=int(self.kwargs["project_pk"]), action=action_
         )
-
-
-@extend_schema_view(
-    list=extend_schema(summary="List import jobs, newest first"),
-    retrieve=extend_schema(summary="Read an import job: status, counts, live progress, first errors"),
-)
-class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ProjectScoped):
-    serializer_class = s.ImportJobOutputSerializer
-    queryset = ImportJob.objects.none()
-    parser_classes = [MultiPartParser]  # uploads stream to a temporary file, never into memory
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return ImportJob.objects.none()
-        return item_selectors.import_job_list(project=self._project(ProjectAction.VIEW_ITEMS))
-
-    @extend_schema(
-        summary="Upload a file to import (multipart/form-data)",
-        request={"multipart/form-data": s.ImportJobCreateInputSerializer},
-        responses={202: s.ImportJobOutputSerializer},
-    )
-    def create(self, request, *args, **kwargs):
-        project = self._project(ProjectAction.IMPORT_DATA)
-        payload = s.ImportJobCreateInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = dict(payload.validated_data)
-        upload = data.pop("file")
-        job = import_services.import_job_create(
-            project=project,
-            actor=request.user,
-            upload=upload,
-            format=data.pop("format", ""),
-            mode=data.pop("mode"),
-            defaults=data,
-        )
-        job.refresh_from_db()  # in embedded mode the job may have run already
-        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
-
-    @extend_schema(
-        summary="Download the error report (CSV: line, field, reason)",
-        responses={(200, "text/csv"): OpenApiResponse(response=OpenApiTypes.BINARY)},
-    )
-    @action(detail=True, methods=["get"])
-    def errors(self, request, project_pk=None, pk=None):
-        job = self.get_object()
-        if not job.error_report:
-            raise NotFound("This import has no errors.")
-        response = file_stream_response(
-            job.error_report.open("rb"), content_type="text/csv", asgi=is_asgi(request)
-        )
-        response["Content-Disposition"] = f'attachment; filename="import-{job.id}-errors.csv"'
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
 
 
 class ItemCursorPagination(SafeCursorPagination):

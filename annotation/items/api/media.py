@@ -39,8 +39,8 @@ from core.streaming import is_asgi, stream_response
 from projects import access
 from projects.access import ProjectAction
 
-from ..imports import media
-from ..models import Item
+from ...imports import media
+from ...models import Item
 from ..selectors import items as item_selectors
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class ItemMediaView(APIView):
         if item.media:
             response = _stored_file(item, asgi=asgi)
         elif item.media_url.startswith("s3://"):
-            from ..sources import s3 as source_s3  # bucket sources sign their own objects
+            from ...sources import s3 as source_s3  # bucket sources sign their own objects
 
             response = _redirect(source_s3.bucket_object_signed_url(item=item))
         else:

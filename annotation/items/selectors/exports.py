@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from projects.models import Project
 
-from ..models import Annotation, Item
+from ...models import Annotation, Item
 
 CHUNK = 5_000  # rows per fetch from the server-side cursor
 
@@ -211,7 +211,7 @@ def export_transformations(*, project: Project, until) -> list[dict]:
     from projects.models import LabelMigration
     from projects.services import describe_label_operation
 
-    from ..models import ImportJob, NearDuplicateGroup, SplitOperation
+    from ...models import ImportJob, NearDuplicateGroup, SplitOperation
 
     steps: list[dict] = []
     imports = ImportJob.objects.filter(project=project, created_at__lte=until, status="succeeded")

@@ -10,7 +10,7 @@ from core.params import query_id
 from projects.access import ProjectAction, can_do_in_project
 from projects.models import Project
 
-from ..models import ImportJob, Item, MetadataField
+from ...models import ImportJob, Item, MetadataField
 
 SORTABLE = {"id", "-id", "created_at", "-created_at"}
 META_PREFIX = "meta."
@@ -127,7 +127,7 @@ def item_media_get(*, project: Project, item_id: int, user=None) -> Item:
     if user is not None and not can_do_in_project(
         user=user, project=project, action=ProjectAction.VIEW_ITEMS
     ):
-        from ..models import Assignment
+        from ...models import Assignment
 
         if not Assignment.objects.filter(project=project, item_id=item_id, annotator=user).exists():
             raise NotFound()

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,16 +19,15 @@ from projects import access
 from projects.access import ProjectAction
 from projects.views import _project_context
 
+from ..models import ImportJob, Item, MetadataField, SplitOperation
+from ..neardup import selectors as neardup_selectors
+from ..splits import selectors as split_selectors
+from ..splits import services as split_services
+from ..workflow.selectors import labeling as labeling_selectors
+from . import services as metadata_services
+from .display import item_preview
 from .forms import NO_SPLIT, ItemFilterForm, MetadataFieldTypeForm, SplitAssignForm
-from .imports.services.jobs import progress_key
-from .items.display import item_preview
-from .models import ImportJob, Item, MetadataField, SplitOperation
-from .neardup import selectors as neardup_selectors
 from .selectors import items as item_selectors
-from .services import metadata as metadata_services
-from .splits import selectors as split_selectors
-from .splits import services as split_services
-from .workflow.selectors import labeling as labeling_selectors
 
 ITEMS_PER_PAGE = 50
 MATCH_COUNT_LIMIT = 1000  # a filtered count stops here: "more than 1,000" costs the same at any size
@@ -107,29 +105,6 @@ def project_data(request, project_id: int):
         }
     bad = filters.errors or table.get("filter_error") or split_form.errors
     return render(request, "annotation/project_data.html", context, status=400 if bad else 200)
-
-
-@login_required
-def import_job_detail(request, project_id: int, job_id: int):
-    project = access.project_get_for_user(
-        user=request.user, project_id=project_id, action=ProjectAction.VIEW_ITEMS
-    )
-    job = item_selectors.import_job_list(project=project).filter(pk=job_id).first()
-    if job is None:
-        raise Http404("Not found.")
-    context = _project_context(
-        request,
-        project,
-        job=job,
-        progress=None if job.is_finished else cache.get(progress_key(job.id)),
-        error_report_url=(
-            reverse("import-job-errors", kwargs={"project_pk": project.id, "pk": job.id})
-            if job.error_report
-            else None
-        ),
-        more_errors=job.error_count - len(job.error_sample),
-    )
-    return render(request, "annotation/import_job_detail.html", context)
 
 
 @login_required
