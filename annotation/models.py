@@ -370,7 +370,7 @@ class SplitOperation(models.Model):
 class Assignment(models.Model):
     """One annotator's slot on one item: a lease while they work, then their submission.
 
-    Created by annotation.workflow.services.labeling.next_item_for_annotator under the item's row lock. An
+    Created by annotation.workflow.services.claim.next_item_for_annotator under the item's row lock. An
     expired lease is deleted (the slot is free again); a skip is kept so the item is not served to
     the same person twice.
     """

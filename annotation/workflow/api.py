@@ -18,7 +18,7 @@ from ..items.api.views import _ProjectScoped
 from ..models import Annotation, Assignment, Prediction
 from . import serializers as s
 from .selectors import labeling as labeling_selectors
-from .services import labeling, queue, review
+from .services import claim, labeling, queue, review, submit
 
 
 def _body_size_guard(request) -> None:
@@ -51,7 +51,7 @@ class QueueViewSet(_ProjectScoped):
     @action(detail=False, methods=["post"])
     def next(self, request, project_pk=None):
         project = self._project(ProjectAction.ANNOTATE)
-        outcome = labeling.next_item_for_annotator(project=project, annotator=request.user)
+        outcome = claim.next_item_for_annotator(project=project, annotator=request.user)
         assignment = (
             _assignment_data(outcome.assignment, project, outcome.schema) if outcome.assignment else None
         )
@@ -163,7 +163,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         key = data.get("idempotency_key") or request.headers.get("Idempotency-Key")
-        outcome = labeling.annotation_submit(
+        outcome = submit.annotation_submit(
             project=project,
             annotator=request.user,
             assignment_id=int(pk),

@@ -68,7 +68,8 @@ def main(conf: dict) -> dict:
     from django.db import connection
 
     from annotation.models import Item
-    from annotation.workflow.services.labeling import annotation_submit, next_item_for_annotator
+    from annotation.workflow.services.claim import next_item_for_annotator
+    from annotation.workflow.services.submit import annotation_submit
     from quality.models import ConsensusResult, QualityRun
     from quality.services import quality_compute
 

@@ -12,7 +12,6 @@ annotation rows. No function locks the project row.
 
 import hashlib
 import json
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,14 +19,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from core.audit import audit_record
 from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
-from projects.labeling import effective_gold_rate, labeling_settings
+from projects.labeling import labeling_settings
 from projects.models import (
     GuidelineAcknowledgement,
     GuidelineVersion,
@@ -36,13 +35,8 @@ from projects.models import (
     ProjectMembership,
 )
 from projects.schema import validate_annotation
-from projects.services import project_ensure_active
-from quality.scheduling import quality_schedule
 
-from ...models import Annotation, AnnotationRevision, Assignment, Item, Prediction
-from .. import states
-
-_random = random.Random()  # gold injection; not security-relevant
+from ...models import Annotation, Assignment, Item
 
 
 @dataclass
@@ -195,40 +189,6 @@ def request_hash(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-# --- the queue --------------------------------------------------------------------------------------
-
-_CANDIDATE_WHERE = """
-    i.project_id = %(project)s AND i.state = 'open' AND NOT i.excluded AND NOT i.is_gold
-    AND i.leased < (i.target - i.done)
-    AND (i.pool = '' OR i.pool = ANY(%(pools)s))
-    AND NOT EXISTS (
-        SELECT 1 FROM annotation_assignment a
-        WHERE a.item_id = i.id AND a.annotator_id = %(user)s AND a.status <> 'expired'
-    )
-"""
-
-# PostgreSQL: pick and take the slot in one statement; SKIP LOCKED lets 50 annotators pass each other.
-# `{after}` narrows the scan to what comes after the annotator's queue cursor (see _claim_slot).
-_PG_CLAIM = """
-WITH pick AS (
-    SELECT i.id, i.priority, i.rank FROM annotation_item i
-    WHERE {where} {after}
-    ORDER BY i.priority DESC, i.rank, i.id
-    LIMIT 1
-    FOR UPDATE OF i SKIP LOCKED
-)
-UPDATE annotation_item SET leased = annotation_item.leased + 1
-FROM pick WHERE annotation_item.id = pick.id
-RETURNING annotation_item.id, pick.priority, pick.rank
-"""
-# After the cursor, in index order: the rest of the cursor's priority, then every lower priority.
-_AFTER_CURSOR = (
-    "AND i.priority = %(cursor_priority)s AND (i.rank, i.id) > (%(cursor_rank)s, %(cursor_id)s)",
-    "AND i.priority < %(cursor_priority)s",
-)
-_CLAIM_FULL = _PG_CLAIM.format(where=_CANDIDATE_WHERE, after="")
-_CLAIM_AFTER = tuple(_PG_CLAIM.format(where=_CANDIDATE_WHERE, after=after) for after in _AFTER_CURSOR)
-
 # A queue cursor remembers where an annotator's last claim was, so the next scan starts there instead
 # of walking every item they already did (which, at overlap >= 2, stay open until others catch up).
 # It is only an optimisation: any change that can free a slot behind the cursors (a skip, an expired
@@ -250,68 +210,6 @@ def queue_cursors_reset(project_id: int) -> None:
     transaction.on_commit(lambda: cache.set(_epoch_key(project_id), uuid.uuid4().hex, timeout=None))
 
 
-_PG_GOLD = """
-SELECT i.id FROM annotation_item i
-WHERE i.project_id = %(project)s AND i.is_gold AND NOT i.excluded
-  AND (i.pool = '' OR i.pool = ANY(%(pools)s))
-  AND NOT EXISTS (SELECT 1 FROM annotation_assignment a WHERE a.item_id = i.id AND a.annotator_id = %(user)s)
-ORDER BY i.id
-LIMIT 1
-"""
-
-
-def _sqlite_params(sql: str, params: dict) -> tuple[str, list]:
-    """The PostgreSQL statements above, for SQLite: `= ANY(list)` becomes IN (...), names become %s."""
-    pools = params["pools"] or [""]
-    sql = sql.replace("= ANY(%(pools)s)", "IN %(pools)s")
-    out, ordered, rest = "", [], sql
-    while "%(" in rest:
-        head, _, tail = rest.partition("%(")
-        name, _, rest = tail.partition(")s")
-        if name == "pools":
-            out += head + "(" + ", ".join(["%s"] * len(pools)) + ")"
-            ordered += pools
-        else:
-            out += head + "%s"
-            ordered.append(params[name])
-    return out + rest, ordered
-
-
-def _claim_slot(project: Project, annotator, pools: list[str]) -> int | None:
-    """Take one slot on the best open item for `annotator`; the item's id, or None if none is left."""
-    params = {"project": project.id, "user": annotator.pk, "pools": pools}
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # A missing epoch (a cold or evicted cache) starts a new one: older cursors are then ignored.
-            epoch = cache.get_or_set(_epoch_key(project.id), lambda: uuid.uuid4().hex, timeout=None)
-            saved = cache.get(_cursor_key(project.id, annotator.pk))
-            row = None
-            if saved and saved[0] == epoch and saved[1] == pools:
-                params.update(cursor_priority=saved[2], cursor_rank=saved[3], cursor_id=saved[4])
-                for sql in _CLAIM_AFTER:
-                    cursor.execute(sql, params)
-                    if row := cursor.fetchone():
-                        break
-            if row is None:
-                cursor.execute(_CLAIM_FULL, params)
-                row = cursor.fetchone()
-            if row is None:
-                return None
-            item_id, priority, rank = row
-            cache.set(
-                _cursor_key(project.id, annotator.pk), (epoch, pools, priority, rank, item_id), 24 * 3600
-            )
-            return item_id
-        # SQLite serialises writers; the conditional UPDATE is the guard, as it is on PostgreSQL.
-        select = f"SELECT i.id FROM annotation_item i WHERE {_CANDIDATE_WHERE} ORDER BY i.priority DESC, i.rank, i.id LIMIT 20"  # noqa: S608, E501
-        sql, args = _sqlite_params(select, params)
-        cursor.execute(sql, args)
-        for (item_id,) in cursor.fetchall():
-            if _take_slot(item_id):
-                return item_id
-    return None
-
-
 def _take_slot(item_id: int) -> bool:
     """Take one slot on an item if it is open and has one free (used for re-claims too)."""
     return bool(
@@ -321,129 +219,11 @@ def _take_slot(item_id: int) -> bool:
     )
 
 
-def _gold_item(project: Project, annotator, pools: list[str]) -> int | None:
-    params = {"project": project.id, "user": annotator.pk, "pools": pools}
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(_PG_GOLD, params)
-        else:
-            cursor.execute(*_sqlite_params(_PG_GOLD, params))
-        row = cursor.fetchone()
-    return row[0] if row else None
-
-
-def _pools(annotator, membership: ProjectMembership | None) -> list[str]:
-    """Item pools this person may take from: everyone's, their own (@username) and their groups'."""
-    return ["", f"@{annotator.get_username()}", *(membership.groups if membership else [])]
-
-
-@transaction.atomic
-def next_item_for_annotator(*, project: Project, annotator) -> NextItem:
-    """The item `annotator` should work on now, held for them by a lease.
-
-    In order: a correction a reviewer sent back; the lease they already hold (a reload gives the same
-    item); an item whose lease expired but whose draft is theirs, if a slot is still free; a gold item
-    at the gold rate; then the queue (priority, then the project's ordering). Paused annotators and
-    those who have not acknowledged the newest guidelines get a 409 that says why.
-    """
-    project_ensure_active(project)
-    membership = _membership(project, annotator, lock=True)  # one next-item at a time per person
-    if membership is not None and membership.paused_at is not None:
-        raise DomainError(
-            "annotator_paused",
-            f"You are paused in this project: {membership.paused_reason} A manager can re-qualify you.",
-            status_code=409,
-        )
-    ensure_guidelines_acknowledged(project, annotator)
-    schema = latest_schema(project)
-    knobs = labeling_settings(project)
-    mine = Assignment.objects.filter(project=project, annotator=annotator)
-
-    # What they already hold, in one query: corrections first, then a live lease, then expired drafts.
-    resumable = (
-        mine.filter(
-            Q(status__in=[Assignment.Status.CORRECTION, Assignment.Status.LEASED])
-            | Q(status=Assignment.Status.EXPIRED, draft__isnull=False)
-        )
-        .select_related("item")
-        .annotate(
-            rank=Case(
-                When(status=Assignment.Status.CORRECTION, then=Value(0)),
-                When(status=Assignment.Status.LEASED, then=Value(1)),
-                default=Value(2),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by("rank", "id")[:6]
-    )
-    for held in resumable:
-        if held.status == Assignment.Status.CORRECTION:
-            return NextItem(held, resumed=True, schema=schema)
-        if held.status == Assignment.Status.LEASED:
-            held.lease_expires_at = _lease_until(project)
-            held.save(update_fields=["lease_expires_at"])
-            return NextItem(held, resumed=True, schema=schema)
-        if held.is_gold or _take_slot(held.item_id):
-            _lease(held, project)
-            return NextItem(held, resumed=True, schema=schema)
-
-    quota = membership.quota if membership and membership.quota is not None else knobs.quota
-    if quota is not None:
-        taken = mine.exclude(status__in=[Assignment.Status.SKIPPED, Assignment.Status.EXPIRED]).count()
-        if taken >= quota:
-            return NextItem(None, reason="quota_reached", schema=schema)
-
-    pools = _pools(annotator, membership)
-    gold_rate = (
-        membership.gold_rate
-        if membership and membership.gold_rate is not None
-        else effective_gold_rate(knobs)
-    )
-    if membership is not None:  # the quality app raises it for new and low-scoring annotators
-        gold_rate = min(1.0, gold_rate * membership.gold_boost)
-    if gold_rate > 0 and _random.random() < gold_rate:
-        gold_id = _gold_item(project, annotator, pools)
-        if gold_id is not None:
-            return NextItem(_new_assignment(project, annotator, gold_id, is_gold=True), schema=schema)
-
-    item_id = _claim_slot(project, annotator, pools)
-    if item_id is None and lease_release_expired(project=project):
-        # Lapsed leases were holding slots (beat sweeps every 30 s; embedded mode relies on this).
-        item_id = _claim_slot(project, annotator, pools)
-    if item_id is None:
-        return NextItem(None, reason="queue_empty", schema=schema)
-    return NextItem(_new_assignment(project, annotator, item_id, is_gold=False), schema=schema)
-
-
 def _lease(assignment: Assignment, project: Project) -> None:
     assignment.status = Assignment.Status.LEASED
     assignment.lease_expires_at = _lease_until(project)
     assignment.save(update_fields=["status", "lease_expires_at"])
     _announce(project.id, "item.leased", item_id=assignment.item_id, assignment_id=assignment.id)
-
-
-def _new_assignment(project: Project, annotator, item_id: int, *, is_gold: bool) -> Assignment:
-    now = timezone.now()
-    until = _lease_until(project)
-    # Their lease on it may have expired earlier: take the same row back (it keeps its draft).
-    taken_back = Assignment.objects.filter(
-        item_id=item_id, annotator=annotator, status=Assignment.Status.EXPIRED
-    ).update(status=Assignment.Status.LEASED, leased_at=now, lease_expires_at=until, is_gold=is_gold)
-    if taken_back:
-        assignment = Assignment.objects.select_related("item").get(item_id=item_id, annotator=annotator)
-    else:
-        assignment = Assignment.objects.create(
-            project=project,
-            item_id=item_id,
-            annotator=annotator,
-            status=Assignment.Status.LEASED,
-            is_gold=is_gold,
-            leased_at=now,
-            lease_expires_at=until,
-        )
-        assignment.item = Item.objects.get(pk=item_id)
-    _announce(project.id, "item.leased", item_id=item_id, assignment_id=assignment.id)
-    return assignment
 
 
 def lease_release_expired(*, project: Project | None = None, limit: int = 1000) -> int:
@@ -573,221 +353,3 @@ def assignment_skip(*, project: Project, annotator, assignment_id: int, reason: 
     _audit(project, annotator, "item.skipped", assignment, {"item_id": assignment.item_id, "reason": reason})
     _announce(project.id, "item.skipped", item_id=assignment.item_id)
     return assignment
-
-
-@transaction.atomic
-def annotation_submit(
-    *,
-    project: Project,
-    annotator,
-    assignment_id: int,
-    result: Any,
-    idempotency_key: str | None = None,
-    base_revision: int | None = None,
-    prediction_id: int | None = None,
-    active_ms: int = 0,
-) -> Submitted:
-    """Submit (or, for a correction, resubmit) the annotator's answer for a leased item.
-
-    Idempotent by key: a retried request with the same key and body returns the first result and
-    writes nothing; the same key with another body is 409. The answer is validated against the
-    newest schema version and records it and the guideline version. When the item's last slot is
-    submitted it moves to review (if sampled) or completed.
-    """
-    body_hash = request_hash({"assignment": assignment_id, "result": result, "base_revision": base_revision})
-    assignment = _own_assignment(project, annotator, assignment_id, lock_item=True)
-    if idempotency_key is not None:
-        # Checked under the item's lock, so a retry racing the first request waits for it and replays.
-        replay = _replay(annotator, idempotency_key, body_hash)
-        if replay is not None:
-            return replay
-    item = assignment.item
-    project_ensure_active(project)
-    correction = assignment.status == Assignment.Status.CORRECTION
-    if not correction:
-        reclaimed = assignment.status == Assignment.Status.EXPIRED and not assignment.is_gold
-        _ensure_workable(assignment, project)
-        item.leased += 1 if reclaimed else 0  # the slot it took back (the row is locked: this is exact)
-        if item.state != Item.State.OPEN and not assignment.is_gold:
-            raise DomainError("item_closed", "This item no longer takes annotations.", status_code=409)
-    guidelines = ensure_guidelines_acknowledged(project, annotator)
-    schema = latest_schema(project)
-    validate_result(schema, item, result)
-    prediction = None
-    if prediction_id is not None:
-        prediction = Prediction.objects.filter(pk=prediction_id, item_id=item.id).first()
-        if prediction is None:
-            raise DomainError("unknown_prediction", "That prediction is not one of this item's.")
-    now = timezone.now()
-    active = assignment.active_ms + _bounded_active(active_ms)
-
-    if correction:
-        annotation = Annotation.objects.select_for_update(of=("self",)).get(assignment=assignment)
-        if base_revision != annotation.revision:
-            raise DomainError(
-                "stale_revision",
-                f"The annotation is at revision {annotation.revision}; you edited revision {base_revision}. "
-                "Reload it and apply your change again.",
-                status_code=409,
-                extra={"revision": annotation.revision},
-            )
-        annotation.revision += 1
-        _append_revision(
-            annotation,
-            AnnotationRevision.Kind.CORRECTION,
-            annotator,
-            result,
-            schema,
-            guidelines,
-            idempotency_key,
-            body_hash,
-        )
-        annotation.result = result
-        annotation.schema_version = schema
-        annotation.guideline_version = guidelines
-        annotation.review = Annotation.Review.PENDING
-        annotation.active_ms = active
-        annotation.save()
-        assignment.status = Assignment.Status.SUBMITTED
-        assignment.draft = None
-        assignment.save(update_fields=["status", "draft"])
-        _item_after_reviews(project, item, annotator)
-    else:
-        if base_revision not in (None, 0):
-            raise DomainError(
-                "stale_revision",
-                "This item has no annotation of yours yet; submit without a base revision.",
-                status_code=409,
-                extra={"revision": 0},
-            )
-        annotation = Annotation.objects.create(
-            project=project,
-            item=item,
-            assignment=assignment,
-            annotator=annotator,
-            result=result,
-            revision=1,
-            schema_version=schema,
-            guideline_version=guidelines,
-            is_gold=assignment.is_gold,
-            prediction=prediction,
-            lead_ms=max(0, int((now - assignment.leased_at).total_seconds() * 1000)),
-            active_ms=active,
-        )
-        _append_revision(
-            annotation,
-            AnnotationRevision.Kind.SUBMIT,
-            annotator,
-            result,
-            schema,
-            guidelines,
-            idempotency_key,
-            body_hash,
-        )
-        assignment.status = Assignment.Status.SUBMITTED
-        assignment.submitted_at = now
-        assignment.draft = None
-        assignment.active_ms = active
-        assignment.save(update_fields=["status", "submitted_at", "draft", "active_ms"])
-        if not assignment.is_gold:
-            # The item's row is locked by this transaction, so the values in hand are current.
-            item.leased, item.done = item.leased - 1, item.done + 1
-            Item.objects.filter(pk=item.id).update(leased=item.leased, done=item.done)
-            if item.done >= item.target:
-                _close_annotation_phase(project, item, annotator)
-
-    _audit(
-        project,
-        annotator,
-        "annotation.submitted",
-        annotation,
-        {
-            "item_id": item.id,
-            "revision": annotation.revision,
-            "schema_version": schema.version,
-            "correction": correction,
-        },
-    )
-    _announce(
-        project.id,
-        "annotation.submitted",
-        item_id=item.id,
-        annotation_id=annotation.id,
-        revision=annotation.revision,
-        item_state=item.state,
-    )
-    quality_schedule(project_id=project.id)  # agreement, consensus, gold scores: recomputed after commit
-    return Submitted(annotation)
-
-
-def _replay(annotator, key: str, body_hash: str) -> Submitted | None:
-    if not key or len(key) > 100:
-        raise DomainError("invalid_idempotency_key", "An idempotency key is 1 to 100 characters.")
-    revision = (
-        AnnotationRevision.objects.filter(author=annotator, idempotency_key=key)
-        .select_related("annotation")
-        .first()
-    )
-    if revision is None:
-        return None
-    if revision.request_hash != body_hash:
-        raise DomainError(
-            "idempotency_key_reused",
-            "This idempotency key was used for a different request; use a new key for new work.",
-            status_code=409,
-        )
-    return Submitted(revision.annotation, replayed=True)
-
-
-def _append_revision(
-    annotation, kind, author, result, schema, guidelines, key, body_hash
-) -> AnnotationRevision:
-    return AnnotationRevision.objects.create(
-        annotation=annotation,
-        number=annotation.revision,
-        kind=kind,
-        author=author,
-        result=result,
-        schema_version=schema,
-        guideline_version=guidelines,
-        idempotency_key=key,
-        request_hash=body_hash,
-    )
-
-
-def set_item_state(project: Project, item: Item, target: str, actor, *, why: str) -> None:
-    """Move `item` (locked by the caller) along the state machine; audited and announced."""
-    source = item.state
-    if source == target:
-        return
-    states.ensure_transition(source, target)
-    item.state = target
-    item.state_changed_at = timezone.now()
-    Item.objects.filter(pk=item.pk).update(state=target, state_changed_at=item.state_changed_at)
-    _audit(project, actor, "item.state_changed", item, {"state": [source, target], "why": why})
-    _announce(project.id, "item.state_changed", item_id=item.pk, state=target, previous=source, why=why)
-
-
-def _close_annotation_phase(project: Project, item: Item, actor) -> None:
-    """All slots submitted: sample for review or complete."""
-    fraction = labeling_settings(project).review_fraction
-    flagged = Annotation.objects.filter(item=item, is_gold=False, review=Annotation.Review.PENDING).exists()
-    if flagged or states.sampled_for_review(item.pk, fraction):
-        Annotation.objects.filter(item=item, is_gold=False, review=Annotation.Review.NOT_REQUIRED).update(
-            review=Annotation.Review.PENDING
-        )
-        set_item_state(project, item, states.IN_REVIEW, actor, why="annotated; sampled for review")
-    else:
-        set_item_state(project, item, states.COMPLETED, actor, why="annotated")
-
-
-def _item_after_reviews(project: Project, item: Item, actor) -> None:
-    reviews = list(
-        Annotation.objects.filter(item=item, is_gold=False)
-        .exclude(review=Annotation.Review.NOT_REQUIRED)
-        .values_list("review", flat=True)
-    )
-    target = states.state_after_reviews(reviews)
-    set_item_state(
-        project, item, target, actor, why="review decided" if target != states.IN_REVIEW else "corrected"
-    )

@@ -23,16 +23,8 @@ from quality.scheduling import quality_schedule
 from ... import task_names
 from ...models import Annotation, Assignment, Item, Prediction
 from .. import states
-from .labeling import (
-    _announce,
-    _audit,
-    _close_annotation_phase,
-    _lock_item,
-    latest_schema,
-    queue_cursors_reset,
-    set_item_state,
-    validate_result,
-)
+from .labeling import _announce, _audit, _lock_item, latest_schema, queue_cursors_reset, validate_result
+from .submit import _close_annotation_phase, set_item_state
 
 MAX_BULK_ITEMS = 100_000
 POOL_MAX = 100

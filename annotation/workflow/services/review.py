@@ -20,7 +20,8 @@ from quality.scheduling import quality_schedule
 
 from ...models import Annotation, AnnotationRevision, Assignment, Item, ReviewDecision, ReviewLease
 from .. import states
-from .labeling import _announce, _audit, _item_after_reviews, _lock_item, latest_schema, validate_result
+from .labeling import _announce, _audit, _lock_item, latest_schema, validate_result
+from .submit import _item_after_reviews
 
 _PG_PICK = """
 SELECT i.id FROM annotation_item i
