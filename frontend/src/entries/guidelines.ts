@@ -10,7 +10,7 @@
  * Page contract: `#guidelines-form` with a `body` textarea and a `preview` submit button, and
  * `#preview` (hidden until used) containing `#guidelines-preview-body`.
  */
-import "../ui/schema-pages.css";
+import "../schema/schema-pages.css";
 
 export type Fetch = (input: string, init: RequestInit) => Promise<Pick<Response, "text">>;
 

@@ -6,7 +6,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 
 import { ApiError } from "../api/http";
 import type { FeedEvent, FeedStatus, ProjectFeed } from "../realtime/project-feed";
-import "../ui/live-activity.css";
+import "../realtime/live-activity.css";
 import type { QualityApi } from "./api";
 import { AgreementChart, ConfusionMatrix, Heatmap } from "./charts";
 import { AnnotatorTable, GoldTable, LabelTable, ModelTable, Section, SliceTable } from "./tables";

@@ -2,7 +2,7 @@ import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { parseImportJob, type ImportJob, type UploadXhr } from "../api/imports";
+import { parseImportJob, type ImportJob, type UploadXhr } from "./imports";
 import { parseFeedEvent, type FeedEvent, type FeedStatus } from "../realtime/project-feed";
 import { ImportPanel, ImportResult, importPercent, labelSummary, resultSummary, type ImportPanelConfig } from "./import-panel";
 

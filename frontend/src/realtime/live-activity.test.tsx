@@ -2,7 +2,7 @@ import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { parseFeedEvent, type FeedEvent, type FeedStatus } from "../realtime/project-feed";
+import { parseFeedEvent, type FeedEvent, type FeedStatus } from "./project-feed";
 import { LiveActivity, describeEvent } from "./live-activity";
 
 /** A minimal feed the test drives by hand. Events go through the real parser, as on the wire. */
