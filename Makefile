@@ -65,6 +65,7 @@ lint: install frontend/node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cd frontend && npm run --silent typecheck
+	cd frontend && npm run --silent lint
 
 format: install
 	$(BIN)/ruff format .

@@ -195,7 +195,7 @@ describe("error body, headers and forms", () => {
     const transport = vi.fn<typeof fetch>().mockResolvedValue(new Response(null, { status: 204 }));
     await request("PUT", "/api/x/", { body: {}, headers: { "Idempotency-Key": "k" }, keepalive: true, fetch: transport });
     const init = transport.mock.calls[0]?.[1];
-    expect((init?.headers as Record<string, string>)["Idempotency-Key"]).toBe("k");
+    expect((init?.headers as Record<string, string> | undefined)?.["Idempotency-Key"]).toBe("k");
     expect(init?.keepalive).toBe(true);
     expect(fetchMock).not.toHaveBeenCalled();
   });

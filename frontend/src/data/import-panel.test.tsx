@@ -77,13 +77,17 @@ function fakeFeed(initial: FeedStatus = "open") {
       const event = parseFeedEvent(JSON.stringify({ type, data }));
       if (event === null) throw new Error("test sent a malformed event");
       await act(async () => {
-        eventHandlers.forEach((handler) => handler(event));
+        eventHandlers.forEach((handler) => {
+        handler(event);
+      });
         await vi.advanceTimersByTimeAsync(0);
       });
     },
     async setStatus(status: FeedStatus) {
       feed.status = status;
-      await act(async () => statusHandlers.forEach((handler) => handler(status)));
+      await act(async () => statusHandlers.forEach((handler) => {
+        handler(status);
+      }));
     },
   };
 }

@@ -66,8 +66,7 @@ const form = document.getElementById("schema-form");
 const textarea = fieldWrapper?.querySelector("textarea") ?? null;
 
 if (
-  config !== null &&
-  config.editable &&
+  config?.editable &&
   host !== null &&
   fieldWrapper !== null &&
   form instanceof HTMLFormElement &&

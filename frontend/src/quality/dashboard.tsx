@@ -194,7 +194,7 @@ export function QualityDashboard({ api, feed, apiBase, canManage, now = () => ne
           {report ? runStamp(report.run, now()) : report === null ? "Not computed yet" : "Loading…"}
         </span>
         <span id="quality-updated" role="status" class="q-updated">
-          {updatedAt !== null ? `Updated ${now().getTime() - updatedAt.getTime() < 60_000 ? "just now" : "at " + updatedAt.toLocaleTimeString("en-GB")}` : ""}
+          {updatedAt !== null ? `Updated ${now().getTime() - updatedAt.getTime() < 60_000 ? "just now" : `at ${updatedAt.toLocaleTimeString("en-GB")}`}` : ""}
         </span>
       </div>
       <div class="q-toolbar__actions">

@@ -26,12 +26,16 @@ function fakeFeed() {
     send(type: string, data: Record<string, unknown>) {
       const event = parseFeedEvent(JSON.stringify({ type, data }));
       if (event === null) throw new Error("test sent a malformed event");
-      act(() => eventHandlers.forEach((handler) => handler(event)));
+      act(() => eventHandlers.forEach((handler) => {
+        handler(event);
+      }));
     },
     setStatus(status: FeedStatus, willReconnect = true) {
       feed.status = status;
       feed.willReconnect = willReconnect;
-      act(() => statusHandlers.forEach((handler) => handler(status)));
+      act(() => statusHandlers.forEach((handler) => {
+        handler(status);
+      }));
     },
   };
 }

@@ -151,7 +151,8 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
       const byControl: Record<string, string[]> = {};
       for (const p of error.problems) {
         const name = p.path.split(/[.[]/)[0] ?? "";
-        (byControl[name] ??= []).push(p.message);
+        byControl[name] ??= [];
+        byControl[name].push(p.message);
       }
       setProblems(byControl);
       setNotice({ tone: "error", text: "The server found problems in this annotation; they are shown next to each control." });
@@ -215,7 +216,7 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
     startedFromPrediction.current = null;
     if (restored !== null && !isEmpty(restored)) initial = restored;
     else if (a.correction && a.annotation) initial = a.annotation.result;
-    else if (a.prediction && a.prediction.result && typeof a.prediction.result === "object") {
+    else if (a.prediction?.result && typeof a.prediction.result === "object") {
       initial = { ...a.prediction.result };
       predicted = Object.keys(initial).filter((k) => definition.controls.some((c) => c.name === k));
       startedFromPrediction.current = a.prediction.id;

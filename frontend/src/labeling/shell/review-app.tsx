@@ -134,7 +134,7 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
   }
 
   function startFix() {
-    if (!current || current.review !== "pending") return;
+    if (current?.review !== "pending") return;
     store.reset(current.result);
     setMode("fix");
   }
