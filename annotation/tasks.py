@@ -1,5 +1,5 @@
 """Celery autodiscovery imports only <app>/tasks.py: this module registers the task modules of
-annotation's feature packages. Every task's name is pinned in annotation/task_names.py."""
+annotation's feature packages. Every task's name is pinned in core/task_names.py."""
 
 from .imports.tasks import import_job_run_task  # noqa: F401
 from .neardup.tasks import near_duplicates_detect_task  # noqa: F401

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .. import task_names
+from core import task_names
 
 
 @shared_task(name=task_names.IMPORT_JOB_RUN, acks_late=True, reject_on_worker_lost=True, ignore_result=True)

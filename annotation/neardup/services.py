@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core import task_names
 from core.audit import audit_record
 from core.bulk import binary_copy
 from core.exceptions import DomainError, NotFound
@@ -21,7 +22,6 @@ from core.services import outbox_enqueue
 from projects.models import Project
 from projects.services import project_ensure_active
 
-from .. import task_names
 from ..imports.normalise import search_text
 from ..models import Item, NearDuplicateGroup
 from . import algorithm, images

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from .. import task_names
+from core import task_names
 
 
 @shared_task(

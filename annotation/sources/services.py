@@ -22,14 +22,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 
-from core import egress
+from core import egress, task_names
 from core.audit import audit_record, diff_fields
 from core.exceptions import DomainError
 from core.services import outbox_enqueue
 from projects.models import Project
 from projects.services import project_ensure_active
 
-from .. import task_names
 from ..imports import normalise
 from ..models import BucketSource
 from . import selectors as source_selectors

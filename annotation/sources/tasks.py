@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .. import task_names
+from core import task_names
 
 
 @shared_task(

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.fields.json import KeyTextTransform
 
+from core import task_names
 from core.audit import audit_record
 from core.bulk import binary_copy
 from core.exceptions import DomainError
@@ -21,7 +22,6 @@ from core.services import outbox_enqueue
 from projects.models import Project
 from projects.services import project_ensure_active, project_lock
 
-from .. import task_names
 from ..models import Item, MetadataField, SplitOperation
 from .algorithm import MAX_SPLITS, RATIO_TOLERANCE, SPLIT_NAME_PATTERN, assign_splits
 

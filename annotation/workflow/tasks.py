@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .. import task_names
+from core import task_names
 
 
 @shared_task(name=task_names.LEASE_RELEASE_EXPIRED, acks_late=True, ignore_result=True)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from core import egress
+from core import egress, task_names
 from core.audit import audit_record
 from core.exceptions import DomainError
 from core.realtime import broadcast, broadcast_on_commit, project_group
@@ -26,7 +26,6 @@ from core.services import outbox_enqueue
 from core.spreadsheet import spreadsheet_safe
 from projects.models import Project
 
-from ... import task_names
 from ...models import ImportJob, Item, MetadataField
 from ...neardup.services import near_duplicates_detect_schedule
 from ...workflow.services.queue import queue_order_schedule

@@ -12,6 +12,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
+from core import task_names
 from core.exceptions import DomainError
 from core.services import outbox_enqueue
 from projects.labeling import labeling_settings
@@ -20,7 +21,6 @@ from projects.schema.migrate import labels_in_answer
 from projects.services import project_ensure_active
 from quality.scheduling import quality_schedule
 
-from ... import task_names
 from ...models import Annotation, Assignment, Item, Prediction
 from .. import states
 from .labeling import _announce, _audit, _lock_item, latest_schema, queue_cursors_reset, validate_result
