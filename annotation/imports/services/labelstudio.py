@@ -47,7 +47,7 @@ from ...models import (
 )
 from ...workflow import states
 from ...workflow.services.labeling import validate_result
-from .. import labelstudio as ls
+from ..labelstudio import convert as ls
 from ..records import Record
 
 CANCELLED_REASON = "cancelled in Label Studio (imported)"
