@@ -45,7 +45,6 @@ from core.services import outbox_enqueue
 from projects.models import GuidelineVersion, LabelSchemaVersion, Project
 from quality import selectors_export as consensus_selectors
 
-from . import events
 from .canonical import canonical_bytes
 from .croissant import build_croissant
 from .datasheet import build_datasheet
@@ -323,7 +322,7 @@ def release_create(
         },
     )
     # Announced first: with an in-process (eager) job the build starts in the next commit callback.
-    broadcast_on_commit(project_group(project.id), events.RELEASE_CREATED, release_summary(release))
+    broadcast_on_commit(project_group(project.id), "release.created", release_summary(release))
     outbox_enqueue(task_name=BUILD_TASK, kwargs={"release_id": release.id})
     return release
 
@@ -596,7 +595,7 @@ def _progress_reporter(release: Release):
         state = {**release_summary(release), "records_done": done, "records_total": total}
         cache.set(progress_key(release.id), state, timeout=3600)
         # Sent now, not on commit: the build reads inside one long read-only transaction.
-        broadcast(project_group(release.project_id), events.RELEASE_PROGRESS, state)
+        broadcast(project_group(release.project_id), "release.progress", state)
 
     return report
 
@@ -625,7 +624,7 @@ def _publish(release: Release, written: WrittenRelease) -> Release:
         target=release,
         changes={"records": written.records, "merkle_root": written.manifest["merkle_root"]},
     )
-    broadcast_on_commit(project_group(release.project_id), events.RELEASE_PUBLISHED, release_summary(release))
+    broadcast_on_commit(project_group(release.project_id), "release.published", release_summary(release))
     return release
 
 
@@ -638,7 +637,7 @@ def _fail(release: Release, message: str) -> Release:
     cache.delete(progress_key(release.id))
     broadcast_on_commit(
         project_group(release.project_id),
-        events.RELEASE_FAILED,
+        "release.failed",
         {**release_summary(release), "error": release.error},
     )
     return release
@@ -1491,7 +1490,7 @@ def release_reproduce_run(*, reproduction_id: int):
             update_fields=["status", "identical", "differences", "files", "error", "finished_at"]
         )
         broadcast_on_commit(
-            project_group(release.project_id), events.RELEASE_REPRODUCED, reproduction_summary(reproduction)
+            project_group(release.project_id), "release.reproduced", reproduction_summary(reproduction)
         )
     return reproduction
 

@@ -19,7 +19,6 @@ from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, feed_evict_on_commit, project_group
 from core.services import outbox_enqueue
 
-from . import events
 from .labeling import labeling_settings_from, labeling_settings_issues
 from .models import (
     GuidelineAcknowledgement,
@@ -322,7 +321,7 @@ def project_update(
         target=project,
         changes=changes,
     )
-    _announce(project, events.PROJECT_UPDATED, actor, fields=sorted(changes))
+    _announce(project, "project.updated", actor, fields=sorted(changes))
     # The annotation app keeps items in step with the overlap and the queue order (by task name: this
     # app imports no other domain app). Both jobs are idempotent.
     if "overlap" in changes:
@@ -361,7 +360,7 @@ def project_archive(*, project: Project, actor) -> Project:
             action="project.archived",
             target=project,
         )
-        _announce(project, events.PROJECT_ARCHIVED, actor)
+        _announce(project, "project.archived", actor)
     return project
 
 
@@ -379,7 +378,7 @@ def project_unarchive(*, project: Project, actor) -> Project:
             action="project.unarchived",
             target=project,
         )
-        _announce(project, events.PROJECT_UNARCHIVED, actor)
+        _announce(project, "project.unarchived", actor)
     return project
 
 
@@ -411,7 +410,7 @@ def project_member_add(*, project: Project, actor, username: str, role: str) -> 
         target=membership,
         changes={"username": user.username, "role": role},
     )
-    _announce(project, events.MEMBER_ADDED, actor, username=user.username, role=role)
+    _announce(project, "member.added", actor, username=user.username, role=role)
     _schedule_stats(project)
     return membership
 
@@ -440,7 +439,7 @@ def project_member_change_role(
         target=membership,
         changes={"username": membership.user.username, "role": [old, role]},
     )
-    _announce(project, events.MEMBER_ROLE_CHANGED, actor, username=membership.user.username, role=role)
+    _announce(project, "member.role_changed", actor, username=membership.user.username, role=role)
     feed_evict_on_commit(membership.user_id, reason="role_changed")  # their open sockets re-check
     _schedule_stats(project)
     return membership
@@ -465,7 +464,7 @@ def project_member_remove(*, project: Project, actor, membership_id: int) -> Non
         changes={"username": username, "role": membership.role},
     )
     membership.delete()
-    _announce(project, events.MEMBER_REMOVED, actor, username=username)
+    _announce(project, "member.removed", actor, username=username)
     feed_evict_on_commit(membership.user_id, reason="member_removed")  # their open sockets close
     _schedule_stats(project)
 
@@ -511,7 +510,7 @@ def schema_version_create(*, project: Project, actor, definition: dict, note: st
         target=version,
         changes={"version": version.version, "note": note},
     )
-    _announce(project, events.SCHEMA_VERSION_CREATED, actor, version=version.version)
+    _announce(project, "schema.version_created", actor, version=version.version)
     _schedule_stats(project)
     return version
 
@@ -542,7 +541,7 @@ def guideline_version_create(*, project: Project, actor, body: str, note: str = 
         target=version,
         changes={"version": version.version, "note": note},
     )
-    _announce(project, events.GUIDELINE_VERSION_CREATED, actor, version=version.version)
+    _announce(project, "guideline.version_created", actor, version=version.version)
     _schedule_stats(project)
     return version
 
@@ -709,7 +708,7 @@ def project_member_pause(*, project: Project, actor, membership_id: int, reason:
         target=membership,
         changes={"username": membership.user.username, "reason": reason},
     )
-    _announce(project, events.MEMBER_PAUSED, actor, username=membership.user.username)
+    _announce(project, "member.paused", actor, username=membership.user.username)
     return membership
 
 
@@ -731,7 +730,7 @@ def project_member_resume(*, project: Project, actor, membership_id: int) -> Pro
         target=membership,
         changes={"username": membership.user.username},
     )
-    _announce(project, events.MEMBER_RESUMED, actor, username=membership.user.username)
+    _announce(project, "member.resumed", actor, username=membership.user.username)
     return membership
 
 
@@ -780,7 +779,7 @@ def project_stats_refresh(*, project_id: int) -> ProjectStats | None:
     )
     broadcast_on_commit(
         project_group(project.id),
-        events.PROJECT_STATS_UPDATED,
+        "project.stats_updated",
         {"project_id": project.id, "stats": stats.as_dict()},
     )
     return stats

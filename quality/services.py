@@ -39,7 +39,7 @@ from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
 from projects.models import LabelSchemaVersion, Project, ProjectMembership
 from projects.quality_settings import QualitySettings, control_counts, quality_settings
-from quality import engine, events
+from quality import engine
 from quality.answers import adapter_for
 from quality.metrics.coding import count_distinct
 
@@ -153,7 +153,7 @@ def quality_compute(*, project_id: int, full: bool = False) -> QualityRun | None
         QualityRun.objects.filter(pk__in=stale).delete()
     broadcast_on_commit(
         project_group(project.id),
-        events.QUALITY_UPDATED,
+        "quality.updated",
         {
             "project_id": project.id,
             "run_id": run.id,
