@@ -1,8 +1,4 @@
-"""Events the annotation app sends on a project's feed (core/events.py explains the contract).
-
-Call sites still pass the literal strings; they switch to these constants once annotation's feature
-packages land (issue #15), and the contract check already fails on a type sent but not listed here.
-"""
+"""Events the annotation app sends on a project's feed (core/events.py explains the contract)."""
 
 from typing import Any, TypedDict
 

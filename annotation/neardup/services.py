@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from annotation import events
 from core import task_names
 from core.audit import audit_record
 from core.bulk import binary_copy
@@ -135,7 +136,7 @@ def near_duplicates_detect(*, project_id: int) -> int:
         )
         broadcast_on_commit(
             project_group(project.id),
-            "near_duplicates.detected",
+            events.NEAR_DUPLICATES_DETECTED,
             {"project_id": project.id, "groups": created, "items": flagged},
         )
     return created
@@ -427,7 +428,7 @@ def near_duplicate_resolve(
     )
     broadcast_on_commit(
         project_group(project.id),
-        "near_duplicates.resolved",
+        events.NEAR_DUPLICATES_RESOLVED,
         {
             "project_id": project.id,
             "group_id": group.id,

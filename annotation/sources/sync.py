@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from annotation import events
 from core.audit import audit_record
 from core.exceptions import DomainError
 from core.realtime import broadcast, broadcast_on_commit, project_group
@@ -217,7 +218,7 @@ def _publish_progress(source: BucketSource, result: BucketSyncResult, *, phase: 
     # Sent now, not on commit: the batches commit one by one while the listing goes on.
     broadcast(
         project_group(source.project_id),
-        "bucket_source.sync_progress",
+        events.BUCKET_SOURCE_SYNC_PROGRESS,
         {"project_id": source.project_id, "source_id": source.id, **state},
     )
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.fields.json import KeyTextTransform
 
+from annotation import events
 from core import task_names
 from core.audit import audit_record
 from core.bulk import binary_copy
@@ -134,7 +135,7 @@ def split_run(*, operation_id: int) -> SplitOperation | None:
                 changes={"code": error.code, "detail": error.message},
             )  # fmt: skip
             broadcast_on_commit(
-                project_group(project.id), "split.failed",
+                project_group(project.id), events.SPLIT_FAILED,
                 {"project_id": project.id, "operation_id": operation.id, "detail": operation.detail},
             )  # fmt: skip
         return operation
@@ -199,7 +200,7 @@ def _record_assigned(operation: SplitOperation, actor) -> None:
     )
     broadcast_on_commit(
         project_group(project.id),
-        "split.assigned",
+        events.SPLIT_ASSIGNED,
         {
             "project_id": project.id,
             "actor": actor.get_username() if actor else "system",

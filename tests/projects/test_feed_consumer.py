@@ -255,6 +255,9 @@ def _events_sent_in_the_code() -> set[str]:
                         value = arg.value
                     elif isinstance(arg, ast.Name) and arg.id.isupper():
                         value = getattr(importlib.import_module(module), arg.id, None)
+                    elif isinstance(arg, ast.Attribute) and arg.attr.isupper():  # events.MEMBER_ADDED
+                        owner = vars(importlib.import_module(module)).get(ast.unparse(arg.value))
+                        value = getattr(owner, arg.attr, None)
                     if isinstance(value, str) and event.match(value):
                         names.add(value)
     return names

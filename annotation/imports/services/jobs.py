@@ -12,6 +12,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from annotation import events
 from core import egress, task_names
 from core.audit import audit_record
 from core.exceptions import DomainError
@@ -288,7 +289,7 @@ def _publish_progress(job: ImportJob, *, phase: str, received: int, bytes_read: 
     }
     cache.set(progress_key(job.id), state, timeout=3600)
     # Sent now, not on commit: the import's own transaction commits only at the end.
-    broadcast(project_group(job.project_id), "import.progress", state)
+    broadcast(project_group(job.project_id), events.IMPORT_PROGRESS, state)
 
 
 def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> ImportJob | None:
@@ -458,7 +459,7 @@ def _finish(job, *, status, detail, received, created, staged, report, label_cou
             **({"labels": job.label_counts} if job.label_counts else {}),
         },
     )
-    broadcast_on_commit(project_group(project.id), "import.finished", import_job_summary(job))
+    broadcast_on_commit(project_group(project.id), events.IMPORT_FINISHED, import_job_summary(job))
     if status == ImportJob.Status.SUCCEEDED and created and settings.ANNOTATION_NEAR_DUPLICATES_AFTER_IMPORT:
         near_duplicates_detect_schedule(project_id=project.id)  # through the outbox, after commit
     if status == ImportJob.Status.SUCCEEDED and created:

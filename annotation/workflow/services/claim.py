@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
+from annotation import events
 from core.exceptions import DomainError
 from projects.labeling import effective_gold_rate, labeling_settings
 from projects.models import (
@@ -245,5 +246,5 @@ def _new_assignment(project: Project, annotator, item_id: int, *, is_gold: bool)
             lease_expires_at=until,
         )
         assignment.item = Item.objects.get(pk=item_id)
-    _announce(project.id, "item.leased", item_id=item_id, assignment_id=assignment.id)
+    _announce(project.id, events.ITEM_LEASED, item_id=item_id, assignment_id=assignment.id)
     return assignment

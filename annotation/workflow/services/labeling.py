@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from annotation import events
 from core.audit import audit_record
 from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
@@ -223,7 +224,7 @@ def _lease(assignment: Assignment, project: Project) -> None:
     assignment.status = Assignment.Status.LEASED
     assignment.lease_expires_at = _lease_until(project)
     assignment.save(update_fields=["status", "lease_expires_at"])
-    _announce(project.id, "item.leased", item_id=assignment.item_id, assignment_id=assignment.id)
+    _announce(project.id, events.ITEM_LEASED, item_id=assignment.item_id, assignment_id=assignment.id)
 
 
 def lease_release_expired(*, project: Project | None = None, limit: int = 1000) -> int:
@@ -260,7 +261,9 @@ def lease_release_expired(*, project: Project | None = None, limit: int = 1000) 
         released = len(rows)
         for project_id in {row[3] for row in rows}:
             queue_cursors_reset(project_id)
-            _announce(project_id, "lease.expired", items=sorted({r[1] for r in rows if r[3] == project_id}))
+            _announce(
+                project_id, events.LEASE_EXPIRED, items=sorted({r[1] for r in rows if r[3] == project_id})
+            )
     return released
 
 
@@ -351,5 +354,5 @@ def assignment_skip(*, project: Project, annotator, assignment_id: int, reason: 
     assignment.save(update_fields=["status", "skip_reason"])
     queue_cursors_reset(project.id)  # the freed slot may be behind other annotators' cursors
     _audit(project, annotator, "item.skipped", assignment, {"item_id": assignment.item_id, "reason": reason})
-    _announce(project.id, "item.skipped", item_id=assignment.item_id)
+    _announce(project.id, events.ITEM_SKIPPED, item_id=assignment.item_id)
     return assignment

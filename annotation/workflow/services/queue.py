@@ -12,6 +12,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
+from annotation import events
 from core import task_names
 from core.exceptions import DomainError
 from core.services import outbox_enqueue
@@ -147,7 +148,7 @@ def items_workflow_update(
     changed = Item.objects.filter(project=project, pk__in=item_ids).update(**fields)
     queue_cursors_reset(project.id)
     _audit(project, actor, "items.workflow_changed", project, {"items": changed, **fields})
-    _announce(project.id, "items.workflow_changed", items=changed, fields=sorted(fields))
+    _announce(project.id, events.ITEMS_WORKFLOW_CHANGED, items=changed, fields=sorted(fields))
     return changed
 
 
@@ -450,7 +451,7 @@ def label_migration_apply(*, migration_id: int) -> int:
                 "labels": {name: sorted(labels) for name, labels in review.items()},
             },
         )
-        _announce(project.id, "items.sent_to_review", items=len(flagged_items), why="label migration")
+        _announce(project.id, events.ITEMS_SENT_TO_REVIEW, items=len(flagged_items), why="label migration")
     return len(flagged_items)
 
 

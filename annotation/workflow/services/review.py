@@ -12,6 +12,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from annotation import events
 from core.exceptions import DomainError
 from projects.labeling import labeling_settings
 from projects.models import Project
@@ -86,7 +87,7 @@ def review_next(*, project: Project, reviewer) -> ReviewTask:
     ReviewLease.objects.update_or_create(
         item=item, defaults={"reviewer": reviewer, "expires_at": _review_lease_until(project)}
     )
-    _announce(project.id, "review.leased", item_id=item.id)
+    _announce(project.id, events.REVIEW_LEASED, item_id=item.id)
     return ReviewTask(item, _pending(item))
 
 
@@ -196,7 +197,7 @@ def review_decide(
     )
     _announce(
         project.id,
-        "review.decided",
+        events.REVIEW_DECIDED,
         item_id=item.id,
         annotation_id=annotation.id,
         decision=decision,

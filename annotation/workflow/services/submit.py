@@ -6,6 +6,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from annotation import events
 from core.exceptions import DomainError
 from projects.labeling import labeling_settings
 from projects.models import (
@@ -165,7 +166,7 @@ def annotation_submit(
     )
     _announce(
         project.id,
-        "annotation.submitted",
+        events.ANNOTATION_SUBMITTED,
         item_id=item.id,
         annotation_id=annotation.id,
         revision=annotation.revision,
@@ -220,7 +221,7 @@ def set_item_state(project: Project, item: Item, target: str, actor, *, why: str
     item.state_changed_at = timezone.now()
     Item.objects.filter(pk=item.pk).update(state=target, state_changed_at=item.state_changed_at)
     _audit(project, actor, "item.state_changed", item, {"state": [source, target], "why": why})
-    _announce(project.id, "item.state_changed", item_id=item.pk, state=target, previous=source, why=why)
+    _announce(project.id, events.ITEM_STATE_CHANGED, item_id=item.pk, state=target, previous=source, why=why)
 
 
 def _close_annotation_phase(project: Project, item: Item, actor) -> None:
