@@ -2,31 +2,23 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.downloads import attachment
 from core.exceptions import NotFound
 from core.pagination import DefaultPagination, SafeCursorPagination
 from core.parsers import MultiPartParser
 from core.streaming import file_stream_response, is_asgi
-from projects import access
 from projects.access import ProjectAction
+from projects.api.bases import ProjectScopedViewSet as _ProjectScoped  # annotation.api.workflow imports it
 
 from ..models import ImportJob, Item, MetadataField
 from ..selectors import items as item_selectors
 from ..services import imports as import_services
 from ..services import metadata as metadata_services
 from . import serializers as s
-
-
-class _ProjectScoped(viewsets.GenericViewSet):
-    lookup_value_regex = r"\d+"
-
-    def _project(self, action_: ProjectAction):
-        return access.project_get_for_user(
-            user=self.request.user, project_id=int(self.kwargs["project_pk"]), action=action_
-        )
 
 
 @extend_schema_view(
@@ -77,9 +69,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Projec
         response = file_stream_response(
             job.error_report.open("rb"), content_type="text/csv", asgi=is_asgi(request)
         )
-        response["Content-Disposition"] = f'attachment; filename="import-{job.id}-errors.csv"'
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return attachment(response, f"import-{job.id}-errors.csv")
 
 
 class ItemCursorPagination(SafeCursorPagination):
