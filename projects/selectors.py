@@ -48,6 +48,17 @@ def schema_version_list(*, project: Project) -> QuerySet[LabelSchemaVersion]:
     )
 
 
+def schema_latest(*, project: Project | int) -> LabelSchemaVersion | None:
+    """The project's newest label schema version (the one new answers are validated against), or None.
+    `project` may be a Project or its id."""
+    return LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+
+
+def guideline_latest(*, project: Project | int) -> GuidelineVersion | None:
+    """The project's newest guideline version, or None."""
+    return GuidelineVersion.objects.filter(project=project).order_by("-version").first()
+
+
 def guideline_version_list(*, project: Project) -> QuerySet[GuidelineVersion]:
     return GuidelineVersion.objects.filter(project=project).select_related("created_by").order_by("-version")
 

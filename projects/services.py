@@ -34,6 +34,7 @@ from .project_settings import merge_patch, unknown_setting_keys
 from .quality_settings import quality_settings_from, quality_settings_issues
 from .schema import validate_schema
 from .schema.migrate import plan_label_migration
+from .selectors import guideline_latest, schema_latest
 
 User = get_user_model()
 
@@ -68,6 +69,33 @@ def project_ensure_active(project: Project) -> None:
         raise DomainError(
             "project_archived", "This project is archived; unarchive it to make changes.", status_code=409
         )
+
+
+_VERSION_EVENTS = {
+    LabelSchemaVersion: "schema.version_created",
+    GuidelineVersion: "guideline.version_created",
+}
+
+
+def version_append(model, *, project: Project, actor, note: str, **content: Any):
+    """Append version max + 1 of a versioned project document (label schema, guidelines), audited and
+    announced. Earlier versions are never changed. The caller holds project_lock and has validated."""
+    latest = model.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
+    version = model.objects.create(
+        project=project, version=latest + 1, note=note, created_by=actor, **content
+    )
+    event = _VERSION_EVENTS[model]
+    audit_record(
+        actor=actor,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action=event,
+        target=version,
+        changes={"version": version.version, "note": note},
+    )
+    _announce(project, event, actor, version=version.version)
+    _schedule_stats(project)
+    return version
 
 
 # --- Organisations ----------------------------------------------------------------------------------
@@ -497,21 +525,7 @@ def schema_version_create(*, project: Project, actor, definition: dict, note: st
     project = project_lock(project)
     project_ensure_active(project)
     _validate_schema_definition(definition)
-    latest = LabelSchemaVersion.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
-    version = LabelSchemaVersion.objects.create(
-        project=project, version=latest + 1, definition=definition, note=note, created_by=actor
-    )
-    audit_record(
-        actor=actor,
-        organisation_id=project.organisation_id,
-        project_id=project.id,
-        action="schema.version_created",
-        target=version,
-        changes={"version": version.version, "note": note},
-    )
-    _announce(project, "schema.version_created", actor, version=version.version)
-    _schedule_stats(project)
-    return version
+    return version_append(LabelSchemaVersion, project=project, actor=actor, note=note, definition=definition)
 
 
 @transaction.atomic
@@ -528,21 +542,7 @@ def guideline_version_create(*, project: Project, actor, body: str, note: str = 
         )
     if "\x00" in body:
         raise DomainError("invalid_guidelines", "Guidelines may not contain NUL characters.")
-    latest = GuidelineVersion.objects.filter(project=project).aggregate(v=Max("version"))["v"] or 0
-    version = GuidelineVersion.objects.create(
-        project=project, version=latest + 1, body=body, note=note, created_by=actor
-    )
-    audit_record(
-        actor=actor,
-        organisation_id=project.organisation_id,
-        project_id=project.id,
-        action="guideline.version_created",
-        target=version,
-        changes={"version": version.version, "note": note},
-    )
-    _announce(project, "guideline.version_created", actor, version=version.version)
-    _schedule_stats(project)
-    return version
+    return version_append(GuidelineVersion, project=project, actor=actor, note=note, body=body)
 
 
 # --- Background -------------------------------------------------------------------------------------
@@ -558,7 +558,7 @@ def schema_labels_migrate(*, project: Project, actor, operations: Any, note: str
     sends items whose annotations used a split or deleted label back to review (after commit)."""
     project = project_lock(project)
     project_ensure_active(project)
-    latest = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+    latest = schema_latest(project=project)
     if latest is None:
         raise DomainError("no_schema", "This project has no label schema to migrate.", status_code=409)
     plan = plan_label_migration(latest.definition, operations)
@@ -612,7 +612,7 @@ def guideline_acknowledge(*, project: Project, user, version: int) -> GuidelineA
     Idempotent."""
     if not GuidelineVersion.objects.filter(project=project, version=version).exists():
         raise DomainError("not_found", "Not found.", status_code=404)
-    latest = GuidelineVersion.objects.filter(project=project).order_by("-version").first()
+    latest = guideline_latest(project=project)
     if latest is None or latest.version != version:
         raise DomainError(
             "stale_guidelines",
