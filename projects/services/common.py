@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db.models import Max
 
+from core import task_names
 from core.audit import audit_record
 from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
@@ -18,9 +19,9 @@ from ..models import (
 
 GROUP_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
-STATS_TASK = "projects.tasks.project_stats_refresh_task"
-ITEM_TARGETS_TASK = "annotation.tasks.item_targets_sync_task"
-QUEUE_ORDER_TASK = "annotation.tasks.queue_order_apply_task"
+STATS_TASK = task_names.PROJECT_STATS_REFRESH
+ITEM_TARGETS_TASK = task_names.ITEM_TARGETS_SYNC
+QUEUE_ORDER_TASK = task_names.QUEUE_ORDER_APPLY
 
 
 def _schedule_stats(project: Project) -> None:

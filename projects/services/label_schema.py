@@ -6,6 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from core import task_names
 from core.audit import audit_record
 from core.exceptions import DomainError
 from core.services import outbox_enqueue
@@ -57,7 +58,7 @@ def schema_version_create(*, project: Project, actor, definition: dict, note: st
 # --- Label migrations ---------------------------------------------------------------------------------
 
 
-LABEL_MIGRATION_TASK = "annotation.tasks.label_migration_apply_task"
+LABEL_MIGRATION_TASK = task_names.LABEL_MIGRATION_APPLY
 
 
 @transaction.atomic
