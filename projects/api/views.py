@@ -159,7 +159,9 @@ class ProjectViewSet(
 
     def get_queryset(self):
         archived = self.request.query_params.get("archived", "true").lower() != "false"
-        return selectors.project_list_visible_to(user=self.request.user, include_archived=archived)
+        return selectors.project_list_visible_to(
+            user=self.request.user, include_archived=archived, with_settings_facts=True
+        )
 
     def _project(self, action_: ProjectAction):
         return access.project_get_for_user(
