@@ -315,19 +315,7 @@ def _queries(client, url: str, rows: int) -> int:
     return len(captured.captured_queries)
 
 
-# Serializers that still query per row (to be fixed with selector prefetches).
-GROWS_TODAY = {"/api/projects/{project_pk}/assignments/"}
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        pytest.param(path, marks=pytest.mark.xfail(strict=True, reason="queries per row"))
-        if path in GROWS_TODAY
-        else path
-        for path in sorted(LIST_ENDPOINTS)
-    ],
-)
+@pytest.mark.parametrize("path", sorted(LIST_ENDPOINTS))
 def test_list_queries_do_not_grow_with_rows(path, people, client_for):
     role, add_rows = LIST_ENDPOINTS[path]
     client = client_for(people.by_role(role))
