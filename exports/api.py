@@ -18,19 +18,20 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 
+from core.api import AnyAcceptNegotiation
+from core.downloads import protect_download
 from core.exceptions import DomainError
 from core.pagination import DefaultPagination
 from core.serializers import StrictInputSerializer
 from core.streaming import is_asgi, stream_response
 from exports.formats import FORMATS
 from exports.manifest import check_relative_path
-from projects import access
 from projects.access import ProjectAction
+from projects.api.bases import ProjectScopedViewSet
 
 from . import selectors, services
 from .models import Release
@@ -189,17 +190,7 @@ class ReproductionSerializer(serializers.Serializer):
     progress = ReleaseProgressSerializer()
 
 
-class _AnyAccept(BaseContentNegotiation):
-    """A download answers whatever the client accepts (curl, browsers); errors are JSON."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0]
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
-class ReleaseViewSet(viewsets.GenericViewSet):
+class ReleaseViewSet(ProjectScopedViewSet):
     """/api/projects/<id>/releases/<number>/"""
 
     serializer_class = ReleaseOutputSerializer
@@ -209,13 +200,8 @@ class ReleaseViewSet(viewsets.GenericViewSet):
 
     def get_content_negotiator(self):
         if getattr(self, "action", None) == "download":
-            return _AnyAccept()
+            return AnyAcceptNegotiation()
         return super().get_content_negotiator()
-
-    def _project(self, action_: ProjectAction):
-        return access.project_get_for_user(
-            user=self.request.user, project_id=int(self.kwargs["project_pk"]), action=action_
-        )
 
     def _release(self, action_: ProjectAction = READ) -> Release:
         project = self._project(action_)
@@ -337,7 +323,7 @@ class ReleaseViewSet(viewsets.GenericViewSet):
         except ValueError:
             raise DomainError("not_found", "Not found.", status_code=404) from None
         stored = selectors.release_file_get(release=release, path=path)
-        return _protect(_download(request, release, stored))
+        return protect_download(_download(request, release, stored))
 
 
 def _download(request, release: Release, stored) -> HttpResponse:
@@ -401,10 +387,4 @@ def _unsatisfiable(size: int) -> HttpResponse:
     response = HttpResponse(status=status.HTTP_416_REQUESTED_RANGE_NOT_SATISFIABLE)
     response["Content-Range"] = f"bytes */{size}"
     response["Accept-Ranges"] = "bytes"
-    return response
-
-
-def _protect(response: HttpResponse) -> HttpResponse:
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
     return response

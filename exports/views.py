@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.exceptions import DomainError
 from projects import access
 from projects.access import ProjectAction
-from projects.views import _project_context
+from projects.pages import project_page_context
 
 from . import selectors, services
 from .api import READ, WRITE
@@ -42,8 +42,7 @@ COMMON_LICENCES = (
 
 
 def _can(request, project, action: ProjectAction) -> bool:
-    role = access.project_role_of(user=request.user, project=project)
-    return role in access.PROJECT_PERMISSIONS[action]
+    return access.can_do_in_project(user=request.user, project=project, action=action)
 
 
 def _applicable(project) -> list[str]:
@@ -149,7 +148,7 @@ def release_list_page(request, project_id: int):
         }
         for name in FORMATS
     ]
-    context = _project_context(
+    context = project_page_context(
         request,
         project,
         releases=selectors.release_list(project=project)[:200],
@@ -198,7 +197,7 @@ def release_detail_page(request, project_id: int, number: int):
         for r in selectors.release_list(project=project).filter(status=Release.Status.PUBLISHED)
         if r.number != release.number
     ]
-    context = _project_context(
+    context = project_page_context(
         request,
         project,
         release=release,
@@ -272,7 +271,7 @@ def release_diff_page(request, project_id: int, number: int):
         for r in selectors.release_list(project=project).filter(status=Release.Status.PUBLISHED)
         if r.number != release.number
     ]
-    context = _project_context(
+    context = project_page_context(
         request,
         project,
         release=release,

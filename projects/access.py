@@ -104,9 +104,12 @@ def org_role_of(*, user, organisation_id: int) -> str | None:
 
 
 def project_role_of(*, user, project: Project) -> str | None:
-    """The role that decides `user`'s rights in `project`: org_admin, manager, reviewer, annotator or None."""
+    """The role that decides `user`'s rights in `project`: org_admin, manager, reviewer, annotator or None.
+    No query when `project` came from project_get_for_user for this user (it carries the role)."""
     if not _is_person(user):
         return None
+    if getattr(project, "_role_user_id", None) == user.pk:
+        return project._role
     if org_role_of(user=user, organisation_id=project.organisation_id) == _ORG_ADMIN_ROLE:
         return ORG_ADMIN
     return ProjectMembership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
@@ -138,6 +141,7 @@ def project_get_for_user(*, user, project_id: int, action: ProjectAction = Proje
         raise NotFound()
     if role not in PROJECT_PERMISSIONS[action]:
         raise Forbidden()
+    project._role, project._role_user_id = role, user.pk  # project_role_of needs no second query
     return project
 
 
@@ -169,6 +173,28 @@ def can_see_member_emails(*, user, organisation_id: int) -> bool:
 
 def can_do_in_project(*, user, project: Project, action: ProjectAction) -> bool:
     return project_role_of(user=user, project=project) in PROJECT_PERMISSIONS[action]
+
+
+class ProjectCapabilities(dict):
+    """What one user may do in one project: {action: bool} for every ProjectAction, and their `role`.
+
+    Templates read `can.view_items`, `can.manage_workflow`; Python reads `can[ProjectAction.REVIEW]`.
+    Permissions only: whether an archived project still accepts the action is the page's concern.
+    """
+
+    def __init__(self, role: str | None):
+        super().__init__({action.value: role in roles for action, roles in PROJECT_PERMISSIONS.items()})
+        self.role = role
+
+
+def project_capabilities(*, user, project: Project) -> ProjectCapabilities:
+    """Everything `user` may do in `project`, computed once from the permission table (no query when
+    `project` came from project_get_for_user, one otherwise). Every project page's context has it."""
+    return ProjectCapabilities(project_role_of(user=user, project=project))
+
+
+def can_do_in_organisation(*, user, organisation_id: int, action: OrgAction) -> bool:
+    return org_role_of(user=user, organisation_id=organisation_id) in ORG_PERMISSIONS[action]
 
 
 def can_view_project(*, user, project_id: int) -> bool:

@@ -23,7 +23,8 @@ from .forms import (
     SchemaVersionForm,
 )
 from .markdown import diff_lines, render_markdown
-from .models import GuidelineAcknowledgement, OrganisationMembership, ProjectStats
+from .models import GuidelineAcknowledgement, OrganisationMembership
+from .pages import project_page_context as _project_context  # also imported by annotation's pages
 from .schema import CONTROLS
 from .schema.examples import schema_examples
 from .schema.spec import FIELD_TYPES
@@ -42,27 +43,6 @@ def _admin_organisations(user):
     return selectors.organisation_list_visible_to(user=user).filter(
         memberships__user=user, memberships__role=OrganisationMembership.Role.ADMIN
     )
-
-
-def _project_context(request, project, **extra):
-    role = access.project_role_of(user=request.user, project=project)
-    try:
-        stats = project.stats
-    except ProjectStats.DoesNotExist:
-        stats = None
-    return {
-        "project": project,
-        "role": role,
-        "can_manage": role in access.PROJECT_PERMISSIONS[ProjectAction.UPDATE],
-        "can_view_items": role in access.PROJECT_PERMISSIONS[ProjectAction.VIEW_ITEMS],
-        "can_import": role in access.PROJECT_PERMISSIONS[ProjectAction.IMPORT_DATA],
-        "can_view_quality": role in access.PROJECT_PERMISSIONS[ProjectAction.VIEW_QUALITY],
-        "can_view_releases": role in access.PROJECT_PERMISSIONS[ProjectAction.VIEW_ANNOTATIONS],
-        "can_annotate": role in access.PROJECT_PERMISSIONS[ProjectAction.ANNOTATE],
-        "can_review": role in access.PROJECT_PERMISSIONS[ProjectAction.REVIEW],
-        "stats": stats,
-        **extra,
-    }
 
 
 @login_required
@@ -312,8 +292,8 @@ def _schema_text(definition) -> str:
     return json.dumps(_in_reading_order(definition), indent=2, ensure_ascii=False)
 
 
-def _may_edit(role: str | None, project, action: ProjectAction) -> bool:
-    return role in access.PROJECT_PERMISSIONS[action] and not project.is_archived
+def _may_edit(can: access.ProjectCapabilities, project, action: ProjectAction) -> bool:
+    return can[action] and not project.is_archived
 
 
 def _version_param(request, name: str) -> int | None:
@@ -384,7 +364,7 @@ def project_schema(request, project_id: int):
         next_version=(latest.version if latest else 0) + 1,
         schema_issues=issues,
     )
-    can_edit = _may_edit(context["role"], project, ProjectAction.EDIT_SCHEMA)
+    can_edit = _may_edit(context["can"], project, ProjectAction.EDIT_SCHEMA)
     context["can_edit"] = can_edit
     context["editor_config"] = _schema_editor_config(
         editable=can_edit, current=latest.definition if latest else None, issues=issues
@@ -476,7 +456,7 @@ def project_guidelines(request, project_id: int):
         acknowledged=latest is not None
         and GuidelineAcknowledgement.objects.filter(guideline_version=latest, user=request.user).exists(),
     )
-    context["can_edit"] = _may_edit(context["role"], project, ProjectAction.EDIT_GUIDELINES)
+    context["can_edit"] = _may_edit(context["can"], project, ProjectAction.EDIT_GUIDELINES)
     return render(request, "projects/project_guidelines.html", context, status=400 if form.errors else 200)
 
 
@@ -507,12 +487,13 @@ def organisation_members(request, organisation_id: int):
             if ok:
                 messages.success(request, f"{membership.user.username} added to {organisation.name}.")
                 return redirect("organisation-members", organisation_id=organisation.id)
-    role = access.org_role_of(user=request.user, organisation_id=organisation.id)
     context = {
         "organisation": organisation,
         "members": selectors.organisation_member_list(organisation=organisation),
         "form": form,
-        "is_admin": role in access.ORG_PERMISSIONS[OrgAction.MANAGE_MEMBERS],
+        "is_admin": access.can_do_in_organisation(
+            user=request.user, organisation_id=organisation.id, action=OrgAction.MANAGE_MEMBERS
+        ),
         "show_emails": access.can_see_member_emails(user=request.user, organisation_id=organisation.id),
     }
     return render(request, "projects/organisation_members.html", context, status=400 if form.errors else 200)

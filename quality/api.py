@@ -11,29 +11,21 @@ import io
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.downloads import attachment
 from core.exceptions import DomainError
 from core.pagination import DefaultPagination
 from core.serializers import StrictInputSerializer
 from core.spreadsheet import spreadsheet_safe
-from projects import access
 from projects.access import ProjectAction
+from projects.api.bases import ProjectScopedViewSet
 from projects.selectors import project_settings_warnings
 
 from . import selectors
 from .models import GoldStandard, QualityRun
-
-
-class _ProjectScoped(viewsets.GenericViewSet):
-    lookup_value_regex = r"\d+"
-
-    def _project(self, action_: ProjectAction):
-        return access.project_get_for_user(
-            user=self.request.user, project_id=int(self.kwargs["project_pk"]), action=action_
-        )
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -83,9 +75,7 @@ def _csv(name: str, header: list[str], rows) -> HttpResponse:
     for row in rows:
         writer.writerow([_cell(value) for value in row])
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="quality-{name}.csv"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment(response, f"quality-{name}.csv")
 
 
 def _cell(value):
@@ -95,7 +85,7 @@ def _cell(value):
     return spreadsheet_safe(value)
 
 
-class QualityViewSet(_ProjectScoped):
+class QualityViewSet(ProjectScopedViewSet):
     """/api/projects/<id>/quality/: the report of the latest run and everything derived from it."""
 
     serializer_class = StatusSerializer
@@ -156,7 +146,7 @@ class QualityViewSet(_ProjectScoped):
         return _csv(table, header, rows)
 
 
-class GoldViewSet(mixins.ListModelMixin, _ProjectScoped):
+class GoldViewSet(mixins.ListModelMixin, ProjectScopedViewSet):
     """/api/projects/<id>/gold/: gold items and their reference answers (managers)."""
 
     serializer_class = GoldSerializer

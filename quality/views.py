@@ -13,14 +13,9 @@ from core import parsers
 from core.exceptions import DomainError
 from projects import access
 from projects.access import ProjectAction
-from projects.views import _project_context
+from projects.pages import project_page_context
 
 from . import selectors
-
-
-def _can_manage(request, project) -> bool:
-    role = access.project_role_of(user=request.user, project=project)
-    return role in access.PROJECT_PERMISSIONS[ProjectAction.MANAGE_WORKFLOW]
 
 
 @login_required
@@ -28,13 +23,12 @@ def quality_dashboard(request, project_id: int):
     project = access.project_get_for_user(
         user=request.user, project_id=project_id, action=ProjectAction.VIEW_QUALITY
     )
-    context = _project_context(
+    context = project_page_context(
         request,
         project,
         api_base=f"/api/projects/{project.id}/",
         feed_path=f"/ws/projects/{project.id}/",
     )
-    context["can_manage"] = _can_manage(request, project)
     return render(request, "quality/dashboard.html", context)
 
 
@@ -89,7 +83,7 @@ def gold_page(request, project_id: int):
         }
         for gold in selectors.gold_list(project=project).select_related("item")[:500]
     ]
-    context = _project_context(request, project, golds=golds, form=form, issues=issues, can_manage=True)
+    context = project_page_context(request, project, golds=golds, form=form, issues=issues, can_manage=True)
     return render(request, "quality/gold.html", context)
 
 
@@ -189,5 +183,5 @@ def quality_settings_page(request, project_id: int):
         {"key": key, "label": label, "help": help_text, "value": values[key]}
         for key, label, help_text, _ in _NUMBER_KNOBS
     ]
-    context = _project_context(request, project, choices=choices, knob_rows=knob_rows, values=values)
+    context = project_page_context(request, project, choices=choices, knob_rows=knob_rows, values=values)
     return render(request, "quality/settings.html", context)

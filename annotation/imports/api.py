@@ -12,6 +12,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.downloads import attachment
 from core.exceptions import NotFound
 from core.parsers import MultiPartParser
 from core.serializers import StrictInputSerializer
@@ -128,6 +129,4 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Projec
         response = file_stream_response(
             job.error_report.open("rb"), content_type="text/csv", asgi=is_asgi(request)
         )
-        response["Content-Disposition"] = f'attachment; filename="import-{job.id}-errors.csv"'
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        return attachment(response, f"import-{job.id}-errors.csv")

@@ -85,15 +85,12 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
         if getattr(self, "swagger_fake_view", False):
             return Assignment.objects.none()
         project = self._project(ProjectAction.ANNOTATE)
-        mine = Assignment.objects.filter(project=project, annotator=self.request.user).select_related("item")
         wanted = self.request.query_params.get("status")
-        if wanted:
-            if wanted not in Assignment.Status.values:
-                raise DomainError(
-                    "invalid_status", f"status is one of {', '.join(Assignment.Status.values)}."
-                )
-            mine = mine.filter(status=wanted)
-        return mine.order_by("-id")
+        if wanted and wanted not in Assignment.Status.values:
+            raise DomainError("invalid_status", f"status is one of {', '.join(Assignment.Status.values)}.")
+        return labeling_selectors.assignment_list_for_annotator(
+            project=project, annotator=self.request.user, status=wanted or None
+        )
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

@@ -186,9 +186,17 @@ class AssignmentSerializer(serializers.ModelSerializer):
         schema = self.context.get("schema")
         return {"version": schema.version, "definition": schema.definition} if schema else None
 
+    # Lists read what selectors.labeling.assignment_list_for_annotator loaded (no query per row);
+    # a single assignment (next item, retrieve) is read with one query per field as before.
+
     def _annotation(self, assignment: Assignment) -> Annotation | None:
         if assignment.status not in (Assignment.Status.SUBMITTED, Assignment.Status.CORRECTION):
             return None  # leased, skipped or expired assignments have no annotation
+        if Assignment.annotation.is_cached(assignment):
+            try:
+                return assignment.annotation
+            except Annotation.DoesNotExist:
+                return None
         return (
             Annotation.objects.select_related("annotator", "schema_version", "guideline_version")
             .filter(assignment=assignment)
@@ -205,7 +213,10 @@ class AssignmentSerializer(serializers.ModelSerializer):
         if assignment.status != Assignment.Status.CORRECTION:
             return None
         annotation = self._annotation(assignment)
-        decision = last_rejection(annotation) if annotation else None
+        if annotation is not None and hasattr(annotation, "rejections"):
+            decision = annotation.rejections[0] if annotation.rejections else None
+        else:
+            decision = last_rejection(annotation) if annotation else None
         if decision is None:
             return None
         return {
@@ -217,7 +228,11 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PredictionSerializer(allow_null=True))
     def get_prediction(self, assignment: Assignment) -> dict | None:
-        prediction = prediction_for(assignment.item)
+        offered = getattr(assignment.item, "offered_predictions", None)
+        if offered is not None:
+            prediction = offered[0] if offered else None
+        else:
+            prediction = prediction_for(assignment.item)
         return PredictionSerializer(prediction).data if prediction else None
 
 

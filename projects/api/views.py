@@ -15,6 +15,7 @@ from .. import access, selectors, services
 from ..access import OrgAction, ProjectAction
 from ..models import GuidelineVersion, LabelSchemaVersion, OrganisationMembership, ProjectMembership
 from . import serializers as s
+from .bases import ProjectScopedViewSet
 
 
 class OrganisationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -159,7 +160,9 @@ class ProjectViewSet(
 
     def get_queryset(self):
         archived = self.request.query_params.get("archived", "true").lower() != "false"
-        return selectors.project_list_visible_to(user=self.request.user, include_archived=archived)
+        return selectors.project_list_visible_to(
+            user=self.request.user, include_archived=archived, with_settings_facts=True
+        )
 
     def _project(self, action_: ProjectAction):
         return access.project_get_for_user(
@@ -254,11 +257,8 @@ class ProjectViewSet(
         return Response(self.get_serializer(project).data)
 
 
-class _ProjectChildViewSet(viewsets.GenericViewSet):
-    def _project(self, action_: ProjectAction):
-        return access.project_get_for_user(
-            user=self.request.user, project_id=int(self.kwargs["project_pk"]), action=action_
-        )
+class _ProjectChildViewSet(ProjectScopedViewSet):
+    lookup_value_regex = "[^/.]+"  # DRF's default, as these routes always had
 
 
 @extend_schema_view(

@@ -33,7 +33,8 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.exceptions import DomainError
 from projects.labeling import labeling_settings
-from projects.models import LabelSchemaVersion, ProjectMembership
+from projects.models import ProjectMembership
+from projects.selectors import schema_latest
 from quality.scheduling import quality_schedule
 
 from ...models import (
@@ -70,7 +71,7 @@ class LabelStudioLabels:
     def __init__(self, job: ImportJob):
         self.job = job
         self.project = job.project
-        self.schema = LabelSchemaVersion.objects.filter(project=self.project).order_by("-version").first()
+        self.schema = schema_latest(project=self.project)
         self.counts = _zero_counts()
         # One JSON line per task with labels: [line, annotations, predictions]. Closed in store()/close().
         self._kept = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024, mode="w+", encoding="utf-8")  # noqa: SIM115

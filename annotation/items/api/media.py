@@ -29,11 +29,12 @@ from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpRespons
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
 from core import egress
+from core.api import AnyAcceptNegotiation
+from core.downloads import protect_download
 from core.exceptions import DomainError
 from core.streaming import is_asgi, stream_response
 from projects import access
@@ -50,19 +51,9 @@ CACHE_CONTROL = "private, max-age=300"  # media never changes; access may
 CHUNK_SIZE = 256 * 1024  # bytes read at a time
 
 
-class _AnyAccept(BaseContentNegotiation):
-    """<img> and <video> send Accept: image/* or video/*; the body is the media, errors are JSON."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0]
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class ItemMediaView(APIView):
     permission_classes = [IsAuthenticated]
-    content_negotiation_class = _AnyAccept
+    content_negotiation_class = AnyAcceptNegotiation  # <img>/<video> send image/*, video/*
 
     @extend_schema(
         summary="An item's media file (annotators: only items assigned to them)",
@@ -87,7 +78,7 @@ class ItemMediaView(APIView):
             response = _redirect(source_s3.bucket_object_signed_url(item=item))
         else:
             response = _referenced_url(item, asgi=asgi)
-        return _protect(response)
+        return protect_download(response)
 
 
 def _stored_file(item: Item, *, asgi: bool) -> HttpResponse:
@@ -157,13 +148,6 @@ def _streaming(
 def _redirect(url: str) -> HttpResponse:
     response = HttpResponseRedirect(url)
     response["Cache-Control"] = "no-store"  # the signed URL expires; never reuse the redirect
-    return response
-
-
-def _protect(response: HttpResponse) -> HttpResponse:
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
 
 

@@ -1,26 +1,17 @@
 """Thin HTTP adapters for items and metadata fields (imports: annotation/imports/api.py)."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import mixins
 from rest_framework.response import Response
 
 from core.pagination import DefaultPagination, SafeCursorPagination
-from projects import access
 from projects.access import ProjectAction
+from projects.api.bases import ProjectScopedViewSet as _ProjectScoped  # imports and workflow APIs use it
 
 from ...models import Item, MetadataField
 from .. import services as metadata_services
 from ..selectors import items as item_selectors
 from . import serializers as s
-
-
-class _ProjectScoped(viewsets.GenericViewSet):
-    lookup_value_regex = r"\d+"
-
-    def _project(self, action_: ProjectAction):
-        return access.project_get_for_user(
-            user=self.request.user, project_id=int(self.kwargs["project_pk"]), action=action_
-        )
 
 
 class ItemCursorPagination(SafeCursorPagination):

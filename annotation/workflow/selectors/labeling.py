@@ -1,12 +1,12 @@
 """Reads for the labeling workflow: progress, an annotator's own work, annotations visible to a user."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from projects.access import ProjectAction, can_do_in_project
 from projects.labeling import labeling_settings
 from projects.models import Project
 
-from ...models import Annotation, AnnotationRevision, Assignment, Item, ReviewDecision
+from ...models import Annotation, AnnotationRevision, Assignment, Item, Prediction, ReviewDecision
 from .. import states
 
 
@@ -46,6 +46,38 @@ def annotator_progress(*, project: Project, annotator) -> dict:
         .values_list("status", "n")
     )
     return {status: counts.get(status, 0) for status in Assignment.Status.values}
+
+
+def assignment_list_for_annotator(
+    *, project: Project, annotator, status: str | None = None
+) -> QuerySet[Assignment]:
+    """An annotator's own assignments, newest first, with everything the assignment list shows of each
+    loaded up front (a fixed number of queries for any page): the item, the annotation with its
+    author and versions, its rejections (newest first) and the item's predictions in the order
+    annotation.workflow.services.queue.prediction_for offers them."""
+    assignments = Assignment.objects.filter(project=project, annotator=annotator)
+    if status:
+        assignments = assignments.filter(status=status)
+    return (
+        assignments.select_related(
+            "item", "annotation__annotator", "annotation__schema_version", "annotation__guideline_version"
+        )
+        .prefetch_related(
+            Prefetch(
+                "item__model_predictions",
+                queryset=Prediction.objects.order_by("-created_at", F("score").desc(nulls_last=True), "-id"),
+                to_attr="offered_predictions",
+            ),
+            Prefetch(
+                "annotation__decisions",
+                queryset=ReviewDecision.objects.filter(decision=ReviewDecision.Decision.REJECT)
+                .select_related("reviewer")
+                .order_by("-id"),
+                to_attr="rejections",
+            ),
+        )
+        .order_by("-id")
+    )
 
 
 def annotations_visible(*, project: Project, user) -> QuerySet[Annotation]:

@@ -36,6 +36,7 @@ from projects.models import (
     ProjectMembership,
 )
 from projects.schema import validate_annotation
+from projects.selectors import guideline_latest, schema_latest
 
 from ...models import Annotation, Assignment, Item
 
@@ -73,7 +74,8 @@ def _audit(project: Project, actor, action: str, target, changes: dict) -> None:
 
 
 def latest_schema(project: Project) -> LabelSchemaVersion:
-    schema = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+    """projects.selectors.schema_latest, or 409 no_schema."""
+    schema = schema_latest(project=project)
     if schema is None:
         raise DomainError(
             "no_schema", "This project has no label schema yet; a manager defines one first.", status_code=409
@@ -82,7 +84,7 @@ def latest_schema(project: Project) -> LabelSchemaVersion:
 
 
 def _latest_guidelines(project: Project) -> GuidelineVersion | None:
-    return GuidelineVersion.objects.filter(project=project).order_by("-version").first()
+    return guideline_latest(project=project)
 
 
 def ensure_guidelines_acknowledged(project: Project, user) -> GuidelineVersion | None:
