@@ -608,3 +608,7 @@ class ReviewLease(models.Model):
 
     def __str__(self) -> str:
         return f"review lease on item {self.item_id}"
+
+
+# The data manager's bulk actions live with their feature (annotation/items/).
+from .items.manager_models import ItemBulkAction  # noqa: E402, F401

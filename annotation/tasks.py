@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from .items.manager_tasks import bulk_action_run_task  # noqa: F401
+
 # Celery autodiscovery imports only this module: register the tasks kept beside it.
 from .tasks_neardup import near_duplicates_detect_task  # noqa: F401
 from .tasks_sources import bucket_source_sync_task  # noqa: F401

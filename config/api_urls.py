@@ -17,6 +17,7 @@ from annotation.api.workflow import (
     QueueViewSet,
     ReviewViewSet,
 )
+from annotation.items.manager_api import ItemBulkActionViewSet, ItemDetailView, ItemExportView
 from exports.api import ReleaseViewSet
 from projects.api.views import (
     GuidelineVersionViewSet,
@@ -53,6 +54,7 @@ project_router.register("annotations", AnnotationViewSet, basename="annotation")
 project_router.register("review", ReviewViewSet, basename="review")
 project_router.register("items-workflow", ItemWorkflowViewSet, basename="items-workflow")
 project_router.register("predictions", PredictionViewSet, basename="prediction")
+project_router.register("items-bulk", ItemBulkActionViewSet, basename="item-bulk")
 project_router.register("quality", QualityViewSet, basename="quality")
 project_router.register("gold", GoldViewSet, basename="gold")
 project_router.register("releases", ReleaseViewSet, basename="release")
@@ -74,4 +76,8 @@ urlpatterns = [
     ),
     path("projects/<int:project_pk>/", include(project_router.urls)),
     path("projects/<int:project_pk>/items/<int:item_pk>/media/", ItemMediaView.as_view(), name="item-media"),
+    path(
+        "projects/<int:project_pk>/items/<int:item_pk>/detail/", ItemDetailView.as_view(), name="item-detail"
+    ),
+    path("projects/<int:project_pk>/items-export/", ItemExportView.as_view(), name="item-export"),
 ]
