@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from core.exceptions import DomainError
-from exports.display import item_key
 from projects import access
 from projects.access import ProjectAction
 from projects.views import _project_context
@@ -21,6 +20,7 @@ from projects.views import _project_context
 from ..forms import ItemFilterForm
 from ..models import MetadataField
 from .detail import item_detail
+from .keys import item_key
 from .manager_models import ItemBulkAction
 from .manager_selectors import (
     BASE_COLUMNS,

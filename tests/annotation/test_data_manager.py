@@ -314,3 +314,35 @@ def test_data_tab_queries_do_not_grow_with_rows(people, page_for):
         client.get(url)
 
     assert len(large) == len(small)
+
+
+# --- external ids where items are listed ----------------------------------------------------------------
+
+
+def test_gold_page_takes_an_external_id_and_lists_items_by_key(people, page_for):
+    lab = make_lab(people, items=2)
+    item = lab.items[1]
+    Item.objects.filter(pk=item.pk).update(external_id="case-42")
+    client = page_for(people.manager)
+    url = f"/projects/{lab.project.id}/quality/gold/"
+
+    response = client.post(url, {"item": "case-42", "result": '{"sentiment": "negative"}', "action": "set"})
+
+    assert response.status_code == 302
+    assert GoldStandard.objects.get(item=item).result == {"sentiment": "negative"}
+    page = client.get(url).content.decode()
+    assert f'href="/projects/{lab.project.id}/items/{item.id}/"><strong>case-42</strong>' in page
+
+
+def test_quality_report_names_flagged_gold_items_by_key(people):
+    from quality.api import _with_item_keys
+
+    lab = make_lab(people, items=1)
+    item = lab.items[0]
+    Item.objects.filter(pk=item.pk).update(external_id="g-1")
+    report = {"gold": {"flagged": [{"item_id": item.id, "control": "sentiment"}]}}
+
+    flagged = _with_item_keys(lab.project, report)["gold"]["flagged"][0]
+
+    assert flagged["item_key"] == "g-1"
+    assert flagged["item_url"] == f"/projects/{lab.project.id}/items/{item.id}/"
