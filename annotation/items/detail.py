@@ -124,6 +124,9 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
                 "updated_at": a.updated_at,
                 "revision": a.revision,
                 "review": a.review,
+                "review_label": Annotation.Review(a.review).label
+                if a.review in Annotation.Review.values
+                else a.review,
                 "is_gold": a.is_gold,
                 "result": a.result,
                 "text": _texts(definition, a.result, data),

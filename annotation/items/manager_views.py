@@ -243,13 +243,27 @@ def item_page(request, project_id: int, item_id: int):
         project,
         detail=detail,
         side_by_side=side_by_side,
-        text_fields=[(k, v) for k, v in detail["data"].items()] if isinstance(detail["data"], dict) else [],
+        text_fields=_data_fields(detail["data"]),
         can_manage_workflow=access.can_do_in_project(
             user=request.user, project=project, action=ProjectAction.MANAGE_WORKFLOW
         ),
         has_consensus=any(c["answer"] is not None for c in detail["consensus"]),
     )
     return render(request, "annotation/item_detail.html", context)
+
+
+def _data_fields(data) -> list[tuple[str, str, bool]]:
+    """(key, shown value, is plain text) per top-level field; structures as indented JSON (escaped)."""
+    import json
+
+    if not isinstance(data, dict):
+        return [("data", json.dumps(data, ensure_ascii=False, indent=1), False)]
+    return [
+        (key, value, True)
+        if isinstance(value, str)
+        else (key, json.dumps(value, ensure_ascii=False, indent=1), False)
+        for key, value in data.items()
+    ]
 
 
 @login_required
