@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core import task_names
 from core.audit import audit_record
 from core.exceptions import DomainError, Forbidden
 from core.services import outbox_enqueue
@@ -24,7 +25,7 @@ from .manager_selectors import item_filter
 
 INLINE_MAX = 1000  # explicit selections up to this many items run in the request
 CHUNK = 5000  # items per set-based UPDATE in the worker
-RUN_TASK = "annotation.items.bulk_action_run"
+RUN_TASK = task_names.ITEMS_BULK_ACTION_RUN
 SPLIT_NAME = re.compile(r"[A-Za-z0-9_-]{1,50}")
 POOL_MAX = 100
 PRIORITY_LIMIT = 1_000_000
