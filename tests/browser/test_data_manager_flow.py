@@ -53,7 +53,7 @@ def test_manager_filters_bulk_splits_opens_an_item_and_sets_gold_in_the_widget(p
     # 3. Filter (kept in the URL), choose a column, select all matching, bulk mark a split.
     page.get_by_label("Search").fill("late delivery")
     page.locator("summary", has_text="Columns").click()
-    page.get_by_label("Agreement").check()
+    page.get_by_label("Agreement column").check()
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"q=late\+delivery"))
     expect(page.locator("#item-count")).to_have_text(f"{ITEMS // 3} matching · {ITEMS} in the project")
