@@ -224,7 +224,7 @@ class Item(models.Model):
     excluded = models.BooleanField(default=False, db_default=False)  # a resolved near-duplicate: not labeled
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # --- Labeling workflow (annotation.services.workflow). Counters are changed only under the item's
+    # --- Labeling workflow (workflow.services.labeling). Counters are changed only under the item's
     # row lock; the check constraints below make over-annotation impossible even for a buggy caller.
     class State(models.TextChoices):
         OPEN = "open", "Open"  # slots left to annotate
@@ -352,7 +352,7 @@ class SplitOperation(models.Model):
         FAILED = "failed", "Failed"
 
     counts = models.JSONField(default=dict)  # {"train": 800, ...}, as assigned
-    # Large projects are split by a worker: queued until it ran (annotation.services.splits).
+    # Large projects are split by a worker: queued until it ran (annotation.splits.services).
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SUCCEEDED)
     detail = models.CharField(max_length=500, blank=True)  # why a queued split failed
     created_at = models.DateTimeField(auto_now_add=True)
@@ -370,7 +370,7 @@ class SplitOperation(models.Model):
 class Assignment(models.Model):
     """One annotator's slot on one item: a lease while they work, then their submission.
 
-    Created by annotation.services.workflow.next_item_for_annotator under the item's row lock. An
+    Created by annotation.workflow.services.claim.next_item_for_annotator under the item's row lock. An
     expired lease is deleted (the slot is free again); a skip is kept so the item is not served to
     the same person twice.
     """

@@ -1,6 +1,10 @@
 from django.urls import path
 
-from . import views, views_labeling, views_neardup, views_sources
+from .imports import views as views_imports
+from .items import manager_views, views
+from .neardup import views as views_neardup
+from .sources import views as views_sources
+from .workflow import views as views_labeling
 
 urlpatterns = [
     path("projects/<int:project_id>/label/", views_labeling.label_page, name="project-label"),
@@ -8,7 +12,7 @@ urlpatterns = [
     path("projects/<int:project_id>/data/", views.project_data, name="project-data"),
     path(
         "projects/<int:project_id>/data/imports/<int:job_id>/",
-        views.import_job_detail,
+        views_imports.import_job_detail,
         name="project-import-job",
     ),
     path(
@@ -46,9 +50,7 @@ urlpatterns = [
     ),
 ]
 
-# The data manager (annotation/items/): item pages, gold from the UI, bulk actions on the Data tab.
-from .items import manager_views  # noqa: E402
-
+# The data manager (annotation/items/manager_views.py): item pages, gold from the UI, bulk actions.
 urlpatterns += [
     path("projects/<int:project_id>/data/bulk/", manager_views.data_bulk_action, name="project-data-bulk"),
     path("projects/<int:project_id>/items/<int:item_id>/", manager_views.item_page, name="project-item"),

@@ -4,12 +4,14 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from accounts.api.views import ApiTokenViewSet, me, sign_out_everywhere
-from annotation.api.media import ItemMediaView
-from annotation.api.neardup import NearDuplicateGroupViewSet
-from annotation.api.sources import BucketSourceViewSet
-from annotation.api.splits import SplitOperationViewSet
-from annotation.api.views import ImportJobViewSet, ItemViewSet, MetadataFieldViewSet
-from annotation.api.workflow import (
+from annotation.imports.api import ImportJobViewSet
+from annotation.items.api.media import ItemMediaView
+from annotation.items.api.views import ItemViewSet, MetadataFieldViewSet
+from annotation.items.manager_api import ItemBulkActionViewSet, ItemDetailView, ItemExportView
+from annotation.neardup.api import NearDuplicateGroupViewSet
+from annotation.sources.api import BucketSourceViewSet
+from annotation.splits.api import SplitOperationViewSet
+from annotation.workflow.api import (
     AnnotationViewSet,
     AssignmentViewSet,
     ItemWorkflowViewSet,
@@ -17,7 +19,6 @@ from annotation.api.workflow import (
     QueueViewSet,
     ReviewViewSet,
 )
-from annotation.items.manager_api import ItemBulkActionViewSet, ItemDetailView, ItemExportView
 from exports.api import ReleaseViewSet
 from projects.api.views import (
     GuidelineVersionViewSet,

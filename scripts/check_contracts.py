@@ -80,8 +80,8 @@ def outbox_task_names() -> tuple[list[tuple[str, str]], list[str]]:
     return found, problems
 
 
-# Packages whose tasks do not set `name=` yet (house-annotation sets them while moving annotation/).
-IMPLICIT_NAMES_ALLOWED = ("annotation",)
+# Packages whose tasks do not set `name=` yet: none (annotation's tasks set theirs since issue #15).
+IMPLICIT_NAMES_ALLOWED: tuple[str, ...] = ()
 
 
 def implicit_task_name_problems() -> list[str]:

@@ -21,8 +21,8 @@ from core.serializers import StrictInputSerializer
 from projects import access
 from projects.access import ProjectAction
 
-from ..api.views import _ProjectScoped
 from ..models import Item
+from .api.views import _ProjectScoped
 from .detail import item_detail
 from .manager_models import ItemBulkAction
 from .manager_selectors import item_filter, items_export_lines

@@ -10,8 +10,8 @@ from django.db.models import Avg, QuerySet
 from projects.models import Project
 
 from ..models import Item
-from ..selectors.items import item_list
 from .keys import item_key
+from .selectors.items import item_list
 
 EXTRA_FILTERS = ("external_id",)
 EXPORT_CHUNK = 2000

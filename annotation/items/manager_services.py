@@ -179,7 +179,7 @@ def _run(bulk: ItemBulkAction, project: Project) -> ItemBulkAction:
             },
         )  # fmt: skip
         if bulk.changed:
-            from ..services.labeling import _announce, queue_cursors_reset
+            from ..workflow.services.labeling import _announce, queue_cursors_reset
 
             queue_cursors_reset(project.id)
             _announce(project.id, "items.workflow_changed", items=bulk.changed, fields=[bulk.action])
@@ -207,7 +207,7 @@ def _apply(bulk: ItemBulkAction, project: Project, ids: list[int]) -> tuple[int,
     if action == ItemBulkAction.Action.GOLD:
         return _gold_from_consensus(bulk, project, ids)
     if action == ItemBulkAction.Action.ESCALATE:
-        from ..services.queue import item_escalate
+        from ..workflow.services.queue import item_escalate
 
         changed = skipped = 0
         for item_id in ids:
@@ -228,7 +228,7 @@ def _gold_from_consensus(bulk: ItemBulkAction, project: Project, ids: list[int])
     reference (source "consensus"); a reference a manager already set is kept. Set-based."""
     from quality.models import ConsensusResult, GoldStandard
 
-    from ..services.labeling import latest_schema
+    from ..workflow.services.labeling import latest_schema
 
     schema = latest_schema(project)
     answers: dict[int, dict] = {}

@@ -17,9 +17,9 @@ from projects import access
 from projects.access import ProjectAction
 from projects.views import _project_context
 
-from ..forms import ItemFilterForm
 from ..models import MetadataField
 from .detail import item_detail
+from .forms import ItemFilterForm
 from .keys import item_key
 from .manager_models import ItemBulkAction
 from .manager_selectors import (
@@ -63,8 +63,9 @@ def _short(value) -> str:
 def data_manager_table(request, project, filters: DataManagerFilterForm, fields: list[MetadataField]) -> dict:
     """One keyset page (by id, `?after=<id>`) of the filtered items with the chosen columns, a capped
     count of the matches, and what the selection toolbar needs. No COUNT(*) over the whole table."""
-    from ..views import _meta_chips, item_preview
+    from .display import item_preview
     from .manager_selectors import DEFAULT_COLUMNS
+    from .views import _meta_chips
 
     params = filters.params()
     schema = project_schema_fields(project)
@@ -215,7 +216,7 @@ def data_bulk_action(request, project_id: int):
 
 
 def _splits(project) -> list[str]:
-    from ..views import _split_counts
+    from .views import _split_counts
 
     return list(_split_counts(project))
 
@@ -304,9 +305,9 @@ def item_gold_remove(request, project_id: int, item_id: int):
 def item_gold_author(request, project_id: int, item_id: int):
     """ "Set as gold" by answering the item in the labeling widget itself: the labeling workspace in a
     gold-authoring mode that saves the answer as the item's gold reference (PUT /api/.../gold/<item>/)."""
-    from ..api.workflow_serializers import TaskItemSerializer
     from ..models import Item
-    from ..views_labeling import _page_config
+    from ..workflow.serializers import TaskItemSerializer
+    from ..workflow.views import _page_config
 
     project = access.project_get_for_user(
         user=request.user, project_id=project_id, action=ProjectAction.MANAGE_WORKFLOW

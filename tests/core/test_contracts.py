@@ -54,5 +54,5 @@ def test_a_task_name_typo_is_a_problem(contracts, monkeypatch):
     assert any("release_biuld_task" in problem and "not a registered" in problem for problem in problems)
 
 
-def test_tasks_outside_annotation_set_explicit_names(contracts):
+def test_every_task_sets_an_explicit_name(contracts):
     assert contracts.implicit_task_name_problems() == []
