@@ -346,3 +346,27 @@ def test_quality_report_names_flagged_gold_items_by_key(people):
 
     assert flagged["item_key"] == "g-1"
     assert flagged["item_url"] == f"/projects/{lab.project.id}/items/{item.id}/"
+
+
+def test_bulk_escalate_stops_at_the_projects_limit_and_counts_the_rest_as_skipped(people):
+    lab = make_lab(people, items=2, max_escalation=1)
+    ids = [i.id for i in lab.items]
+
+    first = _bulk(lab, people.manager, action="escalate", item_ids=ids).json()
+    second = _bulk(lab, people.manager, action="escalate", item_ids=ids).json()
+
+    assert (first["changed"], first["skipped"]) == (2, 0)
+    assert (second["changed"], second["skipped"]) == (0, 2)
+    assert set(Item.objects.filter(pk__in=ids).values_list("target", flat=True)) == {2}
+
+
+def test_bulk_actions_refuse_an_archived_project(people):
+    from projects import services
+
+    lab = make_lab(people, items=1)
+    services.project_archive(project=lab.project, actor=people.manager)
+
+    response = _bulk(lab, people.manager, action="exclude", item_ids=[lab.items[0].id])
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "project_archived"
