@@ -179,10 +179,11 @@ def _run(bulk: ItemBulkAction, project: Project) -> ItemBulkAction:
             },
         )  # fmt: skip
         if bulk.changed:
+            from .. import events
             from ..workflow.services.labeling import _announce, queue_cursors_reset
 
             queue_cursors_reset(project.id)
-            _announce(project.id, "items.workflow_changed", items=bulk.changed, fields=[bulk.action])
+            _announce(project.id, events.ITEMS_WORKFLOW_CHANGED, items=bulk.changed, fields=[bulk.action])
             if bulk.action == ItemBulkAction.Action.GOLD:
                 from quality.scheduling import quality_schedule
 
