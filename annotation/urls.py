@@ -1,7 +1,7 @@
 from django.urls import path
 
 from .imports import views as views_imports
-from .items import views
+from .items import manager_views, views
 from .neardup import views as views_neardup
 from .sources import views as views_sources
 from .workflow import views as views_labeling
@@ -47,5 +47,26 @@ urlpatterns = [
         "projects/<int:project_id>/data/duplicates/<int:group_id>/resolve/",
         views_neardup.near_duplicate_resolve,
         name="project-near-duplicate-resolve",
+    ),
+]
+
+# The data manager (annotation/items/manager_views.py): item pages, gold from the UI, bulk actions.
+urlpatterns += [
+    path("projects/<int:project_id>/data/bulk/", manager_views.data_bulk_action, name="project-data-bulk"),
+    path("projects/<int:project_id>/items/<int:item_id>/", manager_views.item_page, name="project-item"),
+    path(
+        "projects/<int:project_id>/items/<int:item_id>/gold/",
+        manager_views.item_gold_author,
+        name="project-item-gold",
+    ),
+    path(
+        "projects/<int:project_id>/items/<int:item_id>/gold/promote/",
+        manager_views.item_gold_promote,
+        name="project-item-gold-promote",
+    ),
+    path(
+        "projects/<int:project_id>/items/<int:item_id>/gold/remove/",
+        manager_views.item_gold_remove,
+        name="project-item-gold-remove",
     ),
 ]

@@ -7,6 +7,7 @@ from accounts.api.views import ApiTokenViewSet, me, sign_out_everywhere
 from annotation.imports.api import ImportJobViewSet
 from annotation.items.api.media import ItemMediaView
 from annotation.items.api.views import ItemViewSet, MetadataFieldViewSet
+from annotation.items.manager_api import ItemBulkActionViewSet, ItemDetailView, ItemExportView
 from annotation.neardup.api import NearDuplicateGroupViewSet
 from annotation.sources.api import BucketSourceViewSet
 from annotation.splits.api import SplitOperationViewSet
@@ -54,6 +55,7 @@ project_router.register("annotations", AnnotationViewSet, basename="annotation")
 project_router.register("review", ReviewViewSet, basename="review")
 project_router.register("items-workflow", ItemWorkflowViewSet, basename="items-workflow")
 project_router.register("predictions", PredictionViewSet, basename="prediction")
+project_router.register("items-bulk", ItemBulkActionViewSet, basename="item-bulk")
 project_router.register("quality", QualityViewSet, basename="quality")
 project_router.register("gold", GoldViewSet, basename="gold")
 project_router.register("releases", ReleaseViewSet, basename="release")
@@ -75,4 +77,8 @@ urlpatterns = [
     ),
     path("projects/<int:project_pk>/", include(project_router.urls)),
     path("projects/<int:project_pk>/items/<int:item_pk>/media/", ItemMediaView.as_view(), name="item-media"),
+    path(
+        "projects/<int:project_pk>/items/<int:item_pk>/detail/", ItemDetailView.as_view(), name="item-detail"
+    ),
+    path("projects/<int:project_pk>/items-export/", ItemExportView.as_view(), name="item-export"),
 ]

@@ -67,6 +67,14 @@ KINDS: dict[str, JobKind] = {
         reason="The worker running this split stopped (no heartbeat for {stale} s); no item changed split. "
         "Request the split again.",
     ),
+    "bulk": JobKind(
+        model="annotation.ItemBulkAction",
+        key="id",
+        unfinished={"status__in": ["queued", "running"]},
+        fail={"status": "failed", "detail": "{reason}", "finished_at": "{now}"},
+        reason="The worker applying this bulk action stopped (no heartbeat for {stale} s); the items it "
+        "reached before are changed (see the counts). Apply the action again to finish.",
+    ),
     "release": JobKind(
         model="exports.Release",
         key="id",

@@ -28,6 +28,7 @@ SPLIT_RUN = "annotation.tasks.split_run_task"
 LEASE_RELEASE_EXPIRED = "annotation.tasks.lease_release_expired_task"
 NEAR_DUPLICATES_DETECT = "annotation.tasks_neardup.near_duplicates_detect_task"
 BUCKET_SOURCE_SYNC = "annotation.tasks_sources.bucket_source_sync_task"
+ITEMS_BULK_ACTION_RUN = "annotation.items.bulk_action_run"  # the data manager's bulk actions on a filter
 
 # quality
 QUALITY_RECOMPUTE = "quality.tasks.quality_recompute_task"

@@ -11,21 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from annotation.items.keys import item_key  # noqa: F401  (one definition, shared with the item pages)
+
 from .canonical import canonical_dumps
 
 MAX_SPAN_TEXT = 60
 MAX_SHOWN = 20  # parts of one answer (spans, boxes ...) before "… and N more"
-
-
-def item_key(external_id: str | None, checksum: str | None, item_id: int) -> str:
-    """The item's external id; without one, a short stable key from its content checksum
-    ("sha256:1a2b3c4d5e"), the same in every release; else "item <id>"."""
-    if external_id:
-        return str(external_id)
-    if checksum:
-        digest = str(checksum).split(":", 1)[-1]
-        return f"sha256:{digest[:10]}"
-    return f"item {item_id}"
 
 
 def _number(value: Any) -> str:

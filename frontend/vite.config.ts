@@ -25,6 +25,7 @@ export default defineConfig({
         "src/entries/review.ts",
         "src/entries/quality.ts",
         "src/entries/releases.ts",
+        "src/entries/item-gold.ts",
       ],
     },
   },

@@ -105,7 +105,8 @@ class QualityViewSet(ProjectScopedViewSet):
                 status_code=404,
             )
         # The settings warnings are read now (membership changes move them), not at the run.
-        return Response({**run.report, "settings_warnings": project_settings_warnings(project=project)})
+        report = {**run.report, "settings_warnings": project_settings_warnings(project=project)}
+        return Response(_with_item_keys(project, report))
 
     @extend_schema(
         summary="Agreement over time: one point per run and control", responses={200: OpenApiTypes.OBJECT}
@@ -144,6 +145,27 @@ class QualityViewSet(ProjectScopedViewSet):
             raise DomainError("unknown_table", f"Tables: {', '.join(selectors.TABLES)}.", status_code=404)
         header, rows = selectors.report_table(project=project, name=table)
         return _csv(table, header, rows)
+
+
+def _with_item_keys(project, report: dict) -> dict:
+    """Flagged gold items named as people know them (external id or a short key), with their page."""
+    from django.urls import reverse
+
+    from annotation.items.manager_selectors import item_keys
+
+    gold = report.get("gold")
+    if not isinstance(gold, dict) or not gold.get("flagged"):
+        return report
+    keys = item_keys(project=project, item_ids=[row.get("item_id") for row in gold["flagged"]])
+    flagged = [
+        {
+            **row,
+            "item_key": keys.get(row.get("item_id"), f"item {row.get('item_id')}"),
+            "item_url": reverse("project-item", args=[project.id, row.get("item_id")]),
+        }
+        for row in gold["flagged"]
+    ]
+    return {**report, "gold": {**gold, "flagged": flagged}}
 
 
 class GoldViewSet(mixins.ListModelMixin, ProjectScopedViewSet):

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from annotation.items.display import item_preview
+from annotation.items.keys import item_key
 from core import parsers
 from core.exceptions import DomainError
 from projects import access
@@ -49,9 +50,11 @@ def gold_page(request, project_id: int):
         raw_item = request.POST.get("item", "").strip()
         form = {"item": raw_item, "result": request.POST.get("result", "")}
         try:
-            item_id = int(raw_item) if raw_item.isdecimal() else 0
+            item_id = int(raw_item) if raw_item.isdecimal() else _item_by_external_id(project, raw_item)
             if not item_id:
-                raise DomainError("invalid_item", "Give the item's number (its id in the Data tab).")
+                raise DomainError(
+                    "invalid_item", "Give the item's external id or its number (its id in the Data tab)."
+                )
             if action == "remove":
                 services.gold_remove(project=project, actor=request.user, item_id=item_id)
                 messages.success(request, f"Item {item_id} is no longer a gold item.")
@@ -78,6 +81,7 @@ def gold_page(request, project_id: int):
         {
             "gold": gold,
             "preview": item_preview(gold.item.data),
+            "key": item_key(gold.item.external_id, gold.item.checksum, gold.item_id),
             "reference": json.dumps(gold.result, ensure_ascii=False, indent=1),
             "flags": flagged.get(gold.item_id, []),
         }
@@ -85,6 +89,15 @@ def gold_page(request, project_id: int):
     ]
     context = project_page_context(request, project, golds=golds, form=form, issues=issues, can_manage=True)
     return render(request, "quality/gold.html", context)
+
+
+def _item_by_external_id(project, external_id: str) -> int:
+    from annotation.models import Item
+
+    if not external_id:
+        return 0
+    found = Item.objects.filter(project=project, external_id=external_id).values_list("id", flat=True)
+    return found.first() or 0
 
 
 _NUMBER_KNOBS = (

@@ -27,6 +27,7 @@ from ..workflow.selectors import labeling as labeling_selectors
 from . import services as metadata_services
 from .display import item_preview
 from .forms import NO_SPLIT, ItemFilterForm, MetadataFieldTypeForm, SplitAssignForm
+from .manager_views import DataManagerFilterForm, data_manager_table
 from .selectors import items as item_selectors
 
 ITEMS_PER_PAGE = 50
@@ -73,8 +74,9 @@ def project_data(request, project_id: int):
 
     split_counts = _split_counts(project)
     progress = labeling_selectors.project_progress(project=project)
-    filters = ItemFilterForm(request.GET, splits=list(split_counts), field_names=field_names)
-    table = _item_table(request, project, filters, fields) if filters.is_valid() else {}
+    # The data manager (annotation/items/manager_views.py): columns, gold and external id filters, selection.
+    filters = DataManagerFilterForm(request.GET, splits=list(split_counts), field_names=field_names)
+    table = data_manager_table(request, project, filters, fields) if filters.is_valid() else {}
     context = _project_context(
         request,
         project,

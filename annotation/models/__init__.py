@@ -1,6 +1,7 @@
 """annotation's models, one module per part of the app; every model is importable from here
 (`from annotation.models import Item`), which is also how Django finds them."""
 
+from ..items.manager_models import ItemBulkAction  # the data manager's bulk actions (annotation/items/)
 from .items import (
     BucketSource,
     ImportedAnnotator,
@@ -20,6 +21,7 @@ __all__ = [
     "ImportJob",
     "ImportedAnnotator",
     "Item",
+    "ItemBulkAction",
     "MetadataField",
     "NearDuplicateGroup",
     "Prediction",

@@ -8,6 +8,7 @@
  */
 import { h, render } from "preact";
 
+import { installSelection } from "../data-manager/selection";
 import { ProjectFeed, feedUrl } from "../realtime/project-feed";
 import { ImportPanel, type ImportPanelConfig } from "../data/import-panel";
 
@@ -50,6 +51,8 @@ export function readConfig(): PageConfig | null {
     },
   };
 }
+
+installSelection();
 
 const container = document.getElementById("import-panel");
 const config = readConfig();

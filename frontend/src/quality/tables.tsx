@@ -280,7 +280,7 @@ export function GoldTable({ flagged, titles }: { flagged: readonly GoldFlag[]; t
         <tbody>
           {rows.map((row) => (
             <tr key={`${row.item_id}-${row.control}`}>
-              <td class="nowrap">#{row.item_id}</td>
+              <td class="nowrap">{row.item_url ? <a href={row.item_url}>{row.item_key ?? `#${row.item_id}`}</a> : `#${row.item_id}`}</td>
               <td>{titles.get(row.control) ?? row.control}</td>
               <td class="q-name">{referenceText(row.reference)}</td>
               <td class="num">{fmtInt(row.answers)}</td>

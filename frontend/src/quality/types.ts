@@ -72,6 +72,9 @@ export interface SliceRow {
 
 export interface GoldFlag {
   item_id: number;
+  /** The item's external id or short key, and its page (the API adds both). */
+  item_key?: string;
+  item_url?: string;
   control: string;
   reference: unknown;
   answers: number;

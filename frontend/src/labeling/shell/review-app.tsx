@@ -124,6 +124,11 @@ export function ReviewApp({ config, client, guidelinesPanel }: ReviewAppProps) {
         <div class="lb-bar__item">
           <span class="lb-bar__title">{task?.item ? `Review · item ${task.item.external_id ? String(task.item.external_id) : `#${task.item.id}`}` : `Review · ${config.projectName}`}</span>
           {task?.item_state && <span class="lb-badge">{task.item_state.replace(/_/g, " ")}</span>}
+          {task?.item && (
+            <a class="lb-button lb-button--ghost lb-button--small" href={`/projects/${config.projectId}/items/${task.item.id}/`} target="_blank" rel="noopener">
+              Item page
+            </a>
+          )}
           {mode === "fix" && <span class="lb-badge lb-badge--warn">fixing</span>}
         </div>
         <div class="lb-bar__tools">

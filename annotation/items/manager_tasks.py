@@ -1,0 +1,14 @@
+from celery import shared_task
+
+from core.task_names import ITEMS_BULK_ACTION_RUN
+
+
+@shared_task(name=ITEMS_BULK_ACTION_RUN, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def bulk_action_run_task(bulk_id: int) -> None:
+    """Entry point only. Rules live in annotation.items.manager_services.bulk_action_run."""
+    from core.jobs import job_heartbeat
+
+    from .manager_services import bulk_action_run
+
+    with job_heartbeat("bulk", bulk_id):  # a dead worker's action is failed by core.jobs.jobs_reap
+        bulk_action_run(bulk_id=bulk_id)

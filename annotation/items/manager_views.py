@@ -1,0 +1,324 @@
+"""Server-rendered pages of the data manager: the Data tab's item table (columns, filters in the URL,
+selection, bulk actions), the item page, and gold from the UI (from consensus in one click, or by
+answering the item in the labeling widget). Thin: access check, then a selector or one service."""
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from core.exceptions import DomainError
+from projects import access
+from projects.access import ProjectAction
+from projects.views import _project_context
+
+from ..models import MetadataField
+from .detail import item_detail
+from .forms import ItemFilterForm
+from .keys import item_key
+from .manager_models import ItemBulkAction
+from .manager_selectors import (
+    BASE_COLUMNS,
+    agreement_by_item,
+    column_title,
+    columns_chosen,
+    item_filter,
+)
+from .manager_services import INLINE_MAX, bulk_action_request
+
+ITEMS_PER_PAGE = 50
+MATCH_COUNT_LIMIT = 1000
+RECENT_BULK = 5
+VALUE_CHARS = 60
+
+
+class DataManagerFilterForm(ItemFilterForm):
+    """The Data tab's filters: ItemFilterForm's plus gold and an exact external id."""
+
+    gold = forms.ChoiceField(
+        required=False, label="Gold", choices=[("", "Any"), ("true", "Gold"), ("false", "Not gold")]
+    )
+    external_id = forms.CharField(required=False, max_length=255, label="External id")
+
+    def params(self) -> dict[str, str]:
+        params = super().params()
+        if self.cleaned_data.get("gold"):
+            params["is_gold"] = self.cleaned_data["gold"]
+        if self.cleaned_data.get("external_id"):
+            params["external_id"] = self.cleaned_data["external_id"]
+        return params
+
+
+def _short(value) -> str:
+    shown = str(value).lower() if isinstance(value, bool) else "" if value is None else str(value)
+    shown = " ".join(shown.split())
+    return shown if len(shown) <= VALUE_CHARS else f"{shown[: VALUE_CHARS - 1]}…"
+
+
+def data_manager_table(request, project, filters: DataManagerFilterForm, fields: list[MetadataField]) -> dict:
+    """One keyset page (by id, `?after=<id>`) of the filtered items with the chosen columns, a capped
+    count of the matches, and what the selection toolbar needs. No COUNT(*) over the whole table."""
+    from .display import item_preview
+    from .manager_selectors import DEFAULT_COLUMNS
+    from .views import _meta_chips
+
+    params = filters.params()
+    schema = project_schema_fields(project)
+    meta_keys = [field.name for field in fields]
+    columns = columns_chosen(",".join(request.GET.getlist("cols")), data_fields=schema, meta_keys=meta_keys)
+    try:
+        items = item_filter(project=project, params=params)
+    except DomainError as error:
+        return {"filter_error": error.message, "rows": [], "filtered": True, "columns": []}
+    after = request.GET.get("after", "")
+    page_items = items.defer("search_text", "predictions")
+    if after.isdecimal():
+        page_items = page_items.filter(id__gt=int(after))
+    page = list(page_items[: ITEMS_PER_PAGE + 1])
+    query = request.GET.copy()
+    query.pop("after", None)
+    next_url = None
+    if len(page) > ITEMS_PER_PAGE:
+        page = page[:ITEMS_PER_PAGE]
+        query["after"] = str(page[-1].id)
+        next_url = f"?{query.urlencode()}"
+        query.pop("after")
+    matching = None
+    if params:
+        matching = items.order_by().values("id")[: MATCH_COUNT_LIMIT + 1].count()
+    agreements = (
+        agreement_by_item(project=project, item_ids=[i.id for i in page]) if "agreement" in columns else {}
+    )
+    typed = set(meta_keys)
+    rows = []
+    for item in page:
+        chips, more = _meta_chips(item.meta, typed)
+        cells = []
+        for name in columns:
+            if name.startswith("data."):
+                value = item.data.get(name[5:]) if isinstance(item.data, dict) else None
+                cells.append(
+                    (name, "value", _short(value if isinstance(value, (str, int, float, bool)) else "…"))
+                )
+            elif name.startswith("meta."):
+                value = item.meta.get(name[5:]) if isinstance(item.meta, dict) else None
+                cells.append((name, "value", _short(value)))
+            elif name == "agreement":
+                cells.append((name, name, agreements.get(item.id)))
+            else:
+                cells.append((name, name, None))
+        rows.append(
+            {
+                "item": item,
+                "key": item_key(item.external_id, item.checksum, item.id),
+                "preview": item_preview(item.data),
+                "chips": chips,
+                "more_chips": more,
+                "cells": cells,
+            }
+        )
+    filter_query = request.GET.copy()
+    filter_query.pop("after", None)
+    return {
+        "rows": rows,
+        "columns": [(name, column_title(name)) for name in columns],
+        "column_choices": [
+            (name, title, name in columns)
+            for name, title in [
+                *BASE_COLUMNS.items(),
+                *((f"data.{f}", f"data.{f}") for f in schema),
+                *((f"meta.{k}", f"meta.{k}") for k in meta_keys),
+            ]
+        ],
+        "default_columns": columns == DEFAULT_COLUMNS,
+        "next_url": next_url,
+        "first_url": f"?{query.urlencode()}" if after else None,
+        "filtered": bool(params),
+        "matching": matching,
+        "matching_more": matching is not None and matching > MATCH_COUNT_LIMIT,
+        "match_limit": MATCH_COUNT_LIMIT,
+        "import_job_filter": params.get("import_job"),
+        "filter_query": filter_query.urlencode(),
+        "bulk_actions": ItemBulkAction.Action.choices,
+        "inline_max": INLINE_MAX,
+        "recent_bulk": list(ItemBulkAction.objects.filter(project=project).order_by("-id")[:RECENT_BULK]),
+        "export_url": reverse("item-export", kwargs={"project_pk": project.id})
+        + (f"?{urlencode(params)}" if params else ""),
+    }
+
+
+def project_schema_fields(project) -> list[str]:
+    """The data fields of the newest schema (the item table's data.<field> columns)."""
+    from projects.models import LabelSchemaVersion
+
+    schema = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+    if schema is None:
+        return []
+    return [f.get("source") or f.get("name") for f in schema.definition.get("fields", []) if f.get("name")]
+
+
+@login_required
+@require_POST
+def data_bulk_action(request, project_id: int):
+    """The Data tab's bulk toolbar: the action on the checked items, or on all items matching the filter
+    the page shows (`filter_query`), queued for a worker."""
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.MANAGE_WORKFLOW
+    )
+    filter_query = request.POST.get("filter_query", "")[:4000]
+    back = f"{reverse('project-data', args=[project.id])}?{filter_query}#items"
+    action = request.POST.get("action", "")
+    scope = request.POST.get("scope", "selected")
+    value = request.POST.get("value", "") if action in {"priority", "pool", "split"} else None
+    if action == "export":
+        if scope == "matching":
+            return redirect(f"{reverse('item-export', kwargs={'project_pk': project.id})}?{filter_query}")
+        ids = ",".join(i for i in request.POST.getlist("item") if i.isdecimal())
+        return redirect(f"{reverse('item-export', kwargs={'project_pk': project.id})}?ids={ids}")
+    try:
+        if scope == "matching":
+            fields = list(MetadataField.objects.filter(project=project).values_list("name", flat=True))
+            form = DataManagerFilterForm(QueryDict(filter_query), splits=_splits(project), field_names=fields)
+            if not form.is_valid():
+                raise DomainError("invalid_filter", "The filter is not valid; filter the table again.")
+            bulk = bulk_action_request(
+                project=project, actor=request.user, action=action, value=value, filters=form.params()
+            )
+        else:
+            ids = [int(i) for i in request.POST.getlist("item") if i.isdecimal()]
+            if not ids:
+                raise DomainError(
+                    "invalid_selection", "Select items first, or choose all matching the filter."
+                )
+            bulk = bulk_action_request(
+                project=project, actor=request.user, action=action, value=value, item_ids=ids
+            )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    bulk.refresh_from_db()
+    label = bulk.get_action_display()
+    if bulk.status == ItemBulkAction.Status.SUCCEEDED:
+        note = f" ({bulk.skipped:,} skipped)" if bulk.skipped else ""
+        messages.success(request, f"{label}: {bulk.changed:,} of {bulk.matched:,} items changed{note}.")
+    elif bulk.status == ItemBulkAction.Status.FAILED:
+        messages.error(request, f"{label} failed: {bulk.detail}")
+    else:
+        messages.success(
+            request, f"{label} queued: a worker applies it to every matching item (see Bulk actions)."
+        )
+    return redirect(back)
+
+
+def _splits(project) -> list[str]:
+    from .views import _split_counts
+
+    return list(_split_counts(project))
+
+
+@login_required
+@require_GET
+def item_page(request, project_id: int, item_id: int):
+    """Everything about one item (annotation.items.detail), for managers and reviewers."""
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.VIEW_ITEMS
+    )
+    detail = item_detail(project=project, item_id=item_id, user=request.user)
+    controls = detail["controls"]
+    side_by_side = [
+        {
+            "control": control,
+            "answers": [a["text"].get(control["name"], "—") for a in detail["annotations"]],
+            "consensus": next((c for c in detail["consensus"] if c["control"] == control["name"]), None),
+            "gold": (detail["gold"] or {}).get("text", {}).get(control["name"]),
+        }
+        for control in controls
+    ]
+    context = _project_context(
+        request,
+        project,
+        detail=detail,
+        side_by_side=side_by_side,
+        text_fields=_data_fields(detail["data"]),
+        can_manage_workflow=access.can_do_in_project(
+            user=request.user, project=project, action=ProjectAction.MANAGE_WORKFLOW
+        ),
+        has_consensus=any(c["answer"] is not None for c in detail["consensus"]),
+    )
+    return render(request, "annotation/item_detail.html", context)
+
+
+def _data_fields(data) -> list[tuple[str, str, bool]]:
+    """(key, shown value, is plain text) per top-level field; structures as indented JSON (escaped)."""
+    import json
+
+    if not isinstance(data, dict):
+        return [("data", json.dumps(data, ensure_ascii=False, indent=1), False)]
+    return [
+        (key, value, True)
+        if isinstance(value, str)
+        else (key, json.dumps(value, ensure_ascii=False, indent=1), False)
+        for key, value in data.items()
+    ]
+
+
+@login_required
+@require_POST
+def item_gold_promote(request, project_id: int, item_id: int):
+    """ "Set as gold from consensus": one click on the item page."""
+    from quality.services import gold_promote
+
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.MANAGE_WORKFLOW
+    )
+    try:
+        gold_promote(project=project, actor=request.user, item_id=item_id)
+    except DomainError as error:
+        if error.status_code == 404:
+            raise
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "This item is gold now, with its consensus answer as the reference.")
+    return redirect("project-item", project.id, item_id)
+
+
+@login_required
+@require_POST
+def item_gold_remove(request, project_id: int, item_id: int):
+    from quality.services import gold_remove
+
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.MANAGE_WORKFLOW
+    )
+    gold_remove(project=project, actor=request.user, item_id=item_id)
+    messages.success(request, "This item is no longer gold; its reference answer was deleted.")
+    return redirect("project-item", project.id, item_id)
+
+
+@login_required
+@require_GET
+def item_gold_author(request, project_id: int, item_id: int):
+    """ "Set as gold" by answering the item in the labeling widget itself: the labeling workspace in a
+    gold-authoring mode that saves the answer as the item's gold reference (PUT /api/.../gold/<item>/)."""
+    from ..models import Item
+    from ..workflow.serializers import TaskItemSerializer
+    from ..workflow.views import _page_config
+
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.MANAGE_WORKFLOW
+    )
+    detail = item_detail(project=project, item_id=item_id, user=request.user)
+    config = _page_config(request, project)
+    config["gold"] = {
+        "item": TaskItemSerializer(Item.objects.get(project=project, pk=item_id)).data,
+        "key": detail["key"],
+        "result": (detail["gold"] or {}).get("result") or {},
+        "itemUrl": reverse("project-item", args=[project.id, item_id]),
+    }
+    context = _project_context(request, project, labeling_config=config, detail=detail)
+    return render(request, "annotation/item_gold.html", context)
