@@ -29,4 +29,5 @@ urlpatterns = [
     ),
     path("organisations/<int:organisation_id>/audit/", views.organisation_audit, name="organisation-audit"),
     path("", include("projects.settings_pages.urls")),
+    path("", include("projects.project_templates.urls")),
 ]

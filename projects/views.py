@@ -39,9 +39,9 @@ def _call(form, field: str | None, fn, **kwargs):
 
 
 def _admin_organisations(user):
-    return selectors.organisation_list_visible_to(user=user).filter(
-        memberships__user=user, memberships__role=OrganisationMembership.Role.ADMIN
-    )
+    """The organisations `user` may create projects in (admins; project managers by the organisation's
+    `project_creators` setting: projects.access.project_creation_refusal)."""
+    return access.project_creation_options(user=user)[0]
 
 
 def _project_context(request, project, **extra):
@@ -94,6 +94,7 @@ def project_list(request):
         "projects": projects,
         "form": form,
         "can_create": bool(organisations),
+        "creation_refusals": access.project_creation_options(user=request.user)[1],
         "show_archived": show_archived,
     }
     return render(request, "projects/project_list.html", context, status=400 if form.errors else 200)

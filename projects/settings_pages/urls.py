@@ -9,4 +9,9 @@ urlpatterns = [
         views.project_member_overrides,
         name="project-member-overrides",
     ),
+    path(
+        "organisations/<int:organisation_id>/settings/",
+        views.organisation_settings,
+        name="organisation-settings",
+    ),
 ]

@@ -14,11 +14,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.exceptions import DomainError
 
 from .. import access, selectors, services
-from ..access import ProjectAction
+from ..access import OrgAction, ProjectAction
 from ..labeling import DEFAULT_GOLD_RATE, labeling_settings_from
 from ..quality_settings import control_counts, quality_settings_from
 from ..views import _project_context
 from . import levers as lv
+from .services import organisation_settings_update
 
 _SETTING_IN_MESSAGE = re.compile(r"settings\.(labeling|quality)\.(\w+)")
 _FIELD_OF_CODE = {"invalid_overlap": "overlap", "invalid_gold_rate": "labeling.gold_rate"}
@@ -207,3 +208,23 @@ def project_member_overrides(request, project_id: int, membership_id: int):
             raise
         messages.error(request, error.message)
     return redirect(f"/projects/{project.id}/members/#overrides")
+
+
+@login_required
+@require_POST
+def organisation_settings(request, organisation_id: int):
+    """An organisation admin chooses who may create projects (the organisation members page)."""
+    organisation = access.organisation_get_for_user(
+        user=request.user, organisation_id=organisation_id, action=OrgAction.MANAGE_MEMBERS
+    )
+    try:
+        organisation_settings_update(
+            organisation=organisation,
+            actor=request.user,
+            project_creators=request.POST.get("project_creators", ""),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Saved: who may create projects.")
+    return redirect("organisation-members", organisation_id=organisation.id)
