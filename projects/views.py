@@ -27,6 +27,12 @@ from .models import GuidelineAcknowledgement, OrganisationMembership, ProjectSta
 from .schema import CONTROLS
 from .schema.examples import schema_examples
 from .schema.spec import FIELD_TYPES
+from .settings_pages.label_changes import (
+    choice_name,
+    operations_from,
+    schema_save_with_migration,
+    vanished_labels,
+)
 
 
 def _call(form, field: str | None, fn, **kwargs):
@@ -358,14 +364,25 @@ def project_schema(request, project_id: int):
         initial={"definition": _schema_text(start_from.definition if start_from else SCHEMA_STARTER)},
     )
     issues: list[dict] = []
+    label_changes: list[dict] = []
     if request.method == "POST":
         project = access.project_get_for_user(
             user=request.user, project_id=project_id, action=ProjectAction.EDIT_SCHEMA
         )
-        if form.is_valid():
+        definition = form.cleaned_data.get("definition") if form.is_valid() else None
+        # Labels the new definition drops: confirm the label migration first (settings_pages.label_changes).
+        label_changes = (
+            vanished_labels(latest.definition, definition) if latest and isinstance(definition, dict) else []
+        )
+        if label_changes and "migration_confirmed" not in request.POST:
+            pass  # the page lists them with a choice each; nothing is saved yet
+        elif form.is_valid():
             try:
-                version = services.schema_version_create(
-                    project=project, actor=request.user, **form.cleaned_data
+                version = schema_save_with_migration(
+                    project=project,
+                    actor=request.user,
+                    operations=operations_from(label_changes, request.POST),
+                    **form.cleaned_data,
                 )
             except DomainError as error:
                 issues = list(error.extra.get("errors", []))
@@ -384,6 +401,9 @@ def project_schema(request, project_id: int):
         base=base,
         next_version=(latest.version if latest else 0) + 1,
         schema_issues=issues,
+        label_changes=[
+            {**change, "field": choice_name(change["control"], change["label"])} for change in label_changes
+        ],
     )
     can_edit = _may_edit(context["role"], project, ProjectAction.EDIT_SCHEMA)
     context["can_edit"] = can_edit
