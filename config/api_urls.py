@@ -28,6 +28,8 @@ from projects.api.views import (
     ProjectViewSet,
     SchemaVersionViewSet,
 )
+from projects.project_templates.api import ProjectFromTemplateView, ProjectTemplateListView
+from projects.settings_pages.api import OrganisationSettingsView
 from quality.api import GoldViewSet, QualityViewSet
 
 router = DefaultRouter()
@@ -63,6 +65,13 @@ project_router.register("releases", ReleaseViewSet, basename="release")
 urlpatterns = [
     path("me/", me, name="api-me"),
     path("me/sign-out-everywhere/", sign_out_everywhere, name="api-sign-out-everywhere"),
+    path(
+        "organisations/<int:organisation_pk>/settings/",
+        OrganisationSettingsView.as_view(),
+        name="organisation-settings-api",
+    ),
+    path("project-templates/", ProjectTemplateListView.as_view(), name="project-template-list"),
+    path("projects/from-template/", ProjectFromTemplateView.as_view(), name="project-from-template"),
     path("", include(router.urls)),
     path("organisations/<int:organisation_pk>/", include(organisation_router.urls)),
     path(

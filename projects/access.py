@@ -82,6 +82,8 @@ ORG_PERMISSIONS: dict[OrgAction, frozenset[str]] = {
     OrgAction.VIEW: frozenset({_ORG_ADMIN_ROLE, ORG_MEMBER}),
     OrgAction.VIEW_MEMBERS: frozenset({_ORG_ADMIN_ROLE, ORG_MEMBER}),
     OrgAction.MANAGE_MEMBERS: frozenset({_ORG_ADMIN_ROLE}),
+    # Plus, when the organisation's `project_creators` is "managers" (the default), whoever manages
+    # a project of the organisation: project_creation_refusal below.
     OrgAction.CREATE_PROJECT: frozenset({_ORG_ADMIN_ROLE}),
     OrgAction.VIEW_AUDIT_LOG: frozenset({_ORG_ADMIN_ROLE}),
     # Plus the managers of any project of the organisation: can_see_member_emails below.
@@ -152,9 +154,44 @@ def organisation_get_for_user(
     role = org_role_of(user=user, organisation_id=organisation_id) if organisation is not None else None
     if role is None:
         raise NotFound()
-    if role not in ORG_PERMISSIONS[action]:
+    if action == OrgAction.CREATE_PROJECT:
+        refusal = project_creation_refusal(user=user, organisation=organisation, role=role)
+        if refusal is not None:
+            raise Forbidden(refusal)
+    elif role not in ORG_PERMISSIONS[action]:
         raise Forbidden()
     return organisation
+
+
+def project_creation_refusal(*, user, organisation: Organisation, role: str | None = None) -> str | None:
+    """Why `user` may not create a project in `organisation` (a sentence for them), or None if they
+    may. Organisation admins always may; with the organisation setting `project_creators` =
+    "managers" (the default) so may whoever manages one of its projects."""
+    if role is None:
+        role = org_role_of(user=user, organisation_id=organisation.id)
+    if role is None:
+        return "You are not a member of this organisation."
+    if role in ORG_PERMISSIONS[OrgAction.CREATE_PROJECT]:
+        return None
+    admins = ", ".join(
+        OrganisationMembership.objects.filter(organisation=organisation, role=_ORG_ADMIN_ROLE)
+        .order_by("user__username")
+        .values_list("user__username", flat=True)[:5]
+    )
+    ask = f" Ask an organisation admin ({admins})" if admins else " Ask an organisation admin"
+    if organisation.project_creators == Organisation.ProjectCreators.MANAGERS:
+        if ProjectMembership.objects.filter(
+            user=user, project__organisation=organisation, role=MANAGER
+        ).exists():
+            return None
+        return (
+            f"In {organisation.name}, organisation admins and the managers of a project create projects, "
+            f"and you manage none.{ask} to create it or to make you a manager of a project."
+        )
+    return (
+        f"In {organisation.name}, only organisation admins create projects (an organisation setting)."
+        f"{ask} to create it, or to let project managers create projects."
+    )
 
 
 def can_see_member_emails(*, user, organisation_id: int) -> bool:
@@ -283,3 +320,21 @@ def feed_role(*, user, project_id: int) -> str | None:
 def feed_event_visible(*, role: str | None, event_type: str) -> bool:
     action = FEED_EVENT_AUDIENCE.get(event_type, _UNLISTED_EVENT_AUDIENCE)
     return role is not None and role in PROJECT_PERMISSIONS[action]
+
+
+def project_creation_options(*, user) -> tuple[list[Organisation], list[tuple[Organisation, str]]]:
+    """The organisations `user` may create projects in, and the others with the reason why not (for
+    the new-project page and the project list)."""
+    allowed, refused = [], []
+    if not _is_person(user):
+        return allowed, refused
+    memberships = OrganisationMembership.objects.filter(user=user).select_related("organisation")
+    for membership in memberships.order_by("organisation__name"):
+        refusal = project_creation_refusal(
+            user=user, organisation=membership.organisation, role=membership.role
+        )
+        if refusal is None:
+            allowed.append(membership.organisation)
+        else:
+            refused.append((membership.organisation, refusal))
+    return allowed, refused

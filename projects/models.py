@@ -10,11 +10,25 @@ from core.models import TimestampedModel
 
 
 class Organisation(TimestampedModel):
+    class ProjectCreators(models.TextChoices):
+        """Who may create projects in the organisation (projects.access.project_creation_refusal)."""
+
+        ADMINS = "admins", "Organisation admins only"
+        MANAGERS = "managers", "Admins and the managers of any project in the organisation"
+
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
+    project_creators = models.CharField(
+        max_length=20, choices=ProjectCreators.choices, default="managers", db_default="managers"
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(project_creators__in=["admins", "managers"]), name="org_project_creators_valid"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

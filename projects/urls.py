@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from . import views
@@ -28,4 +28,6 @@ urlpatterns = [
         name="organisation-member-revoke-credentials",
     ),
     path("organisations/<int:organisation_id>/audit/", views.organisation_audit, name="organisation-audit"),
+    path("", include("projects.settings_pages.urls")),
+    path("", include("projects.project_templates.urls")),
 ]

@@ -28,6 +28,12 @@ from .pages import project_page_context as _project_context  # also imported by 
 from .schema import CONTROLS
 from .schema.examples import schema_examples
 from .schema.spec import FIELD_TYPES
+from .settings_pages.label_changes import (
+    choice_name,
+    operations_from,
+    schema_save_with_migration,
+    vanished_labels,
+)
 
 
 def _call(form, field: str | None, fn, **kwargs):
@@ -40,9 +46,9 @@ def _call(form, field: str | None, fn, **kwargs):
 
 
 def _admin_organisations(user):
-    return selectors.organisation_list_visible_to(user=user).filter(
-        memberships__user=user, memberships__role=OrganisationMembership.Role.ADMIN
-    )
+    """The organisations `user` may create projects in (admins; project managers by the organisation's
+    `project_creators` setting: projects.access.project_creation_refusal)."""
+    return access.project_creation_options(user=user)[0]
 
 
 @login_required
@@ -74,6 +80,7 @@ def project_list(request):
         "projects": projects,
         "form": form,
         "can_create": bool(organisations),
+        "creation_refusals": access.project_creation_options(user=request.user)[1],
         "show_archived": show_archived,
     }
     return render(request, "projects/project_list.html", context, status=400 if form.errors else 200)
@@ -337,14 +344,25 @@ def project_schema(request, project_id: int):
         initial={"definition": _schema_text(start_from.definition if start_from else SCHEMA_STARTER)},
     )
     issues: list[dict] = []
+    label_changes: list[dict] = []
     if request.method == "POST":
         project = access.project_get_for_user(
             user=request.user, project_id=project_id, action=ProjectAction.EDIT_SCHEMA
         )
-        if form.is_valid():
+        definition = form.cleaned_data.get("definition") if form.is_valid() else None
+        # Labels the new definition drops: confirm the label migration first (settings_pages.label_changes).
+        label_changes = (
+            vanished_labels(latest.definition, definition) if latest and isinstance(definition, dict) else []
+        )
+        if label_changes and "migration_confirmed" not in request.POST:
+            pass  # the page lists them with a choice each; nothing is saved yet
+        elif form.is_valid():
             try:
-                version = services.schema_version_create(
-                    project=project, actor=request.user, **form.cleaned_data
+                version = schema_save_with_migration(
+                    project=project,
+                    actor=request.user,
+                    operations=operations_from(label_changes, request.POST),
+                    **form.cleaned_data,
                 )
             except DomainError as error:
                 issues = list(error.extra.get("errors", []))
@@ -363,6 +381,9 @@ def project_schema(request, project_id: int):
         base=base,
         next_version=(latest.version if latest else 0) + 1,
         schema_issues=issues,
+        label_changes=[
+            {**change, "field": choice_name(change["control"], change["label"])} for change in label_changes
+        ],
     )
     can_edit = _may_edit(context["can"], project, ProjectAction.EDIT_SCHEMA)
     context["can_edit"] = can_edit

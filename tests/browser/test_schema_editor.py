@@ -77,6 +77,13 @@ def test_manager_edits_a_label_in_the_form_builder_sees_the_preview_and_saves(pa
 
     page.get_by_label("What changed").fill("Mixed instead of negative")
     page.get_by_role("button", name="Save as v2").click()
+    # "negative" is gone: the page asks what its answers become before saving (issue #16 item 6).
+    migration = page.locator("#label-migration")
+    expect(migration).to_contain_text("negative")
+    expect(page.get_by_label("What happens to sentiment label negative")).to_have_value("keep")
+    shot(page, "schema-editor-label-migration")
+    assert LabelSchemaVersion.objects.filter(project=people.project).count() == 1
+    migration.get_by_role("button", name="Apply the label migration and save").click()
 
     expect(page.get_by_role("status").filter(has_text="Label schema v2 saved.")).to_be_visible()
     expect(page.locator("details.version summary").first).to_contain_text("v2")

@@ -36,6 +36,7 @@ User = get_user_model()
 
 NOT_FOUND = {"code": "not_found", "detail": "Not found."}
 FORBIDDEN = {"code": "permission_denied", "detail": "Your role does not allow this."}
+CREATE_CALLS = {"create_project", "create_project_from_labelstudio", "preview_labelstudio_config"}
 
 
 # --- The world every matrix cell starts from ------------------------------------------------------
@@ -255,9 +256,10 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "add_organisation_member":   (201,     403,    403,     403,      403,       404),
     "read_audit_log":            (200,     403,    403,     403,      403,       404),
     "revoke_member_credentials": (200,     403,    403,     403,      403,       404),
-    "create_project":            (201,     403,    403,     403,      403,       404),
-    "create_project_from_labelstudio": (201, 403,  403,     403,      403,       404),
-    "preview_labelstudio_config": (200,    403,    403,     403,      403,       404),
+    # A project manager may create projects by default (Organisation.project_creators "managers").
+    "create_project":            (201,     201,    403,     403,      403,       404),
+    "create_project_from_labelstudio": (201, 201,  403,     403,      403,       404),
+    "preview_labelstudio_config": (200,    200,    403,     403,      403,       404),
     "queue_progress":            (200,     200,    200,     200,      404,       404),
     "list_annotations":          (200,     200,    200,     200,      404,       404),
     "review_next":               (200,     200,    200,     403,      404,       404),
@@ -300,7 +302,11 @@ def test_api_answers_role_and_action_as_the_matrix_says(world, client_for, role,
         assert response.json() == NOT_FOUND
         assert after == before
     elif expected == 403:
-        assert response.json() == FORBIDDEN
+        if call_name in CREATE_CALLS:  # says why: who may create in this organisation
+            assert response.json()["code"] == "permission_denied"
+            assert "create projects" in response.json()["detail"]
+        else:
+            assert response.json() == FORBIDDEN
         assert after == before
     elif call_name in WRITES:
         assert after != before  # the write really happened
@@ -479,6 +485,8 @@ def test_project_get_for_user_follows_the_matrix(people, role, action):
 def test_organisation_get_for_user_follows_the_matrix(people, role, action):
     user = people.by_role(role)
     expected = ORG_OUTCOMES[role][0 if action in ORG_READS else 1]
+    if action == OrgAction.CREATE_PROJECT and role == "manager":
+        expected = "ok"  # manages a project, and project_creators defaults to "managers"
 
     outcome = _outcome(
         lambda: access.organisation_get_for_user(

@@ -30,10 +30,11 @@ def form(people, action, **values):
     }
 
 
-def test_project_list_links_to_the_page_for_admins_only(people, page_for):
+def test_project_list_links_to_the_page_for_those_who_may_create_projects(people, page_for):
     assert URL in page_for(people.org_admin).get("/projects/").content.decode()
-    assert URL not in page_for(people.manager).get("/projects/").content.decode()
-    assert page_for(people.manager).get(URL).status_code == 404
+    assert URL in page_for(people.manager).get("/projects/").content.decode()  # project_creators "managers"
+    assert URL not in page_for(people.reviewer).get("/projects/").content.decode()
+    assert page_for(people.reviewer).get(URL).status_code == 404
 
 
 def test_preview_lists_controls_and_untranslated_escaped_and_creates_nothing(people, page_for):

@@ -221,10 +221,10 @@ def test_org_admin_creates_a_project_through_the_list_page(people, page_for):
     assert list(project.memberships.values_list("user__username", "role")) == [("org_admin", "manager")]
 
 
-def test_manager_cannot_create_a_project_through_the_list_page(people, page_for):
+def test_member_who_manages_nothing_cannot_create_a_project_through_the_list_page(people, page_for):
     before = Project.objects.count()
 
-    response = page_for(people.manager).post(
+    response = page_for(people.reviewer).post(
         "/projects/",
         {"organisation": people.organisation.id, "name": "Support tickets", "description": "", "overlap": 1},
     )

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 
+import { ControlOptions } from "./schema-control-options";
 import {
   COLOR_PATTERN,
   addControl,
@@ -260,6 +261,7 @@ function ControlEditor({ index, definition, types, mark, onChange }: ControlEdit
           onInput={(e) => change({ title: inputValue(e) || undefined })}
         />
       </label>
+      <ControlOptions index={index} definition={definition} type={type} change={change} />
       {key !== null && (
         <div class="sb-labels">
           <table class="sb-labels__table">
