@@ -50,23 +50,7 @@ urlpatterns = [
     ),
 ]
 
-# The data manager (annotation/items/manager_views.py): item pages, gold from the UI, bulk actions.
+# The data manager (annotation/items/manager_views.py): bulk actions (item pages: quality/urls.py).
 urlpatterns += [
     path("projects/<int:project_id>/data/bulk/", manager_views.data_bulk_action, name="project-data-bulk"),
-    path("projects/<int:project_id>/items/<int:item_id>/", manager_views.item_page, name="project-item"),
-    path(
-        "projects/<int:project_id>/items/<int:item_id>/gold/",
-        manager_views.item_gold_author,
-        name="project-item-gold",
-    ),
-    path(
-        "projects/<int:project_id>/items/<int:item_id>/gold/promote/",
-        manager_views.item_gold_promote,
-        name="project-item-gold-promote",
-    ),
-    path(
-        "projects/<int:project_id>/items/<int:item_id>/gold/remove/",
-        manager_views.item_gold_remove,
-        name="project-item-gold-remove",
-    ),
 ]

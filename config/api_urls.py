@@ -7,7 +7,7 @@ from accounts.api.views import ApiTokenViewSet, me, sign_out_everywhere
 from annotation.imports.api import ImportJobViewSet
 from annotation.items.api.media import ItemMediaView
 from annotation.items.api.views import ItemViewSet, MetadataFieldViewSet
-from annotation.items.manager_api import ItemBulkActionViewSet, ItemDetailView, ItemExportView
+from annotation.items.manager_api import ItemBulkActionViewSet, ItemExportView
 from annotation.neardup.api import NearDuplicateGroupViewSet
 from annotation.sources.api import BucketSourceViewSet
 from annotation.splits.api import SplitOperationViewSet
@@ -31,6 +31,7 @@ from projects.api.views import (
 from projects.project_templates.api import ProjectFromTemplateView, ProjectTemplateListView
 from projects.settings_pages.api import OrganisationSettingsView
 from quality.api import GoldViewSet, QualityViewSet
+from quality.item_page.api import ItemDetailView
 
 router = DefaultRouter()
 router.include_root_view = False

@@ -1,6 +1,6 @@
-"""Thin HTTP adapters of the data manager: the item detail, bulk actions and the export of a selection.
+"""Thin HTTP adapters of the data manager: bulk actions and the export of a selection (the item
+detail, `GET /api/projects/<id>/items/<item>/detail/`, is quality's: quality/item_page/api.py).
 
-- `GET  /api/projects/<id>/items/<item>/detail/`: everything about one item (annotation.items.detail).
 - `POST /api/projects/<id>/items-bulk/`: {"action", "value"?, "item_ids" | "filters"}; 200 with the
   finished action for a selection, 202 with the queued one for "all matching the filter".
 - `GET  /api/projects/<id>/items-bulk/` and `/items-bulk/<bulk id>/`: bulk actions and their progress.
@@ -23,27 +23,11 @@ from projects.access import ProjectAction
 
 from ..models import Item
 from .api.views import _ProjectScoped
-from .detail import item_detail
 from .manager_models import ItemBulkAction
 from .manager_selectors import item_filter, items_export_lines
 from .manager_services import ALLOWED_FILTERS, INLINE_MAX, bulk_action_request
 
 EXPORT_MAX_IDS = 10_000
-
-
-class ItemDetailView(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        summary="Everything about one item: annotations side by side, consensus, predictions, review, gold, "
-        "revisions, audit events",
-        responses={200: OpenApiTypes.OBJECT},
-    )
-    def get(self, request, project_pk: int, item_pk: int):
-        project = access.project_get_for_user(
-            user=request.user, project_id=project_pk, action=ProjectAction.VIEW_ITEMS
-        )
-        return Response(item_detail(project=project, item_id=item_pk, user=request.user))
 
 
 class BulkActionSerializer(serializers.ModelSerializer):

@@ -5,11 +5,12 @@ no COUNT(*) over the whole table (docs/DATA.md, "The data manager")."""
 import json
 from collections.abc import Iterator, Mapping
 
-from django.db.models import Avg, QuerySet
+from django.db.models import QuerySet
 
 from projects.models import Project
 
 from ..models import Item
+from .extensions import item_facts
 from .keys import item_key
 from .selectors.items import item_list
 
@@ -56,35 +57,21 @@ def column_title(name: str) -> str:
 
 
 def agreement_by_item(*, project: Project, item_ids: list[int]) -> dict[int, float]:
-    """Mean per-item agreement over the controls of the newest quality run, for one page of items."""
-    from quality.models import ConsensusResult
-
-    if not item_ids:
-        return {}
-    rows = (
-        ConsensusResult.objects.filter(project=project, item_id__in=item_ids, agreement__isnull=False)
-        .values("item_id")
-        .annotate(mean=Avg("agreement"))
-    )
-    return {row["item_id"]: row["mean"] for row in rows}
+    """Mean per-item agreement over the controls of the newest quality run, for one page of items
+    (registered by quality: annotation.items.extensions)."""
+    return item_facts("agreement", project=project, item_ids=item_ids)
 
 
 def items_export_lines(*, project: Project, items: QuerySet[Item]) -> Iterator[str]:
     """JSON Lines of a selection (keyset by id, EXPORT_CHUNK rows per query): the item's key, external
     id, data, metadata, split, state, gold flag and consensus answers."""
-    from quality.models import ConsensusResult
-
     after = 0
     base = items.order_by("id").defer("search_text", "predictions")
     while True:
         chunk = list(base.filter(id__gt=after)[:EXPORT_CHUNK])
         if not chunk:
             return
-        consensus: dict[int, dict] = {}
-        for item_id, control, answer in ConsensusResult.objects.filter(
-            project=project, item_id__in=[i.id for i in chunk], answer__isnull=False
-        ).values_list("item_id", "control", "answer"):
-            consensus.setdefault(item_id, {})[control] = answer
+        consensus = item_facts("consensus", project=project, item_ids=[i.id for i in chunk])
         for item in chunk:
             record = {
                 "id": item.id,

@@ -1,7 +1,8 @@
-"""Bulk actions of the data manager: mark gold from consensus, priority, pool, split, exclude,
-re-queue, escalate. An explicit selection of up to INLINE_MAX items runs in the request; "all items
-matching the filter" is recorded as queued and a worker applies it set-based, EXPORT-style in keyset
-chunks by id, writing its progress after each chunk (ItemBulkAction.matched/changed/skipped).
+"""Bulk actions of the data manager: priority, pool, split, exclude, re-queue, escalate, and the
+actions higher apps register (annotation.items.extensions: quality's "mark gold from consensus").
+An explicit selection of up to INLINE_MAX items runs in the request; "all items matching the filter"
+is recorded as queued and a worker applies it set-based, EXPORT-style in keyset chunks by id,
+writing its progress after each chunk (ItemBulkAction.matched/changed/skipped).
 Every run is audited once (`items.bulk_<action>`) with what it touched.
 """
 
@@ -20,6 +21,7 @@ from projects.models import Project
 from projects.services import project_ensure_active
 
 from ..models import Item
+from .extensions import BULK_ACTIONS
 from .manager_models import ItemBulkAction
 from .manager_selectors import item_filter
 
@@ -184,10 +186,9 @@ def _run(bulk: ItemBulkAction, project: Project) -> ItemBulkAction:
 
             queue_cursors_reset(project.id)
             _announce(project.id, events.ITEMS_WORKFLOW_CHANGED, items=bulk.changed, fields=[bulk.action])
-            if bulk.action == ItemBulkAction.Action.GOLD:
-                from quality.scheduling import quality_schedule
-
-                quality_schedule(project_id=project.id, full=True)
+            registered = BULK_ACTIONS.get(bulk.action)
+            if registered is not None and registered.after is not None:
+                registered.after(project)
     return bulk
 
 
@@ -205,8 +206,8 @@ def _apply(bulk: ItemBulkAction, project: Project, ids: list[int]) -> tuple[int,
         return rows.filter(excluded=False).update(excluded=True), 0
     if action == ItemBulkAction.Action.REQUEUE:
         return rows.filter(excluded=True).update(excluded=False), 0
-    if action == ItemBulkAction.Action.GOLD:
-        return _gold_from_consensus(bulk, project, ids)
+    if action in BULK_ACTIONS:  # an action a higher app registered ("gold": quality/data_manager.py)
+        return BULK_ACTIONS[action].apply(bulk, project, ids)
     if action == ItemBulkAction.Action.ESCALATE:
         from ..workflow.services.queue import item_escalate
 
@@ -222,33 +223,3 @@ def _apply(bulk: ItemBulkAction, project: Project, ids: list[int]) -> tuple[int,
                 skipped += 1  # the escalation limit, an archived project
         return changed, skipped
     raise DomainError("invalid_action", f"Unknown action {action!r}.")
-
-
-def _gold_from_consensus(bulk: ItemBulkAction, project: Project, ids: list[int]) -> tuple[int, int]:
-    """Items with a consensus answer and no gold reference yet become gold with the consensus as the
-    reference (source "consensus"); a reference a manager already set is kept. Set-based."""
-    from quality.models import ConsensusResult, GoldStandard
-
-    from ..workflow.services.labeling import latest_schema
-
-    schema = latest_schema(project)
-    answers: dict[int, dict] = {}
-    for item_id, control, answer in ConsensusResult.objects.filter(
-        project=project, item_id__in=ids, answer__isnull=False
-    ).values_list("item_id", "control", "answer"):
-        answers.setdefault(item_id, {})[control] = answer
-    existing = set(GoldStandard.objects.filter(item_id__in=ids).values_list("item_id", flat=True))
-    new = [i for i in answers if i not in existing]
-    GoldStandard.objects.bulk_create(
-        [
-            GoldStandard(
-                project=project, item_id=i, result=answers[i], source=GoldStandard.Source.CONSENSUS,
-                schema_version=schema, created_by=bulk.created_by,
-            )
-            for i in new
-        ]
-    )  # fmt: skip
-    marked = Item.objects.filter(project=project, pk__in=new, is_gold=False).update(is_gold=True)
-    Item.objects.filter(project=project, pk__in=existing, is_gold=False).update(is_gold=True)
-    skipped = len(ids) - len(new) - len(existing & set(ids))
-    return max(marked, len(new)), skipped

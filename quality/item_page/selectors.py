@@ -1,6 +1,7 @@
-"""Everything about one item, for its page and `GET /api/projects/<id>/items/<item>/detail/`:
-its data or media, every annotation side by side, consensus per control with its confidence,
-predictions, review decisions, the gold reference, revision history and audit events.
+"""Everything about one item, for its page and `GET /api/projects/<id>/items/<item>/detail/`: its
+data or media, every annotation side by side, consensus per control with its confidence, predictions,
+review decisions, the gold reference, revision history and audit events. It composes annotation's
+item with quality's consensus and gold, so it lives in quality (the higher layer).
 
 A fixed number of queries whatever the number of annotations (tests/annotation/test_item_detail.py).
 Parts a role may not see are left out: annotations and decisions need VIEW_ANNOTATIONS, consensus
@@ -12,13 +13,15 @@ from typing import Any
 from django.db.models import Q
 from django.urls import reverse
 
+from annotation.items.answer_text import answer_text
+from annotation.items.keys import item_key
+from annotation.models import Annotation, AnnotationRevision, Item, Prediction, ReviewDecision
 from core.exceptions import NotFound
 from core.models import AuditEvent
 from projects.access import PROJECT_PERMISSIONS, ProjectAction, project_role_of
 from projects.models import LabelSchemaVersion, Project
 
-from ..models import Annotation, AnnotationRevision, Item, Prediction, ReviewDecision
-from .keys import item_key
+from ..models import ConsensusResult, GoldStandard
 
 MAX_EVENTS = 100
 
@@ -38,20 +41,12 @@ def person(user) -> dict[str, Any]:
     return {"id": user.id, "name": full or user.get_username(), "imported": False}
 
 
-def _answer_text(*args) -> str:
-    # A back-edge to a pure module (no models, no Django): answers read the same on the item page as in
-    # release diffs. import-linter: "annotation.items.detail -> exports.display" is listed as allowed.
-    from exports.display import answer_text
-
-    return answer_text(*args)
-
-
 def _texts(definition: dict, result: Any, data: Any) -> dict[str, str]:
     if not isinstance(result, dict):
         return {}
     controls = {c.get("name"): c for c in definition.get("controls", [])}
     fields = list(definition.get("fields", []))
-    return {name: _answer_text(controls.get(name), answer, data, fields) for name, answer in result.items()}
+    return {name: answer_text(controls.get(name), answer, data, fields) for name, answer in result.items()}
 
 
 def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
@@ -175,15 +170,13 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
             for p in Prediction.objects.filter(item=item).order_by("-id")
         ]
     if may[ProjectAction.VIEW_QUALITY]:
-        from quality.models import ConsensusResult
-
         controls = {c.get("name"): c for c in definition.get("controls", [])}
         fields = list(definition.get("fields", []))
         detail["consensus"] = [
             {
                 "control": c.control,
                 "answer": c.answer,
-                "text": _answer_text(controls.get(c.control), c.answer, data, fields),
+                "text": answer_text(controls.get(c.control), c.answer, data, fields),
                 "confidence": c.confidence,
                 "agreement": c.agreement,
                 "annotations": c.annotations,
@@ -192,8 +185,6 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
             for c in ConsensusResult.objects.filter(project=project, item=item).order_by("control")
         ]
     if item.is_gold or may[ProjectAction.MANAGE_WORKFLOW]:
-        from quality.models import GoldStandard
-
         gold = GoldStandard.objects.filter(item=item).select_related("created_by__imported_annotator").first()
         if gold is not None:
             targets |= Q(target_type="quality.goldstandard", target_id=str(gold.id))
