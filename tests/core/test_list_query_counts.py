@@ -12,9 +12,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.generators import EndpointEnumerator, SchemaGenerator
 
 from accounts.services import api_token_create
+from annotation.items.manager_models import ItemBulkAction
 from annotation.models import (
     Annotation,
     Assignment,
@@ -261,11 +262,41 @@ def _tokens(people, n):
         api_token_create(user=people.manager, name=f"token-{next(_serial)}")
 
 
+def _bulk_actions(people, n):
+    ItemBulkAction.objects.bulk_create(
+        ItemBulkAction(
+            project=people.project,
+            created_by=people.manager,
+            action=ItemBulkAction.Action.PRIORITY,
+            value=i,
+            item_ids=[i + 1],
+            status=ItemBulkAction.Status.SUCCEEDED,
+            matched=1,
+            changed=1,
+            finished_at=timezone.now(),
+        )
+        for i in range(n)
+    )
+
+
+_context: dict = {}  # the running test's monkeypatch, for rows that live in code (the template gallery)
+
+
+def _project_templates(people, n):
+    """The gallery is files in the repository: n more templates (copies of the first, new keys)."""
+    from projects.project_templates import api as templates_api
+
+    current = tuple(templates_api.templates())
+    extra = tuple(dict(current[0], key=f"{current[0]['key']}-{next(_serial)}") for _ in range(n))
+    _context["monkeypatch"].setattr(templates_api, "templates", lambda rows=current + extra: rows)
+
+
 # path in the OpenAPI schema -> (who reads it, adds n rows)
 LIST_ENDPOINTS = {
     "/api/organisations/": ("org_admin", _organisations),
     "/api/organisations/{organisation_pk}/members/": ("org_admin", _organisation_members),
     "/api/organisations/{id}/audit-events/": ("org_admin", _audit_events),
+    "/api/project-templates/": ("manager", _project_templates),
     "/api/projects/": ("manager", _projects),
     "/api/projects/{project_pk}/annotations/": ("manager", _annotations),
     "/api/projects/{project_pk}/assignments/": ("annotator", _assignments),
@@ -274,6 +305,7 @@ LIST_ENDPOINTS = {
     "/api/projects/{project_pk}/guideline-versions/": ("manager", _guideline_versions),
     "/api/projects/{project_pk}/imports/": ("manager", _imports),
     "/api/projects/{project_pk}/items/": ("manager", _items),
+    "/api/projects/{project_pk}/items-bulk/": ("manager", _bulk_actions),
     "/api/projects/{project_pk}/members/": ("manager", _members),
     "/api/projects/{project_pk}/metadata-fields/": ("manager", _metadata_fields),
     "/api/projects/{project_pk}/near-duplicates/": ("manager", _near_duplicates),
@@ -300,8 +332,24 @@ def _list_paths() -> set[str]:
     return found
 
 
+# Viewset `list` actions that answer one object, not rows (so nothing grows with rows there).
+NOT_LISTS = {
+    "/api/projects/{project_pk}/quality/": "the newest quality report (one object)",
+}
+
+
+def _list_actions() -> set[str]:
+    """Every GET routed to a viewset's `list` action in the URL conf, whatever its schema says."""
+    return {
+        path
+        for path, _regex, method, callback in EndpointEnumerator().get_api_endpoints()
+        if method == "GET" and (getattr(callback, "actions", None) or {}).get("get") == "list"
+    }
+
+
 def test_every_list_endpoint_is_measured():
     assert _list_paths() == set(LIST_ENDPOINTS)
+    assert _list_actions() - set(NOT_LISTS) <= set(LIST_ENDPOINTS), "a list action without a row maker"
 
 
 def _queries(client, url: str, rows: int) -> int:
@@ -316,7 +364,8 @@ def _queries(client, url: str, rows: int) -> int:
 
 
 @pytest.mark.parametrize("path", sorted(LIST_ENDPOINTS))
-def test_list_queries_do_not_grow_with_rows(path, people, client_for):
+def test_list_queries_do_not_grow_with_rows(path, people, client_for, monkeypatch):
+    _context["monkeypatch"] = monkeypatch
     role, add_rows = LIST_ENDPOINTS[path]
     client = client_for(people.by_role(role))
     url = path.format(
