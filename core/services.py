@@ -108,8 +108,22 @@ def _background():
     if _executor is None:
         from concurrent.futures import ThreadPoolExecutor
 
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tessera-task")
+        _executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="tessera-task", initializer=_yield_to_requests
+        )
     return _executor
+
+
+def _yield_to_requests() -> None:
+    """Background jobs share `make run`'s process with the requests: their thread runs at the lowest
+    CPU priority (Linux nice is per thread), so when both want a core the requests get it."""
+    import os
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not Linux, or not permitted: jobs still run, at normal priority
+        logger.debug("could not lower the background thread's priority", exc_info=True)
 
 
 def _run_in_thread(task, kwargs: dict) -> None:

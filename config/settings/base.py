@@ -378,8 +378,14 @@ LOGGING = {
 
 # --- quality (quality/services.py, docs/QUALITY.md) ---------------------------------------------------
 QUALITY_DEBOUNCE_SECONDS = float(
-    env_str("QUALITY_DEBOUNCE_SECONDS", "0.15")
-)  # a burst of submits: one recompute
+    env_str("QUALITY_DEBOUNCE_SECONDS", "0.15" if REDIS_URL else "0.4")
+)  # a burst of submits: one recompute (embedded mode: longer, it shares the web process with labeling)
+QUALITY_RECOMPUTE_GAP_SECONDS = float(
+    env_str("QUALITY_RECOMPUTE_GAP_SECONDS", "1.0" if REDIS_URL else "2.0")
+)  # least time between the starts of two passes of one busy project (people labeling nonstop)
+QUALITY_RECOMPUTE_MAX_PASSES = env_int(
+    "QUALITY_RECOMPUTE_MAX_PASSES", 20
+)  # passes one job makes for a busy project before it hands over to a new message
 # Off only in benchmarks of the web path that run jobs inline (no worker): the schedule's UPDATE still
 # runs, the recompute job is not enqueued (bench/benchmarks/labeling.py).
 QUALITY_ENQUEUE = env_bool("QUALITY_ENQUEUE", default=True)
