@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from annotation.selectors import exports as item_selectors
+from core import task_names
 from core.audit import audit_record
 from core.exceptions import DomainError
 from core.realtime import broadcast, broadcast_on_commit, project_group
@@ -77,7 +78,7 @@ from .records import (
 
 logger = logging.getLogger(__name__)
 
-BUILD_TASK = "exports.tasks.release_build_task"
+BUILD_TASK = task_names.RELEASE_BUILD
 FILTER_KEYS = {"reviewed", "gold", "split", "min_agreement", "created_from", "created_until"}
 _NAME = re.compile(RELEASE_NAME_PATTERN)
 _SPLIT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,49}$")
@@ -1380,7 +1381,7 @@ def _reproduce_differences(release: Release, directory: Path, on_progress=None) 
     return differences, len(paths)
 
 
-REPRODUCE_TASK = "exports.tasks.release_reproduce_task"
+REPRODUCE_TASK = task_names.RELEASE_REPRODUCE
 
 
 def reproduction_progress_key(reproduction_id: int) -> str:
