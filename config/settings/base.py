@@ -186,6 +186,23 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "tessera")
+# Queues by kind (docs/DEPLOY.md "Queues"): a long job of one kind never waits behind another kind's.
+# Kind "default" is CELERY_TASK_DEFAULT_QUEUE itself; every other kind is "<default queue>.<kind>".
+# Tasks not listed run on the default queue (short jobs: stats, the beat sweeps, the outbox relay).
+CORE_TASK_KINDS = {
+    "annotation.tasks.import_job_run_task": "imports",  # core.task_names.IMPORT_JOB_RUN
+    "annotation.tasks_sources.bucket_source_sync_task": "imports",  # BUCKET_SOURCE_SYNC
+    "annotation.tasks.split_run_task": "imports",  # SPLIT_RUN: rewrites item rows like an import
+    "annotation.tasks.label_migration_apply_task": "imports",  # LABEL_MIGRATION_APPLY
+    "quality.tasks.quality_recompute_task": "quality",  # QUALITY_RECOMPUTE
+    "annotation.tasks_neardup.near_duplicates_detect_task": "neardup",  # NEAR_DUPLICATES_DETECT
+    "exports.tasks.release_build_task": "releases",  # RELEASE_BUILD
+    "exports.tasks.release_reproduce_task": "releases",  # RELEASE_REPRODUCE
+}
+CORE_QUEUE_KINDS = ("default", "imports", "quality", "neardup", "releases", "models", "webhooks")
+CELERY_TASK_ROUTES = ("config.celery.route_by_kind",)
+# The kinds a worker consumes when started without -Q (compose runs one worker per group of kinds).
+CORE_WORKER_KINDS = tuple(env_list("CORE_WORKER_KINDS") or CORE_QUEUE_KINDS)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_PUBLISH_RETRY = False  # the outbox retries; a publish must fail fast when Redis is down
