@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from annotation.selectors import exports as item_selectors
+from annotation.items.selectors import exports as item_selectors
 from core import task_names
 from core.audit import audit_record
 from core.exceptions import DomainError
@@ -1076,8 +1076,8 @@ class _ReleaseMedia:
         self.bytes += sink.size
 
     def _copy_object(self, item, target) -> None:
-        from annotation.selectors.sources import bucket_source_for_object
-        from annotation.services.sources import parse_object_reference, s3_client
+        from annotation.sources.s3 import parse_object_reference, s3_client
+        from annotation.sources.selectors import bucket_source_for_object
 
         bucket, key = parse_object_reference(item.media_url)
         source = bucket_source_for_object(project_id=self.project_id, bucket=bucket, key=key)

@@ -12,7 +12,7 @@
   and announces `quality.updated` after commit.
 - `gold_set` / `gold_promote` / `gold_remove`: reference answers of gold items.
 
-Reads go through annotation.selectors.quality; item flags and escalations through the annotation
+Reads go through annotation.workflow.selectors.quality; item flags and escalations through the annotation
 services; pausing through the projects services (STYLE.md: never change another app's models).
 """
 
@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotation.selectors import quality as answers_selector
+from annotation.workflow.selectors import quality as answers_selector
 from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
 from projects.models import LabelSchemaVersion, Project, ProjectMembership
@@ -977,7 +977,7 @@ class _Job:
         """Low-agreement items get one more annotator when someone eligible could take them;
         otherwise (nobody left, or at `max_escalation`) they go to the review queue with the reason.
         Returns the real counts: what this run did, and what the database holds now."""
-        from annotation.services.queue import item_escalate, item_flag_for_review
+        from annotation.workflow.services.queue import item_escalate, item_flag_for_review
 
         escalated = flagged = 0
         candidates = answers_selector.items_for_escalation(project=self.project, item_ids=low) if low else []
@@ -1181,7 +1181,7 @@ def _label_renames(project: Project) -> dict[str, dict[str, str]]:
     """control -> old label -> its name in the newest schema, composed over the project's label
     migrations (renames and merges). Annotations keep the labels of the version they were made under;
     quality reads them under today's names. Split and deleted labels have no single new name: their
-    items go back to review (annotation.services.queue.label_migration_apply) and, until then, their
+    items go back to review (annotation.workflow.services.queue.label_migration_apply) and, until then, their
     old answers count as unanswered for that control."""
     from projects.models import LabelMigration
     from projects.schema.migrate import plan_label_migration
@@ -1454,8 +1454,8 @@ def gold_set(
     *, project: Project, actor, item_id: int, result: Any, source: str = GoldStandard.Source.MANUAL
 ) -> GoldStandard:
     """Make an item gold with this reference answer (validated like an annotation). Audited."""
-    from annotation.services.labeling import latest_schema, validate_result
-    from annotation.services.queue import items_workflow_update
+    from annotation.workflow.services.labeling import latest_schema, validate_result
+    from annotation.workflow.services.queue import items_workflow_update
     from core.audit import audit_record
 
     item = answers_selector.item_get(project=project, item_id=item_id)
@@ -1509,7 +1509,7 @@ def gold_promote(*, project: Project, actor, item_id: int) -> GoldStandard:
 
 @transaction.atomic
 def gold_remove(*, project: Project, actor, item_id: int) -> None:
-    from annotation.services.queue import items_workflow_update
+    from annotation.workflow.services.queue import items_workflow_update
     from core.audit import audit_record
 
     gold = GoldStandard.objects.filter(project=project, item_id=item_id).first()
