@@ -47,7 +47,7 @@ def quality_schedule(*, project_id: int, full: bool = False) -> bool:
     """Ask for a recompute of the project's quality after this transaction commits.
 
     Cheap enough for every submission: one UPDATE when a job is already in flight (the generation
-    bump), which is almost always; the first change of a burst claims `pending` in that same UPDATE
+    bump), which is almost always; the first change of a burst claims `pending` in a second UPDATE
     and enqueues the job. Returns whether a job was enqueued.
     """
     now = timezone.now()
@@ -56,12 +56,20 @@ def quality_schedule(*, project_id: int, full: bool = False) -> bool:
     stale = now - PENDING_STALE
     full_value = True if full else F("full_requested")
     state = QualityState.objects.filter(project_id=project_id)
-    claimed = state.filter(Q(pending=False) | Q(requested_at__lt=stale)).update(
+    # The common case first (a job is in flight: it will see this generation), in one statement.
+    # A job clearing `pending` at the same time either commits first (this matches nothing and the
+    # claim below enqueues) or waits for this row lock and then sees the new generation.
+    if state.filter(pending=True, requested_at__gte=stale).update(
+        generation=F("generation") + 1, full_requested=full_value
+    ):
+        return False
+    free = Q(pending=False) | Q(requested_at__lt=stale) | Q(requested_at__isnull=True)
+    claimed = state.filter(free).update(
         pending=True, requested_at=now, generation=F("generation") + 1, full_requested=full_value
     )
     if not claimed:
         if state.update(generation=F("generation") + 1, full_requested=full_value):
-            return False  # a job is in flight; it will see this generation
+            return False  # claimed by a racing change between the two statements: its job sees this one
         try:
             with transaction.atomic():  # a savepoint: a racing creator must not break our transaction
                 QualityState.objects.create(

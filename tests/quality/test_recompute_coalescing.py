@@ -50,6 +50,21 @@ def test_a_burst_enqueues_one_job_and_counts_every_change(people):
     assert (state.pending, state.generation, state.computed_generation) == (True, 25, 0)
 
 
+def test_a_change_while_a_job_is_in_flight_costs_one_statement(people):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    project = people.project
+    quality_schedule(project_id=project.id)
+    connection.queries_log.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert quality_schedule(project_id=project.id) is False
+
+    assert len(queries) == 1
+    assert _state(project).generation == 2
+
+
 def test_one_pass_covers_the_burst_and_clears_the_flag(people):
     project = people.project
     for _ in range(6):
