@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from bench.support import AsgiServer, manage, run_workload
@@ -25,7 +26,38 @@ def _pct(values: list[float], share: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1) if ordered else 0.0
 
 
-def _one_run(ctx: Context, *, label: str, items: int, warmup: int, enqueue: bool) -> dict:
+def _combined_step(client, project_id: int, tally, held: dict) -> bool:
+    """One annotation with submit-and-next: the submit's response carries the next lease."""
+    import time
+    import uuid
+
+    from bench.workloads import labeling_clients as clients
+
+    if held.get("assignment") is None:
+        status, body = client.post(f"/api/projects/{project_id}/queue/next/")
+        if status != 200:
+            tally.errors[f"next HTTP {status}"] += 1
+            return False
+        held["assignment"] = body.get("assignment")
+        if held["assignment"] is None:
+            return False
+    started = time.perf_counter()
+    status, body = client.post(
+        f"/api/projects/{project_id}/assignments/{held['assignment']['id']}/submit/?next=1",
+        {"result": clients.RESULT, "idempotency_key": uuid.uuid4().hex},
+    )
+    if status not in (200, 201):
+        tally.errors[f"submit HTTP {status}:{body.get('code', '')}"] += 1
+        return False
+    tally.submit_ms.append((time.perf_counter() - started) * 1000)
+    tally.submits_total += 1
+    held["assignment"] = body["next"]["assignment"]
+    return held["assignment"] is not None
+
+
+def _one_run(
+    ctx: Context, *, label: str, items: int, warmup: int, enqueue: bool, combined: bool = False
+) -> dict:
     from bench.workloads import labeling_clients as clients
 
     var_dir = ctx.tmp_dir / f"var-{label}"
@@ -48,11 +80,18 @@ def _one_run(ctx: Context, *, label: str, items: int, warmup: int, enqueue: bool
     ) as server:
         server.wait_until_ok()
         client = clients.ApiClient(server.port, seeded["token"])
+        wall = time.perf_counter()
         try:
-            while clients.http_step(client, seeded["project"], tally, deadline=None):
-                pass
+            if combined:
+                held: dict = {}
+                while _combined_step(client, seeded["project"], tally, held):
+                    pass
+            else:
+                while clients.http_step(client, seeded["project"], tally, deadline=None):
+                    pass
         finally:
             client.close()
+        wall = time.perf_counter() - wall
     load_after = os.getloadavg()[0]
     counts = run_workload(
         "bench.workloads.labeling_embedded_run",
@@ -66,6 +105,7 @@ def _one_run(ctx: Context, *, label: str, items: int, warmup: int, enqueue: bool
         "next": {share: _pct(next_ms, share) for share in (0.5, 0.95, 0.99)},
         "submit_p99": _pct(tally.submit_ms[warmup:], 0.99),
         "submits": tally.submits_total,
+        "per_second": round(tally.submits_total / wall, 1) if wall else 0.0,
         "errors": dict(tally.errors),
         "load": (load_before, load_after),
         **counts,
@@ -79,6 +119,8 @@ def run(ctx: Context) -> list[dict]:
     off = _one_run(ctx, label="off", items=items, warmup=warmup, enqueue=False)
     ctx.log(f"{items:,} items, one annotator, recomputes on")
     on = _one_run(ctx, label="on", items=items, warmup=warmup, enqueue=True)
+    ctx.log(f"{items:,} items, one annotator, recomputes on, submit-and-next")
+    both = _one_run(ctx, label="combined", items=items, warmup=warmup, enqueue=True, combined=True)
 
     def notes(part: dict) -> str:
         return (
@@ -111,8 +153,21 @@ def run(ctx: Context) -> list[dict]:
             f"{on['submits']:,} submits ({on['generation']} changes scheduled)",
         },
         {
+            "name": "embedded: annotations/s, one annotator, next + submit (two requests)",
+            "value": on["per_second"],
+            "unit": "annotations/s",
+            "notes": "recomputes on; closed loop, no think time",
+        },
+        {
+            "name": "embedded: annotations/s, one annotator, submit-and-next (one request)",
+            "value": both["per_second"],
+            "unit": "annotations/s",
+            "notes": f"recomputes on; submit ?next=1; submit p99 {both['submit_p99']} ms; errors "
+            f"{both['errors'] or 'none'}; over-served {both['over_served']}, repeated {both['repeated']}",
+        },
+        {
             "name": "embedded: invariant violations",
-            "value": on["over_served"] + on["repeated"] + off["over_served"] + off["repeated"],
+            "value": sum(part["over_served"] + part["repeated"] for part in (off, on, both)),
             "unit": "rows",
             "target": "<= 0",
             "notes": "items with more annotations than their target, and repeated (item, annotator) pairs",
