@@ -47,8 +47,6 @@ def worker(env_extra: dict, names: dict, redis_url: str, log_path):
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
-        "-Q",
-        names["queue"],
         "-l",
         "info",
     ]
