@@ -376,7 +376,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- quality (quality/services.py, docs/QUALITY.md) ---------------------------------------------------
+# --- quality (quality/services/, docs/QUALITY.md) -----------------------------------------------------
 QUALITY_DEBOUNCE_SECONDS = float(
     env_str("QUALITY_DEBOUNCE_SECONDS", "0.15")
 )  # a burst of submits: one recompute
