@@ -387,7 +387,7 @@ QUALITY_FULL_EVERY_SECONDS = env_int(
     "QUALITY_FULL_EVERY_SECONDS", 3600
 )  # incremental runs between full refits
 
-# --- exports (exports/services.py, docs/RELEASES.md) ------------------------------------------------
+# --- exports (exports/services/, docs/RELEASES.md) -------------------------------------------------
 # The Ed25519 key that signs every release's manifest.json (PEM, PKCS#8). Generated with mode 0600 on
 # first use when the file does not exist (embedded mode); in production mount a key and back it up.
 EXPORTS_SIGNING_KEY_PATH = env_str("EXPORTS_SIGNING_KEY_PATH", str(VAR_DIR / "release-signing-key.pem"))
