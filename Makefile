@@ -18,7 +18,7 @@ help:
 	@echo "make run    - set up and serve Tessera on http://$(HOST):$(PORT) (SQLite, in-process tasks)"
 	@echo "make test   - install test dependencies and run lint, frontend, backend and browser tests"
 	@echo "make bench  - run the benchmarks; writes bench/results/latest.{json,md}"
-	@echo "make lint   - ruff check + format check, tsc --noEmit"
+	@echo "make lint   - ruff check + format check, import contracts, mypy, task/event contracts, tsc --noEmit"
 
 # --- installation (stamps make a second run start in seconds) --------------------------------------
 $(BIN)/python:
@@ -64,7 +64,11 @@ test: install frontend/node_modules/.installed
 lint: install frontend/node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
+	$(BIN)/python scripts/check_contracts.py
 	cd frontend && npm run --silent typecheck
+	cd frontend && npm run --silent lint
 
 format: install
 	$(BIN)/ruff format .

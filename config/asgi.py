@@ -1,4 +1,4 @@
-"""ASGI entry: HTTP goes to Django, websockets to the routes collected in core.routing."""
+"""ASGI entry: HTTP goes to Django, websockets to the routes collected in config.routing."""
 
 import os
 
@@ -11,8 +11,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from config.routing import websocket_urlpatterns  # noqa: E402
 from core.body_timeout import RequestBodyTimeoutMiddleware  # noqa: E402
-from core.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

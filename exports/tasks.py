@@ -1,7 +1,9 @@
 from celery import shared_task
 
+from core import task_names
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+
+@shared_task(name=task_names.RELEASE_BUILD, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def release_build_task(release_id: int) -> None:
     """Entry point only. Rules live in exports.services.release_build (idempotent)."""
     from core.jobs import job_heartbeat
@@ -11,7 +13,9 @@ def release_build_task(release_id: int) -> None:
         release_build(release_id=release_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(
+    name=task_names.RELEASE_REPRODUCE, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
 def release_reproduce_task(reproduction_id: int) -> None:
     """Entry point only. Rules live in exports.services.release_reproduce_run (idempotent)."""
     from core.jobs import job_heartbeat

@@ -13,6 +13,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from accounts.services import user_create, user_credentials_revoke
+from core import task_names
 from core.audit import audit_record, diff_fields
 from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, feed_evict_on_commit, project_group
@@ -39,9 +40,9 @@ User = get_user_model()
 
 GROUP_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
-STATS_TASK = "projects.tasks.project_stats_refresh_task"
-ITEM_TARGETS_TASK = "annotation.tasks.item_targets_sync_task"
-QUEUE_ORDER_TASK = "annotation.tasks.queue_order_apply_task"
+STATS_TASK = task_names.PROJECT_STATS_REFRESH
+ITEM_TARGETS_TASK = task_names.ITEM_TARGETS_SYNC
+QUEUE_ORDER_TASK = task_names.QUEUE_ORDER_APPLY
 
 
 def _schedule_stats(project: Project) -> None:
@@ -548,7 +549,7 @@ def guideline_version_create(*, project: Project, actor, body: str, note: str = 
 # --- Background -------------------------------------------------------------------------------------
 
 
-LABEL_MIGRATION_TASK = "annotation.tasks.label_migration_apply_task"
+LABEL_MIGRATION_TASK = task_names.LABEL_MIGRATION_APPLY
 
 
 @transaction.atomic

@@ -7,11 +7,12 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core import task_names
 from core.services import outbox_enqueue
 
 from .models import QualityState
 
-RECOMPUTE_TASK = "quality.tasks.quality_recompute_task"
+RECOMPUTE_TASK = task_names.QUALITY_RECOMPUTE
 PENDING_STALE = timedelta(minutes=10)
 
 

@@ -30,7 +30,9 @@ def encode(arrays: dict[str, np.ndarray], meta: dict) -> bytes:
     for key, array in arrays.items():
         packed.update(pack(key, array))
     buffer = io.BytesIO()
-    np.savez(buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **packed)
+    meta_bytes = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    # numpy's stubs type **kwds as savez's keyword options; here they are the named arrays it stores.
+    np.savez(buffer, __meta__=meta_bytes, **packed)  # type: ignore[arg-type]
     return zlib.compress(buffer.getvalue(), 1)
 
 

@@ -6,6 +6,7 @@ import re
 
 from django.db import transaction
 
+from core import task_names
 from core.audit import audit_record
 from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
@@ -18,7 +19,7 @@ from .build import build_running, release_summary
 from .common import schema_of
 from .validation import description_text, normalise_filter, normalise_languages, normalise_licence
 
-BUILD_TASK = "exports.tasks.release_build_task"
+BUILD_TASK = task_names.RELEASE_BUILD
 
 
 _NAME = re.compile(RELEASE_NAME_PATTERN)

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from core import task_names
 from core.audit import audit_record
 from core.realtime import broadcast_on_commit, project_group
 from core.services import outbox_enqueue
@@ -27,7 +28,7 @@ from .writer import write_release
 logger = logging.getLogger("exports.services")
 
 
-REPRODUCE_TASK = "exports.tasks.release_reproduce_task"
+REPRODUCE_TASK = task_names.RELEASE_REPRODUCE
 
 
 def release_reproduce_request(*, release: Release, actor):

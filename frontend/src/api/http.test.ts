@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { ApiError, get, post, readCookie, request } from "./http";
+import { ApiError, OUTAGE_MAX_WAIT_MS, OUTAGE_RETRIES, get, post, postForm, readCookie, request, retryAfterMs } from "./http";
 
 const fetchMock = vi.fn<typeof fetch>();
 
@@ -135,5 +135,78 @@ describe("readCookie", () => {
   it("finds a cookie among others and decodes it", () => {
     expect(readCookie("csrftoken", "a=1; csrftoken=x%2By; b=2")).toBe("x+y");
     expect(readCookie("csrftoken", "xcsrftoken=1")).toBeUndefined();
+  });
+});
+
+describe("outages (503 + Retry-After)", () => {
+  it("retries a 503 after the delay the server asked for, capped", async () => {
+    respond('{"code": "service_unavailable", "detail": "down"}', { status: 503, headers: { "Retry-After": "5" } });
+    respond('{"code": "service_unavailable", "detail": "down"}', { status: 503, headers: { "Retry-After": "60" } });
+    respond('{"ok": true}', { status: 200 });
+    const slept: number[] = [];
+
+    const result = await request<{ ok: boolean }>("POST", "/api/x/", {
+      body: {},
+      sleep: async (ms) => void slept.push(ms),
+    });
+
+    expect(result).toEqual({ ok: true });
+    expect(slept).toEqual([5000, OUTAGE_MAX_WAIT_MS]);
+    expect(fetchMock).toHaveBeenCalledTimes(3);
+  });
+
+  it("gives up after a few retries and raises the server's error", async () => {
+    for (let i = 0; i <= OUTAGE_RETRIES; i++) {
+      respond('{"code": "service_unavailable", "detail": "down"}', { status: 503, headers: { "Retry-After": "1" } });
+    }
+    const error = await apiError(request("GET", "/api/x/", { sleep: async () => undefined }));
+    expect([error.status, error.code, error.transient]).toEqual([503, "service_unavailable", true]);
+    expect(fetchMock).toHaveBeenCalledTimes(OUTAGE_RETRIES + 1);
+  });
+
+  it("does not retry a 503 without Retry-After, nor other errors", async () => {
+    respond('{"code": "service_unavailable", "detail": "down"}', { status: 503 });
+    expect((await apiError(get("/api/x/"))).status).toBe(503);
+    respond('{"code": "conflict", "detail": "no"}', { status: 409, headers: { "Retry-After": "1" } });
+    expect((await apiError(get("/api/x/"))).status).toBe(409);
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+  });
+
+  it("reads Retry-After as seconds or an HTTP date", () => {
+    expect(retryAfterMs(null)).toBeUndefined();
+    expect(retryAfterMs("3")).toBe(3000);
+    expect(retryAfterMs("Wed, 21 Oct 2015 07:28:10 GMT", Date.parse("Wed, 21 Oct 2015 07:28:00 GMT"))).toBe(10_000);
+    expect(retryAfterMs("soon")).toBeUndefined();
+  });
+});
+
+describe("error body, headers and forms", () => {
+  it("keeps the whole error body and its problems list", async () => {
+    respond(JSON.stringify({ code: "invalid_annotation", detail: "bad", errors: [{ path: "a", code: "x", message: "m" }], guideline_version: 3 }), {
+      status: 400,
+    });
+    const error = await apiError(post("/api/x/", {}));
+    expect(error.body.guideline_version).toBe(3);
+    expect(error.problems).toEqual([{ path: "a", code: "x", message: "m" }]);
+    expect(error.transient).toBe(false);
+  });
+
+  it("sends extra headers and keepalive through an injected transport", async () => {
+    const transport = vi.fn<typeof fetch>().mockResolvedValue(new Response(null, { status: 204 }));
+    await request("PUT", "/api/x/", { body: {}, headers: { "Idempotency-Key": "k" }, keepalive: true, fetch: transport });
+    const init = transport.mock.calls[0]?.[1];
+    expect((init?.headers as Record<string, string> | undefined)?.["Idempotency-Key"]).toBe("k");
+    expect(init?.keepalive).toBe(true);
+    expect(fetchMock).not.toHaveBeenCalled();
+  });
+
+  it("posts a form as multipart with the CSRF header and returns the HTML", async () => {
+    respond("<p>page</p>", { status: 200 });
+    const data = new FormData();
+    data.set("body", "x");
+    expect(await postForm("/projects/1/guidelines/", data)).toBe("<p>page</p>");
+    const init = fetchMock.mock.calls[0]?.[1];
+    expect(init?.body).toBe(data);
+    expect(sentHeaders()).toEqual({ Accept: "text/html", "X-CSRFToken": "Tok3nFromCookie" });
   });
 });

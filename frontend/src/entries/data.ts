@@ -9,7 +9,7 @@
 import { h, render } from "preact";
 
 import { ProjectFeed, feedUrl } from "../realtime/project-feed";
-import { ImportPanel, type ImportPanelConfig } from "../ui/import-panel";
+import { ImportPanel, type ImportPanelConfig } from "../data/import-panel";
 
 interface PageConfig {
   panel: ImportPanelConfig;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
 
-import { enhanceGuidelines, previewFrom, type Fetch } from "./guidelines";
+import { enhanceGuidelines, previewFrom, type SendForm } from "./guidelines";
 
 const PAGE = (preview: string) => `<!doctype html><html><body>
   <div id="guidelines-preview-body">${preview}</div><script>window.__ran = 1</script></body></html>`;
@@ -43,10 +43,10 @@ it("takes the sanitised preview out of a server page without running its scripts
 it("Preview fetches the server's rendering in place, then follows the typing", async () => {
   setPage();
   const calls: { url: string; data: Record<string, FormDataEntryValue> }[] = [];
-  const fetchPage: Fetch = async (url, init) => {
-    const data = Object.fromEntries((init.body as FormData).entries());
+  const fetchPage: SendForm = async (url, form) => {
+    const data = Object.fromEntries(form.entries());
     calls.push({ url, data });
-    return { text: async () => PAGE(`<p>${String(data.body)}</p>`) };
+    return PAGE(`<p>${String(data.body)}</p>`);
   };
   stop = enhanceGuidelines(document, fetchPage, 500);
 
@@ -74,7 +74,7 @@ it("Preview fetches the server's rendering in place, then follows the typing", a
 
 it("typing does not fetch until the author asked for a preview", async () => {
   setPage();
-  const fetchPage = vi.fn<Fetch>();
+  const fetchPage = vi.fn<SendForm>();
   stop = enhanceGuidelines(document, fetchPage, 10);
 
   body().value = "x";
@@ -97,7 +97,7 @@ it("says so when the preview cannot be loaded", async () => {
 
 it("asks before leaving with unsaved changes, not after saving", () => {
   setPage();
-  stop = enhanceGuidelines(document, vi.fn<Fetch>());
+  stop = enhanceGuidelines(document, vi.fn<SendForm>());
   const leave = () => {
     const event = new Event("beforeunload", { cancelable: true });
     window.dispatchEvent(event);
@@ -114,5 +114,5 @@ it("asks before leaving with unsaved changes, not after saving", () => {
 it("does nothing on a page without the form (readers)", () => {
   document.body.innerHTML = "<p>read only</p>";
 
-  expect(enhanceGuidelines(document, vi.fn<Fetch>())).toBeNull();
+  expect(enhanceGuidelines(document, vi.fn<SendForm>())).toBeNull();
 });

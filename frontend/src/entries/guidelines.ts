@@ -10,9 +10,11 @@
  * Page contract: `#guidelines-form` with a `body` textarea and a `preview` submit button, and
  * `#preview` (hidden until used) containing `#guidelines-preview-body`.
  */
-import "../ui/schema-pages.css";
+import { postForm } from "../api/http";
+import "../schema/schema-pages.css";
 
-export type Fetch = (input: string, init: RequestInit) => Promise<Pick<Response, "text">>;
+/** Posts the form's data to the page and returns the HTML it answered (api/http.ts `postForm`). */
+export type SendForm = (url: string, data: FormData) => Promise<string>;
 
 export const LIVE_PREVIEW_DELAY_MS = 700;
 
@@ -25,7 +27,7 @@ export function previewFrom(html: string): Node[] | null {
 
 export function enhanceGuidelines(
   root: Document,
-  fetchPage: Fetch,
+  sendForm: SendForm,
   delayMs = LIVE_PREVIEW_DELAY_MS,
 ): (() => void) | null {
   const form = root.getElementById("guidelines-form");
@@ -48,12 +50,8 @@ export function enhanceGuidelines(
     data.set("preview", "1");
     panel.setAttribute("aria-busy", "true");
     try {
-      const response = await fetchPage(form.action || window.location.pathname, {
-        method: "POST",
-        body: data,
-        credentials: "same-origin",
-      });
-      const nodes = previewFrom(await response.text());
+      const html = await sendForm(form.action || window.location.pathname, data);
+      const nodes = previewFrom(html);
       if (request !== latest) return;
       if (nodes === null || nodes.length === 0) {
         const empty = root.createElement("p");
@@ -106,4 +104,4 @@ export function enhanceGuidelines(
   };
 }
 
-enhanceGuidelines(document, (input, init) => fetch(input, init));
+enhanceGuidelines(document, (url, data) => postForm(url, data));

@@ -7,8 +7,8 @@
 import { h, render } from "preact";
 
 import { ProjectFeed, feedUrl } from "../realtime/project-feed";
-import { changedNoticeHandler } from "../ui/changed-notice";
-import { LiveActivity } from "../ui/live-activity";
+import { changedNoticeHandler } from "../realtime/changed-notice";
+import { LiveActivity } from "../realtime/live-activity";
 
 /** The feed's path from the page config, or `null` if the config is missing or unusable. */
 function readFeedPath(): string | null {

@@ -21,7 +21,8 @@ export interface QualityPageConfig {
 export function readQualityConfig(container: HTMLElement): QualityPageConfig | null {
   const { apiBase, feedPath, canManage } = container.dataset;
   // Same-origin paths only: these end up in fetch() and WebSocket URLs.
-  const isPath = (value: string | undefined): value is string => value !== undefined && value.startsWith("/") && !value.startsWith("//");
+  const isPath = (value: string | undefined): value is string =>
+    typeof value === "string" && value.startsWith("/") && !value.startsWith("//");
   if (!isPath(apiBase) || !isPath(feedPath)) return null;
   return { apiBase, feedPath, canManage: canManage === "1" };
 }

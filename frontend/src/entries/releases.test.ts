@@ -52,7 +52,12 @@ describe("attach", () => {
   it("moves the bar on progress and reloads on publication", () => {
     const container = page();
     let handler: ((event: FeedEvent) => void) | null = null;
-    const feed = { subscribe: (h: (event: FeedEvent) => void) => ((handler = h), () => undefined) };
+    const feed = {
+      subscribe: (h: (event: FeedEvent) => void) => {
+        handler = h;
+        return () => undefined;
+      },
+    };
     const reload = vi.fn();
     attach(container, feed, reload);
     handler!({ type: "feed.ready", data: { project_id: 3 } });

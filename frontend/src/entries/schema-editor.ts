@@ -12,10 +12,10 @@
  */
 import { h, render } from "preact";
 
-import type { ControlType, Issue } from "../ui/schema-definition";
-import { SchemaEditor, type SchemaEditorConfig, type SchemaExample } from "../ui/schema-editor";
-import { SchemaPreview } from "../ui/schema-preview";
-import "../ui/schema-pages.css";
+import type { ControlType, Issue } from "../schema/schema-definition";
+import { SchemaEditor, type SchemaEditorConfig, type SchemaExample } from "../schema/schema-editor";
+import { SchemaPreview } from "../schema/schema-preview";
+import "../schema/schema-pages.css";
 
 interface PageConfig extends SchemaEditorConfig {
   editable: boolean;
@@ -66,8 +66,7 @@ const form = document.getElementById("schema-form");
 const textarea = fieldWrapper?.querySelector("textarea") ?? null;
 
 if (
-  config !== null &&
-  config.editable &&
+  config?.editable &&
   host !== null &&
   fieldWrapper !== null &&
   form instanceof HTMLFormElement &&

@@ -16,9 +16,9 @@
  * `dangerouslySetInnerHTML` with anything that did not pass that sanitiser.
  */
 import type { ComponentType } from "preact";
-import type { Control, Definition, Field } from "../ui/schema-definition";
+import type { Control, Definition, Field } from "../schema/schema-definition";
 
-export type { Control, Definition, Field, Label } from "../ui/schema-definition";
+export type { Control, Definition, Field, Label } from "../schema/schema-definition";
 
 /** One control's answer, in the shape docs/SCHEMA.md gives for its type. */
 export type Answer = unknown;

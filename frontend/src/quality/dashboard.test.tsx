@@ -30,7 +30,9 @@ function fakeFeed(initial: FeedStatus = "open") {
     async send(type: string, data: Record<string, unknown>) {
       const event = parseFeedEvent(JSON.stringify({ type, data }));
       if (event === null) throw new Error("test sent a malformed event");
-      await act(async () => eventHandlers.forEach((handler) => handler(event)));
+      await act(async () => eventHandlers.forEach((handler) => {
+        handler(event);
+      }));
     },
   };
 }

@@ -6,7 +6,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 
 import { ApiError } from "../api/http";
 import type { FeedEvent, FeedStatus, ProjectFeed } from "../realtime/project-feed";
-import "../ui/live-activity.css";
+import "../realtime/live-activity.css";
 import type { QualityApi } from "./api";
 import { AgreementChart, ConfusionMatrix, Heatmap } from "./charts";
 import { AnnotatorTable, GoldTable, LabelTable, ModelTable, Section, SliceTable } from "./tables";
@@ -194,7 +194,7 @@ export function QualityDashboard({ api, feed, apiBase, canManage, now = () => ne
           {report ? runStamp(report.run, now()) : report === null ? "Not computed yet" : "Loading…"}
         </span>
         <span id="quality-updated" role="status" class="q-updated">
-          {updatedAt !== null ? `Updated ${now().getTime() - updatedAt.getTime() < 60_000 ? "just now" : "at " + updatedAt.toLocaleTimeString("en-GB")}` : ""}
+          {updatedAt !== null ? `Updated ${now().getTime() - updatedAt.getTime() < 60_000 ? "just now" : `at ${updatedAt.toLocaleTimeString("en-GB")}`}` : ""}
         </span>
       </div>
       <div class="q-toolbar__actions">

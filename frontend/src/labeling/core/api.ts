@@ -1,41 +1,15 @@
 /**
- * The labeling session's API client (docs/API.md#labeling). Framework-free; `fetch` is injectable.
- * Unlike api/http.ts it keeps the whole error body (`guideline_version`, `errors[]` of
- * invalid_annotation) because the labeling page acts on them.
+ * The labeling session's API (docs/API.md#labeling): typed functions over the one HTTP client,
+ * api/http.ts (CSRF, `ApiError` with the whole error body, which the labeling page acts on:
+ * `guideline_version`, the `errors[]` of invalid_annotation). Framework-free; `fetch` is injectable.
  */
-import type { Result, TaskItem } from "../contract";
+import { ApiError, type FetchLike, type HttpMethod, request } from "../../api/http";
+import type { Definition, Result, TaskItem } from "../contract";
 
-export interface ApiProblem {
-  path: string;
-  code: string;
-  message: string;
-}
+export type { ApiProblem, FetchLike } from "../../api/http";
 
-export class SessionError extends Error {
-  override readonly name = "SessionError";
-  constructor(
-    /** 0 when the request never got an answer (offline). */
-    readonly status: number,
-    readonly code: string,
-    readonly detail: string,
-    readonly body: Record<string, unknown> = {},
-  ) {
-    super(detail);
-  }
-
-  get problems(): ApiProblem[] {
-    const errors = this.body.errors;
-    if (!Array.isArray(errors)) return [];
-    return errors
-      .filter((e): e is Record<string, unknown> => typeof e === "object" && e !== null)
-      .map((e) => ({ path: String(e.path ?? ""), code: String(e.code ?? ""), message: String(e.message ?? "") }));
-  }
-
-  /** Worth retrying later: offline, a timeout or a server error. */
-  get transient(): boolean {
-    return this.status === 0 || this.status === 408 || this.status === 429 || this.status >= 500;
-  }
-}
+/** What the labeling page says when the server cannot be reached (the outbox keeps the work). */
+export const OFFLINE_DETAIL = "Could not reach the server; your work is kept in this browser.";
 
 export interface Correction {
   reason: string;
@@ -71,7 +45,7 @@ export interface AssignmentInfo {
   draft: Result | null;
   draft_saved_at: string | null;
   active_ms: number;
-  schema: { version: number; definition: import("../contract").Definition } | null;
+  schema: { version: number; definition: Definition } | null;
   annotation: AnnotationInfo | null;
   correction: Correction | null;
   prediction: PredictionInfo | null;
@@ -97,20 +71,10 @@ export interface SubmitBody {
   prediction?: number | null;
 }
 
-export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
-
-export function csrfToken(cookies: string = typeof document === "undefined" ? "" : document.cookie): string | undefined {
-  for (const pair of cookies.split(";")) {
-    const eq = pair.indexOf("=");
-    if (eq !== -1 && pair.slice(0, eq).trim() === "csrftoken") return decodeURIComponent(pair.slice(eq + 1).trim());
-  }
-  return undefined;
-}
-
 export class SessionClient {
   constructor(
     readonly projectId: number,
-    private readonly fetchImpl: FetchLike = (input, init) => fetch(input, init),
+    private readonly fetchImpl?: FetchLike,
     private readonly base = "/api/projects",
   ) {}
 
@@ -119,45 +83,18 @@ export class SessionClient {
   }
 
   async call<T>(
-    method: string,
+    method: HttpMethod,
     path: string,
     body?: unknown,
     headers: Record<string, string> = {},
     keepalive = false,
   ): Promise<T> {
-    const all: Record<string, string> = { Accept: "application/json", ...headers };
-    if (body !== undefined) all["Content-Type"] = "application/json";
-    const token = csrfToken();
-    if (token !== undefined && method !== "GET") all["X-CSRFToken"] = token;
-    let response: Response;
     try {
-      response = await this.fetchImpl(this.url(path), {
-        method,
-        headers: all,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        credentials: "same-origin",
-        keepalive,
-      });
-    } catch {
-      throw new SessionError(0, "network_error", "Could not reach the server; your work is kept in this browser.");
+      return await request<T>(method, this.url(path), { body, headers, keepalive, fetch: this.fetchImpl });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 0) throw new ApiError(0, error.code, OFFLINE_DETAIL);
+      throw error;
     }
-    const text = await response.text();
-    let parsed: unknown = undefined;
-    try {
-      parsed = text === "" ? undefined : JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    if (!response.ok) {
-      const record = typeof parsed === "object" && parsed !== null ? (parsed as Record<string, unknown>) : {};
-      throw new SessionError(
-        response.status,
-        typeof record.code === "string" ? record.code : `http_${response.status}`,
-        typeof record.detail === "string" ? record.detail : `The server answered ${response.status}.`,
-        record,
-      );
-    }
-    return parsed as T;
   }
 
   next = () => this.call<NextItem>("POST", "queue/next/");

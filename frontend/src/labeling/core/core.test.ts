@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 
 import type { Definition } from "../contract";
-import { SessionClient, SessionError } from "./api";
+import { ApiError } from "../../api/http";
+import { SessionClient } from "./api";
 import { DraftKeeper, draftKey } from "./drafts";
 import { HotkeyMap, comboOf, describeCombo, isTypingTarget } from "./hotkeys";
 import { Outbox, outboxKey } from "./outbox";
@@ -224,7 +225,7 @@ describe("DraftKeeper", () => {
     vi.useFakeTimers();
     const storage = memory();
     const states: string[] = [];
-    const save = vi.fn().mockRejectedValue(new SessionError(0, "network_error", "offline"));
+    const save = vi.fn().mockRejectedValue(new ApiError(0, "network_error", "offline"));
     const keeper = new DraftKeeper({ projectId: 1, storage, save, delayMs: 100, now: () => 5000, onState: (s) => states.push(s) });
     keeper.begin(7, 70);
     keeper.change({ a: "unsaved" });
@@ -256,8 +257,8 @@ describe("Outbox", () => {
     const annotation = { id: 1 } as never;
     const send = vi
       .fn()
-      .mockRejectedValueOnce(new SessionError(0, "network_error", "offline"))
-      .mockRejectedValueOnce(new SessionError(503, "http_503", "down"))
+      .mockRejectedValueOnce(new ApiError(0, "network_error", "offline"))
+      .mockRejectedValueOnce(new ApiError(503, "http_503", "down"))
       .mockResolvedValueOnce(annotation);
     const sent = vi.fn();
     const outbox = new Outbox({ projectId: 9, storage, send, baseDelayMs: 1000, onSent: sent });
@@ -282,7 +283,7 @@ describe("Outbox", () => {
     const outbox = new Outbox({
       projectId: 9,
       storage,
-      send: vi.fn().mockRejectedValue(new SessionError(409, "lease_lost", "lost")),
+      send: vi.fn().mockRejectedValue(new ApiError(409, "lease_lost", "lost")),
       onRefused: refused,
     });
     const outcome = await outbox.submit(entry);
@@ -293,7 +294,7 @@ describe("Outbox", () => {
 
   it("flushes at once when the browser comes back online", async () => {
     const target = new EventTarget();
-    const send = vi.fn().mockRejectedValueOnce(new SessionError(0, "network_error", "x")).mockResolvedValue({ id: 2 });
+    const send = vi.fn().mockRejectedValueOnce(new ApiError(0, "network_error", "x")).mockResolvedValue({ id: 2 });
     const outbox = new Outbox({ projectId: 9, storage: memory(), send, baseDelayMs: 60_000 });
     const stop = outbox.listen(target as unknown as Window);
     await outbox.submit(entry);
@@ -315,7 +316,7 @@ describe("SessionClient", () => {
     const [url, init] = fetchImpl.mock.calls[0]!;
     expect(url).toBe("/api/projects/4/assignments/5/submit/");
     expect(init.headers["Idempotency-Key"]).toBe("abc");
-    expect(error).toBeInstanceOf(SessionError);
+    expect(error).toBeInstanceOf(ApiError);
     expect(error.problems).toEqual([{ path: "a", code: "x", message: "m" }]);
     expect(error.transient).toBe(false);
   });
@@ -346,7 +347,7 @@ describe("ActiveTimer and Heartbeat", () => {
 
   it("stops and reports a lost lease", async () => {
     const lost = vi.fn();
-    const beat = new Heartbeat({ intervalMs: 1000, beat: () => Promise.reject(new SessionError(409, "lease_lost", "x")), onLost: lost });
+    const beat = new Heartbeat({ intervalMs: 1000, beat: () => Promise.reject(new ApiError(409, "lease_lost", "x")), onLost: lost });
     beat.start();
     await beat.beatNow();
     expect(lost).toHaveBeenCalledTimes(1);
@@ -358,7 +359,7 @@ describe("ActiveTimer and Heartbeat", () => {
   it("keeps beating through transient errors", async () => {
     const lost = vi.fn();
     const errors = vi.fn();
-    const beat = new Heartbeat({ intervalMs: 1000, beat: () => Promise.reject(new SessionError(0, "network_error", "x")), onLost: lost, onError: errors });
+    const beat = new Heartbeat({ intervalMs: 1000, beat: () => Promise.reject(new ApiError(0, "network_error", "x")), onLost: lost, onError: errors });
     beat.start();
     await beat.beatNow();
     expect([lost.mock.calls.length, errors.mock.calls.length, beat.running]).toEqual([0, 1, true]);

@@ -6,7 +6,7 @@
  * 409 lease_lost, ...) leaves the queue and is reported, with the result, so nothing is lost.
  */
 import type { AnnotationInfo, SubmitBody } from "./api";
-import { SessionError } from "./api";
+import { ApiError } from "../../api/http";
 import { type KeyValue, readJson, writeJson } from "./storage";
 
 export interface OutboxEntry {
@@ -27,7 +27,7 @@ export interface OutboxOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   onSent?(entry: OutboxEntry, annotation: AnnotationInfo): void;
-  onRefused?(entry: OutboxEntry, error: SessionError): void;
+  onRefused?(entry: OutboxEntry, error: ApiError): void;
   onChange?(pending: readonly OutboxEntry[]): void;
 }
 
@@ -55,7 +55,7 @@ export class Outbox {
 
   /** Queues a submission and tries to send it now; resolves with the first attempt's outcome. */
   async submit(entry: Omit<OutboxEntry, "attempts" | "nextAt" | "queuedAt">): Promise<
-    { status: "sent"; annotation: AnnotationInfo } | { status: "queued"; error: SessionError } | { status: "refused"; error: SessionError }
+    { status: "sent"; annotation: AnnotationInfo } | { status: "queued"; error: ApiError } | { status: "refused"; error: ApiError }
   > {
     const full: OutboxEntry = { ...entry, attempts: 0, nextAt: 0, queuedAt: this.now() };
     this.entries = [...this.entries.filter((e) => e.assignmentId !== entry.assignmentId), full];
@@ -97,7 +97,7 @@ export class Outbox {
       this.options.onSent?.(entry, annotation);
       return { status: "sent" as const, annotation };
     } catch (raw) {
-      const error = raw instanceof SessionError ? raw : new SessionError(0, "network_error", String(raw));
+      const error = raw instanceof ApiError ? raw : new ApiError(0, "network_error", String(raw));
       if (error.transient) {
         entry.attempts += 1;
         const delay = Math.min(this.max, this.base * 2 ** (entry.attempts - 1));

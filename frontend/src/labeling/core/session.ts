@@ -3,7 +3,7 @@
  * window focused and the person did something (a key, a click, a pointer move) in the last
  * `idleMs`; the heartbeat reports it and renews the lease, and tells when the lease is lost.
  */
-import { SessionError } from "./api";
+import { ApiError } from "../../api/http";
 
 export interface Clock {
   now(): number;
@@ -79,7 +79,7 @@ export class ActiveTimer {
 export interface HeartbeatOptions {
   intervalMs: number;
   beat(): Promise<unknown>;
-  onLost(error: SessionError): void;
+  onLost(error: ApiError): void;
   onError?(error: unknown): void;
 }
 
@@ -107,7 +107,7 @@ export class Heartbeat {
     try {
       await this.options.beat();
     } catch (error) {
-      if (error instanceof SessionError && LOST_CODES.has(error.code)) {
+      if (error instanceof ApiError && LOST_CODES.has(error.code)) {
         this.stop();
         this.options.onLost(error);
       } else this.options.onError?.(error);

@@ -2,7 +2,7 @@
 import { useEffect, useRef } from "preact/hooks";
 
 import type { Control, Hotkey, LabelingContext } from "../contract";
-import { type Binding, HotkeyMap, describeCombo } from "../core/hotkeys";
+import { type Binding, type HotkeyMap, describeCombo } from "../core/hotkeys";
 import { controlToolFor } from "../registry";
 import { controlHeading } from "./workspace";
 

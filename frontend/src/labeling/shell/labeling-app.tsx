@@ -6,7 +6,8 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 
 import type { LabelingContext, Result } from "../contract";
-import { type AssignmentInfo, type NextItem, SessionClient, SessionError, newIdempotencyKey } from "../core/api";
+import { ApiError } from "../../api/http";
+import { type AssignmentInfo, type NextItem, SessionClient, newIdempotencyKey } from "../core/api";
 import { DraftKeeper, type DraftState } from "../core/drafts";
 import { type Binding, HotkeyMap } from "../core/hotkeys";
 import { Outbox, type OutboxEntry } from "../core/outbox";
@@ -79,7 +80,7 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
         save: (id, result, keepalive) => client.draft(id, result, 0, keepalive),
         onState: (state, error) => {
           setDraftState(state);
-          if (error instanceof SessionError && error.code === "lease_lost") lost(error.detail);
+          if (error instanceof ApiError && error.code === "lease_lost") lost(error.detail);
         },
       }),
     [client],
@@ -144,13 +145,14 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
     setPhase({ kind: "lost", detail: `${detail} Your work is kept in this browser.` });
   }
 
-  function refused(entry: OutboxEntry, error: SessionError) {
+  function refused(entry: OutboxEntry, error: ApiError) {
     setSubmitting(false);
     if (error.code === "invalid_annotation") {
       const byControl: Record<string, string[]> = {};
       for (const p of error.problems) {
         const name = p.path.split(/[.[]/)[0] ?? "";
-        (byControl[name] ??= []).push(p.message);
+        byControl[name] ??= [];
+        byControl[name].push(p.message);
       }
       setProblems(byControl);
       setNotice({ tone: "error", text: "The server found problems in this annotation; they are shown next to each control." });
@@ -182,7 +184,7 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
   }
 
   function handleNextError(error: unknown) {
-    if (!(error instanceof SessionError)) {
+    if (!(error instanceof ApiError)) {
       setPhase({ kind: "error", detail: String(error) });
       return;
     }
@@ -214,7 +216,7 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
     startedFromPrediction.current = null;
     if (restored !== null && !isEmpty(restored)) initial = restored;
     else if (a.correction && a.annotation) initial = a.annotation.result;
-    else if (a.prediction && a.prediction.result && typeof a.prediction.result === "object") {
+    else if (a.prediction?.result && typeof a.prediction.result === "object") {
       initial = { ...a.prediction.result };
       predicted = Object.keys(initial).filter((k) => definition.controls.some((c) => c.name === k));
       startedFromPrediction.current = a.prediction.id;
@@ -345,7 +347,7 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
       setNotice({ tone: "info", text: "Skipped. It will not be shown to you again." });
       void loadNext(false);
     } catch (error) {
-      setNotice({ tone: "error", text: error instanceof SessionError ? error.detail : String(error) });
+      setNotice({ tone: "error", text: error instanceof ApiError ? error.detail : String(error) });
     }
   }
 
@@ -356,7 +358,7 @@ export function LabelingApp({ config, client: given, guidelinesPanel }: Labeling
       setNotice({ tone: "ok", text: `Thanks: you confirmed guidelines v${version}.` });
       void loadNext(false);
     } catch (error) {
-      setNotice({ tone: "error", text: error instanceof SessionError ? error.detail : String(error) });
+      setNotice({ tone: "error", text: error instanceof ApiError ? error.detail : String(error) });
     }
   }
 

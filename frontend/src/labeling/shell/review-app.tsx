@@ -7,7 +7,8 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 
 import type { LabelingContext, OtherAnnotation } from "../contract";
-import { type AnnotationInfo, type ReviewTask, SessionClient, SessionError } from "../core/api";
+import { ApiError } from "../../api/http";
+import { type AnnotationInfo, type ReviewTask, SessionClient } from "../core/api";
 import { differs, summarise } from "../core/compare";
 import { type Binding, HotkeyMap } from "../core/hotkeys";
 import { resultForSubmit, visibleControls } from "../core/show-if";
@@ -67,7 +68,7 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
       setSelected(Math.max(0, next.annotations.findIndex((a) => a.review === "pending")));
       setPhase(next.item === null ? "empty" : "working");
     } catch (e) {
-      setError(e instanceof SessionError ? e.detail : String(e));
+      setError(e instanceof ApiError ? e.detail : String(e));
       setPhase("error");
     }
   }
@@ -126,14 +127,14 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
       if (nextPending >= 0) setSelected(nextPending);
       else void loadNext();
     } catch (e) {
-      setNotice({ tone: "error", text: e instanceof SessionError ? e.detail : String(e) });
+      setNotice({ tone: "error", text: e instanceof ApiError ? e.detail : String(e) });
     } finally {
       setBusy(false);
     }
   }
 
   function startFix() {
-    if (!current || current.review !== "pending") return;
+    if (current?.review !== "pending") return;
     store.reset(current.result);
     setMode("fix");
   }

@@ -107,7 +107,7 @@ export function colorIn(labels: readonly Label[], value: string | undefined): st
   const index = labels.findIndex((l) => l.value === value);
   const color = labels[index]?.color;
   if (typeof color === "string" && COLOR.test(color)) return expand(color);
-  return PALETTE[(index < 0 ? 0 : index) % PALETTE.length]!;
+  return PALETTE[Math.max(index, 0) % PALETTE.length]!;
 }
 
 export const labelColor = (control: Control, value: string | undefined): string => colorIn(labelsOf(control), value);

@@ -66,7 +66,7 @@ export function AudioFieldView({ field, value, controls, ctx }: FieldViewProps) 
   /** Rebuild the regions from the answers (and the others', read-only). */
   const sync = () => {
     const w = ws.current;
-    if (!w || !w.wave.getDuration()) return;
+    if (!w?.wave.getDuration()) return;
     const c = ctxRef.current;
     const sel = mediaState().selected;
     syncing.current = true;

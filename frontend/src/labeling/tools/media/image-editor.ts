@@ -517,7 +517,9 @@ export class ImageEditor {
         }
         return false;
       case "Enter":
-        return draft ? (this.closePolygon(), true) : false;
+        if (!draft) return false;
+        this.closePolygon();
+        return true;
       case "Backspace":
         if (draft) {
           const points = draft.points.slice(0, -1);

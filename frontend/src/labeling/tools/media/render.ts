@@ -51,7 +51,10 @@ export function drawItems(g: G, items: readonly DrawItem[], scale: number): void
       }
     } else if (item.kind === "polygon") {
       g.beginPath();
-      item.points.forEach(([x, y], i) => (i === 0 ? g.moveTo(x, y) : g.lineTo(x, y)));
+      item.points.forEach(([x, y], i) => {
+        if (i === 0) g.moveTo(x, y);
+        else g.lineTo(x, y);
+      });
       if (item.closed) g.closePath();
       if (item.closed && !item.faded) {
         g.fillStyle = item.color + (item.selected ? "40" : "26");

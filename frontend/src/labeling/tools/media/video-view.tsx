@@ -13,7 +13,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Control, ControlProps, ControlTool, FieldViewProps, LabelingContext } from "../../contract";
 import { armedLabel, labelColor, labelsOf, segmentsOf, tracksOf } from "./answers";
 import { LabelPicker, controlLabel, mediaUrlOf, reservedKeys, useMediaState } from "./common";
-import { type DrawItem } from "./image-editor";
+import type { DrawItem } from "./image-editor";
 import { HANDLES, type Point, handlePoint } from "./geometry";
 import { drawHandles, drawItems } from "./render";
 import { addSegment, updateSegment } from "./segments";

@@ -17,7 +17,7 @@ export function colorOf(control: Control, value: string): string {
   const index = labels.findIndex((l) => l.value === value);
   const color = labels[index]?.color;
   if (typeof color === "string" && COLOR.test(color)) return expand(color);
-  return PALETTE[(index < 0 ? 0 : index) % PALETTE.length]!;
+  return PALETTE[Math.max(index, 0) % PALETTE.length]!;
 }
 
 function expand(color: string): string {

@@ -77,8 +77,8 @@ describe("Markdown with source offsets", () => {
     expect(shape(parseMarkdown("[ok](https://a.example/x) [no](javascript:alert(1)) ![cat](http://c/x.png) \\*"))).toBe(
       "p(a[https://a.example/x](ok) span(no) span(cat) *)",
     );
-    const escape = runsOf(parseMarkdown("a \\* b")).find((r) => r.text === "*")!;
-    expect(escape).toEqual({ s: 2, e: 4, text: "*", linear: false }); // "\*": one unit of two code points
+    const escaped = runsOf(parseMarkdown("a \\* b")).find((r) => r.text === "*")!;
+    expect(escaped).toEqual({ s: 2, e: 4, text: "*", linear: false }); // "\*": one unit of two code points
   });
 
   it("does not treat snake_case or a lone star as emphasis, and shows raw HTML as text", () => {

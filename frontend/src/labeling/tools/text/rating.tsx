@@ -55,6 +55,7 @@ function RatingPanel({ control, ctx }: ControlProps) {
   const digits = ratingDigits(control);
   const scope = ratingDigitScope(control, ctx);
   const answer = ctx.result[control.name];
+  // biome-ignore lint/complexity/useIndexOf: `answer` is unknown; indexOf would need a cast
   const index = steps.findIndex((v) => v === answer);
   const set = (value: number) => ctx.setAnswer(control.name, answer === value ? null : value);
   const focusStep = (scale: HTMLElement, value: number) =>

@@ -59,6 +59,7 @@ export const looksLikeHtml = (source: string) => /<\/?[a-zA-Z][^>]*>/.test(sourc
 
 export function safeHref(raw: string): string | null {
   // Browsers ignore control characters and whitespace inside a scheme ("java\tscript:").
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips control characters a URL may hide behind
   const cleaned = raw.replace(/[\u0000-\u0020\u007f-\u009f]/g, "");
   return SAFE_URL.test(cleaned) ? raw.trim() : null;
 }
@@ -94,7 +95,7 @@ export function parseRichText(source: string): RichNode[] {
     if (e <= s) return;
     const last = runs[runs.length - 1];
     const text = chars.slice(s, e).join("");
-    if (last !== undefined && last.linear && last.e === s) {
+    if (last?.linear && last.e === s) {
       last.e = e;
       last.text += text;
     } else runs.push({ s, e, text, linear: true });

@@ -40,7 +40,9 @@ export function spanConflict(spans: readonly Span[], start: number, end: number,
 let lastMessage: { text: string; at: number } | null = null;
 export const spanMessage = () => (lastMessage && Date.now() - lastMessage.at < 5000 ? lastMessage.text : null);
 /** Forget the last refusal message (Escape, a new item). */
-export const clearSpanMessage = () => void (lastMessage = null);
+export const clearSpanMessage = () => {
+  lastMessage = null;
+};
 
 export function createSpan(control: Control, ctx: LabelingContext, source: string, start: number, end: number, label: string): boolean {
   const spans = spansOf(ctx.result[control.name]);

@@ -2,7 +2,7 @@ import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
-import { parseImportJob, type ImportJob, type UploadXhr } from "../api/imports";
+import { parseImportJob, type ImportJob, type UploadXhr } from "./imports";
 import { parseFeedEvent, type FeedEvent, type FeedStatus } from "../realtime/project-feed";
 import { ImportPanel, ImportResult, importPercent, labelSummary, resultSummary, type ImportPanelConfig } from "./import-panel";
 
@@ -77,13 +77,17 @@ function fakeFeed(initial: FeedStatus = "open") {
       const event = parseFeedEvent(JSON.stringify({ type, data }));
       if (event === null) throw new Error("test sent a malformed event");
       await act(async () => {
-        eventHandlers.forEach((handler) => handler(event));
+        eventHandlers.forEach((handler) => {
+        handler(event);
+      });
         await vi.advanceTimersByTimeAsync(0);
       });
     },
     async setStatus(status: FeedStatus) {
       feed.status = status;
-      await act(async () => statusHandlers.forEach((handler) => handler(status)));
+      await act(async () => statusHandlers.forEach((handler) => {
+        handler(status);
+      }));
     },
   };
 }

@@ -2,7 +2,7 @@ import { render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 
-import { parseFeedEvent, type FeedEvent, type FeedStatus } from "../realtime/project-feed";
+import { parseFeedEvent, type FeedEvent, type FeedStatus } from "./project-feed";
 import { LiveActivity, describeEvent } from "./live-activity";
 
 /** A minimal feed the test drives by hand. Events go through the real parser, as on the wire. */
@@ -26,12 +26,16 @@ function fakeFeed() {
     send(type: string, data: Record<string, unknown>) {
       const event = parseFeedEvent(JSON.stringify({ type, data }));
       if (event === null) throw new Error("test sent a malformed event");
-      act(() => eventHandlers.forEach((handler) => handler(event)));
+      act(() => eventHandlers.forEach((handler) => {
+        handler(event);
+      }));
     },
     setStatus(status: FeedStatus, willReconnect = true) {
       feed.status = status;
       feed.willReconnect = willReconnect;
-      act(() => statusHandlers.forEach((handler) => handler(status)));
+      act(() => statusHandlers.forEach((handler) => {
+        handler(status);
+      }));
     },
   };
 }

@@ -4,7 +4,7 @@
  * POST /api/projects/<id>/imports/ (multipart) answers 202 with the job; GET
  * /api/projects/<id>/imports/<job>/ reads it. Errors are `ApiError`s, as from `http.ts`.
  */
-import { ApiError, get, readCookie } from "./http";
+import { ApiError, get, readCookie } from "../api/http";
 
 export type ImportStatus = "queued" | "running" | "succeeded" | "failed";
 

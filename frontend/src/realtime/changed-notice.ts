@@ -3,7 +3,7 @@
  * project's settings, so nobody keeps editing a stale form (the server refuses stale saves
  * with 409 stale_update; this tells the user before they try).
  */
-import type { FeedEvent } from "../realtime/project-feed";
+import type { FeedEvent } from "./project-feed";
 
 const SETTINGS_EVENTS: ReadonlySet<string> = new Set(["project.updated", "project.archived", "project.unarchived"]);
 

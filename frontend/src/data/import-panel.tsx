@@ -11,7 +11,7 @@ import {
   type ImportProgress,
   type UploadHandle,
   type UploadXhrConstructor,
-} from "../api/imports";
+} from "./imports";
 import type { FeedEvent, FeedStatus, ProjectFeed } from "../realtime/project-feed";
 import "./import-panel.css";
 

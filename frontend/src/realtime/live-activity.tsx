@@ -7,7 +7,7 @@ import {
   type ProjectFeed,
   type ProjectStatKey,
   type ProjectStats,
-} from "../realtime/project-feed";
+} from "./project-feed";
 import "./live-activity.css";
 
 /** How many events the list keeps; older ones drop off the bottom. */

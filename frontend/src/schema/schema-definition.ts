@@ -142,12 +142,18 @@ export function jsonErrorOffset(text: string): number | null {
         i = j + 1;
         return true;
       }
-      if (c < 32) return ((i = j), false);
+      if (c < 32) {
+        i = j;
+        return false;
+      }
       if (c === 92) {
         const next = text[j + 1] ?? "";
         if ('"\\/bfnrt'.includes(next) && next !== "") j += 1;
         else if (next === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(j + 2, j + 6))) j += 5;
-        else return ((i = j), false);
+        else {
+          i = j;
+          return false;
+        }
       }
     }
     i = text.length;
@@ -297,7 +303,10 @@ export function quickCheck(value: unknown, types: readonly ControlType[], fieldT
   const fieldTypeByName = new Map<string, string>();
   (fields ?? []).forEach((field, i) => {
     const where = `fields[${i}]`;
-    if (!isRecord(field)) return add(where, "Each field must be an object.");
+    if (!isRecord(field)) {
+      add(where, "Each field must be an object.");
+      return;
+    }
     if (typeof field.name !== "string" || !NAME_PATTERN.test(field.name)) {
       add(`${where}.name`, "A name starts with a letter or _ and has at most 64 letters, digits or _.");
     } else if (fieldTypeByName.has(field.name)) add(`${where}.name`, `The field name '${field.name}' is used twice.`);
@@ -312,7 +321,10 @@ export function quickCheck(value: unknown, types: readonly ControlType[], fieldT
   const hotkeys = new Map<string, string>();
   (controls ?? []).forEach((control, i) => {
     const where = `controls[${i}]`;
-    if (!isRecord(control)) return add(where, "Each control must be an object.");
+    if (!isRecord(control)) {
+      add(where, "Each control must be an object.");
+      return;
+    }
     const name = control.name;
     if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
       add(`${where}.name`, "A name starts with a letter or _ and has at most 64 letters, digits or _.");
@@ -363,9 +375,13 @@ export function quickCheck(value: unknown, types: readonly ControlType[], fieldT
 }
 
 function checkLabel(value: unknown, path: string, what: string, add: (path: string, message: string) => void): void {
-  if (typeof value !== "string" || value.length === 0) return add(path, `The ${what} needs a value.`);
+  if (typeof value !== "string" || value.length === 0) {
+    add(path, `The ${what} needs a value.`);
+    return;
+  }
   if (value.length > 100) add(path, `The ${what} may have at most 100 characters.`);
   if (/[<>]/.test(value)) add(path, `The ${what} ${JSON.stringify(value)} contains '<' or '>'; markup is not allowed.`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: this check looks for control characters
   if (/[\u0000-\u001f\u007f-\u009f]/.test(value))
     add(path, `The ${what} ${JSON.stringify(value)} contains a control character.`);
   if (value.trim() === "") add(path, `The ${what} is blank.`);
@@ -381,7 +397,10 @@ function checkLabels(
   const seen = new Set<unknown>();
   list.forEach((label, i) => {
     const where = `${path}[${i}]`;
-    if (!isRecord(label)) return add(where, `Each ${what} must be an object with a value.`);
+    if (!isRecord(label)) {
+      add(where, `Each ${what} must be an object with a value.`);
+      return;
+    }
     checkLabel(label.value, `${where}.value`, what, add);
     if (seen.has(label.value)) add(`${where}.value`, `The ${what} ${JSON.stringify(label.value)} is listed twice.`);
     seen.add(label.value);
@@ -408,7 +427,10 @@ function checkTree(nodes: unknown[], path: string, add: (path: string, message: 
     }
     const seen = new Set<unknown>();
     list.forEach((node, i) => {
-      if (!isRecord(node)) return add(`${where}[${i}]`, "Each choice must be an object with a value.");
+      if (!isRecord(node)) {
+        add(`${where}[${i}]`, "Each choice must be an object with a value.");
+        return;
+      }
       checkLabel(node.value, `${where}[${i}].value`, "label", add);
       if (seen.has(node.value)) add(`${where}[${i}].value`, `The label ${JSON.stringify(node.value)} is listed twice.`);
       seen.add(node.value);

@@ -138,7 +138,7 @@ export function SchemaBuilder({ definition, types, fieldTypes, issues = [], onCh
           What annotators answer, in order. A control may be shown only when an earlier one has a given answer (show_if,
           in the JSON or YAML).
         </p>
-        {controls.map((control, i) => (
+        {controls.map((_control, i) => (
           <ControlEditor key={i} index={i} definition={definition} types={types} mark={mark} onChange={onChange} />
         ))}
         <AddControl definition={definition} types={types} onChange={onChange} />
