@@ -1,6 +1,10 @@
 from django.urls import path
 
-from . import views, views_labeling, views_neardup, views_sources
+from .imports import views as views_imports
+from .items import views
+from .neardup import views as views_neardup
+from .sources import views as views_sources
+from .workflow import views as views_labeling
 
 urlpatterns = [
     path("projects/<int:project_id>/label/", views_labeling.label_page, name="project-label"),
@@ -8,7 +12,7 @@ urlpatterns = [
     path("projects/<int:project_id>/data/", views.project_data, name="project-data"),
     path(
         "projects/<int:project_id>/data/imports/<int:job_id>/",
-        views.import_job_detail,
+        views_imports.import_job_detail,
         name="project-import-job",
     ),
     path(

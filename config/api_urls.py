@@ -4,12 +4,13 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from accounts.api.views import ApiTokenViewSet, me, sign_out_everywhere
-from annotation.api.media import ItemMediaView
-from annotation.api.neardup import NearDuplicateGroupViewSet
-from annotation.api.sources import BucketSourceViewSet
-from annotation.api.splits import SplitOperationViewSet
-from annotation.api.views import ImportJobViewSet, ItemViewSet, MetadataFieldViewSet
-from annotation.api.workflow import (
+from annotation.imports.api import ImportJobViewSet
+from annotation.items.api.media import ItemMediaView
+from annotation.items.api.views import ItemViewSet, MetadataFieldViewSet
+from annotation.neardup.api import NearDuplicateGroupViewSet
+from annotation.sources.api import BucketSourceViewSet
+from annotation.splits.api import SplitOperationViewSet
+from annotation.workflow.api import (
     AnnotationViewSet,
     AssignmentViewSet,
     ItemWorkflowViewSet,

@@ -47,7 +47,7 @@ def _can(request, project, action: ProjectAction) -> bool:
 
 
 def _applicable(project) -> list[str]:
-    from annotation.services.labeling import latest_schema
+    from annotation.workflow.services.labeling import latest_schema
 
     try:
         return applicable_formats(latest_schema(project).definition)

@@ -165,7 +165,7 @@ class GuidelineVersion(models.Model):
 
 class GuidelineAcknowledgement(models.Model):
     """A person confirmed they read a guideline version. Annotators acknowledge the newest version
-    before their next item (annotation.services.workflow)."""
+    before their next item (annotation.workflow.services.labeling)."""
 
     guideline_version = models.ForeignKey(GuidelineVersion, on_delete=models.CASCADE, related_name="acks")
     user = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

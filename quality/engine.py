@@ -1,6 +1,6 @@
 """The quality computation for one project, on arrays: pure numpy, no Django, no I/O.
 
-The services (quality/services/) read answers through annotation.selectors, turn them into the
+The services (quality/services/) read answers through annotation.workflow.selectors, turn them into the
 `Table`s below (one per categorical control; multi-label and per-turn controls are several units per
 item), call `categorical_outcome`, and store what it returns. Everything here is deterministic: the
 same table gives the same report, so a rerun after a crash is safe.
@@ -324,7 +324,7 @@ def annotator_agreement(coded: Coded, matrices: dict | None = None) -> dict[int,
 
 def slice_rows(coded: Coded, level: str, slices, control: str, *, min_items: int = 5) -> list[dict]:
     """Agreement per metadata value: the units of the items with that value, alpha and percent
-    agreement. `slices` is annotation.selectors.quality.Slices (keys, per-item value codes)."""
+    agreement. `slices` is annotation.workflow.selectors.quality.Slices (keys, per-item value codes)."""
     c = coded.coded
     if len(c) == 0 or slices is None or not slices.keys:
         return []

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from annotation.selectors.neardup import item_preview
+from annotation.items.display import item_preview
 from core import parsers
 from core.exceptions import DomainError
 from projects import access
@@ -109,7 +109,7 @@ _NUMBER_KNOBS = (
 def quality_settings_page(request, project_id: int):
     """The project's quality knobs (settings.quality) and gold rate (settings.labeling.gold_rate),
     with a consensus method per control chosen from those its type supports."""
-    from annotation.services.labeling import latest_schema
+    from annotation.workflow.services.labeling import latest_schema
     from projects.labeling import labeling_settings
     from projects.quality_settings import quality_settings
     from projects.services import project_update

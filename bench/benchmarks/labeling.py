@@ -1,6 +1,6 @@
 """Labeling workflow under load (issue #4), PostgreSQL only: one project of 1,000,000 items at
 overlap 1 (100,000 with --quick), seeded with INSERT ... SELECT and ANALYZEd; annotators run closed
-loops of next item -> submit through annotation.services.labeling (in-process, each thread its own
+loops of next item -> submit through annotation.workflow.services.labeling (in-process, each thread its own
 connection) and through the HTTP API (uvicorn, Bearer token, keep-alive). After the runs, SQL checks
 that no item has more annotations than its target and no (item, annotator) pair repeats, also on a
 small overlap-2 project that 50 annotators empty at once.

@@ -1,4 +1,4 @@
-"""Near-duplicate detection (annotation.neardup): N generated review-like texts (15-60 words from a
+"""Near-duplicate detection (annotation.neardup.algorithm): N generated review-like texts (15-60 words from a
 30,000-word Zipf vocabulary) of which ~2 % are edited copies (1-3 words replaced, deleted or
 inserted, or case and punctuation changed) of an earlier text.
 
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from annotation import neardup
+from annotation.neardup import algorithm, images
 from bench.support import is_postgres_url, manage, run_workload, throwaway_postgres_database
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ DESCRIPTION = (
 )
 VOCABULARY = 30_000
 PLANTED = 0.02
-BATCH = 20_000  # texts per MinHash batch, as annotation.services.neardup reads them
+BATCH = 20_000  # texts per MinHash batch, as annotation.neardup.services reads them
 
 
 def _vocabulary(rng: np.random.Generator) -> np.ndarray:
@@ -84,25 +84,25 @@ def _edit(rng: np.random.Generator, text: str, vocabulary: np.ndarray) -> str:
     return " ".join(words)
 
 
-def detect(texts: list[str], threshold: float = neardup.TEXT_THRESHOLD):
-    """What annotation.services.neardup does, without the database: (verified low, high, labels)."""
-    bands, rows = neardup.lsh_params(threshold)
+def detect(texts: list[str], threshold: float = algorithm.TEXT_THRESHOLD):
+    """What annotation.neardup.services does, without the database: (verified low, high, labels)."""
+    bands, rows = algorithm.lsh_params(threshold)
     keys = []
     for start in range(0, len(texts), BATCH):
-        signatures = neardup.minhash_signatures(texts[start : start + BATCH])
-        keys.append(neardup.lsh_band_keys(signatures, bands=bands, rows=rows))
-    low, high = neardup.lsh_candidate_pairs(np.concatenate(keys))
+        signatures = algorithm.minhash_signatures(texts[start : start + BATCH])
+        keys.append(algorithm.lsh_band_keys(signatures, bands=bands, rows=rows))
+    low, high = algorithm.lsh_candidate_pairs(np.concatenate(keys))
     candidates = np.union1d(low, high)
-    signatures = neardup.minhash_signatures([texts[i] for i in candidates])
+    signatures = algorithm.minhash_signatures([texts[i] for i in candidates])
     local_low, local_high = np.searchsorted(candidates, low), np.searchsorted(candidates, high)
-    similarity = neardup.jaccard_estimates(signatures[local_low], signatures[local_high])
+    similarity = algorithm.jaccard_estimates(signatures[local_low], signatures[local_high])
     keep = similarity >= threshold - 1e-9
-    labels = neardup.connected_components(len(texts), low[keep], high[keep])
+    labels = algorithm.connected_components(len(texts), low[keep], high[keep])
     return low[keep], high[keep], labels, len(low)
 
 
 def _true_jaccard(first: str, second: str) -> float:
-    a, b = neardup.shingles(first), neardup.shingles(second)
+    a, b = algorithm.shingles(first), algorithm.shingles(second)
     return len(a & b) / len(a | b) if a | b else 1.0
 
 
@@ -117,7 +117,7 @@ def _text_quality(ctx: Context, count: int) -> tuple[list[dict], list[str], int]
     grouped = np.array([labels[a] == labels[b] for a, b in pairs])
     above, high_similarity = truth >= 0.8, truth >= 0.9
     precision = float(np.mean(family[low] == family[high])) if len(low) else 1.0
-    groups = len(neardup.groups_from_labels(labels))
+    groups = len(algorithm.groups_from_labels(labels))
     method = "MinHash 128 perm. of 5-grams, 16 bands x 8 rows, Jaccard >= 0.8, two passes as in the service"
     results = [
         {
@@ -157,11 +157,11 @@ def _throughput(ctx: Context, texts: list[str]) -> list[dict]:
     """MinHash signatures and LSH candidates, ours against datasketch (if installed) on the same texts."""
     sample = texts[:20_000]
     started = time.perf_counter()
-    signatures = neardup.minhash_signatures(sample)
+    signatures = algorithm.minhash_signatures(sample)
     ours = time.perf_counter() - started
-    bands, rows = neardup.lsh_params()
+    bands, rows = algorithm.lsh_params()
     started = time.perf_counter()
-    neardup.lsh_candidate_pairs(neardup.lsh_band_keys(signatures, bands=bands, rows=rows))
+    algorithm.lsh_candidate_pairs(algorithm.lsh_band_keys(signatures, bands=bands, rows=rows))
     ours_lsh = time.perf_counter() - started
     results = [
         {
@@ -181,7 +181,7 @@ def _throughput(ctx: Context, texts: list[str]) -> list[dict]:
     minhashes = []
     for text in sample:
         minhash = datasketch.MinHash(num_perm=128)
-        minhash.update_batch([shingle.encode() for shingle in neardup.shingles(text)])
+        minhash.update_batch([shingle.encode() for shingle in algorithm.shingles(text)])
         minhashes.append(minhash)
     theirs = time.perf_counter() - started
     started = time.perf_counter()
@@ -223,7 +223,7 @@ def _images(ctx: Context, count: int) -> list[dict]:
         flips ^= np.uint64(1) << rng.integers(0, 64, planted).astype(np.uint64)
     values[targets] = values[sources] ^ flips
     started = time.perf_counter()
-    low, high, _ = neardup.hamming_pairs(values, max_distance=6)
+    low, high, _ = images.hamming_pairs(values, max_distance=6)
     seconds = time.perf_counter() - started
     found = set(zip(np.minimum(low, high).tolist(), np.maximum(low, high).tolist(), strict=True))
     expected = {(min(a, b), max(a, b)) for a, b in zip(sources.tolist(), targets.tolist(), strict=True)}
@@ -233,7 +233,7 @@ def _images(ctx: Context, count: int) -> list[dict]:
             "value": round(seconds, 2),
             "unit": "s",
             "target": "< 20" if count >= 1_000_000 else "< 3",
-            "notes": f"{neardup.hamming_blocks(count, 6)} blocks, pigeonhole tables; {len(found):,} pairs; "
+            "notes": f"{images.hamming_blocks(count, 6)} blocks, pigeonhole tables; {len(found):,} pairs; "
             f"recall of {len(expected):,} planted: {len(found & expected) / len(expected):.4f} (exact)",
         }
     ]
@@ -248,7 +248,7 @@ def _service(ctx: Context, texts: list[str], count: int, groups: int) -> list[di
         for text in texts[:count]:
             out.write(json.dumps({"text": text}) + "\n")
     expected_groups = (
-        groups if count == len(texts) else len(neardup.groups_from_labels(detect(texts[:count])[2]))
+        groups if count == len(texts) else len(algorithm.groups_from_labels(detect(texts[:count])[2]))
     )
     with throwaway_postgres_database(ctx.env.database_url, "tessera_bench_neardup") as database_url:
         env = ctx.subprocess_env(

@@ -41,7 +41,7 @@ def _query_latencies(project) -> dict[str, float]:
     """Median milliseconds of item-list queries a page or API client makes (first page of 50)."""
     import statistics
 
-    from annotation.selectors.items import item_list
+    from annotation.items.selectors.items import item_list
 
     last_id = project.items.order_by("-id").values_list("id", flat=True).first()
     cases = {
@@ -78,8 +78,8 @@ def main(path: str) -> None:
     from django.db import connection
 
     from accounts.services import user_create
+    from annotation.imports.services.jobs import import_job_create, import_job_run
     from annotation.models import ImportJob
-    from annotation.services.imports import import_job_create, import_job_run
     from projects.services import organisation_create, project_create
 
     user = user_create(username="bench", password="bench-password-123")
@@ -123,7 +123,7 @@ def main(path: str) -> None:
     queries = _query_latencies(project) if job.status == "succeeded" else {}
     split_seconds = None
     if job.status == "succeeded":
-        from annotation.services.splits import split_assign
+        from annotation.splits.services import split_assign
 
         started = time.perf_counter()
         split_assign(

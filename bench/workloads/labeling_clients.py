@@ -62,7 +62,8 @@ def service_loop(
     from django.contrib.auth import get_user_model
     from django.db import connections
 
-    from annotation.services.labeling import annotation_submit, next_item_for_annotator
+    from annotation.workflow.services.claim import next_item_for_annotator
+    from annotation.workflow.services.submit import annotation_submit
     from projects.models import Project
 
     tally = _Tally()

@@ -155,7 +155,8 @@ def single_service(project_id: int, user_id: int, *, warmup: int, count: int) ->
     from django.contrib.auth import get_user_model
     from django.db import connection
 
-    from annotation.services.labeling import annotation_submit, next_item_for_annotator
+    from annotation.workflow.services.claim import next_item_for_annotator
+    from annotation.workflow.services.submit import annotation_submit
     from projects.models import Project
 
     project = Project.objects.get(pk=project_id)
@@ -402,7 +403,7 @@ def explain_claim(project_id: int, user_id: int) -> dict:
     """EXPLAIN (ANALYZE, BUFFERS) of the claim statement, rolled back; plus its median of 20 runs."""
     from django.db import connection, transaction
 
-    from annotation.services import labeling
+    from annotation.workflow.services import labeling
 
     params = {"project": project_id, "user": user_id, "pools": ["", "@bench"]}
     with transaction.atomic(), connection.cursor() as cursor:
@@ -454,7 +455,8 @@ def far_ahead(conf: dict, user_id: int) -> dict:
         cursor.execute("ANALYZE annotation_item; ANALYZE annotation_assignment")
     from django.contrib.auth import get_user_model
 
-    from annotation.services.labeling import annotation_submit, next_item_for_annotator
+    from annotation.workflow.services.claim import next_item_for_annotator
+    from annotation.workflow.services.submit import annotation_submit
 
     # The first call has no cursor yet: a full scan over everything they did. Timed on its own.
     user = get_user_model().objects.get(pk=user_id)

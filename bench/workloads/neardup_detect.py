@@ -25,7 +25,7 @@ def main(path: str) -> None:
 
     from accounts.services import user_create
     from annotation.imports.normalise import item_digest
-    from annotation.services.neardup import near_duplicates_detect
+    from annotation.neardup.services import near_duplicates_detect
     from projects.services import organisation_create, project_create
 
     user = user_create(username="bench", password="bench-password-123")

@@ -6,7 +6,7 @@ Seeds a project of N items at overlap 5 with 50 annotators whose accuracy varies
 and annotations by INSERT ... SELECT generate_series, then ANALYZE), then times, in this process,
 the function the Celery worker runs (quality.services.quality_compute, inside its transaction,
 commit included): a full recompute, and then one new annotation submitted through
-annotation.services.labeling and picked up by the incremental recompute (quality_recompute, with the
+annotation.workflow.services.labeling and picked up by the incremental recompute (quality_recompute, with the
 default 0.5 s debounce), i.e. the time until the dashboard's data reflects it.
 """
 
@@ -68,7 +68,8 @@ def main(conf: dict) -> dict:
     from django.db import connection
 
     from annotation.models import Item
-    from annotation.services.labeling import annotation_submit, next_item_for_annotator
+    from annotation.workflow.services.claim import next_item_for_annotator
+    from annotation.workflow.services.submit import annotation_submit
     from quality.models import ConsensusResult, QualityRun
     from quality.services import quality_compute
 

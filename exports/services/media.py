@@ -128,8 +128,8 @@ class ReleaseMedia:
         self.bytes += sink.size
 
     def _copy_object(self, item, target) -> None:
-        from annotation.selectors.sources import bucket_source_for_object
-        from annotation.services.sources import parse_object_reference, s3_client
+        from annotation.sources.s3 import parse_object_reference, s3_client
+        from annotation.sources.selectors import bucket_source_for_object
 
         bucket, key = parse_object_reference(item.media_url)
         source = bucket_source_for_object(project_id=self.project_id, bucket=bucket, key=key)

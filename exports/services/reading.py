@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from annotation.selectors import exports as item_selectors
+from annotation.items.selectors import exports as item_selectors
 from exports.models import Release
 from exports.records import (
     ExportContext,

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils.text import slugify
 
-from annotation.selectors import exports as item_selectors
+from annotation.items.selectors import exports as item_selectors
 from exports.canonical import canonical_bytes
 from exports.croissant import build_croissant
 from exports.datasheet import build_datasheet

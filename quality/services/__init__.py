@@ -14,7 +14,7 @@
   after commit. job.py holds one run's state and assembles the report.
 - `gold_set` / `gold_promote` / `gold_remove` (gold.py): reference answers of gold items.
 
-Reads go through annotation.selectors.quality; item flags and escalations through the annotation
+Reads go through annotation.workflow.selectors.quality; item flags and escalations through the annotation
 services; pausing through the projects services (STYLE.md: never change another app's models).
 """
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from django.db import transaction
 
-from annotation.selectors import quality as answers_selector
+from annotation.workflow.selectors import quality as answers_selector
 from core.exceptions import DomainError
 from projects.models import ProjectMembership
 from quality.models import GoldStandard
@@ -195,7 +195,7 @@ def escalate(job: Job, low: set[int]) -> dict[str, int]:
     """Low-agreement items get one more annotator when someone eligible could take them;
     otherwise (nobody left, or at `max_escalation`) they go to the review queue with the reason.
     Returns the real counts: what this run did, and what the database holds now."""
-    from annotation.services.queue import item_escalate, item_flag_for_review
+    from annotation.workflow.services.queue import item_escalate, item_flag_for_review
 
     escalated = flagged = 0
     candidates = answers_selector.items_for_escalation(project=job.project, item_ids=low) if low else []

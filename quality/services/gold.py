@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from annotation.selectors import quality as answers_selector
+from annotation.workflow.selectors import quality as answers_selector
 from core.exceptions import DomainError
 from projects.models import Project
 from quality.models import ConsensusResult, GoldStandard
@@ -18,8 +18,8 @@ def gold_set(
     *, project: Project, actor, item_id: int, result: Any, source: str = GoldStandard.Source.MANUAL
 ) -> GoldStandard:
     """Make an item gold with this reference answer (validated like an annotation). Audited."""
-    from annotation.services.labeling import latest_schema, validate_result
-    from annotation.services.queue import items_workflow_update
+    from annotation.workflow.services.labeling import latest_schema, validate_result
+    from annotation.workflow.services.queue import items_workflow_update
     from core.audit import audit_record
 
     item = answers_selector.item_get(project=project, item_id=item_id)
@@ -73,7 +73,7 @@ def gold_promote(*, project: Project, actor, item_id: int) -> GoldStandard:
 
 @transaction.atomic
 def gold_remove(*, project: Project, actor, item_id: int) -> None:
-    from annotation.services.queue import items_workflow_update
+    from annotation.workflow.services.queue import items_workflow_update
     from core.audit import audit_record
 
     gold = GoldStandard.objects.filter(project=project, item_id=item_id).first()

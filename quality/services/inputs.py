@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from django.db import connection
 
-from annotation.selectors import quality as answers_selector
+from annotation.workflow.selectors import quality as answers_selector
 from projects.models import Project
 from quality import engine
 from quality.models import QualityState
@@ -153,7 +153,7 @@ def label_renames(project: Project) -> dict[str, dict[str, str]]:
     """control -> old label -> its name in the newest schema, composed over the project's label
     migrations (renames and merges). Annotations keep the labels of the version they were made under;
     quality reads them under today's names. Split and deleted labels have no single new name: their
-    items go back to review (annotation.services.queue.label_migration_apply) and, until then, their
+    items go back to review (annotation.workflow.services.queue.label_migration_apply) and, until then, their
     old answers count as unanswered for that control."""
     from projects.models import LabelMigration
     from projects.schema.migrate import plan_label_migration

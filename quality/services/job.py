@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from annotation.selectors import quality as answers_selector
+from annotation.workflow.selectors import quality as answers_selector
 from projects.models import Project
 from projects.quality_settings import QualitySettings, control_counts
 from quality import engine

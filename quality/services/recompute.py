@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from annotation.selectors import quality as answers_selector
+from annotation.workflow.selectors import quality as answers_selector
 from core.realtime import broadcast_on_commit, project_group
 from projects.models import LabelSchemaVersion, Project
 from projects.quality_settings import quality_settings

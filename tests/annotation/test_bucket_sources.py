@@ -16,14 +16,12 @@ from django.db import connection
 from django.test import Client
 
 from annotation.models import BucketSource, Item
-from annotation.services import sources as services
-from annotation.services.sources import (
-    bucket_object_signed_url,
-    bucket_source_create,
-    bucket_source_sync,
-    bucket_source_sync_request,
-    bucket_source_update,
-)
+from annotation.sources import s3 as source_s3
+from annotation.sources import services as services
+from annotation.sources import sync
+from annotation.sources.s3 import bucket_object_signed_url
+from annotation.sources.services import bucket_source_create, bucket_source_sync_request, bucket_source_update
+from annotation.sources.sync import bucket_source_sync
 from core import egress
 from core.exceptions import DomainError
 from core.models import AuditEvent, OutboxMessage
@@ -107,7 +105,7 @@ def events(monkeypatch):
     def record(group, event_type, data):
         sent.append((group, event_type, json.loads(json.dumps(data, default=str))))
 
-    monkeypatch.setattr(services, "broadcast", record)
+    monkeypatch.setattr(sync, "broadcast", record)
     monkeypatch.setattr("core.realtime.broadcast", record)
     return sent
 
@@ -124,7 +122,7 @@ def _items(project) -> list[tuple]:
     )
 
 
-def _sync(source, capture) -> services.BucketSyncResult:
+def _sync(source, capture) -> sync.BucketSyncResult:
     with capture(execute=True):
         return bucket_source_sync(source_id=source.id)
 
@@ -267,7 +265,7 @@ def test_an_empty_prefix_syncs_the_whole_bucket_in_batches(
 def test_progress_and_completion_reach_the_project_feed(
     people, s3, make_source, events, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(services, "PROGRESS_SECONDS", 3600)  # only the per-batch event, whatever the speed
+    monkeypatch.setattr(sync, "PROGRESS_SECONDS", 3600)  # only the per-batch event, whatever the speed
     _put(s3, "field/a.jpg", b"a")
     source = make_source()
 
@@ -314,7 +312,7 @@ def test_a_sync_waits_for_the_one_running(people, s3, make_source):
         finally:
             connection.close()
 
-    with services._sync_lock(source.id):  # another sync of this source holds the lock
+    with sync._sync_lock(source.id):  # another sync of this source holds the lock
         worker = threading.Thread(target=run)
         worker.start()
         time.sleep(1)
@@ -489,13 +487,13 @@ def test_a_public_bucket_is_read_without_any_credentials(
     _put(s3, "field/a.jpg", b"a")
     source = make_source(access_key_id="", secret_access_key="")
     sent = []
-    original = services._send_through_egress
+    original = source_s3._send_through_egress
 
     def spy(request, **kwargs):
         sent.append((request.method, request.headers.get("Authorization")))
         return original(request, **kwargs)
 
-    monkeypatch.setattr(services, "_send_through_egress", spy)
+    monkeypatch.setattr(source_s3, "_send_through_egress", spy)
     result = _sync(source, django_capture_on_commit_callbacks)
 
     assert sent == [("GET", None)]  # unsigned: never the server's own AWS credentials

@@ -8,8 +8,8 @@ import re
 import pytest
 from django.test import Client
 
+from annotation.items.display import item_preview
 from annotation.models import ImportJob, Item, MetadataField, SplitOperation
-from annotation.views import item_preview
 from tests.factories import make_items
 
 pytestmark = pytest.mark.django_db

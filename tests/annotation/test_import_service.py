@@ -7,8 +7,8 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from annotation.imports.services.jobs import import_job_create
 from annotation.models import ImportJob, Item, MetadataField
-from annotation.services.imports import import_job_create
 from core.exceptions import DomainError
 from core.models import AuditEvent, OutboxMessage
 
@@ -244,7 +244,7 @@ def test_unknown_format_and_archived_project_are_refused(people):
 
 
 def test_a_finished_job_is_not_run_twice(run_import, people):
-    from annotation.services.imports import import_job_run
+    from annotation.imports.services.jobs import import_job_run
 
     job = run_import(_jsonl({"text": "once"}))
 

@@ -1,9 +1,9 @@
-"""Label Studio result types -> Tessera answers (annotation/imports/labelstudio.py, pure), each checked
+"""Label Studio result types -> Tessera answers (annotation/imports/labelstudio/, pure), each checked
 with the schema validator that submissions use."""
 
 import pytest
 
-from annotation.imports.labelstudio import convert_task
+from annotation.imports.labelstudio.convert import convert_task
 from projects.schema import validate_annotation
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from annotation.imports.services.jobs import import_job_create
 from annotation.models import (
     Annotation,
     AnnotationRevision,
@@ -19,7 +20,6 @@ from annotation.models import (
     Item,
     Prediction,
 )
-from annotation.services.imports import import_job_create
 from projects import services as project_services
 from projects.models import ProjectMembership
 from quality.models import QualityRun

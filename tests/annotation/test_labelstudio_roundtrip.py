@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from label_studio_sdk.converter import Converter
 
-from annotation.services.imports import import_job_create
+from annotation.imports.services.jobs import import_job_create
 from exports import services as release_services
 from projects import services as project_services
 

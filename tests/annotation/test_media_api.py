@@ -293,7 +293,7 @@ def test_on_s3_the_endpoint_redirects_to_a_short_lived_signed_url(people, client
 
 
 def test_a_bucket_reference_redirects_to_its_sources_signed_url(people, client_for, monkeypatch):
-    from annotation.services import sources
+    from annotation.sources import s3
 
     item = Item.objects.create(
         project=people.project,
@@ -304,7 +304,7 @@ def test_a_bucket_reference_redirects_to_its_sources_signed_url(people, client_f
         media_type="image",
     )
     monkeypatch.setattr(
-        sources,
+        s3,
         "bucket_object_signed_url",
         lambda *, item: f"https://signed.example/{item.media_url[5:]}?sig=1",
     )

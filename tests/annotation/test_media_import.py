@@ -12,8 +12,8 @@ from PIL import Image
 
 from annotation.imports import archive, media
 from annotation.imports.records import FileError
+from annotation.imports.services.jobs import import_job_create, import_job_run
 from annotation.models import ImportJob, Item, MetadataField
-from annotation.services.imports import import_job_create, import_job_run
 from core.exceptions import DomainError
 
 from .media_samples import (

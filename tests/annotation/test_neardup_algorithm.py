@@ -1,4 +1,4 @@
-"""annotation.neardup, pure: no database. datasketch and imagehash are the oracles (test-only)."""
+"""annotation.neardup.algorithm and .images, pure: no database. datasketch and imagehash are the oracles."""
 
 import random
 import string
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from annotation import neardup
+from annotation.neardup import algorithm, images
 
 datasketch = pytest.importorskip("datasketch")
 imagehash = pytest.importorskip("imagehash")
@@ -32,10 +32,12 @@ def edited(rng: random.Random, text: str, edits: int) -> str:
     return " ".join(words)
 
 
-def reference_signature(text: str, num_perm: int = neardup.NUM_PERM, seed: int = neardup.PERMUTATION_SEED):
+def reference_signature(
+    text: str, num_perm: int = algorithm.NUM_PERM, seed: int = algorithm.PERMUTATION_SEED
+):
     """datasketch's MinHash over our reference shingles and shingle hash."""
     minhash = datasketch.MinHash(num_perm=num_perm, seed=seed, hashfunc=lambda value: value)
-    values = [neardup.shingle_hash(shingle) for shingle in neardup.shingles(text)]
+    values = [algorithm.shingle_hash(shingle) for shingle in algorithm.shingles(text)]
     if values:
         minhash.update_batch(values)
     return minhash
@@ -59,17 +61,25 @@ def reference_signature(text: str, num_perm: int = neardup.NUM_PERM, seed: int =
     ],
 )
 def test_normalisation_lowercases_and_collapses_separators(text, normal):
-    assert neardup.normalise_for_shingles(text) == normal
+    assert algorithm.normalise_for_shingles(text) == normal
 
 
 def test_shingles_are_five_character_windows_and_short_texts_are_one_shingle():
-    assert neardup.shingles("Hello, world") == {"hello", "ello ", "llo w", "lo wo", "o wor", " worl", "world"}
-    assert neardup.shingles("Hi!") == {"hi"}
-    assert neardup.shingles("...") == set()
+    assert algorithm.shingles("Hello, world") == {
+        "hello",
+        "ello ",
+        "llo w",
+        "lo wo",
+        "o wor",
+        " worl",
+        "world",
+    }
+    assert algorithm.shingles("Hi!") == {"hi"}
+    assert algorithm.shingles("...") == set()
 
 
 def shingle_sets_from_vectorised(texts: list[str]) -> list[set[int]]:
-    hashes, counts = neardup.text_shingle_hashes(texts)
+    hashes, counts = algorithm.text_shingle_hashes(texts)
     ends = np.cumsum(counts)
     return [set(hashes[end - count : end].tolist()) for end, count in zip(ends, counts, strict=True)]
 
@@ -77,7 +87,7 @@ def shingle_sets_from_vectorised(texts: list[str]) -> list[set[int]]:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(codec="utf-8"), max_size=40), max_size=8))
 def test_vectorised_shingle_hashes_equal_the_reference(texts):
-    expected = [{neardup.shingle_hash(shingle) for shingle in neardup.shingles(text)} for text in texts]
+    expected = [{algorithm.shingle_hash(shingle) for shingle in algorithm.shingles(text)} for text in texts]
 
     assert shingle_sets_from_vectorised(texts) == expected
 
@@ -85,7 +95,7 @@ def test_vectorised_shingle_hashes_equal_the_reference(texts):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.text(alphabet=" ab-.C\u00e9\u3000\u2014x", max_size=12), max_size=10))
 def test_vectorised_shingles_handle_separator_runs_and_short_texts(texts):
-    expected = [{neardup.shingle_hash(shingle) for shingle in neardup.shingles(text)} for text in texts]
+    expected = [{algorithm.shingle_hash(shingle) for shingle in algorithm.shingles(text)} for text in texts]
 
     assert shingle_sets_from_vectorised(texts) == expected
 
@@ -94,7 +104,7 @@ def test_vectorised_shingles_handle_separator_runs_and_short_texts(texts):
 
 
 def test_permutations_are_drawn_as_datasketch_draws_them():
-    a, b = neardup.permutations(128, 1)
+    a, b = algorithm.permutations(128, 1)
     theirs = datasketch.MinHash(num_perm=128, seed=1).permutations
 
     assert np.array_equal(a, theirs[0])
@@ -105,17 +115,17 @@ def test_signatures_equal_datasketch_bit_for_bit():
     rng = random.Random(3)
     texts = [document(rng, rng.randint(1, 60)) for _ in range(150)] + ["", "ab", "!!", "Hello"]
 
-    signatures = neardup.minhash_signatures(texts)
+    signatures = algorithm.minhash_signatures(texts)
 
     for text, signature in zip(texts, signatures, strict=True):
         assert np.array_equal(signature, reference_signature(text).hashvalues), text
-    assert (signatures[texts.index("")] == neardup.EMPTY).all()
+    assert (signatures[texts.index("")] == algorithm.EMPTY).all()
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.text(max_size=30), min_size=1, max_size=5), st.integers(min_value=1, max_value=2**31))
 def test_signatures_equal_datasketch_for_any_text_and_seed(texts, seed):
-    signatures = neardup.minhash_signatures(texts, num_perm=16, seed=seed)
+    signatures = algorithm.minhash_signatures(texts, num_perm=16, seed=seed)
 
     for text, signature in zip(texts, signatures, strict=True):
         assert np.array_equal(signature, reference_signature(text, 16, seed).hashvalues)
@@ -130,11 +140,11 @@ def test_jaccard_estimates_agree_with_datasketch_and_the_truth_within_sampling_e
         base = document(rng)
         pairs.append((base, edited(rng, base, edits)))
     firsts, seconds = zip(*pairs, strict=True)
-    ours_a, ours_b = neardup.minhash_signatures(list(firsts)), neardup.minhash_signatures(list(seconds))
-    ours = neardup.jaccard_estimates(ours_a, ours_b)
+    ours_a, ours_b = algorithm.minhash_signatures(list(firsts)), algorithm.minhash_signatures(list(seconds))
+    ours = algorithm.jaccard_estimates(ours_a, ours_b)
     truth, theirs = [], []
     for first, second in pairs:
-        set_a, set_b = neardup.shingles(first), neardup.shingles(second)
+        set_a, set_b = algorithm.shingles(first), algorithm.shingles(second)
         truth.append(len(set_a & set_b) / len(set_a | set_b))
         minhash_a, minhash_b = (
             datasketch.MinHash(num_perm=128, seed=7),
@@ -163,16 +173,16 @@ def test_lsh_params_minimise_the_same_objective_as_datasketch(threshold, false_n
         threshold=threshold, num_perm=128, weights=(1 - false_negative_weight, false_negative_weight)
     )
 
-    assert neardup.lsh_params(threshold, 128, false_negative_weight) == (theirs.b, theirs.r)
+    assert algorithm.lsh_params(threshold, 128, false_negative_weight) == (theirs.b, theirs.r)
 
 
 def test_default_bands_and_rows_and_their_s_curve():
-    bands, rows = neardup.lsh_params()
+    bands, rows = algorithm.lsh_params()
 
     assert (bands, rows) == (16, 8)
-    assert round(neardup.candidate_probability(0.8, bands, rows), 3) == 0.947
-    assert round(neardup.candidate_probability(0.9, bands, rows), 4) == 0.9999
-    assert round(neardup.candidate_probability(0.5, bands, rows), 3) == 0.061
+    assert round(algorithm.candidate_probability(0.8, bands, rows), 3) == 0.947
+    assert round(algorithm.candidate_probability(0.9, bands, rows), 4) == 0.9999
+    assert round(algorithm.candidate_probability(0.5, bands, rows), 3) == 0.061
 
 
 def planted_corpus(seed: int, size: int) -> list[str]:
@@ -192,8 +202,8 @@ def test_lsh_candidates_are_exactly_the_pairs_datasketch_finds():
     could only ever have more (a 32-bit band-key collision, chance ~1e-2 here, caught by
     verification), and fewer only in buckets over WINDOW + 1 items (none here)."""
     texts = planted_corpus(5, 1500)
-    signatures = neardup.minhash_signatures(texts)
-    bands, rows = neardup.lsh_params(0.8, 128)
+    signatures = algorithm.minhash_signatures(texts)
+    bands, rows = algorithm.lsh_params(0.8, 128)
     index = datasketch.MinHashLSH(num_perm=128, params=(bands, rows))
     minhashes = [datasketch.MinHash(hashvalues=row, scheme="affine32", seed=1) for row in signatures]
     for number, minhash in enumerate(minhashes):
@@ -205,7 +215,7 @@ def test_lsh_candidates_are_exactly_the_pairs_datasketch_finds():
         if other != number
     }
 
-    low, high = neardup.lsh_candidate_pairs(neardup.lsh_band_keys(signatures, bands=bands, rows=rows))
+    low, high = algorithm.lsh_candidate_pairs(algorithm.lsh_band_keys(signatures, bands=bands, rows=rows))
     ours = set(zip(low.tolist(), high.tolist(), strict=True))
 
     assert len(theirs) > 250
@@ -214,13 +224,13 @@ def test_lsh_candidates_are_exactly_the_pairs_datasketch_finds():
 
 def test_text_pairs_keep_candidates_whose_estimate_reaches_the_threshold():
     texts = planted_corpus(9, 800)
-    signatures = neardup.minhash_signatures(texts)
+    signatures = algorithm.minhash_signatures(texts)
 
-    low, high, similarity = neardup.text_pairs(signatures, threshold=0.8)
+    low, high, similarity = algorithm.text_pairs(signatures, threshold=0.8)
 
     assert len(low) > 50
     assert np.all(similarity >= 0.8)
-    assert np.allclose(similarity, neardup.jaccard_estimates(signatures[low], signatures[high]))
+    assert np.allclose(similarity, algorithm.jaccard_estimates(signatures[low], signatures[high]))
     assert np.all(low < high)
 
 
@@ -231,7 +241,7 @@ def test_group_texts_finds_planted_near_duplicates_and_nothing_else():
     copies[0] = originals[0].upper() + "!!!"  # case and punctuation only: the same shingles
     texts = originals + copies + ["", "", "short", "short."]
 
-    groups = neardup.group_texts(texts)
+    groups = algorithm.group_texts(texts)
 
     found = {tuple(group.members.tolist()) for group in groups}
     expected = {(index, 300 + index) for index in range(40)} | {(342, 343)}
@@ -249,7 +259,7 @@ def test_bucket_pairs_pair_each_item_with_the_next_window_items_of_its_bucket(ke
     values = np.array(keys, dtype=np.int64)
     order = np.argsort(values, kind="stable")
 
-    first, second = neardup.bucket_pairs(values[order], order, window=window)
+    first, second = algorithm.bucket_pairs(values[order], order, window=window)
 
     position = {int(item): rank for rank, item in enumerate(order)}
     expected = {
@@ -293,17 +303,17 @@ def test_connected_components_match_a_plain_union_find(graph):
     first = np.array([a for a, _ in edges], dtype=np.int64)
     second = np.array([b for _, b in edges], dtype=np.int64)
 
-    labels = neardup.connected_components(size, first, second)
+    labels = algorithm.connected_components(size, first, second)
 
     assert labels.tolist() == union_find_labels(size, edges)
 
 
 def test_connected_components_of_a_long_path_and_groups_from_labels():
     order = np.random.default_rng(0).permutation(10_000)
-    labels = neardup.connected_components(10_000, order[:-1], order[1:])
+    labels = algorithm.connected_components(10_000, order[:-1], order[1:])
 
     assert (labels == 0).all()
-    assert [g.tolist() for g in neardup.groups_from_labels(np.array([3, 1, 3, 1, 4, 3]))] == [
+    assert [g.tolist() for g in algorithm.groups_from_labels(np.array([3, 1, 3, 1, 4, 3]))] == [
         [0, 2, 5],
         [1, 3],
     ]
@@ -315,7 +325,7 @@ def test_connected_components_of_a_long_path_and_groups_from_labels():
 def sample_images() -> list[Image.Image]:
     rng = np.random.default_rng(4)
     gradient = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (48, 1))
-    images = [
+    samples = [
         Image.fromarray(gradient),
         Image.fromarray(gradient[:, ::-1]).convert("RGB"),
         Image.fromarray(rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)),
@@ -327,15 +337,15 @@ def sample_images() -> list[Image.Image]:
     pen = ImageDraw.Draw(drawn)
     pen.ellipse((10, 10, 70, 60), fill="red")
     pen.rectangle((60, 30, 110, 85), fill="navy")
-    images += [drawn, drawn.convert("P"), drawn.rotate(7), drawn.resize((61, 45))]
-    return images
+    samples += [drawn, drawn.convert("P"), drawn.rotate(7), drawn.resize((61, 45))]
+    return samples
 
 
 @pytest.mark.parametrize("index", range(10))
 def test_dhash_equals_imagehash_bit_for_bit(index):
     image = sample_images()[index]
 
-    ours = neardup.dhash(image)
+    ours = images.dhash(image)
 
     assert ours == int(str(imagehash.dhash(image)), 16)
     assert 0 <= ours < 2**64
@@ -347,21 +357,21 @@ def test_dhash_equals_imagehash_on_random_images(width, height, seed):
     pixels = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
     image = Image.fromarray(pixels)
 
-    assert neardup.dhash(image) == int(str(imagehash.dhash(image)), 16)
+    assert images.dhash(image) == int(str(imagehash.dhash(image)), 16)
 
 
 def test_resized_copies_stay_within_a_few_bits():
     drawn = sample_images()[6]
 
-    assert neardup.hamming_distance(neardup.dhash(drawn), neardup.dhash(drawn.resize((61, 45)))) <= 6
+    assert images.hamming_distance(images.dhash(drawn), images.dhash(drawn.resize((61, 45)))) <= 6
 
 
 @given(st.integers(min_value=0, max_value=2**64 - 1))
 def test_signed_storage_keeps_the_bits(value):
-    signed = neardup.to_signed64(value)
+    signed = images.to_signed64(value)
 
     assert -(2**63) <= signed < 2**63
-    assert neardup.to_unsigned64(signed) == value
+    assert images.to_unsigned64(signed) == value
 
 
 def planted_hashes(seed: int, size: int, near: int) -> np.ndarray:
@@ -387,7 +397,7 @@ def brute_force_pairs(values: np.ndarray, max_distance: int) -> set[tuple[int, i
 def test_hamming_pairs_equal_brute_force(max_distance):
     values = planted_hashes(max_distance, 3000, 400)
 
-    low, high, distance = neardup.hamming_pairs(values, max_distance=max_distance)
+    low, high, distance = images.hamming_pairs(values, max_distance=max_distance)
 
     assert set(zip(low.tolist(), high.tolist(), strict=True)) == brute_force_pairs(values, max_distance)
     assert np.array_equal(distance, np.bitwise_count(values[low] ^ values[high]))
@@ -396,19 +406,19 @@ def test_hamming_pairs_equal_brute_force(max_distance):
 def test_hamming_pairs_take_signed_hashes_as_stored():
     values = planted_hashes(1, 500, 100)
 
-    signed_low, signed_high, _ = neardup.hamming_pairs(values.view(np.int64))
-    low, high, _ = neardup.hamming_pairs(values)
+    signed_low, signed_high, _ = images.hamming_pairs(values.view(np.int64))
+    low, high, _ = images.hamming_pairs(values)
 
     assert np.array_equal(signed_low, low) and np.array_equal(signed_high, high)
 
 
 def test_hamming_blocks_follow_the_cost_model():
-    assert neardup.hamming_blocks(1000, 0) == 1
-    assert neardup.hamming_blocks(1000, 6) == 7
-    assert neardup.hamming_blocks(1_000_000, 6) == 8
-    assert neardup.hamming_blocks(100_000, 3) == 4  # 4 tables of 16 bits: the classic layout
+    assert images.hamming_blocks(1000, 0) == 1
+    assert images.hamming_blocks(1000, 6) == 7
+    assert images.hamming_blocks(1_000_000, 6) == 8
+    assert images.hamming_blocks(100_000, 3) == 4  # 4 tables of 16 bits: the classic layout
     with pytest.raises(ValueError):
-        neardup.hamming_pairs(np.zeros(3, dtype=np.uint64), max_distance=17)
+        images.hamming_pairs(np.zeros(3, dtype=np.uint64), max_distance=17)
 
 
 def test_thousands_of_identical_images_form_one_group_without_quadratic_pairs():
@@ -416,10 +426,10 @@ def test_thousands_of_identical_images_form_one_group_without_quadratic_pairs():
         [np.full(5000, 0x0F0F_0F0F_0F0F_0F0F, dtype=np.uint64), planted_hashes(2, 1000, 0)]
     )
 
-    low, _, _ = neardup.hamming_pairs(values)
-    groups = neardup.group_image_hashes(values)
+    low, _, _ = images.hamming_pairs(values)
+    groups = images.group_image_hashes(values)
 
-    assert len(low) < 5000 * neardup.WINDOW * 40  # bounded per table, not 5000**2 / 2
+    assert len(low) < 5000 * algorithm.WINDOW * 40  # bounded per table, not 5000**2 / 2
     assert groups[0].members.tolist() == list(range(5000))
     assert groups[0].similarity == 1.0
 
@@ -428,7 +438,7 @@ def test_group_image_hashes_with_similarity_from_the_largest_distance():
     base = 0x1234_5678_9ABC_DEF0
     values = np.array([base, base ^ 0b111, base ^ 0b111000, 0, 2**64 - 1], dtype=np.uint64)
 
-    groups = neardup.group_image_hashes(values, max_distance=3)
+    groups = images.group_image_hashes(values, max_distance=3)
 
     assert [group.members.tolist() for group in groups] == [[0, 1, 2]]
     assert groups[0].similarity == 1 - 6 / 64

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from annotation.models import Item, NearDuplicateGroup
-from annotation.services.neardup import DETECT_TASK, near_duplicates_detect
+from annotation.neardup.services import DETECT_TASK, near_duplicates_detect
 from core.models import OutboxMessage
 from tests.factories import make_items
 

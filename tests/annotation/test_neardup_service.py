@@ -1,17 +1,17 @@
-"""annotation.services.neardup: detection (groups, incremental rules, writes) and resolution."""
+"""annotation.neardup.services: detection (groups, incremental rules, writes) and resolution."""
 
 import pytest
 from django.utils import timezone
 
 import core.realtime
 from annotation.models import Item, NearDuplicateGroup
-from annotation.services.neardup import (
+from annotation.neardup.services import (
     DETECT_TASK,
     near_duplicate_resolve,
     near_duplicates_detect,
     near_duplicates_detect_request,
 )
-from annotation.tasks_neardup import near_duplicates_detect_task
+from annotation.neardup.tasks import near_duplicates_detect_task
 from core.exceptions import DomainError, NotFound
 from core.models import AuditEvent, OutboxMessage
 from tests.factories import make_items

@@ -1,4 +1,4 @@
-"""annotation.splits: exact counts, reproducibility, stratification and groups. Pure: no database."""
+"""annotation.splits.algorithm: exact counts, reproducibility, stratification, groups. Pure: no database."""
 
 from collections import Counter, defaultdict
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from annotation.splits import _most_common_stratum, assign_splits, split_quotas
+from annotation.splits.algorithm import _most_common_stratum, assign_splits, split_quotas
 
 THREE_WAY = {"train": 0.8, "validation": 0.1, "test": 0.1}
 

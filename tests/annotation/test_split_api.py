@@ -264,7 +264,7 @@ def test_large_projects_are_split_by_a_worker(
 
 
 def test_a_queued_split_that_can_no_longer_run_fails_with_the_reason(people, settings):
-    from annotation.services.splits import split_request, split_run
+    from annotation.splits.services import split_request, split_run
 
     settings.ANNOTATION_SPLIT_INLINE_MAX_ITEMS = 1
     make_items(people.project, [{}] * 4)

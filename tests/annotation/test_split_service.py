@@ -1,4 +1,4 @@
-"""annotation.services.splits.split_assign: the items' splits, the recorded operation, its rules."""
+"""annotation.splits.services.split_assign: the items' splits, the recorded operation, its rules."""
 
 from collections import Counter, defaultdict
 
@@ -8,7 +8,7 @@ from django.utils import timezone
 
 import core.realtime
 from annotation.models import Item, MetadataField, SplitOperation
-from annotation.services.splits import split_assign
+from annotation.splits.services import split_assign
 from core.exceptions import DomainError
 from core.models import AuditEvent
 from tests import factories

@@ -8,7 +8,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from annotation.models import Annotation, AnnotationRevision, Assignment, Item, ReviewDecision
-from annotation.services.labeling import lease_release_expired
+from annotation.workflow.services.labeling import lease_release_expired
 from core.models import AuditEvent
 from projects import services as project_services
 from tests.annotation.workflow_kit import Lab, make_lab

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from annotation import states
 from annotation.models import Annotation, Assignment, Item, Prediction
-from annotation.services.queue import queue_order_apply
+from annotation.workflow import states
+from annotation.workflow.services.queue import queue_order_apply
 from core.models import AuditEvent
 from projects import services as project_services
 from projects.models import LabelMigration, LabelSchemaVersion
@@ -353,7 +353,7 @@ def test_a_slot_freed_behind_a_cursor_is_served_next(
 
     from django.utils import timezone
 
-    from annotation.services.labeling import lease_release_expired
+    from annotation.workflow.services.labeling import lease_release_expired
 
     lab = make_lab(people, items=5)
     a, c = lab.annotators[0], lab.annotators[2]

@@ -565,7 +565,8 @@ def test_video_bbox_track_with_keyframes(page_for, people, clip):
 
 
 def test_review_draws_the_other_annotators_boxes_read_only(page_for, people, street):
-    from annotation.services.labeling import annotation_submit, next_item_for_annotator
+    from annotation.workflow.services.claim import next_item_for_annotator
+    from annotation.workflow.services.submit import annotation_submit
     from projects.models import Project, ProjectMembership
     from tests.factories import ProjectMembershipFactory, UserFactory
 

@@ -4,7 +4,8 @@ item, and filtering by state, with work submitted through the real services."""
 import pytest
 
 from annotation.models import Item
-from annotation.services.labeling import annotation_submit, next_item_for_annotator
+from annotation.workflow.services.claim import next_item_for_annotator
+from annotation.workflow.services.submit import annotation_submit
 from projects import services
 from tests.factories import label_schema, make_items
 

@@ -7,7 +7,8 @@ import shutil
 import pytest
 
 from annotation.models import Annotation
-from annotation.services.labeling import annotation_submit, next_item_for_annotator
+from annotation.workflow.services.claim import next_item_for_annotator
+from annotation.workflow.services.submit import annotation_submit
 from projects import services
 from projects.models import Project, ProjectMembership
 from tests.factories import ProjectMembershipFactory, UserFactory, make_items

@@ -8,7 +8,7 @@ import pytest
 
 import core.realtime
 from annotation.models import Item, NearDuplicateGroup
-from annotation.services.neardup import near_duplicates_detect
+from annotation.neardup.services import near_duplicates_detect
 
 from .conftest import (
     shot,

@@ -10,7 +10,8 @@ import urllib.request
 import pytest
 
 from accounts.services import api_token_create
-from annotation.services.labeling import annotation_submit, next_item_for_annotator
+from annotation.workflow.services.claim import next_item_for_annotator
+from annotation.workflow.services.submit import annotation_submit
 from projects.models import ProjectMembership
 from projects.services import project_member_pause
 from quality.models import QualityRun

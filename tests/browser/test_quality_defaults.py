@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annotation.services import labeling
+from annotation.workflow.services import claim, submit
 from projects.models import ProjectMembership
 from quality import services
 from tests.quality.test_defaults_end_to_end import answer, preference_project
@@ -23,15 +23,15 @@ DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "qual
 
 def test_manager_sees_gold_accuracy_per_control_and_the_settings_warnings(page_for, people):
     project = preference_project(people)
-    labeling._random.seed(7)
+    claim._random.seed(7)
     annotators = [people.annotator, ProjectMembership.objects.get(user__username="second").user]
     for _ in range(60):
         progressed = False
         for index, user in enumerate(annotators):
-            outcome = labeling.next_item_for_annotator(project=project, annotator=user)
+            outcome = claim.next_item_for_annotator(project=project, annotator=user)
             if outcome.assignment is None:
                 continue
-            labeling.annotation_submit(
+            submit.annotation_submit(
                 project=project,
                 annotator=user,
                 assignment_id=outcome.assignment.id,

@@ -85,7 +85,7 @@ def test_release_jsonl_and_parquet_keep_the_exact_values(write_format, ctx):
 
 
 def test_import_error_report_is_neutralised():
-    from annotation.services.imports import _ErrorReport
+    from annotation.imports.services.reports import _ErrorReport
 
     report = _ErrorReport()
     report.add(3, '=HYPERLINK("http://evil.example")', "-bad value @A1")
@@ -113,7 +113,7 @@ def test_every_module_that_writes_csv_uses_the_shared_helper():
     assert {p.relative_to(ROOT).as_posix() for p in modules} >= {
         "exports/formats/csv.py",
         "quality/api.py",
-        "annotation/services/imports.py",
+        "annotation/imports/services/reports.py",
     }
     for path in modules:
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -129,11 +129,11 @@ PAIRWISE = {
 
 
 def _label_all(project, annotators, answer):
-    from annotation.services import labeling
+    from annotation.workflow.services import claim, submit
 
     for index, user in enumerate(annotators):
-        while (outcome := labeling.next_item_for_annotator(project=project, annotator=user)).assignment:
-            labeling.annotation_submit(
+        while (outcome := claim.next_item_for_annotator(project=project, annotator=user)).assignment:
+            submit.annotation_submit(
                 project=project,
                 annotator=user,
                 assignment_id=outcome.assignment.id,
@@ -389,7 +389,7 @@ def test_submitting_a_blank_transcription_is_a_400_with_a_code_and_no_speech_is_
     people, release_storage
 ):
     from annotation.models import Annotation
-    from annotation.services import labeling
+    from annotation.workflow.services import claim, submit
     from core.exceptions import DomainError
     from projects import services as project_services
     from tests.factories import make_items
@@ -397,10 +397,10 @@ def test_submitting_a_blank_transcription_is_a_400_with_a_code_and_no_speech_is_
     project = people.project
     project_services.schema_version_create(project=project, actor=people.manager, definition=TRANSCRIBE)
     make_items(project, {"data": {"audio": "calls/1.wav"}})
-    outcome = labeling.next_item_for_annotator(project=project, annotator=people.annotator)
+    outcome = claim.next_item_for_annotator(project=project, annotator=people.annotator)
 
     def submit(answer):
-        return labeling.annotation_submit(
+        return submit.annotation_submit(
             project=project,
             annotator=people.annotator,
             assignment_id=outcome.assignment.id,

@@ -12,9 +12,9 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from annotation.imports.services.jobs import import_job_create
 from annotation.models import Item
-from annotation.services.imports import import_job_create
-from annotation.services.sources import bucket_source_sync
+from annotation.sources.sync import bucket_source_sync
 from core.exceptions import DomainError
 from exports import services
 from exports.datasheet import md

@@ -48,7 +48,7 @@ def main(lines: int) -> None:
                 other.close()
 
     ItemLoader.add = add
-    from annotation.services.imports import import_job_create
+    from annotation.imports.services.jobs import import_job_create
 
     upload = SimpleUploadedFile("probe.jsonl", body, content_type="application/x-ndjson")
     job = import_job_create(project=project, actor=user, upload=upload)  # runs in-process on commit

@@ -5,7 +5,7 @@ import equivalent of EXPORTS_BUILD_CHUNK_DELAY). Never imported by the applicati
 import os
 import time
 
-from annotation.services import imports
+from annotation.imports.services import jobs as imports
 
 _DELAY = float(os.environ.get("TESSERA_TEST_IMPORT_ROW_DELAY", "0"))
 

@@ -13,7 +13,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from annotation.models import Annotation, AnnotationRevision, Assignment, Item
-from annotation.services.labeling import annotation_submit, lease_release_expired, next_item_for_annotator
+from annotation.workflow.services.claim import next_item_for_annotator
+from annotation.workflow.services.labeling import lease_release_expired
+from annotation.workflow.services.submit import annotation_submit
 from core.exceptions import DomainError
 from projects import services
 from projects.models import ProjectMembership

@@ -5,7 +5,7 @@ evaluation), the result is announced, and a broker outage delays the recompute w
 import pytest
 
 from annotation.models import Item
-from annotation.services.queue import predictions_import
+from annotation.workflow.services.queue import predictions_import
 from core.models import OutboxMessage
 from core.services import outbox_relay
 from projects import services as project_services

@@ -6,9 +6,9 @@ gets its ~10% sample, nobody is paused for wording, and the dashboard's counts a
 
 import pytest
 
-from annotation import states
 from annotation.models import Annotation, Item
-from annotation.services import labeling, review
+from annotation.workflow import states
+from annotation.workflow.services import claim, review, submit
 from projects import services as project_services
 from projects.models import ProjectMembership
 from quality import services
@@ -74,7 +74,7 @@ def preference_project(people):
 
 
 def test_a_preference_project_on_default_settings_finishes(people, project, monkeypatch):
-    labeling._random.seed(7)  # which requests get gold: reproducible
+    claim._random.seed(7)  # which requests get gold: reproducible
     annotators = [people.annotator, ProjectMembership.objects.get(user__username="second").user]
     finished = [False, False]
     served_gold = [0, 0]
@@ -82,13 +82,13 @@ def test_a_preference_project_on_default_settings_finishes(people, project, monk
         for index, user in enumerate(annotators):
             if finished[index]:
                 continue
-            outcome = labeling.next_item_for_annotator(project=project, annotator=user)
+            outcome = claim.next_item_for_annotator(project=project, annotator=user)
             if outcome.assignment is None:
                 assert outcome.reason == "queue_empty"
                 finished[index] = True
                 continue
             served_gold[index] += outcome.assignment.is_gold
-            labeling.annotation_submit(
+            submit.annotation_submit(
                 project=project,
                 annotator=user,
                 assignment_id=outcome.assignment.id,

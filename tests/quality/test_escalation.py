@@ -5,7 +5,7 @@ escalation is switched off or its limit lowered; the counts reported are the dat
 import pytest
 
 from annotation.models import Annotation, Item
-from annotation.services.queue import item_escalate
+from annotation.workflow.services.queue import item_escalate
 from core.models import AuditEvent
 from projects import services as project_services
 from projects.models import ProjectMembership
@@ -53,9 +53,9 @@ def test_a_spare_member_who_could_not_take_it_does_not_count(people, why):
     role = ProjectMembership.Role.REVIEWER if why == "reviewer" else ProjectMembership.Role.ANNOTATOR
     spare = ProjectMembershipFactory(project=lab.project, user=UserFactory(username="spare"), role=role)
     if why == "skipped":  # the spare took the item and gave it back
-        from annotation.services import labeling
+        from annotation.workflow.services import claim, labeling
 
-        outcome = labeling.next_item_for_annotator(project=lab.project, annotator=spare.user)
+        outcome = claim.next_item_for_annotator(project=lab.project, annotator=spare.user)
         assert outcome.assignment.item_id == lab.items[0].id
         labeling.assignment_skip(
             project=lab.project,
@@ -123,9 +123,9 @@ def test_lowering_max_escalation_keeps_a_leased_slot(people, django_capture_on_c
     third = ProjectMembershipFactory(
         project=lab.project, user=UserFactory(username="third"), role="annotator"
     )
-    from annotation.services import labeling
+    from annotation.workflow.services import claim, submit
 
-    held = labeling.next_item_for_annotator(project=lab.project, annotator=third.user)
+    held = claim.next_item_for_annotator(project=lab.project, annotator=third.user)
     assert held.assignment.item_id == lab.items[0].id
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -133,7 +133,7 @@ def test_lowering_max_escalation_keeps_a_leased_slot(people, django_capture_on_c
 
     item = Item.objects.get(pk=lab.items[0].id)
     assert (item.state, item.target, item.done, item.leased) == ("open", 3, 2, 1)  # never below done + leased
-    labeling.annotation_submit(
+    submit.annotation_submit(
         project=lab.project,
         annotator=third.user,
         assignment_id=held.assignment.id,

@@ -8,7 +8,7 @@ import krippendorff
 import numpy as np
 import pytest
 
-from annotation.services import labeling
+from annotation.workflow.services import claim, labeling, submit
 from projects import services as project_services
 from projects.models import ProjectMembership
 from quality import engine, services
@@ -107,7 +107,7 @@ def krippendorff_project(people, **rating_options):
     position = {item.id: u for u, item in enumerate(items)}
     for a, user in enumerate(annotators):
         while True:
-            outcome = labeling.next_item_for_annotator(project=project, annotator=user)
+            outcome = claim.next_item_for_annotator(project=project, annotator=user)
             if outcome.assignment is None:
                 break
             value = KRIPPENDORFF_2011[a][position[outcome.assignment.item_id]]
@@ -116,7 +116,7 @@ def krippendorff_project(people, **rating_options):
                     project=project, annotator=user, assignment_id=outcome.assignment.id, reason="no value"
                 )
                 continue
-            labeling.annotation_submit(
+            submit.annotation_submit(
                 project=project,
                 annotator=user,
                 assignment_id=outcome.assignment.id,
@@ -202,8 +202,8 @@ def gold_project(people, *, quality=None):
         )
     user = people.annotator
     for _ in items:  # right on the score every time, the rationale in their own words
-        outcome = labeling.next_item_for_annotator(project=project, annotator=user)
-        labeling.annotation_submit(
+        outcome = claim.next_item_for_annotator(project=project, annotator=user)
+        submit.annotation_submit(
             project=project,
             annotator=user,
             assignment_id=outcome.assignment.id,
@@ -269,7 +269,7 @@ def test_gold_items_anchor_dawid_skene(people):
     flip = {"positive": "negative", "negative": "positive"}
     for index, user in enumerate(lab.annotators):
         while True:
-            outcome = labeling.next_item_for_annotator(project=lab.project, annotator=user)
+            outcome = claim.next_item_for_annotator(project=lab.project, annotator=user)
             if outcome.assignment is None:
                 break
             item_id = outcome.assignment.item_id
@@ -277,7 +277,7 @@ def test_gold_items_anchor_dawid_skene(people):
                 label = references[item_id] if index == 1 else flip[references[item_id]]
             else:
                 label = "negative" if index == 1 else "positive"
-            labeling.annotation_submit(
+            submit.annotation_submit(
                 project=lab.project,
                 annotator=user,
                 assignment_id=outcome.assignment.id,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from annotation.models import Item
-from annotation.services import labeling
-from annotation.services.queue import predictions_import
+from annotation.workflow.services import claim, submit
+from annotation.workflow.services.queue import predictions_import
 from core.exceptions import DomainError
 from core.models import OutboxMessage
 from projects import services as project_services
@@ -29,11 +29,11 @@ def label_everything(lab, answer):
     """Each annotator takes items until the queue is empty, answering answer(annotator index, item id)."""
     for index, user in enumerate(lab.annotators):
         while True:
-            outcome = labeling.next_item_for_annotator(project=lab.project, annotator=user)
+            outcome = claim.next_item_for_annotator(project=lab.project, annotator=user)
             if outcome.assignment is None:
                 break
             item_id = outcome.assignment.item_id
-            labeling.annotation_submit(
+            submit.annotation_submit(
                 project=lab.project,
                 annotator=user,
                 assignment_id=outcome.assignment.id,
@@ -138,8 +138,8 @@ def test_schedule_enqueues_one_job_per_burst_through_the_outbox(lab, django_capt
 def test_a_submission_schedules_a_recompute_that_runs_after_commit(lab, django_capture_on_commit_callbacks):
     user = lab.annotators[0]
     with django_capture_on_commit_callbacks(execute=True):
-        outcome = labeling.next_item_for_annotator(project=lab.project, annotator=user)
-        labeling.annotation_submit(
+        outcome = claim.next_item_for_annotator(project=lab.project, annotator=user)
+        submit.annotation_submit(
             project=lab.project,
             annotator=user,
             assignment_id=outcome.assignment.id,
@@ -354,8 +354,8 @@ def test_multi_label_and_span_controls_get_agreement_and_consensus(people):
         2: {"topics": ["battery"], "entities": []},
     }
     for index, user in enumerate(lab.annotators):
-        while (outcome := labeling.next_item_for_annotator(project=lab.project, annotator=user)).assignment:
-            labeling.annotation_submit(
+        while (outcome := claim.next_item_for_annotator(project=lab.project, annotator=user)).assignment:
+            submit.annotation_submit(
                 project=lab.project,
                 annotator=user,
                 assignment_id=outcome.assignment.id,
@@ -392,10 +392,10 @@ def test_a_chain_of_incremental_runs_reaches_the_same_consensus_as_a_full_run(pe
     # the one annotator who is always wrong labels everything first: early runs see only their answers
     for index in (3, 0, 1, 2):
         user = lab.annotators[index]
-        while (outcome := labeling.next_item_for_annotator(project=lab.project, annotator=user)).assignment:
+        while (outcome := claim.next_item_for_annotator(project=lab.project, annotator=user)).assignment:
             item_id = outcome.assignment.item_id
             label = truth[item_id] if index < 3 else LABELS[(LABELS.index(truth[item_id]) + 1) % 3]
-            labeling.annotation_submit(
+            submit.annotation_submit(
                 project=lab.project,
                 annotator=user,
                 assignment_id=outcome.assignment.id,

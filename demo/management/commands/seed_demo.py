@@ -238,7 +238,7 @@ class Command(BaseCommand):
 
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        from annotation.services.imports import import_job_create
+        from annotation.imports.services.jobs import import_job_create
 
         lines = [
             json.dumps({"id": f"demo-{n}", "text": text, "meta": {"section": section}, "licence": "CC0-1.0"})
@@ -255,7 +255,7 @@ class Command(BaseCommand):
 
         from django.core.files.uploadedfile import SimpleUploadedFile
 
-        from annotation.services.imports import import_job_create
+        from annotation.imports.services.jobs import import_job_create
 
         archive = io.BytesIO()
         with zipfile.ZipFile(archive, "w") as handle:

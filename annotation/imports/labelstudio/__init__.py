@@ -1,0 +1,2 @@
+"""Label Studio tasks -> Tessera answers (pure): convert.py is the entry point; results.py converts each
+result type."""

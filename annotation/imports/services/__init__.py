@@ -1,0 +1,1 @@
+"""Import services: jobs (create, run, finish) and the Label Studio annotations an import brings."""

@@ -1,0 +1,104 @@
+"""Thin HTTP adapters for items and metadata fields (imports: annotation/imports/api.py)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.response import Response
+
+from core.pagination import DefaultPagination, SafeCursorPagination
+from projects import access
+from projects.access import ProjectAction
+
+from ...models import Item, MetadataField
+from .. import services as metadata_services
+from ..selectors import items as item_selectors
+from . import serializers as s
+
+
+class _ProjectScoped(viewsets.GenericViewSet):
+    lookup_value_regex = r"\d+"
+
+    def _project(self, action_: ProjectAction):
+        return access.project_get_for_user(
+            user=self.request.user, project_id=int(self.kwargs["project_pk"]), action=action_
+        )
+
+
+class ItemCursorPagination(SafeCursorPagination):
+    """Keyset paging for the item list: constant time at any depth, no COUNT(*)."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def get_ordering(self, request, queryset, view):
+        return tuple(queryset.query.order_by)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List items with filters and search",
+        parameters=[
+            OpenApiParameter("q", str, description="Words in the item's text"),
+            OpenApiParameter("split", str),
+            OpenApiParameter("source", str),
+            OpenApiParameter("consent", str),
+            OpenApiParameter("licence", str),
+            OpenApiParameter("import_job", int),
+            OpenApiParameter("synthetic", bool),
+            OpenApiParameter("meta.<key>", str, description="Metadata equals; also meta.<key>__gte / __lte"),
+            OpenApiParameter(
+                "ordering", str, description="id, -id, created_at, -created_at, meta.<key>, -meta.<key>"
+            ),
+        ],
+    ),
+    retrieve=extend_schema(summary="Read one item"),
+)
+class ItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ProjectScoped):
+    serializer_class = s.ItemOutputSerializer
+    queryset = Item.objects.none()
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Item.objects.none()
+        project = self._project(ProjectAction.VIEW_ITEMS)
+        if self.action == "retrieve":
+            return Item.objects.filter(project=project)
+        return item_selectors.item_list(project=project, params=self.request.query_params)
+
+    @property
+    def paginator(self):
+        if not hasattr(self, "_paginator"):
+            ordering = (self.request.query_params.get("ordering") or "id").lstrip("-")
+            self._paginator = (
+                ItemCursorPagination() if ordering in {"id", "created_at"} else DefaultPagination()
+            )
+        return self._paginator
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List the project's metadata fields and their types"),
+    partial_update=extend_schema(
+        summary="Change a metadata field's type",
+        request=s.MetadataFieldUpdateInputSerializer,
+        responses=s.MetadataFieldOutputSerializer,
+    ),
+)
+class MetadataFieldViewSet(mixins.ListModelMixin, mixins.UpdateModelMixin, _ProjectScoped):
+    serializer_class = s.MetadataFieldOutputSerializer
+    queryset = MetadataField.objects.none()
+    pagination_class = None
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return MetadataField.objects.none()
+        return item_selectors.metadata_field_list(project=self._project(ProjectAction.VIEW_ITEMS))
+
+    def update(self, request, *args, **kwargs):
+        project = self._project(ProjectAction.IMPORT_DATA)
+        payload = s.MetadataFieldUpdateInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        field = metadata_services.metadata_field_update(
+            project=project, actor=request.user, field_id=int(kwargs["pk"]), **payload.validated_data
+        )
+        return Response(self.get_serializer(field).data)

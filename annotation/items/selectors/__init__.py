@@ -1,0 +1,1 @@
+"""Item reads: the item table and media (items), the release streams (exports)."""

@@ -1,0 +1,29 @@
+"""annotation's models, one module per part of the app; every model is importable from here
+(`from annotation.models import Item`), which is also how Django finds them."""
+
+from .items import (
+    BucketSource,
+    ImportedAnnotator,
+    ImportJob,
+    Item,
+    MetadataField,
+    NearDuplicateGroup,
+    SplitOperation,
+)
+from .workflow import Annotation, AnnotationRevision, Assignment, Prediction, ReviewDecision, ReviewLease
+
+__all__ = [
+    "Annotation",
+    "AnnotationRevision",
+    "Assignment",
+    "BucketSource",
+    "ImportJob",
+    "ImportedAnnotator",
+    "Item",
+    "MetadataField",
+    "NearDuplicateGroup",
+    "Prediction",
+    "ReviewDecision",
+    "ReviewLease",
+    "SplitOperation",
+]

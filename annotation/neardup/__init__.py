@@ -1,0 +1,1 @@
+"""Near-duplicate items: detection (MinHash/LSH over text, dHash over images), groups, resolution."""

@@ -1,1 +1,0 @@
-"""Reads on items, always scoped to one project the caller may see. Import from the module."""

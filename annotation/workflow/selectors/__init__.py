@@ -1,0 +1,1 @@
+"""Workflow reads: labeling progress and history; the quality app's answer streams."""

@@ -1,0 +1,1 @@
+"""Workflow services, one module per family: labeling (claim, lease, draft, submit), review, queue."""
