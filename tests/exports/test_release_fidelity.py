@@ -389,7 +389,8 @@ def test_submitting_a_blank_transcription_is_a_400_with_a_code_and_no_speech_is_
     people, release_storage
 ):
     from annotation.models import Annotation
-    from annotation.workflow.services import claim, submit
+    from annotation.workflow.services import claim
+    from annotation.workflow.services import submit as submit_service
     from core.exceptions import DomainError
     from projects import services as project_services
     from tests.factories import make_items
@@ -400,7 +401,7 @@ def test_submitting_a_blank_transcription_is_a_400_with_a_code_and_no_speech_is_
     outcome = claim.next_item_for_annotator(project=project, annotator=people.annotator)
 
     def submit(answer):
-        return submit.annotation_submit(
+        return submit_service.annotation_submit(
             project=project,
             annotator=people.annotator,
             assignment_id=outcome.assignment.id,
