@@ -394,7 +394,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- quality (quality/services.py, docs/QUALITY.md) ---------------------------------------------------
+# --- quality (quality/services/, docs/QUALITY.md) -----------------------------------------------------
 QUALITY_DEBOUNCE_SECONDS = float(
     env_str("QUALITY_DEBOUNCE_SECONDS", "0.15" if REDIS_URL else "0.4")
 )  # a burst of submits: one recompute (embedded mode: longer, it shares the web process with labeling)
@@ -411,7 +411,7 @@ QUALITY_FULL_EVERY_SECONDS = env_int(
     "QUALITY_FULL_EVERY_SECONDS", 3600
 )  # incremental runs between full refits
 
-# --- exports (exports/services.py, docs/RELEASES.md) ------------------------------------------------
+# --- exports (exports/services/, docs/RELEASES.md) -------------------------------------------------
 # The Ed25519 key that signs every release's manifest.json (PEM, PKCS#8). Generated with mode 0600 on
 # first use when the file does not exist (embedded mode); in production mount a key and back it up.
 EXPORTS_SIGNING_KEY_PATH = env_str("EXPORTS_SIGNING_KEY_PATH", str(VAR_DIR / "release-signing-key.pem"))
