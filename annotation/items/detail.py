@@ -14,8 +14,9 @@ from django.urls import reverse
 
 from core.exceptions import NotFound
 from core.models import AuditEvent
+from projects import selectors as project_selectors
 from projects.access import PROJECT_PERMISSIONS, ProjectAction, project_role_of
-from projects.models import LabelSchemaVersion, Project
+from projects.models import Project
 
 from ..models import Annotation, AnnotationRevision, Item, Prediction, ReviewDecision
 from .keys import item_key
@@ -68,7 +69,7 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
             ProjectAction.MANAGE_WORKFLOW,
         )
     }
-    schema = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+    schema = project_selectors.schema_latest(project=project)
     definition = schema.definition if schema else {"fields": [], "controls": []}
     data = item.data
     detail: dict[str, Any] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.exceptions import DomainError
 from exports.models import Release
+from projects import selectors as project_selectors
 from projects.models import LabelSchemaVersion, Project
 
 
@@ -13,7 +14,7 @@ class BuildProblem(Exception):
 
 
 def schema_of(project: Project) -> LabelSchemaVersion:
-    schema = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+    schema = project_selectors.schema_latest(project=project)
     if schema is None:
         raise DomainError("no_schema", "The project has no label schema yet: there is nothing to release.")
     return schema

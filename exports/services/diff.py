@@ -12,7 +12,7 @@ from django.core.files.storage import default_storage
 
 from core.exceptions import DomainError
 from exports.models import Release
-from projects.models import LabelSchemaVersion
+from projects import selectors as project_selectors
 
 from .common import require_published
 
@@ -30,7 +30,7 @@ def release_diff(*, old: Release, new: Release, limit: int | None = None) -> dic
     limit = settings.EXPORTS_DIFF_MAX_ITEMS if limit is None else limit
     from exports.display import item_key, labels_text
 
-    schema = LabelSchemaVersion.objects.filter(project_id=new.project_id).order_by("-version").first()
+    schema = project_selectors.schema_latest(project=new.project_id)
     definition = schema.definition if schema is not None else {}
 
     def named(row: dict) -> dict:

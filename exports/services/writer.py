@@ -33,7 +33,7 @@ from exports.models import Release
 from exports.records import (
     ExportContext,
 )
-from projects.models import GuidelineVersion
+from projects import selectors as project_selectors
 
 from .common import schema_of
 from .media import ReleaseMedia
@@ -63,7 +63,7 @@ def write_release(
     """
     project = release.project
     schema = schema_of(project)
-    guideline = GuidelineVersion.objects.filter(project=project).order_by("-version").first()
+    guideline = project_selectors.guideline_latest(project=project)
     ctx = ExportContext(
         project_name=project.name,
         project_slug=slugify(project.name) or f"project-{project.id}",

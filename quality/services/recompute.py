@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from annotation.workflow.selectors import quality as answers_selector
 from core.realtime import broadcast_on_commit, project_group
-from projects.models import LabelSchemaVersion, Project
+from projects import selectors as project_selectors
+from projects.models import Project
 from projects.quality_settings import quality_settings
 from quality.models import QualityRun, QualityState
-from quality.scheduling import quality_schedule
+from quality.scheduling import quality_recompute_loop, quality_schedule
 
 from .inputs import load
 from .job import Job
@@ -43,20 +44,9 @@ def quality_request_full(*, project: Project, actor) -> bool:
 
 
 def quality_recompute(*, project_id: int) -> QualityRun | None:
-    """The job: wait out the debounce, take the pending flag, compute, store. Safe to run twice."""
-    state = QualityState.objects.filter(project_id=project_id).first()
-    if state is None or not Project.objects.filter(pk=project_id).exists():
-        return None
-    wait = settings.QUALITY_DEBOUNCE_SECONDS
-    if wait > 0 and state.requested_at is not None:
-        remaining = wait - (timezone.now() - state.requested_at).total_seconds()
-        if remaining > 0:
-            time.sleep(min(remaining, wait))
-    with transaction.atomic():
-        state = QualityState.objects.select_for_update().get(project_id=project_id)
-        full = state.full_requested
-        QualityState.objects.filter(project_id=project_id).update(pending=False, full_requested=False)
-    return quality_compute(project_id=project_id, full=full)
+    """The job: claim the project and compute until caught up (quality.scheduling, coalesced and safe
+    to run twice); the same body the Celery task runs."""
+    return quality_recompute_loop(project_id=project_id, compute=quality_compute)
 
 
 @transaction.atomic
@@ -66,7 +56,7 @@ def quality_compute(*, project_id: int, full: bool = False) -> QualityRun | None
     project = Project.objects.select_related("organisation").filter(pk=project_id).first()
     if project is None:
         return None
-    schema = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+    schema = project_selectors.schema_latest(project=project)
     if schema is None:
         return None
     state = QualityState.objects.get_or_create(project_id=project_id)[0]
