@@ -1,4 +1,5 @@
-"""The Celery app. Tasks live in <app>/tasks.py and are thin (STYLE.md section 5)."""
+"""The Celery app. Tasks live in <app>/tasks.py, are thin and take their names from core/task_names.py
+(docs/STYLE.md section 4)."""
 
 import os
 

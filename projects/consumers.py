@@ -31,7 +31,7 @@ from core.realtime import (
     user_group,
 )
 
-from . import access
+from . import access, events
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class ProjectFeedConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         self.refresher = asyncio.create_task(self._keep_slot())
-        await self.send_json({"type": "feed.ready", "data": {"project_id": self.project_id}})
+        await self.send_json({"type": events.FEED_READY, "data": {"project_id": self.project_id}})
 
     async def disconnect(self, code):
         await self._leave()
@@ -147,7 +147,7 @@ class ProjectFeedConsumer(AsyncJsonWebsocketConsumer):
         await self._error(code, detail)
 
     async def _error(self, code: str, detail: str) -> None:
-        await self.send_json({"type": "feed.error", "data": {"code": code, "detail": detail}})
+        await self.send_json({"type": events.FEED_ERROR, "data": {"code": code, "detail": detail}})
 
     # --- messages from the channel layer -------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Tests. `make test` sets DATABASE_URL/REDIS_URL to the PostgreSQL and Redis on 127.0.0.1.
 
-Unit tests run Celery eagerly with an in-memory channel layer (STYLE.md section 7); the integration
+Unit tests run Celery eagerly with an in-memory channel layer (docs/STYLE.md section 7); the integration
 tests start a real worker and a Redis channel layer themselves (tests/integration/).
 """
 

@@ -56,3 +56,32 @@ def test_a_task_name_typo_is_a_problem(contracts, monkeypatch):
 
 def test_every_task_sets_an_explicit_name(contracts):
     assert contracts.implicit_task_name_problems() == []
+
+
+# --- websocket events ------------------------------------------------------------------------------
+
+
+def test_every_event_is_declared_catalogued_and_known_to_the_frontend(contracts):
+    catalogue = contracts.event_catalogue()
+
+    assert len(catalogue) >= 35  # every app's events.py is read
+    assert contracts.event_problems() == []
+
+
+def test_every_event_sent_in_the_code_is_found_by_the_scan(contracts):
+    sent = contracts.events_sent_in_the_code()
+
+    expected = {"feed.ready", "member.added", "import.progress", "quality.updated", "release.reproduced"}
+    assert expected <= set(sent)
+
+
+def test_an_undeclared_event_and_a_stale_catalogue_are_problems(contracts, monkeypatch):
+    from projects import events
+
+    monkeypatch.setattr(events, "EVENTS", events.EVENTS[:-1])  # project.stats_updated forgotten
+
+    problems = contracts.event_problems()
+
+    assert any("'project.stats_updated' is sent but declared in no events.py" in p for p in problems)
+    assert any("docs/EVENTS.md is stale" in p for p in problems)
+    assert any("SERVER_EVENT_TYPES lists 'project.stats_updated'" in p for p in problems)

@@ -38,6 +38,54 @@ export type KnownEventType = keyof FeedEventData;
 export type KnownFeedEvent = { [K in KnownEventType]: { type: K; data: FeedEventData[K] } }[KnownEventType];
 
 /**
+ * Every event type the server sends, as catalogued in docs/EVENTS.md (generated from the apps'
+ * events.py; the same list is ./events.json). `make lint` fails when this list and the catalogue differ.
+ * Types with a payload in FeedEventData are decoded above; the others arrive as `unrecognized`, their
+ * `name` one of these, and are checked by the page that uses them.
+ */
+export const SERVER_EVENT_TYPES = [
+  "feed.ready",
+  "feed.error",
+  "project.updated",
+  "project.archived",
+  "project.unarchived",
+  "member.added",
+  "member.removed",
+  "member.role_changed",
+  "member.paused",
+  "member.resumed",
+  "schema.version_created",
+  "guideline.version_created",
+  "project.stats_updated",
+  "import.progress",
+  "import.finished",
+  "split.assigned",
+  "split.failed",
+  "near_duplicates.detected",
+  "near_duplicates.resolved",
+  "bucket_source.sync_progress",
+  "bucket_source.synced",
+  "bucket_source.sync_failed",
+  "item.leased",
+  "lease.expired",
+  "item.skipped",
+  "item.state_changed",
+  "items.workflow_changed",
+  "items.sent_to_review",
+  "annotation.submitted",
+  "review.leased",
+  "review.decided",
+  "quality.updated",
+  "release.created",
+  "release.progress",
+  "release.published",
+  "release.failed",
+  "release.reproduced",
+] as const;
+
+export type ServerEventType = (typeof SERVER_EVENT_TYPES)[number];
+
+/**
  * A message with a type this client does not know (or a known type whose data
  * does not match the contract). Kept rather than dropped so a newer server's
  * events still show up; `name` is the server's type string.

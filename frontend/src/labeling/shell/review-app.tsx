@@ -7,18 +7,14 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 
 import type { LabelingContext, OtherAnnotation } from "../contract";
-import { ApiError } from "../../api/http";
-import { type AnnotationInfo, type ReviewTask, SessionClient } from "../core/api";
+import type { SessionClient } from "../core/api";
 import { differs, summarise } from "../core/compare";
 import { type Binding, HotkeyMap } from "../core/hotkeys";
-import { resultForSubmit, visibleControls } from "../core/show-if";
-import { AnswerStore } from "../core/store";
-import { resetTextState } from "../tools/text/selection";
+import { type Decision, ReviewSession } from "../core/review-session";
+import { visibleControls } from "../core/show-if";
 import { ANNOTATOR_COLORS, type PageConfig } from "./config";
 import { HelpOverlay, deleteSelectedIn, toolBindings, useHotkeys } from "./keys";
 import { Workspace, controlHeading } from "./workspace";
-
-type Mode = "view" | "reject" | "fix";
 
 export interface ReviewAppProps {
   config: PageConfig;
@@ -26,31 +22,25 @@ export interface ReviewAppProps {
   guidelinesPanel?: HTMLElement | null;
 }
 
-export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppProps) {
-  const client = useMemo(() => given ?? new SessionClient(config.projectId), [given, config.projectId]);
-  const store = useMemo(() => new AnswerStore(), []);
+/** The review session of this page, re-rendering on each of its changes. */
+function useReviewSession(config: PageConfig, client: SessionClient | undefined): ReviewSession {
+  const session = useMemo(() => new ReviewSession({ config, client }), [client, config.projectId]);
   const [, setTick] = useState(0);
-  const [task, setTask] = useState<ReviewTask | null>(null);
-  const [phase, setPhase] = useState<"loading" | "working" | "empty" | "error">("loading");
-  const [error, setError] = useState("");
-  const [selected, setSelected] = useState(0);
-  const [mode, setMode] = useState<Mode>("view");
-  const [reason, setReason] = useState(config.rejectReasons[0] ?? "other");
-  const [comment, setComment] = useState("");
-  const [notice, setNotice] = useState<{ tone: "ok" | "error" | "info"; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [help, setHelp] = useState(false);
-  const [guidelinesOpen, setGuidelinesOpen] = useState(false);
-  const [activeControl, setActiveControl] = useState<string | null>(null);
-  const [activeLabel, setActiveLabel] = useState<Record<string, string | undefined>>({});
+  useEffect(() => session.subscribe(() => setTick((n) => n + 1)), [session]);
+  useEffect(() => void session.loadNext(), [session]);
+  return session;
+}
+
+export function ReviewApp({ config, client, guidelinesPanel }: ReviewAppProps) {
+  const session = useReviewSession(config, client);
+  const { store } = session;
+  const { task, phase, error, selected, mode, reason, comment, notice, busy, help, guidelinesOpen, activeControl, activeLabel } = session.state;
   const commentRef = useRef<HTMLTextAreaElement>(null);
 
-  useEffect(() => store.subscribe(() => setTick((n) => n + 1)), []);
-  useEffect(() => void loadNext(), []);
   useEffect(() => {
     if (guidelinesPanel) guidelinesPanel.hidden = !guidelinesOpen;
     const close = guidelinesPanel?.querySelector("[data-guidelines-close]");
-    const onClose = () => setGuidelinesOpen(false);
+    const onClose = () => session.setGuidelinesOpen(false);
     close?.addEventListener("click", onClose);
     return () => close?.removeEventListener("click", onClose);
   }, [guidelinesOpen, guidelinesPanel]);
@@ -58,24 +48,9 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
     if (mode === "reject") commentRef.current?.focus();
   }, [mode]);
 
-  async function loadNext() {
-    setPhase("loading");
-    setMode("view");
-    resetTextState();
-    try {
-      const next = await client.reviewNext();
-      setTask(next);
-      setSelected(Math.max(0, next.annotations.findIndex((a) => a.review === "pending")));
-      setPhase(next.item === null ? "empty" : "working");
-    } catch (e) {
-      setError(e instanceof ApiError ? e.detail : String(e));
-      setPhase("error");
-    }
-  }
-
-  const definition = config.schema?.definition ?? { version: 1, fields: [], controls: [] };
-  const annotations = task?.annotations ?? [];
-  const current: AnnotationInfo | undefined = annotations[selected];
+  const definition = session.definition;
+  const annotations = session.annotations;
+  const current = session.annotation;
   const colors = annotations.map((_, i) => ANNOTATOR_COLORS[i % ANNOTATOR_COLORS.length]!);
   const result = mode === "fix" ? store.result : (current?.result ?? {});
   const visible = useMemo(() => visibleControls(definition, result), [definition, result]);
@@ -91,60 +66,29 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
     definition,
     item: task?.item ?? { id: 0, data: {} },
     result,
-    setAnswer: (control, answer, options) => mode === "fix" && store.set(control, answer, options),
+    setAnswer: (control, answer, options) => session.setAnswer(control, answer, options),
     readOnly: mode !== "fix",
     activeControl,
-    setActiveControl,
+    setActiveControl: (name) => session.setActiveControl(name),
     activeLabel,
-    setActiveLabel: (control, label) => setActiveLabel((c) => ({ ...c, [control]: c[control] === label ? undefined : label })),
+    setActiveLabel: (control, label) => session.toggleActiveLabel(control, label),
     predicted: new Set(),
     others,
     visible: (name) => visible.has(name),
   };
 
-  async function decide(decision: "accept" | "reject" | "fix") {
-    if (!current || busy || current.review !== "pending") return;
-    if (decision === "reject" && !comment.trim()) {
-      setNotice({ tone: "error", text: "Write a comment: the annotator sees it with the item." });
-      commentRef.current?.focus();
-      return;
-    }
-    setBusy(true);
-    try {
-      await client.review(current.id, {
-        decision,
-        revision: current.revision,
-        ...(decision === "reject" ? { reason, comment: comment.trim() } : {}),
-        ...(decision === "fix" ? { result: resultForSubmit(definition, store.result) } : {}),
-      });
-      const status = decision === "accept" ? "accepted" : decision === "reject" ? "rejected" : "fixed";
-      const updated = annotations.map((a) => (a.id === current.id ? { ...a, review: status } : a));
-      setTask((t) => (t ? { ...t, annotations: updated } : t));
-      setMode("view");
-      setComment("");
-      setNotice({ tone: "ok", text: `${current.annotator}'s annotation ${status}.` });
-      const nextPending = updated.findIndex((a) => a.review === "pending");
-      if (nextPending >= 0) setSelected(nextPending);
-      else void loadNext();
-    } catch (e) {
-      setNotice({ tone: "error", text: e instanceof ApiError ? e.detail : String(e) });
-    } finally {
-      setBusy(false);
-    }
+  async function decide(decision: Decision) {
+    if ((await session.decide(decision)) === "need_comment") commentRef.current?.focus();
   }
-
-  function startFix() {
-    if (current?.review !== "pending") return;
-    store.reset(current.result);
-    setMode("fix");
-  }
+  const loadNext = () => session.loadNext();
+  const startFix = () => session.startFix();
 
   const buildMap = () => {
     const keys: Binding[] = [
-      { key: "?", description: "Show or hide this help", run: () => setHelp((h) => !h), group: "Review" },
+      { key: "?", description: "Show or hide this help", run: () => session.setHelp((h) => !h), group: "Review" },
       { key: "n", description: "Next item", run: () => void loadNext(), group: "Review", when: () => mode === "view" },
-      { key: "g", alt: true, description: "Show or hide the guidelines", run: () => setGuidelinesOpen((o) => !o), group: "Review" },
-      { key: "Escape", description: "Cancel reject / fix", run: () => setMode("view"), inInputs: true, group: "Review" },
+      { key: "g", alt: true, description: "Show or hide the guidelines", run: () => session.setGuidelinesOpen((o) => !o), group: "Review" },
+      { key: "Escape", description: "Cancel reject / fix", run: () => session.setMode("view"), inInputs: true, group: "Review" },
       {
         key: "Enter",
         ctrl: true,
@@ -157,15 +101,15 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
     if (mode === "view") {
       keys.push(
         { key: "a", description: "Accept", run: () => void decide("accept"), group: "Review" },
-        { key: "r", description: "Reject with a reason…", run: () => current?.review === "pending" && setMode("reject"), group: "Review" },
+        { key: "r", description: "Reject with a reason…", run: () => session.startReject(), group: "Review" },
         { key: "f", description: "Fix: edit and submit as a fix", run: startFix, group: "Review" },
-        ...annotations.slice(0, 9).map((a, i) => ({ key: String(i + 1), description: `Show ${a.annotator}'s annotation`, run: () => setSelected(i), group: "Review" })),
+        ...annotations.slice(0, 9).map((a, i) => ({ key: String(i + 1), description: `Show ${a.annotator}'s annotation`, run: () => session.select(i), group: "Review" })),
       );
     }
     if (mode === "fix") {
       keys.push(
-        { key: "z", ctrl: true, description: "Undo", run: () => store.undo(), group: "Fix" },
-        { key: "z", ctrl: true, shift: true, description: "Redo", run: () => store.redo(), group: "Fix" },
+        { key: "z", ctrl: true, description: "Undo", run: () => session.undo(), group: "Fix" },
+        { key: "z", ctrl: true, shift: true, description: "Redo", run: () => session.redo(), group: "Fix" },
         { key: "Delete", description: "Delete the selected region", run: () => void deleteSelectedIn(ctx), group: "Fix" },
         ...toolBindings(ctx),
       );
@@ -184,11 +128,11 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
         </div>
         <div class="lb-bar__tools">
           {config.guidelines && (
-            <button type="button" class="lb-button lb-button--ghost lb-button--small" aria-expanded={guidelinesOpen} onClick={() => setGuidelinesOpen((o) => !o)}>
+            <button type="button" class="lb-button lb-button--ghost lb-button--small" aria-expanded={guidelinesOpen} onClick={() => session.setGuidelinesOpen((o) => !o)}>
               Guidelines
             </button>
           )}
-          <button type="button" class="lb-button lb-button--ghost lb-button--small" aria-label="Keyboard shortcuts" onClick={() => setHelp(true)}>
+          <button type="button" class="lb-button lb-button--ghost lb-button--small" aria-label="Keyboard shortcuts" onClick={() => session.setHelp(true)}>
             <kbd class="lb-kbd">?</kbd>
           </button>
         </div>
@@ -196,7 +140,7 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
       {notice && (
         <div class={`lb-notice lb-notice--${notice.tone}`} role={notice.tone === "error" ? "alert" : "status"}>
           <span>{notice.text}</span>
-          <button type="button" class="lb-icon" aria-label="Dismiss" onClick={() => setNotice(null)}>
+          <button type="button" class="lb-icon" aria-label="Dismiss" onClick={() => session.dismissNotice()}>
             ×
           </button>
         </div>
@@ -234,7 +178,7 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
                     <th scope="col">Control</th>
                     {annotations.map((a, i) => (
                       <th scope="col" key={a.id} class={i === selected ? "rv-selected" : undefined}>
-                        <button type="button" class="rv-tab" aria-pressed={i === selected} onClick={() => setSelected(i)} disabled={mode !== "view"}>
+                        <button type="button" class="rv-tab" aria-pressed={i === selected} onClick={() => session.select(i)} disabled={mode !== "view"}>
                           <kbd class="lb-kbd">{i + 1}</kbd>
                           <span class="rv-who" style={{ "--who": colors[i] }}>
                             {a.annotator}
@@ -280,7 +224,7 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
                 <button type="button" class="lb-button lb-button--ghost" disabled={current?.review !== "pending"} onClick={startFix}>
                   Fix <kbd class="lb-kbd">F</kbd>
                 </button>
-                <button type="button" class="lb-button lb-button--danger" disabled={current?.review !== "pending"} onClick={() => setMode("reject")}>
+                <button type="button" class="lb-button lb-button--danger" disabled={current?.review !== "pending"} onClick={() => session.setMode("reject")}>
                   Reject… <kbd class="lb-kbd">R</kbd>
                 </button>
                 <button type="button" class="lb-button lb-button--primary" disabled={current?.review !== "pending" || busy} onClick={() => void decide("accept")}>
@@ -290,7 +234,7 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
             )}
             {mode === "fix" && (
               <div class="lb-actions__right">
-                <button type="button" class="lb-button lb-button--ghost" onClick={() => setMode("view")}>
+                <button type="button" class="lb-button lb-button--ghost" onClick={() => session.setMode("view")}>
                   Cancel
                 </button>
                 <button type="button" class="lb-button lb-button--primary" disabled={busy} onClick={() => void decide("fix")}>
@@ -300,7 +244,7 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
             )}
           </footer>
           {mode === "reject" && (
-            <div class="lb-overlay" role="presentation" onClick={() => setMode("view")}>
+            <div class="lb-overlay" role="presentation" onClick={() => session.setMode("view")}>
               <div class="lb-dialog" role="dialog" aria-modal="true" aria-labelledby="reject-title" onClick={(e) => e.stopPropagation()}>
                 <form
                   class="rv-decide"
@@ -314,7 +258,7 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
                   </header>
                   <label class="lb-field">
                     <span>Reason</span>
-                    <select class="lb-input" value={reason} onChange={(e) => setReason(e.currentTarget.value)}>
+                    <select class="lb-input" value={reason} onChange={(e) => session.setReason(e.currentTarget.value)}>
                       {config.rejectReasons.map((r) => (
                         <option key={r} value={r}>
                           {r.replace(/_/g, " ")}
@@ -324,10 +268,10 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
                   </label>
                   <label class="lb-field">
                     <span>Comment for the annotator</span>
-                    <textarea ref={commentRef} class="lb-textarea" rows={4} maxLength={5000} value={comment} onInput={(e) => setComment(e.currentTarget.value)} required />
+                    <textarea ref={commentRef} class="lb-textarea" rows={4} maxLength={5000} value={comment} onInput={(e) => session.setComment(e.currentTarget.value)} required />
                   </label>
                   <footer class="lb-dialog__foot">
-                    <button type="button" class="lb-button lb-button--ghost" onClick={() => setMode("view")}>
+                    <button type="button" class="lb-button lb-button--ghost" onClick={() => session.setMode("view")}>
                       Cancel
                     </button>
                     <button type="submit" class="lb-button lb-button--danger" disabled={busy || !comment.trim()}>
@@ -340,7 +284,7 @@ export function ReviewApp({ config, client: given, guidelinesPanel }: ReviewAppP
           )}
         </>
       )}
-      {help && <HelpOverlay map={buildMap()} onClose={() => setHelp(false)} />}
+      {help && <HelpOverlay map={buildMap()} onClose={() => session.setHelp(false)} />}
     </div>
   );
 }

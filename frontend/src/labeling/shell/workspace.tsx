@@ -6,6 +6,7 @@
 import type { ComponentChildren } from "preact";
 
 import type { Control, LabelingContext } from "../contract";
+import { controlHeading } from "../core/labeling-session";
 import { controlToolFor, fieldViewFor } from "../registry";
 
 const TYPE_TITLES: Record<string, string> = {
@@ -21,9 +22,7 @@ const TYPE_TITLES: Record<string, string> = {
   chat_turn_labels: "Label turns",
 };
 
-export function controlHeading(control: Control): string {
-  return (typeof control.title === "string" && control.title) || control.name;
-}
+export { controlHeading };
 
 export interface WorkspaceProps {
   ctx: LabelingContext;
