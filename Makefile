@@ -47,7 +47,7 @@ frontend: $(MANIFEST)
 run: install frontend
 	@mkdir -p var/media
 	$(BIN)/python manage.py migrate --noinput -v 0
-	$(BIN)/python manage.py seed_demo
+	TESSERA_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py seed_demo
 	CORE_TASKS_IN_THREAD=1 $(BIN)/python -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --no-server-header --lifespan off \
 		--timeout-keep-alive 5 --limit-concurrency 200 --ws-max-size 65536
 
