@@ -12,10 +12,11 @@ PYTEST_ARGS ?=
 FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/vite.config.ts frontend/tsconfig.json
 MANIFEST := frontend/dist/.vite/manifest.json
 
-.PHONY: help run test test-backend test-browser test-frontend lint format bench services frontend install clean
+.PHONY: help run worker beat test test-backend test-browser test-frontend lint format bench services frontend install clean
 
 help:
 	@echo "make run    - set up and serve Tessera on http://$(HOST):$(PORT) (SQLite, in-process tasks)"
+	@echo "make worker - a Celery worker (REDIS_URL set); KINDS=quality,neardup for some queues only"
 	@echo "make test   - install test dependencies and run lint, frontend, backend and browser tests"
 	@echo "make bench  - run the benchmarks; writes bench/results/latest.{json,md}"
 	@echo "make lint   - ruff check + format check, import contracts, mypy, task/event contracts, tsc --noEmit"
@@ -46,9 +47,17 @@ frontend: $(MANIFEST)
 run: install frontend
 	@mkdir -p var/media
 	$(BIN)/python manage.py migrate --noinput -v 0
-	$(BIN)/python manage.py seed_demo
+	TESSERA_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py seed_demo
 	CORE_TASKS_IN_THREAD=1 $(BIN)/python -m uvicorn config.asgi:application --host $(HOST) --port $(PORT) --no-server-header --lifespan off \
 		--timeout-keep-alive 5 --limit-concurrency 200 --ws-max-size 65536
+
+# A Celery worker for a deployment from a checkout (REDIS_URL and DATABASE_URL set; docs/DEPLOY.md "Queues").
+# KINDS=quality,neardup consumes only those kinds' queues; without KINDS, every queue.
+worker: install
+	CORE_WORKER_KINDS=$(KINDS) $(BIN)/celery -A config worker -l info --without-gossip --without-mingle
+
+beat: install
+	$(BIN)/celery -A config beat -l info --schedule var/celerybeat-schedule
 
 # --- test -----------------------------------------------------------------------------------------------
 # scripts/test-env prints DATABASE_URL/REDIS_URL for the PostgreSQL and Redis on 127.0.0.1, or fails

@@ -97,7 +97,7 @@ KINDS: dict[str, JobKind] = {
         unfinished={"status": "running"},
         fail={"status": "failed", "error": "{reason}", "finished_at": "{now}"},
         reason="The worker computing quality stopped (no heartbeat for {stale} s); it is scheduled again.",
-        requeue="quality.scheduling.quality_schedule",
+        requeue="quality.scheduling.quality_reschedule",
     ),
 }
 

@@ -1,6 +1,7 @@
 """Outbox: Celery jobs recorded with the write that needs them, sent after commit, retried until sent."""
 
 import logging
+import threading
 from datetime import timedelta
 
 from django.conf import settings
@@ -99,17 +100,38 @@ def outbox_relay(*, limit: int | None = None) -> int:
     return sent
 
 
-_executor = None
+_executors: dict = {}
+_executors_lock = threading.Lock()
 
 
-def _background():
-    """One background thread for `make run`: long jobs (imports) must not block the request."""
-    global _executor
-    if _executor is None:
-        from concurrent.futures import ThreadPoolExecutor
+def _background(task_name: str):
+    """`make run`'s background threads: one per kind of job (config.celery.task_kind, the same kinds
+    as the Celery queues), so a long near-duplicate scan never holds up an import, a recompute or a
+    release build, and long jobs never block the request that started them."""
+    from config.celery import task_kind
 
-        _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tessera-task")
-    return _executor
+    kind = task_kind(task_name)
+    with _executors_lock:
+        executor = _executors.get(kind)
+        if executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            executor = _executors[kind] = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix=f"tessera-{kind}", initializer=_yield_to_requests
+            )
+    return executor
+
+
+def _yield_to_requests() -> None:
+    """Background jobs share `make run`'s process with the requests: their thread runs at the lowest
+    CPU priority (Linux nice is per thread), so when both want a core the requests get it."""
+    import os
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not Linux, or not permitted: jobs still run, at normal priority
+        logger.debug("could not lower the background thread's priority", exc_info=True)
 
 
 def _run_in_thread(task, kwargs: dict) -> None:
@@ -131,7 +153,7 @@ def _send(app, message: OutboxMessage) -> bool:
             app.loader.import_default_modules()  # autodiscovery is lazy outside a worker
             task = app.tasks[message.task_name]
             if settings.CORE_TASKS_IN_THREAD:
-                _background().submit(_run_in_thread, task, message.kwargs)
+                _background(message.task_name).submit(_run_in_thread, task, message.kwargs)
             else:
                 task.apply(kwargs=message.kwargs, throw=True)
         else:

@@ -1,6 +1,6 @@
 """What the format writers consume: one `ExportRecord` per item and one `ExportContext` per release.
 
-Pure data, no Django. The release build (exports/services.py, later) reads items, their consensus
+Pure data, no Django. The release build (exports/services/writer.py, later) reads items, their consensus
 results and, optionally, their annotations through `annotation.items.selectors` and turns each item into an
 `ExportRecord`. Writers get the records as an iterator **already in stable order** (by item id) and
 must consume it once, streaming: no writer keeps more than a bounded buffer of records.

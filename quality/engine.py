@@ -1,6 +1,6 @@
 """The quality computation for one project, on arrays: pure numpy, no Django, no I/O.
 
-The services (quality/services.py) read answers through annotation.workflow.selectors, turn them into the
+The services (quality/services/) read answers through annotation.workflow.selectors, turn them into the
 `Table`s below (one per categorical control; multi-label and per-turn controls are several units per
 item), call `categorical_outcome`, and store what it returns. Everything here is deterministic: the
 same table gives the same report, so a rerun after a crash is safe.

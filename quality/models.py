@@ -1,6 +1,6 @@
 """Quality results, stored beside the raw annotations and never replacing them.
 
-- QualityState: one row per project: the recompute scheduler (pending flag, debounce) and the
+- QualityState: one row per project: the recompute scheduler (in-flight flag, generation counter) and the
   snapshot the incremental runs start from.
 - QualityRun: one computation, stamped with what it saw (the last annotation revision id and the
   counts) and the methods and versions it used; its report is what the dashboard and the API show.
@@ -18,9 +18,16 @@ class QualityState(models.Model):
     project = models.OneToOneField(
         "projects.Project", on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
-    pending = models.BooleanField(default=False)  # a recompute is scheduled and has not started
+    # The scheduler (quality/scheduling.py): every change bumps `generation`; the first change while
+    # nothing is in flight sets `pending` and enqueues the one job; the job owns the project through
+    # `running_since` and loops until the generation it computed is the current one, then clears
+    # `pending` in one conditional UPDATE (so a change either is seen by that UPDATE or schedules anew).
+    pending = models.BooleanField(default=False)  # a recompute is in flight (queued or running)
     full_requested = models.BooleanField(default=False)  # the next run recomputes everything
-    requested_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)  # last enqueue or pass start (staleness)
+    generation = models.BigIntegerField(default=0)  # changes scheduled so far
+    computed_generation = models.BigIntegerField(default=0)  # the generation the last pass covered
+    running_since = models.DateTimeField(null=True, blank=True)  # a job owns the loop (lease, per pass)
     # Incremental runs start from this: coded categorical answers and model parameters (npz bytes),
     # valid for annotations read at snapshot_at and for the schema version below.
     # The snapshot is a base (rewritten by full runs, or when the changes since grow large) plus a

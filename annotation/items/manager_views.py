@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError
 from projects import access
+from projects import selectors as project_selectors
 from projects.access import ProjectAction
 
 from ..models import MetadataField
@@ -152,9 +153,8 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
 
 def project_schema_fields(project) -> list[str]:
     """The data fields of the newest schema (the item table's data.<field> columns)."""
-    from projects.models import LabelSchemaVersion
 
-    schema = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+    schema = project_selectors.schema_latest(project=project)
     if schema is None:
         return []
     return [f.get("source") or f.get("name") for f in schema.definition.get("fields", []) if f.get("name")]

@@ -38,6 +38,24 @@ def _assignment_data(assignment: Assignment, project, schema=None) -> dict:
     return s.AssignmentSerializer(assignment, context={"schema": schema}).data
 
 
+def _next_item_data(project, annotator) -> dict:
+    """POST queue/next/'s body (also under `next` in a submit-and-next response)."""
+    outcome = claim.next_item_for_annotator(project=project, annotator=annotator)
+    assignment = _assignment_data(outcome.assignment, project, outcome.schema) if outcome.assignment else None
+    return {"assignment": assignment, "reason": outcome.reason, "resumed": outcome.resumed}
+
+
+def _flag(value: str | None) -> bool:
+    """A query-string switch: 1/true/yes or 0/false/no (absent: off); anything else is a 400."""
+    if value is None:
+        return False
+    if value.lower() in {"1", "true", "yes"}:
+        return True
+    if value.lower() in {"0", "false", "no", ""}:
+        return False
+    raise DomainError("invalid_flag", f"?next= takes 1 or 0, not {value[:20]!r}.")
+
+
 class QueueViewSet(_ProjectScoped):
     """/api/projects/<id>/queue/next/ and /queue/progress/."""
 
@@ -51,11 +69,7 @@ class QueueViewSet(_ProjectScoped):
     @action(detail=False, methods=["post"])
     def next(self, request, project_pk=None):
         project = self._project(ProjectAction.ANNOTATE)
-        outcome = claim.next_item_for_annotator(project=project, annotator=request.user)
-        assignment = (
-            _assignment_data(outcome.assignment, project, outcome.schema) if outcome.assignment else None
-        )
-        return Response({"assignment": assignment, "reason": outcome.reason, "resumed": outcome.resumed})
+        return Response(_next_item_data(project, request.user))
 
     @extend_schema(
         summary="Progress: items by state, annotations, live leases, and yours",
@@ -147,15 +161,21 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
         return Response(_assignment_data(assignment, project))
 
     @extend_schema(
-        summary="Submit your annotation (idempotent with an Idempotency-Key)",
+        summary="Submit your annotation (idempotent by key); with next, lease your next item too",
         request=s.SubmitInputSerializer,
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
-        responses={201: s.AnnotationSerializer, 200: s.AnnotationSerializer},
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter(
+                "next", bool, description="Also lease your next item (the body's `next` does the same)"
+            ),
+        ],
+        responses={201: s.SubmittedAndNextSerializer, 200: s.SubmittedAndNextSerializer},
     )
     @action(detail=True, methods=["post"])
     def submit(self, request, project_pk=None, pk=None):
         _body_size_guard(request)
         project = self._project(ProjectAction.ANNOTATE)
+        then_next = _flag(request.query_params.get("next"))
         payload = s.SubmitInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -176,7 +196,13 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
                 "annotator", "schema_version", "guideline_version"
             ).get(pk=annotation.pk)
         code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
-        return Response(s.AnnotationSerializer(annotation).data, status=code)
+        body = s.AnnotationSerializer(annotation).data
+        if then_next or data["next"]:
+            # After the submit's commit, in its own transaction, exactly as a separate POST queue/next/:
+            # the same claim and the same invariants, one round trip fewer. A replayed submit gets the
+            # lease it already holds (resumed).
+            body["next"] = _next_item_data(project, request.user)
+        return Response(body, status=code)
 
 
 @extend_schema_view(

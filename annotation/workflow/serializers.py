@@ -41,6 +41,11 @@ class SubmitInputSerializer(StrictInputSerializer):
         required=False, allow_null=True, help_text="The prediction you started from."
     )
     active_ms = serializers.IntegerField(min_value=0, default=0)
+    next = serializers.BooleanField(
+        default=False,
+        help_text="Also lease your next item: the response carries it under `next`, as POST queue/next/ "
+        "answers (or ?next=1). One round trip per annotation.",
+    )
 
 
 class ReviewDecisionInputSerializer(StrictInputSerializer):
@@ -240,6 +245,16 @@ class NextItemSerializer(serializers.Serializer):
     assignment = AssignmentSerializer(allow_null=True)
     reason = serializers.CharField(help_text="When there is no item: queue_empty or quota_reached.")
     resumed = serializers.BooleanField()
+
+
+class SubmittedAndNextSerializer(AnnotationSerializer):
+    next = NextItemSerializer(
+        required=False, help_text="Only when asked for (`next`): your next item, as POST queue/next/ answers."
+    )
+
+    class Meta(AnnotationSerializer.Meta):
+        fields = [*AnnotationSerializer.Meta.fields, "next"]
+        read_only_fields = fields
 
 
 class ReviewTaskSerializer(serializers.Serializer):

@@ -186,6 +186,23 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "tessera")
+# Queues by kind (docs/DEPLOY.md "Queues"): a long job of one kind never waits behind another kind's.
+# Kind "default" is CELERY_TASK_DEFAULT_QUEUE itself; every other kind is "<default queue>.<kind>".
+# Tasks not listed run on the default queue (short jobs: stats, the beat sweeps, the outbox relay).
+CORE_TASK_KINDS = {
+    "annotation.tasks.import_job_run_task": "imports",  # core.task_names.IMPORT_JOB_RUN
+    "annotation.tasks_sources.bucket_source_sync_task": "imports",  # BUCKET_SOURCE_SYNC
+    "annotation.tasks.split_run_task": "imports",  # SPLIT_RUN: rewrites item rows like an import
+    "annotation.tasks.label_migration_apply_task": "imports",  # LABEL_MIGRATION_APPLY
+    "quality.tasks.quality_recompute_task": "quality",  # QUALITY_RECOMPUTE
+    "annotation.tasks_neardup.near_duplicates_detect_task": "neardup",  # NEAR_DUPLICATES_DETECT
+    "exports.tasks.release_build_task": "releases",  # RELEASE_BUILD
+    "exports.tasks.release_reproduce_task": "releases",  # RELEASE_REPRODUCE
+}
+CORE_QUEUE_KINDS = ("default", "imports", "quality", "neardup", "releases", "models", "webhooks")
+CELERY_TASK_ROUTES = ("config.celery.route_by_kind",)
+# The kinds a worker consumes when started without -Q (compose runs one worker per group of kinds).
+CORE_WORKER_KINDS = tuple(env_list("CORE_WORKER_KINDS") or CORE_QUEUE_KINDS)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_PUBLISH_RETRY = False  # the outbox retries; a publish must fail fast when Redis is down
@@ -377,10 +394,16 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- quality (quality/services.py, docs/QUALITY.md) ---------------------------------------------------
+# --- quality (quality/services/, docs/QUALITY.md) -----------------------------------------------------
 QUALITY_DEBOUNCE_SECONDS = float(
-    env_str("QUALITY_DEBOUNCE_SECONDS", "0.15")
-)  # a burst of submits: one recompute
+    env_str("QUALITY_DEBOUNCE_SECONDS", "0.15" if REDIS_URL else "0.4")
+)  # a burst of submits: one recompute (embedded mode: longer, it shares the web process with labeling)
+QUALITY_RECOMPUTE_GAP_SECONDS = float(
+    env_str("QUALITY_RECOMPUTE_GAP_SECONDS", "1.0" if REDIS_URL else "2.0")
+)  # least time between the starts of two passes of one busy project (people labeling nonstop)
+QUALITY_RECOMPUTE_MAX_PASSES = env_int(
+    "QUALITY_RECOMPUTE_MAX_PASSES", 20
+)  # passes one job makes for a busy project before it hands over to a new message
 # Off only in benchmarks of the web path that run jobs inline (no worker): the schedule's UPDATE still
 # runs, the recompute job is not enqueued (bench/benchmarks/labeling.py).
 QUALITY_ENQUEUE = env_bool("QUALITY_ENQUEUE", default=True)
@@ -388,7 +411,7 @@ QUALITY_FULL_EVERY_SECONDS = env_int(
     "QUALITY_FULL_EVERY_SECONDS", 3600
 )  # incremental runs between full refits
 
-# --- exports (exports/services.py, docs/RELEASES.md) ------------------------------------------------
+# --- exports (exports/services/, docs/RELEASES.md) -------------------------------------------------
 # The Ed25519 key that signs every release's manifest.json (PEM, PKCS#8). Generated with mode 0600 on
 # first use when the file does not exist (embedded mode); in production mount a key and back it up.
 EXPORTS_SIGNING_KEY_PATH = env_str("EXPORTS_SIGNING_KEY_PATH", str(VAR_DIR / "release-signing-key.pem"))

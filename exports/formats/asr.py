@@ -13,53 +13,43 @@ submit), so an empty text always means "nothing is said". Paths are relative to 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from exports.canonical import canonical_line
-from exports.formats.base import LazyFiles, OpenFile, PlaceMedia, has_controls
+from exports.formats.base import ExportFormat, LazyFiles, OpenFile, PlaceMedia
 from exports.records import ExportContext, ExportRecord
 
 CONTROL_TYPES = frozenset({"transcription"})
 NO_SPEECH = {"no_speech": True}
 
 
-class AsrFormat:
-    name = "asr"
-    title = "ASR manifest (audio path, duration, text)"
-    control_types = CONTROL_TYPES
-
-    def applicable(self, schema: Mapping[str, Any]) -> bool:
-        return has_controls(schema, CONTROL_TYPES)
-
-    def write(
-        self,
-        records: Iterable[ExportRecord],
-        ctx: ExportContext,
-        open_file: OpenFile,
-        place_media: PlaceMedia | None = None,
-    ) -> list[str]:
-        controls = [c["name"] for c in ctx.controls("transcription")]
-        with LazyFiles(open_file) as files:
-            for record in records:
-                if record.media is None:
+def write(
+    records: Iterable[ExportRecord],
+    ctx: ExportContext,
+    open_file: OpenFile,
+    place_media: PlaceMedia | None = None,
+) -> list[str]:
+    controls = [c["name"] for c in ctx.controls("transcription")]
+    with LazyFiles(open_file) as files:
+        for record in records:
+            if record.media is None:
+                continue
+            for name in controls:
+                text = record.labels.get(name)
+                if text == NO_SPEECH:
+                    text = ""
+                elif not isinstance(text, str):
                     continue
-                for name in controls:
-                    text = record.labels.get(name)
-                    if text == NO_SPEECH:
-                        text = ""
-                    elif not isinstance(text, str):
-                        continue
-                    row = {
-                        "audio_filepath": record.media.path,
-                        "duration": record.media.duration,
-                        "text": text,
-                        "item_id": record.item_id,
-                        "confidence": record.confidence.get(name),
-                        "agreement": record.agreement.get(name),
-                    }
-                    files.write(f"asr/{name}/{record.split_name}.jsonl", canonical_line(row))
-        return files.names()
+                row = {
+                    "audio_filepath": record.media.path,
+                    "duration": record.media.duration,
+                    "text": text,
+                    "item_id": record.item_id,
+                    "confidence": record.confidence.get(name),
+                    "agreement": record.agreement.get(name),
+                }
+                files.write(f"asr/{name}/{record.split_name}.jsonl", canonical_line(row))
+    return files.names()
 
 
-FORMAT = AsrFormat()
+FORMAT = ExportFormat("asr", "ASR manifest (audio path, duration, text)", write, CONTROL_TYPES)

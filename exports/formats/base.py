@@ -1,12 +1,12 @@
-"""The ExportFormat protocol and the small helpers every writer shares.
+"""ExportFormat, what every format is, and the small helpers every writer shares.
 
-A format is one module with one object satisfying `ExportFormat`:
+A format is one module with one `ExportFormat` (`FORMAT`), which states only what differs:
 
-    name         registry key and the release sub-folder every file of the format lives under
-    title        human-readable name for pages
-    control_types  the control types it exports (empty: all of them)
-    applicable(schema) -> bool   whether a schema has something this format can carry
+    name           registry key and the release sub-folder every file of the format lives under
+    title          human-readable name for pages
     write(records, ctx, open_file, place_media=None) -> list[str]   relative names written, sorted
+    control_types  the control types it exports (empty: all of them); `applicable(schema)` follows
+                   from it: whether a schema has something this format can carry
 
 `open_file(relative_name)` returns a binary writable file object; the writer closes it. Names are
 POSIX relative paths under ``<name>/`` built only from fixed strings, split names, control names
@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, BinaryIO, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Protocol
 
 from exports.records import ExportContext, ExportRecord, Media
 
@@ -35,21 +36,25 @@ PlaceMedia = Callable[[Media, str], None]
 _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
-@runtime_checkable
-class ExportFormat(Protocol):
-    name: str
-    title: str
-    control_types: frozenset[str]
-
-    def applicable(self, schema: Mapping[str, Any]) -> bool: ...
-
-    def write(
+class Writer(Protocol):
+    def __call__(
         self,
         records: Iterable[ExportRecord],
         ctx: ExportContext,
         open_file: OpenFile,
         place_media: PlaceMedia | None = None,
     ) -> list[str]: ...
+
+
+@dataclass(eq=False)
+class ExportFormat:
+    name: str
+    title: str
+    write: Writer
+    control_types: frozenset[str] = frozenset()
+
+    def applicable(self, schema: Mapping[str, Any]) -> bool:
+        return not self.control_types or has_controls(schema, self.control_types)
 
 
 def has_controls(schema: Mapping[str, Any], types: Iterable[str]) -> bool:

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from exports.canonical import canonical_bytes
-from exports.formats.base import OpenFile, PlaceMedia, has_controls, join
+from exports.formats.base import ExportFormat, OpenFile, PlaceMedia, join
 from exports.records import ExportContext, ExportRecord, label_values
 
 CONTROL_TYPES = frozenset({"bbox", "polygon", "keypoints"})
@@ -166,46 +166,37 @@ class _SplitFile:
         self.handle.close()
 
 
-class CocoFormat:
-    name = "coco"
-    title = "COCO (boxes, polygons, keypoints)"
-    control_types = CONTROL_TYPES
-
-    def applicable(self, schema: Mapping[str, Any]) -> bool:
-        return has_controls(schema, CONTROL_TYPES)
-
-    def write(
-        self,
-        records: Iterable[ExportRecord],
-        ctx: ExportContext,
-        open_file: OpenFile,
-        place_media: PlaceMedia | None = None,
-    ) -> list[str]:
-        cats, category_ids = categories(ctx)
-        files: dict[str, _SplitFile] = {}
-        try:
-            for record in records:
-                if record.media is None:
-                    continue
-                name = join("coco", f"{record.split_name}.json")
-                split_file = files.get(name)
-                if split_file is None:
-                    split_file = files[name] = _SplitFile(open_file(name))
-                split_file.add(image_entry(record), record_annotations(record, ctx, category_ids))
-        except BaseException:
-            for split_file in files.values():  # no closing brackets: a failed file must not look complete
-                split_file.abort()
-            raise
-        info = canonical_bytes(
-            {
-                "description": f"{ctx.project_name}: release {ctx.release_name}",
-                "version": str(ctx.release_number),
-                "contributor": "Tessera",
-            }
-        )
-        for split_file in files.values():
-            split_file.close(canonical_bytes(cats), info)
-        return sorted(files)
+def write(
+    records: Iterable[ExportRecord],
+    ctx: ExportContext,
+    open_file: OpenFile,
+    place_media: PlaceMedia | None = None,
+) -> list[str]:
+    cats, category_ids = categories(ctx)
+    files: dict[str, _SplitFile] = {}
+    try:
+        for record in records:
+            if record.media is None:
+                continue
+            name = join("coco", f"{record.split_name}.json")
+            split_file = files.get(name)
+            if split_file is None:
+                split_file = files[name] = _SplitFile(open_file(name))
+            split_file.add(image_entry(record), record_annotations(record, ctx, category_ids))
+    except BaseException:
+        for split_file in files.values():  # no closing brackets: a failed file must not look complete
+            split_file.abort()
+        raise
+    info = canonical_bytes(
+        {
+            "description": f"{ctx.project_name}: release {ctx.release_name}",
+            "version": str(ctx.release_number),
+            "contributor": "Tessera",
+        }
+    )
+    for split_file in files.values():
+        split_file.close(canonical_bytes(cats), info)
+    return sorted(files)
 
 
-FORMAT = CocoFormat()
+FORMAT = ExportFormat("coco", "COCO (boxes, polygons, keypoints)", write, CONTROL_TYPES)

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from exports.formats.base import LazyFiles, OpenFile, PlaceMedia, has_controls
+from exports.formats.base import ExportFormat, LazyFiles, OpenFile, PlaceMedia
 from exports.records import ExportContext, ExportRecord
 
 CONTROL_TYPES = frozenset({"spans"})
@@ -53,33 +53,24 @@ def bio_tags(text: str, spans: Iterable[Mapping[str, Any]]) -> list[tuple[str, s
     return out
 
 
-class ConllFormat:
-    name = "conll"
-    title = "CoNLL-2003 / BIO (spans)"
-    control_types = CONTROL_TYPES
-
-    def applicable(self, schema: Mapping[str, Any]) -> bool:
-        return has_controls(schema, CONTROL_TYPES)
-
-    def write(
-        self,
-        records: Iterable[ExportRecord],
-        ctx: ExportContext,
-        open_file: OpenFile,
-        place_media: PlaceMedia | None = None,
-    ) -> list[str]:
-        controls = [(c["name"], ctx.field_source(c["field"])) for c in ctx.controls("spans")]
-        with LazyFiles(open_file, header=lambda _name: HEADER) as files:
-            for record in records:
-                for name, source in controls:
-                    text = record.data.get(source)
-                    if not isinstance(text, str):
-                        continue
-                    pairs = bio_tags(text, record.labels.get(name) or [])
-                    if pairs:
-                        lines = "".join(f"{token} -X- _ {tag}\n" for token, tag in pairs) + "\n"
-                        files.write(f"conll/{name}/{record.split_name}.conll", lines.encode("utf-8"))
-        return files.names()
+def write(
+    records: Iterable[ExportRecord],
+    ctx: ExportContext,
+    open_file: OpenFile,
+    place_media: PlaceMedia | None = None,
+) -> list[str]:
+    controls = [(c["name"], ctx.field_source(c["field"])) for c in ctx.controls("spans")]
+    with LazyFiles(open_file, header=lambda _name: HEADER) as files:
+        for record in records:
+            for name, source in controls:
+                text = record.data.get(source)
+                if not isinstance(text, str):
+                    continue
+                pairs = bio_tags(text, record.labels.get(name) or [])
+                if pairs:
+                    lines = "".join(f"{token} -X- _ {tag}\n" for token, tag in pairs) + "\n"
+                    files.write(f"conll/{name}/{record.split_name}.conll", lines.encode("utf-8"))
+    return files.names()
 
 
-FORMAT = ConllFormat()
+FORMAT = ExportFormat("conll", "CoNLL-2003 / BIO (spans)", write, CONTROL_TYPES)

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from core.spreadsheet import spreadsheet_safe
 from exports.canonical import canonical_dumps
-from exports.formats.base import LazyFiles, OpenFile, PlaceMedia
+from exports.formats.base import ExportFormat, LazyFiles, OpenFile, PlaceMedia
 from exports.records import ExportContext, ExportRecord
 
 
@@ -53,49 +53,40 @@ def cell(value: Any) -> str:
     return canonical_dumps(value)
 
 
-class CsvFormat:
-    name = "csv"
-    title = "CSV (one row per item, a column per control)"
-    control_types: frozenset[str] = frozenset()
+def write(
+    records: Iterable[ExportRecord],
+    ctx: ExportContext,
+    open_file: OpenFile,
+    place_media: PlaceMedia | None = None,
+) -> list[str]:
+    header = columns(ctx)
+    names = [c["name"] for c in ctx.controls()]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
 
-    def applicable(self, schema: Mapping[str, Any]) -> bool:
-        return True
+    def row_bytes(row: list[str]) -> bytes:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(row)
+        return buffer.getvalue().encode("utf-8")
 
-    def write(
-        self,
-        records: Iterable[ExportRecord],
-        ctx: ExportContext,
-        open_file: OpenFile,
-        place_media: PlaceMedia | None = None,
-    ) -> list[str]:
-        header = columns(ctx)
-        names = [c["name"] for c in ctx.controls()]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-
-        def row_bytes(row: list[str]) -> bytes:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow(row)
-            return buffer.getvalue().encode("utf-8")
-
-        header_bytes = row_bytes(header)
-        with LazyFiles(open_file, header=lambda _name: header_bytes) as files:
-            for record in records:
-                row = [
-                    str(record.item_id),
-                    cell(record.external_id),
-                    cell(record.split),
-                    cell(record.media.path if record.media else None),
-                ]
-                row += [cell(record.labels.get(n)) for n in names]
-                row += [cell(record.confidence.get(n)) for n in names]
-                row += [cell(record.agreement.get(n)) for n in names]
-                row += [canonical_dumps(record.data), canonical_dumps(record.lineage)]
-                if ctx.include_raw:
-                    row.append(canonical_dumps([a.as_dict() for a in record.annotations]))
-                files.write(f"csv/{record.split_name}.csv", row_bytes(row))
-        return files.names()
+    header_bytes = row_bytes(header)
+    with LazyFiles(open_file, header=lambda _name: header_bytes) as files:
+        for record in records:
+            row = [
+                str(record.item_id),
+                cell(record.external_id),
+                cell(record.split),
+                cell(record.media.path if record.media else None),
+            ]
+            row += [cell(record.labels.get(n)) for n in names]
+            row += [cell(record.confidence.get(n)) for n in names]
+            row += [cell(record.agreement.get(n)) for n in names]
+            row += [canonical_dumps(record.data), canonical_dumps(record.lineage)]
+            if ctx.include_raw:
+                row.append(canonical_dumps([a.as_dict() for a in record.annotations]))
+            files.write(f"csv/{record.split_name}.csv", row_bytes(row))
+    return files.names()
 
 
-FORMAT = CsvFormat()
+FORMAT = ExportFormat("csv", "CSV (one row per item, a column per control)", write)

@@ -12,11 +12,11 @@ Lines are in item-id order within each file; keys sorted; ``\\n`` line ends; UTF
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from exports.canonical import canonical_line_checked, check_finite
-from exports.formats.base import LazyFiles, OpenFile, PlaceMedia
+from exports.formats.base import ExportFormat, LazyFiles, OpenFile, PlaceMedia
 from exports.records import UNSPLIT, ExportContext, ExportRecord
 
 _BATCH = 2000  # lines per split joined and written at once (bounded memory, few calls per record)
@@ -41,46 +41,37 @@ def record_dict(record: ExportRecord, include_raw: bool) -> dict[str, Any]:
     return out
 
 
-class JsonlFormat:
-    name = "jsonl"
-    title = "JSON Lines (native, everything)"
-    control_types: frozenset[str] = frozenset()
-
-    def applicable(self, schema: Mapping[str, Any]) -> bool:
-        return True
-
-    def write(
-        self,
-        records: Iterable[ExportRecord],
-        ctx: ExportContext,
-        open_file: OpenFile,
-        place_media: PlaceMedia | None = None,
-    ) -> list[str]:
-        include_raw = ctx.include_raw
-        pending: dict[str, list[bytes]] = {}  # split name -> lines not yet handed to `files`
-        with LazyFiles(open_file) as files:
-            for record in records:
-                row = record_dict(record, include_raw)
-                # NaN can only hide in the free-form parts: metrics and media are checked when built.
-                check_finite(record.data)
-                check_finite(
-                    (record.labels, record.lineage, record.item_id, record.external_id, record.schema_version)
-                )
-                if include_raw:
-                    check_finite(row["annotations"])
-                split = record.split or UNSPLIT  # one list per file, so lines stay in item order
-                lines = pending.get(split)
-                if lines is None:
-                    files.write(f"jsonl/{split}.jsonl", b"")  # opened (and its name checked) now
-                    lines = pending[split] = []
-                lines.append(canonical_line_checked(row))
-                if len(lines) >= _BATCH:
-                    files.handle(f"jsonl/{split}.jsonl").write(b"".join(lines))
-                    lines.clear()
-            for split, lines in pending.items():
-                if lines:
-                    files.handle(f"jsonl/{split}.jsonl").write(b"".join(lines))
-        return files.names()
+def write(
+    records: Iterable[ExportRecord],
+    ctx: ExportContext,
+    open_file: OpenFile,
+    place_media: PlaceMedia | None = None,
+) -> list[str]:
+    include_raw = ctx.include_raw
+    pending: dict[str, list[bytes]] = {}  # split name -> lines not yet handed to `files`
+    with LazyFiles(open_file) as files:
+        for record in records:
+            row = record_dict(record, include_raw)
+            # NaN can only hide in the free-form parts: metrics and media are checked when built.
+            check_finite(record.data)
+            check_finite(
+                (record.labels, record.lineage, record.item_id, record.external_id, record.schema_version)
+            )
+            if include_raw:
+                check_finite(row["annotations"])
+            split = record.split or UNSPLIT  # one list per file, so lines stay in item order
+            lines = pending.get(split)
+            if lines is None:
+                files.write(f"jsonl/{split}.jsonl", b"")  # opened (and its name checked) now
+                lines = pending[split] = []
+            lines.append(canonical_line_checked(row))
+            if len(lines) >= _BATCH:
+                files.handle(f"jsonl/{split}.jsonl").write(b"".join(lines))
+                lines.clear()
+        for split, lines in pending.items():
+            if lines:
+                files.handle(f"jsonl/{split}.jsonl").write(b"".join(lines))
+    return files.names()
 
 
-FORMAT = JsonlFormat()
+FORMAT = ExportFormat("jsonl", "JSON Lines (native, everything)", write)

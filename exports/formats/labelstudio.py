@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from exports.canonical import canonical_bytes
-from exports.formats.base import OpenFile, PlaceMedia
+from exports.formats.base import ExportFormat, OpenFile, PlaceMedia
 from exports.records import ExportContext, ExportRecord
 
 UNMAPPED = frozenset({"chat_turn_labels", "video_bbox"})
@@ -216,34 +216,25 @@ def _unmapped_names(ctx: ExportContext) -> set[str]:
     return {c["name"] for c in ctx.controls(*UNMAPPED)}
 
 
-class LabelStudioFormat:
-    name = "labelstudio"
-    title = "Label Studio JSON"
-    control_types: frozenset[str] = frozenset()
-
-    def applicable(self, schema: Mapping[str, Any]) -> bool:
-        return True
-
-    def write(
-        self,
-        records: Iterable[ExportRecord],
-        ctx: ExportContext,
-        open_file: OpenFile,
-        place_media: PlaceMedia | None = None,
-    ) -> list[str]:
-        name = "labelstudio/tasks.json"
-        with open_file(name) as handle:
-            handle.write(b"[")
-            buffer: list[bytes] = []
-            first = True
-            for record in records:
-                buffer.append((b"\n" if first else b",\n") + canonical_bytes(task(record, ctx)))
-                first = False
-                if len(buffer) >= 1000:
-                    handle.write(b"".join(buffer))
-                    buffer.clear()
-            handle.write(b"".join(buffer) + b"\n]\n")
-        return [name]
+def write(
+    records: Iterable[ExportRecord],
+    ctx: ExportContext,
+    open_file: OpenFile,
+    place_media: PlaceMedia | None = None,
+) -> list[str]:
+    name = "labelstudio/tasks.json"
+    with open_file(name) as handle:
+        handle.write(b"[")
+        buffer: list[bytes] = []
+        first = True
+        for record in records:
+            buffer.append((b"\n" if first else b",\n") + canonical_bytes(task(record, ctx)))
+            first = False
+            if len(buffer) >= 1000:
+                handle.write(b"".join(buffer))
+                buffer.clear()
+        handle.write(b"".join(buffer) + b"\n]\n")
+    return [name]
 
 
-FORMAT = LabelStudioFormat()
+FORMAT = ExportFormat("labelstudio", "Label Studio JSON", write)

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from exports.canonical import canonical_dumps
-from exports.formats.base import OpenFile, PlaceMedia, join
+from exports.formats.base import ExportFormat, OpenFile, PlaceMedia, join
 from exports.records import ExportContext, ExportRecord
 
 
@@ -142,54 +142,45 @@ class _SplitWriter:
         self.handle.close()
 
 
-class ParquetFormat:
-    name = "parquet"
-    title = "Parquet (Hugging Face datasets, pandas)"
-    control_types: frozenset[str] = frozenset()
-
-    def applicable(self, schema: Mapping[str, Any]) -> bool:
-        return True
-
-    def write(
-        self,
-        records: Iterable[ExportRecord],
-        ctx: ExportContext,
-        open_file: OpenFile,
-        place_media: PlaceMedia | None = None,
-    ) -> list[str]:
-        schema = arrow_schema(ctx)
-        controls = ctx.controls()
-        writers: dict[str, _SplitWriter] = {}
-        try:
-            for record in records:
-                name = join("parquet", f"{record.split_name}.parquet")
-                writer = writers.get(name)
-                if writer is None:
-                    writer = writers[name] = _SplitWriter(open_file(name), schema)
-                media = record.media
-                row = [
-                    record.item_id,
-                    record.external_id,
-                    record.split,
-                    media.path if media else None,
-                    media.width if media else None,
-                    media.height if media else None,
-                    media.duration if media else None,
-                ]
-                row += [label_value(c, record.labels.get(c["name"])) for c in controls]
-                row += [record.confidence.get(c["name"]) for c in controls]
-                row += [record.agreement.get(c["name"]) for c in controls]
-                row += [canonical_dumps(record.data), canonical_dumps(record.lineage)]
-                if ctx.include_raw:
-                    row.append(canonical_dumps([a.as_dict() for a in record.annotations]))
-                writer.add(row)
-        except BaseException:
-            for writer in writers.values():  # no footer: a failed file must not read as a shorter table
-                writer.abort()
-            raise
-        for writer in writers.values():
-            writer.close()
-        return sorted(writers)
+def write(
+    records: Iterable[ExportRecord],
+    ctx: ExportContext,
+    open_file: OpenFile,
+    place_media: PlaceMedia | None = None,
+) -> list[str]:
+    schema = arrow_schema(ctx)
+    controls = ctx.controls()
+    writers: dict[str, _SplitWriter] = {}
+    try:
+        for record in records:
+            name = join("parquet", f"{record.split_name}.parquet")
+            writer = writers.get(name)
+            if writer is None:
+                writer = writers[name] = _SplitWriter(open_file(name), schema)
+            media = record.media
+            row = [
+                record.item_id,
+                record.external_id,
+                record.split,
+                media.path if media else None,
+                media.width if media else None,
+                media.height if media else None,
+                media.duration if media else None,
+            ]
+            row += [label_value(c, record.labels.get(c["name"])) for c in controls]
+            row += [record.confidence.get(c["name"]) for c in controls]
+            row += [record.agreement.get(c["name"]) for c in controls]
+            row += [canonical_dumps(record.data), canonical_dumps(record.lineage)]
+            if ctx.include_raw:
+                row.append(canonical_dumps([a.as_dict() for a in record.annotations]))
+            writer.add(row)
+    except BaseException:
+        for writer in writers.values():  # no footer: a failed file must not read as a shorter table
+            writer.abort()
+        raise
+    for writer in writers.values():
+        writer.close()
+    return sorted(writers)
 
 
-FORMAT = ParquetFormat()
+FORMAT = ExportFormat("parquet", "Parquet (Hugging Face datasets, pandas)", write)

@@ -21,12 +21,12 @@ from typing import Any
 
 from exports.canonical import canonical_line
 from exports.formats.base import (
+    ExportFormat,
     LazyFiles,
     OpenFile,
     PlaceMedia,
     candidate_ids,
     candidate_text,
-    has_controls,
     prompt_of,
 )
 from exports.records import ExportContext, ExportRecord
@@ -57,30 +57,21 @@ def preference_row(record: ExportRecord, ctx: ExportContext, control: Mapping[st
     }
 
 
-class PreferenceFormat:
-    name = "preference"
-    title = "Preference pairs (RLHF / DPO)"
-    control_types = CONTROL_TYPES
-
-    def applicable(self, schema: Mapping[str, Any]) -> bool:
-        return has_controls(schema, CONTROL_TYPES)
-
-    def write(
-        self,
-        records: Iterable[ExportRecord],
-        ctx: ExportContext,
-        open_file: OpenFile,
-        place_media: PlaceMedia | None = None,
-    ) -> list[str]:
-        controls = ctx.controls("pairwise")
-        with LazyFiles(open_file) as files:
-            for record in records:
-                for control in controls:
-                    row = preference_row(record, ctx, control)
-                    if row is not None:
-                        name = f"preference/{control['name']}/{record.split_name}.jsonl"
-                        files.write(name, canonical_line(row))
-        return files.names()
+def write(
+    records: Iterable[ExportRecord],
+    ctx: ExportContext,
+    open_file: OpenFile,
+    place_media: PlaceMedia | None = None,
+) -> list[str]:
+    controls = ctx.controls("pairwise")
+    with LazyFiles(open_file) as files:
+        for record in records:
+            for control in controls:
+                row = preference_row(record, ctx, control)
+                if row is not None:
+                    name = f"preference/{control['name']}/{record.split_name}.jsonl"
+                    files.write(name, canonical_line(row))
+    return files.names()
 
 
-FORMAT = PreferenceFormat()
+FORMAT = ExportFormat("preference", "Preference pairs (RLHF / DPO)", write, CONTROL_TYPES)

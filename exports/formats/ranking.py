@@ -12,17 +12,16 @@ strings so that every row has the same types.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 from exports.canonical import canonical_line
 from exports.formats.base import (
+    ExportFormat,
     LazyFiles,
     OpenFile,
     PlaceMedia,
     candidate_ids,
     candidate_text,
-    has_controls,
     prompt_of,
 )
 from exports.records import ExportContext, ExportRecord
@@ -30,43 +29,34 @@ from exports.records import ExportContext, ExportRecord
 CONTROL_TYPES = frozenset({"ranking"})
 
 
-class RankingFormat:
-    name = "ranking"
-    title = "Ranking lists"
-    control_types = CONTROL_TYPES
-
-    def applicable(self, schema: Mapping[str, Any]) -> bool:
-        return has_controls(schema, CONTROL_TYPES)
-
-    def write(
-        self,
-        records: Iterable[ExportRecord],
-        ctx: ExportContext,
-        open_file: OpenFile,
-        place_media: PlaceMedia | None = None,
-    ) -> list[str]:
-        controls = ctx.controls("ranking")
-        with LazyFiles(open_file) as files:
-            for record in records:
-                for control in controls:
-                    name = control["name"]
-                    ranking = record.labels.get(name)
-                    candidates = record.data.get(ctx.field_source(control["field"]))
-                    if not isinstance(ranking, list) or not ranking or not isinstance(candidates, list):
-                        continue
-                    row = {
-                        "item_id": record.item_id,
-                        "prompt": prompt_of(record, ctx, control["field"]),
-                        "ranking": [str(cid) for cid in ranking],
-                        "candidates": [
-                            {"id": str(cid), "text": candidate_text(c)}
-                            for cid, c in zip(candidate_ids(candidates), candidates, strict=True)
-                        ],
-                        "confidence": record.confidence.get(name),
-                        "agreement": record.agreement.get(name),
-                    }
-                    files.write(f"ranking/{name}/{record.split_name}.jsonl", canonical_line(row))
-        return files.names()
+def write(
+    records: Iterable[ExportRecord],
+    ctx: ExportContext,
+    open_file: OpenFile,
+    place_media: PlaceMedia | None = None,
+) -> list[str]:
+    controls = ctx.controls("ranking")
+    with LazyFiles(open_file) as files:
+        for record in records:
+            for control in controls:
+                name = control["name"]
+                ranking = record.labels.get(name)
+                candidates = record.data.get(ctx.field_source(control["field"]))
+                if not isinstance(ranking, list) or not ranking or not isinstance(candidates, list):
+                    continue
+                row = {
+                    "item_id": record.item_id,
+                    "prompt": prompt_of(record, ctx, control["field"]),
+                    "ranking": [str(cid) for cid in ranking],
+                    "candidates": [
+                        {"id": str(cid), "text": candidate_text(c)}
+                        for cid, c in zip(candidate_ids(candidates), candidates, strict=True)
+                    ],
+                    "confidence": record.confidence.get(name),
+                    "agreement": record.agreement.get(name),
+                }
+                files.write(f"ranking/{name}/{record.split_name}.jsonl", canonical_line(row))
+    return files.names()
 
 
-FORMAT = RankingFormat()
+FORMAT = ExportFormat("ranking", "Ranking lists", write, CONTROL_TYPES)

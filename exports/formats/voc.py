@@ -18,12 +18,19 @@ Text is XML-escaped; a label containing ``:`` (which the label map cannot hold) 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 from xml.sax.saxutils import escape
 
 from exports.canonical import canonical_bytes
-from exports.formats.base import LazyFiles, OpenFile, PlaceMedia, has_controls, join, split_file_name
+from exports.formats.base import (
+    ExportFormat,
+    LazyFiles,
+    OpenFile,
+    PlaceMedia,
+    join,
+    split_file_name,
+)
 from exports.formats.yolo import classes
 from exports.records import ExportContext, ExportRecord
 
@@ -74,41 +81,32 @@ def annotation_xml(record: ExportRecord, ctx: ExportContext, file_name: str, nam
     return ('<?xml version="1.0" encoding="utf-8"?>\n' + "".join(parts)).encode("utf-8")
 
 
-class VocFormat:
-    name = "voc"
-    title = "Pascal VOC (boxes)"
-    control_types = CONTROL_TYPES
-
-    def applicable(self, schema: Mapping[str, Any]) -> bool:
-        return has_controls(schema, CONTROL_TYPES)
-
-    def write(
-        self,
-        records: Iterable[ExportRecord],
-        ctx: ExportContext,
-        open_file: OpenFile,
-        place_media: PlaceMedia | None = None,
-    ) -> list[str]:
-        names, class_ids = classes(ctx)
-        written = []
-        with LazyFiles(open_file) as lists:
-            for record in records:
-                stem = str(record.item_id)
-                suffix = (record.media.suffix if record.media else "") or ".jpg"
-                name = join("voc", "Annotations", f"{stem}.xml")
-                with open_file(name) as handle:
-                    handle.write(annotation_xml(record, ctx, stem + suffix, names, class_ids))
-                written.append(name)
-                split = split_file_name(record.split_name, short=True)
-                lists.write(f"voc/ImageSets/Main/{split}.txt", f"{stem}\n".encode())
-                if place_media is not None and record.media is not None and not record.media.is_url:
-                    place_media(record.media, join("voc", "JPEGImages", stem + suffix))
-            with open_file("voc/labelmap.txt") as handle:
-                lines = ["# label:color_rgb:parts:actions\n"] + [f"{n.replace(':', '_')}:::\n" for n in names]
-                handle.write("".join(lines).encode("utf-8"))
-            with open_file("voc/dataset_meta.json") as handle:
-                handle.write(canonical_bytes({"labels": names}) + b"\n")
-        return sorted([*written, "voc/labelmap.txt", "voc/dataset_meta.json", *lists.names()])
+def write(
+    records: Iterable[ExportRecord],
+    ctx: ExportContext,
+    open_file: OpenFile,
+    place_media: PlaceMedia | None = None,
+) -> list[str]:
+    names, class_ids = classes(ctx)
+    written = []
+    with LazyFiles(open_file) as lists:
+        for record in records:
+            stem = str(record.item_id)
+            suffix = (record.media.suffix if record.media else "") or ".jpg"
+            name = join("voc", "Annotations", f"{stem}.xml")
+            with open_file(name) as handle:
+                handle.write(annotation_xml(record, ctx, stem + suffix, names, class_ids))
+            written.append(name)
+            split = split_file_name(record.split_name, short=True)
+            lists.write(f"voc/ImageSets/Main/{split}.txt", f"{stem}\n".encode())
+            if place_media is not None and record.media is not None and not record.media.is_url:
+                place_media(record.media, join("voc", "JPEGImages", stem + suffix))
+        with open_file("voc/labelmap.txt") as handle:
+            lines = ["# label:color_rgb:parts:actions\n"] + [f"{n.replace(':', '_')}:::\n" for n in names]
+            handle.write("".join(lines).encode("utf-8"))
+        with open_file("voc/dataset_meta.json") as handle:
+            handle.write(canonical_bytes({"labels": names}) + b"\n")
+    return sorted([*written, "voc/labelmap.txt", "voc/dataset_meta.json", *lists.names()])
 
 
-FORMAT = VocFormat()
+FORMAT = ExportFormat("voc", "Pascal VOC (boxes)", write, CONTROL_TYPES)

@@ -21,9 +21,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-from exports.formats.base import LazyFiles, OpenFile, PlaceMedia, has_controls, join, split_file_name
+from exports.formats.base import (
+    ExportFormat,
+    LazyFiles,
+    OpenFile,
+    PlaceMedia,
+    join,
+    split_file_name,
+)
 from exports.records import ExportContext, ExportRecord, label_values
 
 CONTROL_TYPES = frozenset({"bbox"})
@@ -59,46 +65,37 @@ def label_lines(
     return lines
 
 
-class YoloFormat:
-    name = "yolo"
-    title = "YOLO (Ultralytics: boxes)"
-    control_types = CONTROL_TYPES
-
-    def applicable(self, schema: Mapping[str, Any]) -> bool:
-        return has_controls(schema, CONTROL_TYPES)
-
-    def write(
-        self,
-        records: Iterable[ExportRecord],
-        ctx: ExportContext,
-        open_file: OpenFile,
-        place_media: PlaceMedia | None = None,
-    ) -> list[str]:
-        names, class_ids = classes(ctx)
-        written: list[str] = []
-        splits: set[str] = set()
-        with LazyFiles(open_file) as files:
-            for record in records:
-                media = record.media
-                if media is None or not media.width or not media.height:
-                    files.write("yolo/skipped.txt", f"{record.item_id}\n".encode())
-                    continue
-                split = split_file_name(record.split_name, short=True)
-                splits.add(split)
-                stem = str(record.item_id)
-                name = join("yolo", "labels", split, f"{stem}.txt")
-                with open_file(name) as handle:
-                    handle.write("".join(label_lines(record, ctx, class_ids)).encode("utf-8"))
-                written.append(name)
-                if place_media is not None and not media.is_url:
-                    place_media(media, join("yolo", "images", split, stem + (media.suffix or ".jpg")))
-            lines = ["path: .\n"]
-            lines += [f"{split}: images/{split}\n" for split in sorted(splits)]
-            lines.append("names:\n")
-            lines += [f"  {i}: {json.dumps(label)}\n" for i, label in enumerate(names)]
-            with open_file("yolo/data.yaml") as handle:
-                handle.write("".join(lines).encode("utf-8"))
-        return sorted([*written, "yolo/data.yaml", *files.names()])
+def write(
+    records: Iterable[ExportRecord],
+    ctx: ExportContext,
+    open_file: OpenFile,
+    place_media: PlaceMedia | None = None,
+) -> list[str]:
+    names, class_ids = classes(ctx)
+    written: list[str] = []
+    splits: set[str] = set()
+    with LazyFiles(open_file) as files:
+        for record in records:
+            media = record.media
+            if media is None or not media.width or not media.height:
+                files.write("yolo/skipped.txt", f"{record.item_id}\n".encode())
+                continue
+            split = split_file_name(record.split_name, short=True)
+            splits.add(split)
+            stem = str(record.item_id)
+            name = join("yolo", "labels", split, f"{stem}.txt")
+            with open_file(name) as handle:
+                handle.write("".join(label_lines(record, ctx, class_ids)).encode("utf-8"))
+            written.append(name)
+            if place_media is not None and not media.is_url:
+                place_media(media, join("yolo", "images", split, stem + (media.suffix or ".jpg")))
+        lines = ["path: .\n"]
+        lines += [f"{split}: images/{split}\n" for split in sorted(splits)]
+        lines.append("names:\n")
+        lines += [f"  {i}: {json.dumps(label)}\n" for i, label in enumerate(names)]
+        with open_file("yolo/data.yaml") as handle:
+            handle.write("".join(lines).encode("utf-8"))
+    return sorted([*written, "yolo/data.yaml", *files.names()])
 
 
-FORMAT = YoloFormat()
+FORMAT = ExportFormat("yolo", "YOLO (Ultralytics: boxes)", write, CONTROL_TYPES)

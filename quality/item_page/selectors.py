@@ -18,8 +18,9 @@ from annotation.items.keys import item_key
 from annotation.models import Annotation, AnnotationRevision, Item, Prediction, ReviewDecision
 from core.exceptions import NotFound
 from core.models import AuditEvent
+from projects import selectors as project_selectors
 from projects.access import PROJECT_PERMISSIONS, ProjectAction, project_role_of
-from projects.models import LabelSchemaVersion, Project
+from projects.models import Project
 
 from ..models import ConsensusResult, GoldStandard
 
@@ -63,7 +64,7 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
             ProjectAction.MANAGE_WORKFLOW,
         )
     }
-    schema = LabelSchemaVersion.objects.filter(project=project).order_by("-version").first()
+    schema = project_selectors.schema_latest(project=project)
     definition = schema.definition if schema else {"fields": [], "controls": []}
     data = item.data
     detail: dict[str, Any] = {

@@ -93,7 +93,7 @@ def dns(monkeypatch):
         queue = answers[host]
         return [queue.pop(0) if len(queue) > 1 else queue[0]]
 
-    monkeypatch.setattr(egress, "_system_resolver", resolve)
+    monkeypatch.setattr(egress.resolver, "system_resolver", resolve)
     return answers
 
 

@@ -19,7 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from core import egress
 from core.egress import EgressError, EgressResponse, check_url, fetch, stream
 
-SYSTEM_RESOLVER = egress._system_resolver
+SYSTEM_RESOLVER = egress.resolver.system_resolver
 
 
 class FakeDNS:
@@ -45,7 +45,7 @@ def no_real_dns(monkeypatch, settings):
         ipaddress.ip_address(host)  # numeric hosts are fine: getaddrinfo() does no lookup for them
         return SYSTEM_RESOLVER(host, port)
 
-    monkeypatch.setattr(egress, "_system_resolver", refuse)
+    monkeypatch.setattr(egress.resolver, "system_resolver", refuse)
     settings.CORE_EGRESS_ALLOWED_NETWORKS = []
 
 
@@ -862,7 +862,7 @@ def tls_origin(settings, monkeypatch, tmp_path):
     server_context.load_cert_chain(cert_file, key_file)
     server_names: list[str | None] = []
     server_context.sni_callback = lambda connection, name, context: server_names.append(name)
-    monkeypatch.setattr(egress, "_tls_context", lambda: ssl.create_default_context(cadata=ca_pem))
+    monkeypatch.setattr(egress.connection, "tls_context", lambda: ssl.create_default_context(cadata=ca_pem))
     settings.CORE_EGRESS_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     server = Origin(tls=server_context)
     server.server_names = server_names

@@ -19,6 +19,7 @@ from core.exceptions import DomainError
 from exports import services
 from exports.datasheet import md
 from exports.models import Release, ReleaseFile
+from exports.services.storage import Target
 from projects import services as project_services
 from quality.models import ConsensusResult
 from tests.annotation.media_samples import png_bytes, zip_bytes
@@ -286,14 +287,14 @@ def test_a_bucket_object_that_is_gone_fails_the_build(bucket_items, s3, create_r
 def temporary_files(monkeypatch):
     """What each remote build left in its temporary directory just before deleting it."""
     seen: list[str] = []
-    cleanup = services._Target.cleanup
+    cleanup = Target.cleanup
 
     def spy(target):
         if not target.local:
             seen.extend(p.relative_to(target.root).as_posix() for p in target.root.rglob("*") if p.is_file())
         cleanup(target)
 
-    monkeypatch.setattr(services._Target, "cleanup", spy)
+    monkeypatch.setattr(Target, "cleanup", spy)
     return seen
 
 

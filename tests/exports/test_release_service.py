@@ -11,8 +11,10 @@ from core.exceptions import DomainError
 from core.models import OutboxMessage
 from exports import services
 from exports.datasheet import md
+from exports.formats import FORMATS
 from exports.manifest import MANIFEST_NAME, public_key_from_pem, verify_release
 from exports.models import Release, ReleaseFile
+from exports.services import build, writer
 from projects import services as project_services
 from quality.models import ConsensusResult
 from tests.factories import UserFactory, label_schema, make_items
@@ -283,7 +285,7 @@ def test_project_without_schema_has_nothing_to_release(people, release_storage):
 def test_failed_build_leaves_no_files_and_a_retry_publishes(
     lab, create_release, people, release_storage, monkeypatch, django_capture_on_commit_callbacks
 ):
-    real_write = services.FORMATS["csv"].write
+    real_write = FORMATS["csv"].write
 
     def broken(records, ctx, open_file, place_media=None):
         for _ in records:
@@ -291,7 +293,7 @@ def test_failed_build_leaves_no_files_and_a_retry_publishes(
                 handle.write(b"half")
             raise OSError("disk full")
 
-    monkeypatch.setattr(services.FORMATS["csv"], "write", broken)
+    monkeypatch.setattr(FORMATS["csv"], "write", broken)
 
     release = create_release(formats=["csv"])
 
@@ -302,7 +304,7 @@ def test_failed_build_leaves_no_files_and_a_retry_publishes(
     assert not (release_storage / release.storage_prefix).exists()
     assert ReleaseFile.objects.filter(release=release).exists() is False
 
-    monkeypatch.setattr(services.FORMATS["csv"], "write", real_write)
+    monkeypatch.setattr(FORMATS["csv"], "write", real_write)
     with django_capture_on_commit_callbacks(execute=True):
         services.release_retry(release=release, actor=people.manager)
     release.refresh_from_db()
@@ -553,7 +555,7 @@ def test_build_announces_progress_and_publication(lab, create_release, monkeypat
         events.append((group, event_type, data))
 
     monkeypatch.setattr("core.realtime.broadcast", record)  # what broadcast_on_commit calls after commit
-    monkeypatch.setattr(services, "broadcast", record)  # progress, sent during the build
+    monkeypatch.setattr(build, "broadcast", record)  # progress, sent during the build
 
     release = create_release()
 
@@ -578,8 +580,8 @@ def test_build_announces_progress_and_publication(lab, create_release, monkeypat
 def test_failed_build_announces_the_failure(lab, create_release, monkeypatch, people):
     events = []
     monkeypatch.setattr("core.realtime.broadcast", lambda group, kind, data: events.append((kind, data)))
-    monkeypatch.setattr(services, "broadcast", lambda group, kind, data: None)
-    monkeypatch.setattr(services, "signing_key", lambda: (_ for _ in ()).throw(PermissionError("key")))
+    monkeypatch.setattr(build, "broadcast", lambda group, kind, data: None)
+    monkeypatch.setattr(writer, "signing_key", lambda: (_ for _ in ()).throw(PermissionError("key")))
 
     release = create_release()
 

@@ -76,8 +76,7 @@ def celery_worker(transactional_db, redis_url, isolated_names, settings, tmp_pat
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
-            "-Q",
-            isolated_names["queue"],
+            # No -Q: the worker consumes every kind's queue under its default queue (config.celery).
             "-l",
             "info",
         ],

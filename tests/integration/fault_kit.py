@@ -166,8 +166,6 @@ def start_worker(*, redis_url: str, database_url: str, queue: str, log_path: Pat
         "config",
         "worker",
         "--pool=solo",
-        "-Q",
-        queue,
         "-l",
         "info",
     ]

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 import pytest
 from rest_framework.test import APIClient
 
-from exports import services
 from exports.models import Release, ReleaseFile
+from exports.services.build import build_running
 from projects import services as project_services
 from quality.models import ConsensusResult
 from tests.factories import label_schema, make_items
@@ -47,8 +47,6 @@ def worker(env_extra: dict, names: dict, redis_url: str, log_path):
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
-        "-Q",
-        names["queue"],
         "-l",
         "info",
     ]
@@ -142,7 +140,7 @@ def test_killed_build_publishes_nothing_and_a_retry_succeeds(
     assert download.status_code == 404
     assert client.get(f"/api/projects/{project.id}/releases/1/").json()["files"] == []
     # the dead build's database session is gone, so its advisory lock is free and a retry is allowed
-    wait_for(lambda: not services._build_running(release), timeout=15, what="the dead build's lock")
+    wait_for(lambda: not build_running(release), timeout=15, what="the dead build's lock")
 
     with worker(env, isolated_names, redis_url, tmp_path / "worker-2.log"):
         retry = client.post(f"/api/projects/{project.id}/releases/1/retry/")

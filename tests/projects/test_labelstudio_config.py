@@ -1,4 +1,4 @@
-"""Label Studio labeling configs -> Tessera label schemas (projects/schema/labelstudio.py). Pure.
+"""Label Studio labeling configs -> Tessera label schemas (projects/schema/labelstudio/). Pure.
 
 The configs below follow Label Studio's standard templates. label-studio-sdk's own config parser
 (LabelInterface) is the oracle for which control tags, names and labels a config has: every control

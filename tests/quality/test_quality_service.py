@@ -16,6 +16,7 @@ from projects import services as project_services
 from projects.models import ProjectMembership
 from quality import services
 from quality.models import ConsensusResult, GoldStandard, QualityRun, QualityState
+from quality.services import inputs, recompute, snapshots
 from tests.annotation.workflow_kit import make_lab
 from tests.factories import ProjectMembershipFactory, UserFactory
 
@@ -317,7 +318,7 @@ def test_text_read_path_gives_the_same_report_as_the_coded_path(lab, monkeypatch
     distinct answers, and SQLite, read JSON text. Both must give the same report."""
     label_everything(lab, pattern)
     coded = services.quality_compute(project_id=lab.project.id, full=True).report
-    monkeypatch.setattr(services, "MAX_DISTINCT_ANSWERS", 0)
+    monkeypatch.setattr(inputs, "MAX_DISTINCT_ANSWERS", 0)
     text = services.quality_compute(project_id=lab.project.id, full=True).report
     for key in ("agreement", "labels", "confusion", "pairs"):
         assert text["controls"][0][key] == coded["controls"][0][key]
@@ -420,7 +421,7 @@ def test_incremental_runs_on_base_and_delta_snapshots_leave_nothing_for_a_full_r
 
     # Runs re-read the last minute of changes (commits can land late); here everything happens within
     # a minute, which would count every row as changed and make each run write a new base.
-    monkeypatch.setattr(services, "CHANGE_MARGIN", timedelta(0))
+    monkeypatch.setattr(recompute, "CHANGE_MARGIN", timedelta(0))
 
     label_everything(lab, pattern)
     services.quality_compute(project_id=lab.project.id, full=True)
@@ -429,7 +430,7 @@ def test_incremental_runs_on_base_and_delta_snapshots_leave_nothing_for_a_full_r
         make_items(lab.project, f"extra headline {round_}")
         label_everything(lab, lambda index, item_id: LABELS[(index + item_id) % 3])
         if round_ == 1:
-            services._BASE_CACHE.clear()  # another worker process: decode the base again
+            snapshots._BASE_CACHE.clear()  # another worker process: decode the base again
         run = services.quality_compute(project_id=lab.project.id)
         assert run.kind == QualityRun.Kind.INCREMENTAL
     state = QualityState.objects.get(project=lab.project)
@@ -453,7 +454,7 @@ def test_an_incremental_run_rebases_when_most_rows_changed(lab, monkeypatch):
     label_everything(lab, pattern)
     services.quality_compute(project_id=lab.project.id, full=True)
     base_number = QualityState.objects.get(project=lab.project).snapshot_base
-    monkeypatch.setattr(services, "REBASE_FRACTION", 0.0)
+    monkeypatch.setattr(snapshots, "REBASE_FRACTION", 0.0)
     from tests.factories import make_items
 
     make_items(lab.project, "one more")

@@ -1,5 +1,7 @@
 """Create the demo organisation, people and project if they are absent. Safe to run every start."""
 
+import os
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -205,7 +207,9 @@ class Command(BaseCommand):
         if not quiet:
             self.stdout.write("")
             self.stdout.write(
-                self.style.SUCCESS("Tessera demo is ready. Sign in at http://127.0.0.1:8000/login/")
+                self.style.SUCCESS(
+                    f"Tessera demo is ready. Sign in at {os.environ.get('TESSERA_URL', 'http://127.0.0.1:8000')}/login/"
+                )
             )
             for username, description, _ in DEMO_PEOPLE:
                 self.stdout.write(f"  {description:<20} username: {username:<6} password: {DEMO_PASSWORD}")
