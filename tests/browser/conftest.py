@@ -265,3 +265,43 @@ def shot(page, name: str, *, full_page: bool = True) -> Path:
     path = SCREENSHOT_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page, animations="disabled", caret="hide")
     return path
+
+
+def select_word(page, word: str, field: str = "") -> None:
+    """Drag the mouse over `word` in a text view (across span boundaries), like a person would."""
+    body = f".tx-body[data-field='{field}']" if field else ".tx-body"
+    box = page.evaluate(
+        """([selector, word]) => {
+            const body = document.querySelector(selector);
+            const nodes = [];
+            const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+            let text = "";
+            while (walker.nextNode()) {
+                nodes.push([walker.currentNode, text.length]);
+                text += walker.currentNode.data;
+            }
+            const at = text.indexOf(word);
+            if (at < 0) return null;
+            const locate = (i) => {
+                for (let k = nodes.length - 1; k >= 0; k--) {
+                    if (nodes[k][1] <= i) return [nodes[k][0], i - nodes[k][1]];
+                }
+            };
+            const range = document.createRange();
+            range.setStart(...locate(at));
+            range.setEnd(...locate(at + word.length - 1));
+            const first = range.getClientRects()[0];
+            const end = document.createRange();
+            end.setStart(...locate(at + word.length - 1));
+            end.setEnd(...locate(at + word.length - 1).map((v, j) => (j === 1 ? v + 1 : v)));
+            const last = end.getBoundingClientRect();
+            const y = (r) => r.top + r.height / 2;
+            return {x: first.left, y: y(first), x2: last.right, y2: y(last)};
+        }""",
+        [body, word],
+    )
+    assert box is not None, f"{word!r} is not in {body}"
+    page.mouse.move(box["x"] + 1, box["y"])
+    page.mouse.down()
+    page.mouse.move(box["x2"] - 1, box["y2"], steps=5)
+    page.mouse.up()
