@@ -15,6 +15,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.downloads import attachment
 from core.exceptions import DomainError
 from core.pagination import DefaultPagination
 from core.serializers import StrictInputSerializer
@@ -125,5 +126,4 @@ class ItemExportView(APIView):
         response = StreamingHttpResponse(
             items_export_lines(project=project, items=items), content_type="application/x-ndjson"
         )
-        response["Content-Disposition"] = f'attachment; filename="project-{project.id}-items.jsonl"'
-        return response
+        return attachment(response, f"project-{project.id}-items.jsonl")

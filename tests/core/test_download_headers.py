@@ -20,6 +20,7 @@ from quality import services as quality_services
 from tests.annotation.media_samples import local_storage_fixture, png_bytes, wav_bytes  # noqa: F401
 from tests.annotation.workflow_kit import make_lab
 from tests.exports.test_release_service import lab, release_storage  # noqa: F401 - fixtures
+from tests.factories import make_items
 from tests.quality.test_quality_service import label_everything, pattern
 
 pytestmark = pytest.mark.django_db
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.django_db
 DOWNLOADS = {
     "/api/projects/{}/imports/{}/errors/": "import_errors",
     "/api/projects/{}/items/{}/media/": "item_media_audio",
+    "/api/projects/{}/items-export/": "items_export",
     "/api/projects/{}/quality/tables/{}.csv": "quality_table",
     "/api/projects/{}/releases/{}/files/{}": "release_file",
 }
@@ -62,6 +64,12 @@ def item_media_audio(people, client_for, local_storage):
 def item_media_image(people, client_for, local_storage):
     item = _stored_item(people.project, "cat.png", png_bytes(), "image")
     return client_for(people.manager).get(f"/api/projects/{people.project.id}/items/{item.id}/media/")
+
+
+@pytest.fixture
+def items_export(people, client_for):
+    make_items(people.project, "one", "two")
+    return client_for(people.manager).get(f"/api/projects/{people.project.id}/items-export/")
 
 
 @pytest.fixture
