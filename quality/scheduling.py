@@ -4,11 +4,12 @@ costs nothing.
 
 Coalescing (one job per project in flight; a pass covers everything since the last):
 
-- `quality_schedule` (every annotation change, in the change's transaction): bumps
-  `QualityState.generation`; the first change while nothing is in flight also sets `pending` and
-  enqueues the job through the outbox. One conditional UPDATE claims the right to enqueue, so two
-  racing submissions enqueue one job (the row lock serialises them; the loser's WHERE no longer
-  matches), and a burst of a thousand submissions enqueues one.
+- `quality_schedule` (every annotation change, in the change's transaction): the first change while
+  nothing is in flight sets `pending`, bumps `QualityState.generation` and enqueues the job through
+  the outbox; later changes bump the generation after their commit (no row lock held inside the
+  change's transaction: that ordering deadlocked against the job under 50 annotators). One
+  conditional UPDATE claims the right to enqueue, so two racing submissions enqueue one job (the
+  row lock serialises them; the loser's WHERE no longer matches); a burst of a thousand enqueues one.
 - `quality_recompute_loop` (the job): claims the project (`running_since`, so a duplicate delivery
   of the message, or a second message, returns at once), then repeats: read the generation, compute,
   and clear `pending` only WHERE the generation is still the one it computed. A change committed
@@ -46,9 +47,13 @@ PENDING_STALE = timedelta(minutes=10)
 def quality_schedule(*, project_id: int, full: bool = False) -> bool:
     """Ask for a recompute of the project's quality after this transaction commits.
 
-    Cheap enough for every submission: one UPDATE when a job is already in flight (the generation
-    bump), which is almost always; the first change of a burst claims `pending` in a second UPDATE
-    and enqueues the job. Returns whether a job was enqueued.
+    Cheap enough for every submission, and it takes no lock on the QualityState row inside the
+    caller's transaction when a job is already in flight (almost always): the conditional claim
+    below matches nothing, and the generation bump that tells the running job "there is more" runs
+    after commit, on its own (holding that row's lock until the caller commits, while the caller
+    also holds item locks, deadlocked against the job, which locks the row and then items). The first
+    change of a burst claims `pending` in the transaction and enqueues the job through the outbox
+    (durable with the change). Returns whether a job was enqueued.
     """
     now = timezone.now()
     # A job that was enqueued but never started (its message lost after the outbox handed it to
@@ -56,30 +61,37 @@ def quality_schedule(*, project_id: int, full: bool = False) -> bool:
     stale = now - PENDING_STALE
     full_value = True if full else F("full_requested")
     state = QualityState.objects.filter(project_id=project_id)
-    # The common case first (a job is in flight: it will see this generation), in one statement.
-    # A job clearing `pending` at the same time either commits first (this matches nothing and the
-    # claim below enqueues) or waits for this row lock and then sees the new generation.
-    if state.filter(pending=True, requested_at__gte=stale).update(
-        generation=F("generation") + 1, full_requested=full_value
-    ):
-        return False
     free = Q(pending=False) | Q(requested_at__lt=stale) | Q(requested_at__isnull=True)
-    claimed = state.filter(free).update(
+    if state.filter(free).update(
         pending=True, requested_at=now, generation=F("generation") + 1, full_requested=full_value
-    )
-    if not claimed:
-        if state.update(generation=F("generation") + 1, full_requested=full_value):
-            return False  # claimed by a racing change between the two statements: its job sees this one
+    ):
+        _enqueue(project_id)
+        return True
+    if not state.exists():
         try:
             with transaction.atomic():  # a savepoint: a racing creator must not break our transaction
                 QualityState.objects.create(
                     project_id=project_id, pending=True, requested_at=now, generation=1, full_requested=full
                 )
         except IntegrityError:
-            state.update(generation=F("generation") + 1, full_requested=full_value)
-            return False
-    _enqueue(project_id)
-    return True
+            pass  # a racing change created it: tell its job after commit, below
+        else:
+            _enqueue(project_id)
+            return True
+    transaction.on_commit(lambda: _tell_running_job(project_id=project_id, full=full))
+    return False
+
+
+def _tell_running_job(*, project_id: int, full: bool) -> None:
+    """After commit: bump the generation so the job in flight passes again and sees this change. If
+    that job finished in between (it cleared `pending` before the bump), schedule a new one."""
+    full_value = True if full else F("full_requested")
+    bumped = QualityState.objects.filter(project_id=project_id, pending=True).update(
+        generation=F("generation") + 1, full_requested=full_value
+    )
+    if not bumped:
+        with transaction.atomic():
+            quality_schedule(project_id=project_id, full=full)
 
 
 def quality_reschedule(*, project_id: int) -> bool:

@@ -23,6 +23,7 @@ from exports.manifest import (
 )
 from exports.models import Release, ReleaseFile
 
+from .. import events
 from .common import BuildProblem
 from .storage import Target, storage_delete_prefix
 from .writer import WrittenRelease, write_release
@@ -153,7 +154,7 @@ def _progress_reporter(release: Release):
         state = {**release_summary(release), "records_done": done, "records_total": total}
         cache.set(progress_key(release.id), state, timeout=3600)
         # Sent now, not on commit: the build reads inside one long read-only transaction.
-        broadcast(project_group(release.project_id), "release.progress", state)
+        broadcast(project_group(release.project_id), events.RELEASE_PROGRESS, state)
 
     return report
 
@@ -182,7 +183,7 @@ def _publish(release: Release, written: WrittenRelease) -> Release:
         target=release,
         changes={"records": written.records, "merkle_root": written.manifest["merkle_root"]},
     )
-    broadcast_on_commit(project_group(release.project_id), "release.published", release_summary(release))
+    broadcast_on_commit(project_group(release.project_id), events.RELEASE_PUBLISHED, release_summary(release))
     return release
 
 
@@ -195,7 +196,7 @@ def _fail(release: Release, message: str) -> Release:
     cache.delete(progress_key(release.id))
     broadcast_on_commit(
         project_group(release.project_id),
-        "release.failed",
+        events.RELEASE_FAILED,
         {**release_summary(release), "error": release.error},
     )
     return release

@@ -15,6 +15,7 @@ from exports.formats import FORMATS, applicable_formats
 from exports.models import RELEASE_NAME_PATTERN, Release
 from projects.models import Project
 
+from .. import events
 from .build import build_running, release_summary
 from .common import schema_of
 from .validation import description_text, normalise_filter, normalise_languages, normalise_licence
@@ -115,7 +116,7 @@ def release_create(
         },
     )
     # Announced first: with an in-process (eager) job the build starts in the next commit callback.
-    broadcast_on_commit(project_group(project.id), "release.created", release_summary(release))
+    broadcast_on_commit(project_group(project.id), events.RELEASE_CREATED, release_summary(release))
     outbox_enqueue(task_name=BUILD_TASK, kwargs={"release_id": release.id})
     return release
 

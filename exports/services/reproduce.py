@@ -22,6 +22,7 @@ from exports.manifest import (
 )
 from exports.models import Release
 
+from .. import events
 from .common import BuildProblem, require_published
 from .writer import write_release
 
@@ -110,7 +111,7 @@ def release_reproduce_run(*, reproduction_id: int):
             update_fields=["status", "identical", "differences", "files", "error", "finished_at"]
         )
         broadcast_on_commit(
-            project_group(release.project_id), "release.reproduced", reproduction_summary(reproduction)
+            project_group(release.project_id), events.RELEASE_REPRODUCED, reproduction_summary(reproduction)
         )
     return reproduction
 

@@ -11,6 +11,7 @@ from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, project_group
 from core.services import outbox_enqueue
 
+from .. import events
 from ..models import (
     GuidelineVersion,
     LabelSchemaVersion,
@@ -51,8 +52,8 @@ def project_ensure_active(project: Project) -> None:
 
 
 _VERSION_EVENTS = {
-    LabelSchemaVersion: "schema.version_created",
-    GuidelineVersion: "guideline.version_created",
+    LabelSchemaVersion: events.SCHEMA_VERSION_CREATED,
+    GuidelineVersion: events.GUIDELINE_VERSION_CREATED,
 }
 
 

@@ -10,6 +10,7 @@ from core.audit import audit_record, diff_fields
 from core.exceptions import DomainError
 from core.realtime import feed_evict_on_commit
 
+from .. import events
 from ..models import (
     Project,
     ProjectMembership,
@@ -53,7 +54,7 @@ def project_member_add(*, project: Project, actor, username: str, role: str) -> 
         target=membership,
         changes={"username": user.username, "role": role},
     )
-    _announce(project, "member.added", actor, username=user.username, role=role)
+    _announce(project, events.MEMBER_ADDED, actor, username=user.username, role=role)
     _schedule_stats(project)
     return membership
 
@@ -82,7 +83,7 @@ def project_member_change_role(
         target=membership,
         changes={"username": membership.user.username, "role": [old, role]},
     )
-    _announce(project, "member.role_changed", actor, username=membership.user.username, role=role)
+    _announce(project, events.MEMBER_ROLE_CHANGED, actor, username=membership.user.username, role=role)
     feed_evict_on_commit(membership.user_id, reason="role_changed")  # their open sockets re-check
     _schedule_stats(project)
     return membership
@@ -107,7 +108,7 @@ def project_member_remove(*, project: Project, actor, membership_id: int) -> Non
         changes={"username": username, "role": membership.role},
     )
     membership.delete()
-    _announce(project, "member.removed", actor, username=username)
+    _announce(project, events.MEMBER_REMOVED, actor, username=username)
     feed_evict_on_commit(membership.user_id, reason="member_removed")  # their open sockets close
     _schedule_stats(project)
 
@@ -186,7 +187,7 @@ def project_member_pause(*, project: Project, actor, membership_id: int, reason:
         target=membership,
         changes={"username": membership.user.username, "reason": reason},
     )
-    _announce(project, "member.paused", actor, username=membership.user.username)
+    _announce(project, events.MEMBER_PAUSED, actor, username=membership.user.username)
     return membership
 
 
@@ -208,7 +209,7 @@ def project_member_resume(*, project: Project, actor, membership_id: int) -> Pro
         target=membership,
         changes={"username": membership.user.username},
     )
-    _announce(project, "member.resumed", actor, username=membership.user.username)
+    _announce(project, events.MEMBER_RESUMED, actor, username=membership.user.username)
     return membership
 
 

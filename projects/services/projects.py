@@ -16,6 +16,7 @@ from core.exceptions import DomainError
 from core.realtime import broadcast_on_commit, feed_evict_on_commit, project_group
 from core.services import outbox_enqueue
 
+from .. import events
 from ..labeling import labeling_settings_from, labeling_settings_issues
 from ..models import (
     GuidelineVersion,
@@ -291,7 +292,7 @@ def project_update(
         target=project,
         changes=changes,
     )
-    _announce(project, "project.updated", actor, fields=sorted(changes))
+    _announce(project, events.PROJECT_UPDATED, actor, fields=sorted(changes))
     # The annotation app keeps items in step with the overlap and the queue order (by task name: this
     # app imports no other domain app). Both jobs are idempotent.
     if "overlap" in changes:
@@ -330,7 +331,7 @@ def project_archive(*, project: Project, actor) -> Project:
             action="project.archived",
             target=project,
         )
-        _announce(project, "project.archived", actor)
+        _announce(project, events.PROJECT_ARCHIVED, actor)
     return project
 
 
@@ -348,7 +349,7 @@ def project_unarchive(*, project: Project, actor) -> Project:
             action="project.unarchived",
             target=project,
         )
-        _announce(project, "project.unarchived", actor)
+        _announce(project, events.PROJECT_UNARCHIVED, actor)
     return project
 
 
@@ -379,7 +380,7 @@ def project_stats_refresh(*, project_id: int) -> ProjectStats | None:
     )
     broadcast_on_commit(
         project_group(project.id),
-        "project.stats_updated",
+        events.PROJECT_STATS_UPDATED,
         {"project_id": project.id, "stats": stats.as_dict()},
     )
     return stats

@@ -19,6 +19,7 @@ from projects.quality_settings import quality_settings
 from quality.models import QualityRun, QualityState
 from quality.scheduling import quality_recompute_loop, quality_schedule
 
+from .. import events
 from .inputs import load
 from .job import Job
 from .snapshots import save_snapshot
@@ -109,7 +110,7 @@ def quality_compute(*, project_id: int, full: bool = False) -> QualityRun | None
         QualityRun.objects.filter(pk__in=stale).delete()
     broadcast_on_commit(
         project_group(project.id),
-        "quality.updated",
+        events.QUALITY_UPDATED,
         {
             "project_id": project.id,
             "run_id": run.id,

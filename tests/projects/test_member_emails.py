@@ -120,7 +120,7 @@ def _fill(route: str, people) -> list[str]:
 
 
 def _body(response) -> str:
-    """The response's text, streamed ones (the items export) included."""
+    """The whole body, streamed ones (the item export) included."""
     raw = b"".join(response.streaming_content) if response.streaming else response.content
     return raw.decode("utf-8", "replace")
 

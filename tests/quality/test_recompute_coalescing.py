@@ -16,6 +16,20 @@ from quality.scheduling import RECOMPUTE_TASK, quality_recompute_loop, quality_r
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _after_commit_runs_now(request, monkeypatch):
+    """Outside the racing tests every call runs in the test's wrapping transaction, where nothing
+    commits: run after-commit work at once, as it does for a caller in autocommit mode."""
+    if "postgres_project" in request.fixturenames:
+        return
+    from types import SimpleNamespace
+
+    from quality import scheduling
+
+    shim = SimpleNamespace(atomic=transaction.atomic, on_commit=lambda func, using=None, robust=False: func())
+    monkeypatch.setattr(scheduling, "transaction", shim)
+
+
 def _jobs() -> int:
     return OutboxMessage.objects.filter(task_name=RECOMPUTE_TASK).count()
 
@@ -50,7 +64,7 @@ def test_a_burst_enqueues_one_job_and_counts_every_change(people):
     assert (state.pending, state.generation, state.computed_generation) == (True, 25, 0)
 
 
-def test_a_change_while_a_job_is_in_flight_costs_one_statement(people):
+def test_a_change_while_a_job_is_in_flight_locks_nothing_in_the_callers_transaction(people):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -61,7 +75,9 @@ def test_a_change_while_a_job_is_in_flight_costs_one_statement(people):
     with CaptureQueriesContext(connection) as queries:
         assert quality_schedule(project_id=project.id) is False
 
-    assert len(queries) == 1
+    # a claim that matches nothing (no row lock), an existence check, and the bump after commit
+    assert len(queries) == 3
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["UPDATE", "SELECT", "UPDATE"]
     assert _state(project).generation == 2
 
 
