@@ -271,7 +271,18 @@ def test_a_manager_runs_the_preference_project_to_completion_on_defaults(page_fo
     expect(manager.get_by_test_id("gold-by-control").locator("[data-control=rationale]")).to_contain_text(
         "no (reported only)"
     )
+    # The agreement tiles (first control) count the database's work items and their annotations.
+    tiles = manager.locator(".q-kpi__value")
+    expect(tiles.nth(4)).to_have_text(str(work.count()))
+    expect(tiles.nth(5)).to_have_text(str(Annotation.objects.filter(project=project, is_gold=False).count()))
     shot(manager, "walk-quality")
     manager.goto(f"/projects/{project.id}/")
+    members = ProjectMembership.objects.filter(project=project)
+    expect(manager.locator("[data-stat=annotators]")).to_have_text(
+        str(members.filter(role="annotator").count())
+    )
+    expect(manager.locator("[data-stat=reviewers]")).to_have_text(
+        str(members.filter(role="reviewer").count())
+    )
     shot(manager, "walk-overview")
     assert errors == []
