@@ -194,6 +194,8 @@ def test_a_manager_runs_the_preference_project_to_completion_on_defaults(page_fo
         page.project_label_url = f"/projects/{project.id}/label/"
         served.append(label_until_empty(page, index))
         expect(page.locator(".lb-app[data-phase='empty']")).to_be_visible()
+        expect(page.get_by_text("Submitted. That was the last item for now.")).to_be_visible()
+        expect(page.get_by_text("Here is your next item")).to_have_count(0)
         shot(page, f"walk-labeling-empty-{index}", full_page=False)
 
     gold_ids = set(Item.objects.filter(project=project, is_gold=True).values_list("id", flat=True))
