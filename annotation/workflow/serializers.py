@@ -268,6 +268,10 @@ class ProgressSerializer(serializers.Serializer):
     items = serializers.DictField(child=serializers.IntegerField())
     total_items = serializers.IntegerField()
     completed_share = serializers.FloatField()
+    apart = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Items outside the state counts: gold (checks, never completed) and excluded.",
+    )
     annotations = serializers.DictField(child=serializers.IntegerField())
     leased_now = serializers.IntegerField()
     mine = serializers.DictField(child=serializers.IntegerField(), required=False)

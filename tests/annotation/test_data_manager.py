@@ -142,6 +142,10 @@ def test_item_page_renders_for_managers_and_links_from_the_data_tab(people, page
     text = page.content.decode()
     assert "Annotations side by side" in text and "Set as gold from consensus" in text
     assert "confidence 0.90" in text
+    # Issue #16 walk: the breadcrumb names the item by its external id, not its internal number.
+    crumbs = text.split('class="muted small crumbs"><a href="/projects/', 2)[-1].split("</p>", 1)[0]
+    assert "#items" in crumbs
+    assert "ext-&lt;1&gt;" in crumbs and f"item {item.id}" not in crumbs
 
 
 def test_set_as_gold_from_consensus_in_one_click(people, page_for):

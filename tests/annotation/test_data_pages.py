@@ -444,3 +444,14 @@ def test_reviewer_may_not_assign_splits(people, page_for):
 
     assert response.status_code == 403
     assert list(Item.objects.filter(project=people.project).values_list("split", flat=True)) == [""]
+
+
+def test_the_labeling_summary_names_the_gold_items_it_keeps_apart(people, page_for):
+    """Issue #16 walk: the state counts must add up to the project's items, or say what is apart."""
+    items = make_items(people.project, {"text": "a"}, {"text": "b"}, {"text": "c"})
+    Item.objects.filter(pk=items[0].pk).update(is_gold=True)
+
+    body = page_for(people.manager).get(data_url(people.project)).content.decode()
+
+    summary = body.split('id="labeling"', 1)[1].split("</section>", 1)[0]
+    assert 'id="items-apart"' in summary and "1 gold item" in summary

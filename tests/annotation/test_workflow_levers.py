@@ -387,3 +387,17 @@ def test_a_raised_priority_behind_a_cursor_is_served_next(people, django_capture
         )
 
     assert _claim(lab, a) == lab.items[0].id
+
+
+def test_progress_says_where_gold_and_excluded_items_went(people):
+    """Issue #16 walk: the Data tab counted 27 items by state in a 30-item project and never said the
+    other 3 were gold items (checks, not work). Progress now counts the items it keeps apart."""
+    lab = make_lab(people, items=5)
+    Item.objects.filter(pk=lab.items[0].pk).update(is_gold=True)
+    Item.objects.filter(pk=lab.items[1].pk).update(excluded=True)
+
+    progress = lab.client(people.manager).get(lab.url("queue/progress/")).json()
+
+    assert progress["items"] == {"open": 3, "in_review": 0, "correction": 0, "completed": 0}
+    assert progress["total_items"] == 3
+    assert progress["apart"] == {"gold": 1, "excluded": 1}

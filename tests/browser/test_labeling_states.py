@@ -62,7 +62,7 @@ def test_manager_sees_item_states_and_filters_by_them(page_for, people):
     card.get_by_role("link", name="In review").click()
     expect(page).to_have_url(f"{page.url.split('?')[0]}?state=in_review#items")
     expect(rows).to_have_count(2)
-    expect(page.get_by_label("State")).to_have_value("in_review")
+    expect(page.get_by_label("State", exact=True)).to_have_value("in_review")
     texts = rows.locator(".item-text").all_inner_texts()
     assert texts == [f"Headline {n}: the council <b>votes</b> today" for n in (0, 1)]
     assert [item.id for item in items[:2]] == [int(t) for t in rows.locator("td.num").all_inner_texts()]

@@ -1,5 +1,7 @@
 """Project templates (issue #16 item 4) and who may create projects (Organisation.project_creators)."""
 
+import re
+
 import pytest
 
 from core.models import AuditEvent
@@ -107,6 +109,7 @@ def test_new_project_page_previews_and_creates(people, page_for):
     html = page.content.decode()
     assert page.status_code == 200
     assert 'id="template-preview"' in html and 'id="schema-preview"' in html and "pairwise" in html
+    assert re.findall(r"<input(?![^>]*\btype=)[^>]*>", html) == []  # styled as text inputs
     response = client.post(
         "/projects/new/",
         {"template": "llm_preference", "organisation": str(people.organisation.id), "name": "Preferences"},

@@ -1,6 +1,7 @@
 """The project settings area (issue #16 item 3) and the per-member overrides of the Members tab."""
 
 import dataclasses
+import re
 
 import pytest
 
@@ -59,6 +60,8 @@ def test_page_shows_groups_defaults_and_warnings(people, page_for):
         assert f">{title}</h2>" in html
     assert 'data-code="overlap_exceeds_annotators"' in html
     assert 'Default: <span class="setting-default">0.1</span> (in use)' in html  # review sampling
+    # Issue #16 walk: a bare <input> missed the stylesheet's input[type=text] rule (raw browser boxes).
+    assert re.findall(r"<input(?![^>]*\btype=)[^>]*>", html) == []
 
 
 def test_saving_merges_only_the_changes_and_is_audited(people, page_for):

@@ -11,7 +11,8 @@ from .. import states
 
 
 def project_progress(*, project: Project) -> dict:
-    """Items by state (excluded and gold items apart), annotations, and what is leased right now."""
+    """Items by state (excluded and gold items apart, counted in `apart`: gold items are checks served
+    to annotators, not work, so they never complete), annotations, and what is leased right now."""
     items = dict.fromkeys(states.STATES, 0)
     rows = (
         Item.objects.filter(project=project, excluded=False, is_gold=False)
@@ -26,12 +27,17 @@ def project_progress(*, project: Project) -> dict:
         pending_review=Count("id", filter=Q(review=Annotation.Review.PENDING)),
         rejected=Count("id", filter=Q(review=Annotation.Review.REJECTED)),
     )
+    apart = Item.objects.filter(project=project).aggregate(
+        gold=Count("id", filter=Q(is_gold=True, excluded=False)),
+        excluded=Count("id", filter=Q(excluded=True)),
+    )
     leased = Assignment.objects.filter(project=project, status=Assignment.Status.LEASED).count()
     total = sum(items.values())
     return {
         "items": items,
         "total_items": total,
         "completed_share": round(items[states.COMPLETED] / total, 4) if total else 0.0,
+        "apart": apart,
         "annotations": annotations,
         "leased_now": leased,
     }

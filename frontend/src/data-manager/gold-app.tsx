@@ -3,7 +3,7 @@
  * and tools as the labeling page, on one chosen item; saving stores the answer as the item's gold
  * reference (PUT /api/projects/<id>/gold/<item>/) instead of an annotation. Ctrl+Enter saves.
  */
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useLayoutEffect, useMemo, useState } from "preact/hooks";
 
 import { ApiError, put } from "../api/http";
 import type { Definition, LabelingContext, Result, TaskItem } from "../labeling/contract";
@@ -37,7 +37,8 @@ export function GoldApp({ config, save = put }: { config: GoldPageConfig; save?:
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<{ tone: "ok" | "error"; text: string } | null>(null);
   const [problems, setProblems] = useState<Record<string, string[]>>({});
-  useEffect(() => store.subscribe(() => setTick((n) => n + 1)), []);
+  // Subscribed on commit, with the hotkeys: an answer given by key before the first paint re-renders.
+  useLayoutEffect(() => store.subscribe(() => setTick((n) => n + 1)), []);
 
   const visible = visibleControls(definition, store.result);
   const ctx: LabelingContext = {

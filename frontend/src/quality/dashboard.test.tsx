@@ -108,6 +108,23 @@ describe("QualityDashboard with a report", () => {
     );
   });
 
+  it("words a settings warning as the settings page does: escalation with nobody spare still finishes", async () => {
+    const report = reportFixture();
+    report.settings_warnings = [
+      {
+        code: "no_spare_annotator",
+        setting: "quality.escalate_below",
+        message: "Escalation is on, but all 2 active annotator(s) already label every item: items with low agreement go to review instead of to another annotator.",
+      },
+    ];
+    await mount(fakeApi(report));
+
+    const box = $(".q-settings-warnings");
+    expect(box?.querySelector("strong")?.textContent).toBe("Check these settings: they keep work from finishing the way you may expect.");
+    expect(box?.textContent).not.toContain("These settings keep work from finishing:");
+    expect(box?.querySelector("[data-warning=no_spare_annotator]")?.textContent).toContain("go to review instead");
+  });
+
   it("renders a hostile username as text, never as markup", async () => {
     await mount(fakeApi());
 

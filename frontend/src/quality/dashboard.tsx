@@ -268,7 +268,7 @@ export function QualityDashboard({ api, feed, apiBase, canManage, now = () => ne
       )}
       {(report.settings_warnings ?? []).length > 0 && (
         <div class="alert alert--warn q-settings-warnings" role="status" aria-label="Settings warnings">
-          <strong>These settings keep work from finishing:</strong>
+          <strong>Check these settings: they keep work from finishing the way you may expect.</strong>
           <ul>
             {(report.settings_warnings ?? []).map((w) => (
               <li key={w.code} data-warning={w.code}>

@@ -191,6 +191,22 @@ describe("LabelingSession", () => {
     expect(s.state.submitting).toBe(false);
   });
 
+  it("after the last item says so instead of promising a next one", async () => {
+    // Issue #16 walk: the empty queue showed "Submitted. Here is your next item." above "Nothing to label".
+    const { s } = session({
+      "POST queue/next/": [next(assignment(1)), ok({ assignment: null, reason: "queue_empty", resumed: false })],
+      "POST assignments/1/submit/": ok({ id: 100 }),
+      "PUT assignments/1/draft/": ok({}),
+    });
+    await s.loadNext();
+    s.setAnswer("sentiment", "positive");
+
+    expect(await s.submit()).toEqual({ status: "sent" });
+
+    await vi.waitFor(() => expect(s.state.phase).toEqual({ kind: "empty", reason: "queue_empty" }));
+    await vi.waitFor(() => expect(s.state.notice).toEqual({ tone: "ok", text: "Submitted. That was the last item for now." }));
+  });
+
   it("queues the submission while offline and waits for the connection", async () => {
     const { s, storage } = session({
       "POST queue/next/": next(assignment(1)),

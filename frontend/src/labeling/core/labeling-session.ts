@@ -145,7 +145,12 @@ export class LabelingSession {
         this.drafts.discard(entry.assignmentId);
         if (this.current.assignment?.id === entry.assignmentId) {
           this.update({ notice: { tone: "ok", text: "Submitted. Here is your next item." } });
-          void this.loadNext();
+          void this.loadNext().then(() => {
+            // No next item: do not promise one above "Nothing to label".
+            if (this.current.phase.kind === "empty" && this.current.notice?.text.startsWith("Submitted.")) {
+              this.update({ notice: { tone: "ok", text: "Submitted. That was the last item for now." } });
+            }
+          });
         }
       },
       onRefused: (entry, error) => this.refused(entry, error),

@@ -1,5 +1,5 @@
 /** Page-wide hotkeys (one keydown listener) and the `?` help overlay listing every shortcut. */
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 
 import type { Control, Hotkey, LabelingContext } from "../contract";
 import { type Binding, type HotkeyMap, describeCombo } from "../core/hotkeys";
@@ -37,11 +37,15 @@ export function deleteSelectedIn(ctx: LabelingContext): boolean {
   return false;
 }
 
-/** Installs the map on the document; the latest bindings are used on every key. */
+/**
+ * Installs the map on the document; the latest bindings are used on every key. Installed when the
+ * page is committed (a layout effect), not after the first paint: a page that is ready on its first
+ * paint (the gold-authoring page) must not drop the keys of someone who starts typing at once.
+ */
 export function useHotkeys(build: () => HotkeyMap): void {
   const latest = useRef(build);
   latest.current = build;
-  useEffect(() => {
+  useLayoutEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (event.defaultPrevented) return;
       if (latest.current().dispatch(event)) event.preventDefault();
