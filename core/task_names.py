@@ -29,6 +29,7 @@ LEASE_RELEASE_EXPIRED = "annotation.tasks.lease_release_expired_task"
 NEAR_DUPLICATES_DETECT = "annotation.tasks_neardup.near_duplicates_detect_task"
 BUCKET_SOURCE_SYNC = "annotation.tasks_sources.bucket_source_sync_task"
 ITEMS_BULK_ACTION_RUN = "annotation.items.bulk_action_run"  # the data manager's bulk actions on a filter
+ITEMS_METADATA_INDEXES_ENSURE = "annotation.items.metadata_indexes_ensure"  # sorted metadata ranges (PG)
 
 # quality
 QUALITY_RECOMPUTE = "quality.tasks.quality_recompute_task"

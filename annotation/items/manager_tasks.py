@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from core.task_names import ITEMS_BULK_ACTION_RUN
+from core.task_names import ITEMS_BULK_ACTION_RUN, ITEMS_METADATA_INDEXES_ENSURE
 
 
 @shared_task(name=ITEMS_BULK_ACTION_RUN, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -12,3 +12,11 @@ def bulk_action_run_task(bulk_id: int) -> None:
 
     with job_heartbeat("bulk", bulk_id):  # a dead worker's action is failed by core.jobs.jobs_reap
         bulk_action_run(bulk_id=bulk_id)
+
+
+@shared_task(name=ITEMS_METADATA_INDEXES_ENSURE, acks_late=True, ignore_result=True)
+def metadata_indexes_ensure_task(project_id: int) -> None:
+    """Entry point only: annotation.items.metadata_indexes.metadata_indexes_ensure."""
+    from .metadata_indexes import metadata_indexes_ensure
+
+    metadata_indexes_ensure(project_id=project_id)

@@ -8,6 +8,7 @@ from projects.models import Project
 from projects.services import project_ensure_active
 
 from ..models import MetadataField
+from .metadata_indexes import metadata_indexes_schedule
 
 
 @transaction.atomic
@@ -25,6 +26,8 @@ def metadata_field_update(*, project: Project, actor, field_id: int, type: str) 
     field.type = type
     field.inferred = False
     field.save(update_fields=["type", "inferred"])
+    if old != type:
+        metadata_indexes_schedule(project_id=project.id)  # number/date keys get a range index
     audit_record(
         actor=actor,
         organisation_id=project.organisation_id,

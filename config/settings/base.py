@@ -340,6 +340,8 @@ ANNOTATION_BUCKET_ALLOW_HTTP = env_bool(
 ANNOTATION_BUCKET_MAX_OBJECT_BYTES = env_int("ANNOTATION_BUCKET_MAX_OBJECT_BYTES", 500 * 1024**2)  # bytes
 ANNOTATION_BUCKET_SYNC_BATCH = env_int("ANNOTATION_BUCKET_SYNC_BATCH", 10_000)  # objects per transaction
 ANNOTATION_NEAR_DUPLICATES_AFTER_IMPORT = env_bool("ANNOTATION_NEAR_DUPLICATES_AFTER_IMPORT", default=True)
+# PostgreSQL: after an import (or a type change) build per-key indexes for sorted metadata ranges.
+ANNOTATION_METADATA_INDEXES = env_bool("ANNOTATION_METADATA_INDEXES", default=True)
 ANNOTATION_NEAR_DUPLICATE_TEXT_THRESHOLD = float(
     env_str("ANNOTATION_NEAR_DUPLICATE_TEXT_THRESHOLD", "0.8")
 )  # Jaccard similarity of character 5-gram sets

@@ -29,3 +29,6 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 QUALITY_DEBOUNCE_SECONDS = 0.0  # eager jobs run inline: no waiting in unit tests
 QUALITY_RECOMPUTE_GAP_SECONDS = 0.0
+# Per-project index DDL after every import would pile up in the shared test database;
+# tests/annotation/test_metadata_indexes.py turns it on.
+ANNOTATION_METADATA_INDEXES = env_bool("ANNOTATION_METADATA_INDEXES", default=False)

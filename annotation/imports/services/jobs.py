@@ -20,6 +20,7 @@ from core.realtime import broadcast, broadcast_on_commit, project_group
 from core.services import outbox_enqueue
 from projects.models import Project
 
+from ...items.metadata_indexes import metadata_indexes_schedule
 from ...models import ImportJob, MetadataField
 from ...neardup.services import near_duplicates_detect_schedule
 from ...workflow.services.queue import queue_order_schedule
@@ -464,6 +465,7 @@ def _finish(job, *, status, detail, received, created, staged, report, label_cou
         near_duplicates_detect_schedule(project_id=project.id)  # through the outbox, after commit
     if status == ImportJob.Status.SUCCEEDED and created:
         queue_order_schedule(project=project, import_job_id=job.id)
+        metadata_indexes_schedule(project_id=project.id)  # built after the load, off the import's path
     return job
 
 

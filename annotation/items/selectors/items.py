@@ -24,7 +24,8 @@ def item_list(*, project: Project, params) -> QuerySet[Item]:
     - `q`: words in the item's text (PostgreSQL full-text search; substring on SQLite).
     - `meta.<key>=<value>`: metadata equals value (typed by the project's metadata field);
       `meta.<key>__gte` / `__lte`: ranges for number and date fields.
-    - `ordering`: id, -id, created_at, -created_at, or meta.<key> / -meta.<key>.
+    - `ordering`: id, -id, created_at, -created_at, or meta.<key> / -meta.<key> (ties by id in the
+      same direction; on PostgreSQL number/date keys have an index, annotation.items.metadata_indexes).
     """
     items = Item.objects.filter(project=project)
     for name in ("split", "source", "consent", "licence", "pool"):
@@ -108,8 +109,9 @@ def _ordering(spec: str, types: dict[str, str]) -> list[str]:
     descending = spec.startswith("-")
     key = spec.lstrip("-")
     if key.startswith(META_PREFIX) and key[len(META_PREFIX) :] in types:
+        # Ties by id in the same direction: one index ((meta -> key), id) serves both directions.
         field = f"meta__{key[len(META_PREFIX) :]}"
-        return [f"-{field}" if descending else field, "id"]
+        return [f"-{field}", "-id"] if descending else [field, "id"]
     raise DomainError("invalid_ordering", f"Cannot sort by {spec!r}; use id, created_at or meta.<key>.")
 
 
