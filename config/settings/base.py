@@ -198,6 +198,8 @@ CORE_TASK_KINDS = {
     "annotation.tasks_neardup.near_duplicates_detect_task": "neardup",  # NEAR_DUPLICATES_DETECT
     "exports.tasks.release_build_task": "releases",  # RELEASE_BUILD
     "exports.tasks.release_reproduce_task": "releases",  # RELEASE_REPRODUCE
+    "annotation.items.bulk_action_run": "imports",  # ITEMS_BULK_ACTION_RUN: set-based item rewrites
+    "annotation.items.metadata_indexes_ensure": "imports",  # ITEMS_METADATA_INDEXES_ENSURE: index DDL
 }
 CORE_QUEUE_KINDS = ("default", "imports", "quality", "neardup", "releases", "models", "webhooks")
 CELERY_TASK_ROUTES = ("config.celery.route_by_kind",)
