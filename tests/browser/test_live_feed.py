@@ -13,7 +13,7 @@ from tests.factories import PASSWORD
 from tests.integration.feed_server import api, asgi_server
 
 from .conftest import REPO_ROOT, _server_database_env
-from .test_labeling_ui import SENTIMENT, setup
+from .test_labeling_review_drafts import SENTIMENT, setup
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
