@@ -173,3 +173,18 @@ def test_metadata_types_of_an_archived_project_cannot_change(people, client_for)
     assert response.json()["code"] == "project_archived"
     field.refresh_from_db()
     assert (field.type, field.inferred) == ("category", True)
+
+
+def test_search_finds_an_item_by_its_external_id(people, client_for):
+    """Managers know items by their external ids: typing one in the Data tab's search finds it."""
+    client = client_for(people.manager)
+    rows = [{"id": f"pref-{i}", "text": f"Prompt {i} about the weather"} for i in range(4)]
+    lines = b"".join(json.dumps(row).encode() + b"\n" for row in rows)
+    _upload(client, people.project, lines)
+    url = f"/api/projects/{people.project.id}/items/"
+
+    by_key = client.get(url, {"q": "pref-2"}).json()
+    by_words = client.get(url, {"q": "weather prompt"}).json()
+
+    assert [item["external_id"] for item in by_key["results"]] == ["pref-2"]
+    assert len(by_words["results"]) == 4
