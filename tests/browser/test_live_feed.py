@@ -13,7 +13,8 @@ from tests.factories import PASSWORD
 from tests.integration.feed_server import api, asgi_server
 
 from .conftest import REPO_ROOT, _server_database_env
-from .test_labeling_review_drafts import SENTIMENT, setup
+from .labeling_helpers import setup
+from .test_labeling_review_drafts import SENTIMENT
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
