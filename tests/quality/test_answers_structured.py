@@ -2,9 +2,6 @@
 docs examples, garbage and categorical/unit controls: test_answers.py). Pure: no database."""
 
 import copy
-import json
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,71 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from projects.schema import validate_annotation
-from projects.schema.controls import CONTROLS
 from quality.answers import ADAPTERS
 from quality.answers.text import SpansAdapter, weighted_span_consensus
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = re.compile(r"<!-- example: (\w+) -->\n```json\n(.*?)\n```", re.DOTALL)
-
-
-def docs_examples() -> dict[str, dict]:
-    text = (ROOT / "docs" / "SCHEMA.md").read_text(encoding="utf-8")
-    return {name: json.loads(body) for name, body in EXAMPLE.findall(text)}
-
-
-EXAMPLES = docs_examples()
-CONTROL_EXAMPLES = sorted(name for name in EXAMPLES if name in CONTROLS)
-
-
-def example_control(name: str, control_type: str | None = None) -> dict:
-    """The (last) control of the given type in the docs example `name`."""
-    control_type = control_type or name
-    return [c for c in EXAMPLES[name]["schema"]["controls"] if c["type"] == control_type][-1]
-
-
-def labels(*values, **extra):
-    return {"labels": [{"value": v} for v in values], **extra}
-
-
-# A valid answer different from the docs example's, per control example: the odd one out.
-OTHER = {
-    "single_choice": {"sentiment": "negative"},
-    "multiple_choice": {"topics": ["price"]},
-    "taxonomy": {"category": [["Home", "Kitchen"]]},
-    "spans": {"entities": [{"id": "x", "start": 10, "end": 16, "label": "ORG"}]},
-    "relations": {
-        "entities": [
-            {"id": "a", "start": 17, "end": 21, "label": "ORG"},
-            {"id": "b", "start": 0, "end": 3, "label": "PER"},
-        ],
-        "links": [{"from": "a", "to": "b", "label": "works_for"}],
-    },
-    "image_class": {"scene": "indoor"},
-    "bbox": {"objects": [{"x": 300, "y": 300, "width": 50, "height": 50, "label": "person"}]},
-    "polygon": {"regions": [{"points": [[0, 0], [100, 0], [100, 100]], "label": "sidewalk"}]},
-    "keypoints": {
-        "pose": [{"label": "person", "points": [{"name": "nose", "x": 9, "y": 9, "visibility": 2}]}]
-    },
-    "audio_segments": {"speakers": [{"start": 5, "end": 6, "label": "agent"}]},
-    "transcription": {"transcript": "Something else entirely."},
-    "video_segments": {"actions": [{"start": 8, "end": 10, "label": "walking"}]},
-    "video_bbox": {
-        "tracks": [
-            {
-                "id": "z",
-                "label": "car",
-                "frames": [{"frame": 5, "x": 500, "y": 500, "width": 20, "height": 20}],
-            }
-        ]
-    },
-    "rating": {"fluency": 1},
-    "ranking": {"order": ["r3", "r1", "r2"]},
-    "pairwise": {"preference": {"choice": "A", "strength": 1}},
-    "text": {"demonstration": "Something else, written at length."},
-    "chat_turn_labels": {"turn_quality": {"1": "unsafe"}},
-}
-
+from .test_answers import example_control, labels
 
 # ---------------------------------------------------------------------------------------------
 # Structured
