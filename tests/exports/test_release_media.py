@@ -22,8 +22,9 @@ from exports.models import Release, ReleaseFile
 from exports.services.storage import Target
 from projects import services as project_services
 from quality.models import ConsensusResult
+from tests.annotation.conftest import make_source, s3  # noqa: F401 - fixtures
 from tests.annotation.media_samples import png_bytes, zip_bytes
-from tests.annotation.test_bucket_sources import _put, make_source, s3  # noqa: F401 - fixtures
+from tests.annotation.test_bucket_sources import _put
 
 from .conftest import assert_mlcroissant_validates
 from .test_release_service import create_release, release_storage  # noqa: F401 - fixtures
