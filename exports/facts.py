@@ -71,6 +71,12 @@ class ReleaseFacts:
     limitations: str = ""
     contact: str = ""
     media: Mapping[str, Any] = field(default_factory=dict)  # {"included": bool, "files": n, "bytes": n}
+    # Governance (#18; docs/GOVERNANCE.md). Each is {} when the feature has nothing to say.
+    # personal_data: {"scanned": bool, "policy": "drop"|"mask"|"flag", "findings": {type: n},
+    #                 "items": {"dropped": n, "masked": n, "flagged": n}}
+    personal_data: Mapping[str, Any] = field(default_factory=dict)
+    # exclusions: items the release policy left out, by reason code: {"consent_withdrawn": n, ...}
+    exclusions: Mapping[str, int] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def modalities(self) -> list[str]:

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("config", "core", "accounts", "projects", "annotation", "quality", "exports")
+APPS = ("config", "core", "accounts", "projects", "annotation", "quality", "exports", "governance")
 
 
 def setup_django() -> None:

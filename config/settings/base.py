@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "annotation",
     "quality",
     "exports",
+    "governance",
     "demo",  # seed_demo (`make run`): the one place that may know every app
 ]
 

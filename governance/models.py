@@ -1,0 +1,1 @@
+"""Governance models (erasure tombstones, retention runs). See docs/GOVERNANCE.md."""
