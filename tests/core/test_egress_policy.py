@@ -5,48 +5,14 @@ and an autouse fixture makes the system resolver fail the test if it is ever rea
 """
 
 import ipaddress
-import socket
 import threading
 import time
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from core import egress
 from core.egress import EgressError, check_url
-
-SYSTEM_RESOLVER = egress.resolver.system_resolver
-
-
-class FakeDNS:
-    """An injected resolver: fixed answers per host (a list of answers is used one call at a time)."""
-
-    def __init__(self, answers: dict[str, list[str] | list[list[str]]]):
-        self.answers = answers
-        self.calls: list[tuple[str, int]] = []
-
-    def __call__(self, host: str, port: int) -> list[str]:
-        self.calls.append((host, port))
-        if host not in self.answers:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        answer = self.answers[host]
-        if answer and isinstance(answer[0], list):
-            return answer.pop(0) if len(answer) > 1 else answer[0]
-        return answer
-
-
-@pytest.fixture(autouse=True)
-def no_real_dns(monkeypatch, settings):
-    def refuse(host, port):
-        ipaddress.ip_address(host)  # numeric hosts are fine: getaddrinfo() does no lookup for them
-        return SYSTEM_RESOLVER(host, port)
-
-    monkeypatch.setattr(egress.resolver, "system_resolver", refuse)
-    settings.CORE_EGRESS_ALLOWED_NETWORKS = []
-
-
-# --- A local origin server ------------------------------------------------------------------------
-
+from tests.core.egress_kit import SYSTEM_RESOLVER, FakeDNS, no_real_dns  # noqa: F401 (autouse fixture)
 
 # --- URL shape ------------------------------------------------------------------------------------
 
