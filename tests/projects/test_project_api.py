@@ -1,27 +1,18 @@
 """The projects API end to end: projects, members, versions, the audit log, and bad input."""
 
 import pytest
-from rest_framework.fields import DateTimeField
 
 from core.models import AuditEvent
 from projects import services
 from projects.models import (
-    GuidelineVersion,
-    LabelSchemaVersion,
-    OrganisationMembership,
     Project,
     ProjectMembership,
 )
 from projects.selectors import project_settings_warnings
 from tests.factories import ProjectFactory, ProjectMembershipFactory, label_schema
+from tests.projects.api_kit import NOT_FOUND, iso, url, world_counts
 
 pytestmark = pytest.mark.django_db
-
-NOT_FOUND = {"code": "not_found", "detail": "Not found."}
-
-
-def iso(value) -> str | None:
-    return None if value is None else DateTimeField().to_representation(value)
 
 
 def project_body(project: Project) -> dict:
@@ -61,31 +52,6 @@ def member_body(membership: ProjectMembership) -> dict:
 
 def project_state() -> list[tuple]:
     return list(Project.objects.order_by("id").values_list())
-
-
-def world_counts() -> dict[str, int]:
-    return {
-        "projects": Project.objects.count(),
-        "project_members": ProjectMembership.objects.count(),
-        "org_members": OrganisationMembership.objects.count(),
-        "schema_versions": LabelSchemaVersion.objects.count(),
-        "guideline_versions": GuidelineVersion.objects.count(),
-        "audit_events": AuditEvent.objects.count(),
-    }
-
-
-@pytest.fixture
-def manager_api(people, client_for):
-    return client_for(people.manager)
-
-
-@pytest.fixture
-def admin_api(people, client_for):
-    return client_for(people.org_admin)
-
-
-def url(project, suffix: str = "") -> str:
-    return f"/api/projects/{project.id}/{suffix}"
 
 
 # --- Projects -------------------------------------------------------------------------------------

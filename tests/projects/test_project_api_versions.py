@@ -2,52 +2,17 @@
 other organisations' ids: test_project_api.py)."""
 
 import pytest
-from rest_framework.fields import DateTimeField
 
 from core.models import AuditEvent
 from projects import services
 from projects.models import (
     GuidelineVersion,
     LabelSchemaVersion,
-    OrganisationMembership,
-    Project,
-    ProjectMembership,
 )
 from tests.factories import label_schema
+from tests.projects.api_kit import iso, url, world_counts
 
 pytestmark = pytest.mark.django_db
-
-NOT_FOUND = {"code": "not_found", "detail": "Not found."}
-
-
-def iso(value) -> str | None:
-    return None if value is None else DateTimeField().to_representation(value)
-
-
-def world_counts() -> dict[str, int]:
-    return {
-        "projects": Project.objects.count(),
-        "project_members": ProjectMembership.objects.count(),
-        "org_members": OrganisationMembership.objects.count(),
-        "schema_versions": LabelSchemaVersion.objects.count(),
-        "guideline_versions": GuidelineVersion.objects.count(),
-        "audit_events": AuditEvent.objects.count(),
-    }
-
-
-@pytest.fixture
-def manager_api(people, client_for):
-    return client_for(people.manager)
-
-
-@pytest.fixture
-def admin_api(people, client_for):
-    return client_for(people.org_admin)
-
-
-def url(project, suffix: str = "") -> str:
-    return f"/api/projects/{project.id}/{suffix}"
-
 
 # --- Schema and guideline versions ----------------------------------------------------------------
 
