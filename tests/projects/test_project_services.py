@@ -1,16 +1,12 @@
 """projects.services: every write, its audit row, its rules, and that a refused write changes nothing."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import override_settings
 
 from core.exceptions import DomainError
 from core.models import AuditEvent, OutboxMessage
 from projects import services
 from projects.models import (
-    GuidelineVersion,
-    LabelSchemaVersion,
-    OrganisationMembership,
     Project,
     ProjectMembership,
     ProjectStats,
@@ -21,39 +17,13 @@ from tests.factories import (
     UserFactory,
     label_schema,
 )
+from tests.projects.services_kit import STATS_TASK, audit_rows, counts
 
 pytestmark = pytest.mark.django_db
-
-User = get_user_model()
-STATS_TASK = "projects.tasks.project_stats_refresh_task"
-
-
-def counts() -> dict[str, int]:
-    """Row counts of everything a service here may write."""
-    return {
-        "users": User.objects.count(),
-        "projects": Project.objects.count(),
-        "org_members": OrganisationMembership.objects.count(),
-        "project_members": ProjectMembership.objects.count(),
-        "schema_versions": LabelSchemaVersion.objects.count(),
-        "guideline_versions": GuidelineVersion.objects.count(),
-        "audit_events": AuditEvent.objects.count(),
-        "outbox": OutboxMessage.objects.count(),
-    }
 
 
 def project_row(project: Project) -> dict:
     return Project.objects.filter(pk=project.pk).values().get()
-
-
-def audit_rows(**filters) -> list[tuple]:
-    return list(
-        AuditEvent.objects.filter(**filters)
-        .order_by("id")
-        .values_list(
-            "action", "actor_label", "organisation_id", "project_id", "target_type", "target_id", "changes"
-        )
-    )
 
 
 # --- project_create -------------------------------------------------------------------------------
