@@ -49,7 +49,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["organisation", "-id"], name="audit_org_recent")]
+        indexes = [
+            models.Index(fields=["organisation", "-id"], name="audit_org_recent"),
+            # "What happened to this item / release / member?": an object's history, newest first.
+            models.Index(fields=["target_type", "target_id", "-id"], name="audit_target_recent"),
+        ]
 
     def __str__(self) -> str:
         when = f"{self.created_at:%Y-%m-%d %H:%M}"
