@@ -35,7 +35,7 @@ def _body_size_guard(request) -> None:
 
 def _assignment_data(assignment: Assignment, project, schema=None) -> dict:
     schema = schema or labeling.latest_schema(project)
-    return s.AssignmentSerializer(assignment, context={"schema": schema}).data
+    return s.AssignmentSerializer(assignment, context={"schema": schema, "viewer": assignment.annotator}).data
 
 
 def _next_item_data(project, annotator) -> dict:
@@ -111,6 +111,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
         if not getattr(self, "swagger_fake_view", False):
             project = self._project(ProjectAction.ANNOTATE)
             context["schema"] = labeling.latest_schema(project)
+            context["viewer"] = self.request.user  # personal-data masking (annotation/pii)
         return context
 
     @extend_schema(summary="Keep holding the item (call every minute)", request=s.HeartbeatInputSerializer)
@@ -265,9 +266,9 @@ class AnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
         return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 
 
-def _review_task_data(task: review.ReviewTask) -> dict:
+def _review_task_data(task: review.ReviewTask, viewer) -> dict:
     return {
-        "item": s.TaskItemSerializer(task.item).data if task.item else None,
+        "item": s.TaskItemSerializer(task.item, context={"viewer": viewer}).data if task.item else None,
         "item_state": task.item.state if task.item else None,
         "annotations": s.AnnotationSerializer(task.annotations, many=True).data,
         "reason": task.reason,
@@ -287,12 +288,16 @@ class ReviewViewSet(_ProjectScoped):
     @action(detail=False, methods=["post"])
     def next(self, request, project_pk=None):
         project = self._project(ProjectAction.REVIEW)
-        return Response(_review_task_data(review.review_next(project=project, reviewer=request.user)))
+        return Response(
+            _review_task_data(review.review_next(project=project, reviewer=request.user), request.user)
+        )
 
     @extend_schema(summary="An item with its annotations, for review", responses=s.ReviewTaskSerializer)
     def retrieve(self, request, project_pk=None, pk=None):
         project = self._project(ProjectAction.REVIEW)
-        return Response(_review_task_data(review.review_task_get(project=project, item_id=int(pk))))
+        return Response(
+            _review_task_data(review.review_task_get(project=project, item_id=int(pk)), request.user)
+        )
 
 
 class ItemWorkflowViewSet(_ProjectScoped):

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from core.serializers import StrictInputSerializer
 
 from ..models import Annotation, AnnotationRevision, Assignment, Item, Prediction, ReviewDecision
+from ..pii.services import pii_masked_data
 from .services.labeling import media_facts
 from .services.queue import prediction_for
 from .services.review import last_rejection
@@ -80,7 +81,11 @@ class PredictionsInputSerializer(StrictInputSerializer):
 
 
 class TaskItemSerializer(serializers.ModelSerializer):
-    """The item as an annotator sees it: data and media, no workflow internals (gold stays hidden)."""
+    """The item as an annotator sees it: data and media, no workflow internals (gold stays hidden).
+
+    `data` carries `[EMAIL]`-style placeholders when the project masks personal data for the
+    context's `viewer` (annotation/pii; no viewer: treated as an annotator, so a caller that forgets
+    it masks rather than leaks)."""
 
     media_url = serializers.SerializerMethodField()
     media = serializers.SerializerMethodField()
@@ -89,6 +94,11 @@ class TaskItemSerializer(serializers.ModelSerializer):
         model = Item
         fields = ["id", "external_id", "data", "meta", "media_type", "media_url", "media"]
         read_only_fields = fields
+
+    def to_representation(self, item: Item) -> dict:
+        out = super().to_representation(item)
+        out["data"] = pii_masked_data(item=item, viewer=self.context.get("viewer"))  # personal data (#18)
+        return out
 
     @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
     def get_media(self, item: Item) -> dict:

@@ -197,6 +197,7 @@ CORE_TASK_KINDS = {
     "annotation.tasks.label_migration_apply_task": "imports",  # LABEL_MIGRATION_APPLY
     "quality.tasks.quality_recompute_task": "quality",  # QUALITY_RECOMPUTE
     "annotation.tasks_neardup.near_duplicates_detect_task": "neardup",  # NEAR_DUPLICATES_DETECT
+    "annotation.pii.detect": "neardup",  # PII_DETECT: a scan over every item, like near-duplicates
     "exports.tasks.release_build_task": "releases",  # RELEASE_BUILD
     "exports.tasks.release_reproduce_task": "releases",  # RELEASE_REPRODUCE
     "annotation.items.bulk_action_run": "imports",  # ITEMS_BULK_ACTION_RUN: set-based item rewrites
