@@ -60,6 +60,36 @@ def to_original(offset: int, spans: list[tuple[int, int, int, int]], side: str =
     return o_start if side == "start" else o_end
 
 
+def to_masked(offset: int, spans: list[tuple[int, int, int, int]], side: str = "start") -> int:
+    """An offset in the original text as an offset in the masked text: the inverse of to_original
+    (a position inside a masked value snaps to its placeholder's start or end)."""
+    index = bisect_right([span[2] for span in spans], offset) - 1
+    if index < 0:
+        return offset
+    m_start, m_end, o_start, o_end = spans[index]
+    if offset >= o_end:
+        return m_end + (offset - o_end)
+    if offset == o_start:
+        return m_start
+    return m_start if side == "start" else m_end
+
+
+def remask_result(
+    result: Any,
+    masked_data: Any,
+    spans_by_field: dict[str, list[tuple[int, int, int, int]]],
+    control_fields: dict[str, str],
+) -> Any:
+    """A stored annotation result (original offsets) in the masked text's offsets, with each span's
+    `text` re-read from the masked data (mask_data's output): what a masked release gets."""
+    texts = (
+        {key: value for key, value in masked_data.items() if isinstance(value, str)}
+        if isinstance(masked_data, dict)
+        else {}
+    )
+    return _map_spans(result, spans_by_field, control_fields, to_masked, texts)
+
+
 def mask_data(data: Any, findings_by_field: dict[str, list[tuple[int, int, str]]]) -> Any:
     """A copy of an item's data with the findings' values replaced by placeholders, field by field
     (`field` is the key path from detectors.iter_strings)."""
@@ -105,6 +135,15 @@ def unmask_result(
     """An annotation result made on masked text, with its span answers' offsets mapped back to the
     original text (`control_fields` from span_control_fields). A span's `text`, when given, is re-read
     from the original. Other answers are returned unchanged; the input is not modified."""
+    originals = (
+        {key: value for key, value in data.items() if isinstance(value, str)}
+        if isinstance(data, dict)
+        else {}
+    )
+    return _map_spans(result, spans_by_field, control_fields, to_original, originals)
+
+
+def _map_spans(result, spans_by_field, control_fields, move, texts) -> Any:
     if not spans_by_field or not isinstance(result, dict):
         return result
     out = dict(result)
@@ -113,13 +152,13 @@ def unmask_result(
         answer = result.get(name)
         if not spans or not isinstance(answer, list):
             continue
-        text = data.get(key) if isinstance(data, dict) else None
+        text = texts.get(key)
         mapped = []
         for span in answer:
             if isinstance(span, dict) and _is_int(span.get("start")) and _is_int(span.get("end")):
                 span = dict(span)
-                span["start"] = to_original(span["start"], spans, "start")
-                span["end"] = to_original(span["end"], spans, "end")
+                span["start"] = move(span["start"], spans, "start")
+                span["end"] = move(span["end"], spans, "end")
                 if "text" in span and isinstance(text, str):
                     span["text"] = text[span["start"] : span["end"]]
             mapped.append(span)

@@ -185,3 +185,27 @@ def test_mask_data_by_key_path():
     out = masking.mask_data(data, {"text": [(0, 6, "EMAIL")], "turns.0.content": [(5, 13, "IP_ADDRESS")]})
     assert out == {"text": "[EMAIL]", "turns": [{"content": "call [IP_ADDRESS]"}]}
     assert data["text"] == "a@b.io"
+
+
+def test_remask_is_the_inverse_of_unmask_on_word_boundaries():
+    text = "Mail jane@x.org or +1 415-555-2671 now"
+    found = [(s, e, t) for s, e, t, _ in detect_text(text)]
+    masked, spans = masking.mask_text(text, found)
+    definition = {
+        "fields": [{"name": "text", "type": "text"}],
+        "controls": [{"name": "ner", "type": "spans", "field": "text"}],
+    }
+    fields = masking.span_control_fields(definition)
+    stored = {
+        "ner": [
+            {"id": "a", "start": 5, "end": 15, "text": "jane@x.org"},
+            {"id": "b", "start": 35, "end": 38, "text": "now"},
+        ]
+    }
+    shown = masking.remask_result(stored, {"text": masked}, {"text": spans}, fields)
+    assert [(masked[s["start"] : s["end"]], s["text"]) for s in shown["ner"]] == [
+        ("[EMAIL]", "[EMAIL]"),
+        ("now", "now"),
+    ]
+    back = masking.unmask_result(shown, {"text": text}, {"text": spans}, fields)
+    assert back == stored
