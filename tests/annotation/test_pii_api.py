@@ -66,7 +66,7 @@ def test_detection_is_idempotent_and_keeps_reviews(people):
     assert pii_detect(project_id=people.project.id) == {"items": 2, "created": 0, "removed": 0}
     assert PiiFinding.objects.get(pk=found["PHONE"].id).status == "dismissed"
     assert AuditEvent.objects.filter(action="pii.finding_reviewed").count() == 1
-    assert AuditEvent.objects.filter(action="pii.detected").count() == 1
+    assert AuditEvent.objects.filter(action="pii.detected").count() == 2  # each scan is evidence
 
 
 def test_summary_counts_per_type_and_item_filter(people):
