@@ -138,7 +138,8 @@ def build_datasheet(facts: ReleaseFacts, files: Iterable[FileEntry]) -> str:
 
 _PII_POLICY_TEXT = {
     "flag": "kept and flagged: personal_data.jsonl lists each item id, field, character span and type",
-    "mask": "masked: each value is replaced by a [TYPE] placeholder and span labels point into the masked text",
+    "mask": "masked: each value is replaced by a [TYPE] placeholder and span labels point into the "
+    "masked text",
     "drop": "dropped: items with personal data are not in this release",
 }
 
@@ -148,7 +149,8 @@ def _personal_data_section(facts: ReleaseFacts) -> list[str]:
     pd: Mapping[str, Any] = facts.personal_data or {}
     out = ["## Personal data", ""]
     if not pd.get("scanned"):
-        return out + [
+        return [
+            *out,
             "The items of this release were not scanned for personal data: treat them as possibly "
             "containing some.",
             "",
@@ -166,7 +168,7 @@ def _personal_data_section(facts: ReleaseFacts) -> list[str]:
         "",
     ]
     if found:
-        out += _table(["type", "findings"], sorted(found.items())) + [""]
+        out += [*_table(["type", "findings"], sorted(found.items())), ""]
     else:
         out += ["No personal data was found in the released items.", ""]
     out += [

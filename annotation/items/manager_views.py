@@ -18,6 +18,7 @@ from projects import selectors as project_selectors
 from projects.access import ProjectAction
 
 from ..models import MetadataField
+from ..pii.selectors import pii_types_by_item
 from .forms import ItemFilterForm
 from .keys import item_key
 from .manager_models import ItemBulkAction
@@ -43,11 +44,18 @@ class DataManagerFilterForm(ItemFilterForm):
         required=False, label="Gold", choices=[("", "Any"), ("true", "Gold"), ("false", "Not gold")]
     )
     external_id = forms.CharField(required=False, max_length=255, label="External id")
+    personal_data = forms.ChoiceField(
+        required=False,
+        label="Personal data",
+        choices=[("", "Any"), ("true", "Has personal data"), ("false", "No personal data")],
+    )
 
     def params(self) -> dict[str, str]:
         params = super().params()
         if self.cleaned_data.get("gold"):
             params["is_gold"] = self.cleaned_data["gold"]
+        if self.cleaned_data.get("personal_data"):
+            params["personal_data"] = self.cleaned_data["personal_data"]
         if self.cleaned_data.get("external_id"):
             params["external_id"] = self.cleaned_data["external_id"]
         return params
@@ -93,6 +101,9 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
     agreements = (
         agreement_by_item(project=project, item_ids=[i.id for i in page]) if "agreement" in columns else {}
     )
+    pii_types = (
+        pii_types_by_item(item_ids=[i.id for i in page]) if "personal_data" in columns else {}
+    )  # counts of types, never values
     typed = set(meta_keys)
     rows = []
     for item in page:
@@ -109,6 +120,8 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
                 cells.append((name, "value", _short(value)))
             elif name == "agreement":
                 cells.append((name, name, agreements.get(item.id)))
+            elif name == "personal_data":
+                cells.append((name, name, pii_types.get(item.id)))
             else:
                 cells.append((name, name, None))
         rows.append(

@@ -59,3 +59,45 @@ def pii_finding_list(*, project: Project, item=None, type_=None, status=None):
             raise DomainError("invalid_status", f"status is one of {', '.join(PiiFinding.Status.values)}.")
         findings = findings.filter(status=status)
     return findings.order_by("item_id", "field", "start")
+
+
+def pii_item_view(*, item: Item) -> dict:
+    """For the item page (managers): {"fields": {key: [(piece, finding or None)]}, "findings": [...]}
+    where the pieces of each top-level text field alternate plain text and findings (all statuses:
+    dismissed ones are shown struck through), so the template highlights spans with their type."""
+    findings = list(pii_findings_for_item(item=item))
+    by_field: dict[str, list[PiiFinding]] = {}
+    for finding in findings:
+        by_field.setdefault(finding.field, []).append(finding)
+    fields = {}
+    data = item.data if isinstance(item.data, dict) else {}
+    for key, spans in by_field.items():
+        text = data.get(key)
+        if not isinstance(text, str):
+            continue
+        pieces: list[tuple[str, PiiFinding | None]] = []
+        cursor = 0
+        for finding in sorted(spans, key=lambda f: f.start):
+            if finding.start < cursor:
+                continue
+            pieces.append((text[cursor : finding.start], None))
+            pieces.append((text[finding.start : finding.end], finding))
+            cursor = finding.end
+        pieces.append((text[cursor:], None))
+        fields[key] = [piece for piece in pieces if piece[0]]
+    for finding in findings:
+        node = data.get(finding.field) if "." not in finding.field else None
+        finding.value = node[finding.start : finding.end] if isinstance(node, str) else ""
+    return {"fields": fields, "findings": findings}
+
+
+def pii_types_by_item(*, item_ids: list[int]) -> dict[int, list[str]]:
+    """{item id: sorted types of its open or confirmed findings} for one page of the data manager."""
+    out: dict[int, set[str]] = {}
+    for item_id, kind in (
+        PiiFinding.objects.filter(item_id__in=item_ids)
+        .exclude(status="dismissed")
+        .values_list("item_id", "type")
+    ):
+        out.setdefault(item_id, set()).add(kind)
+    return {item_id: sorted(kinds) for item_id, kinds in out.items()}

@@ -81,8 +81,9 @@ def pii_detect(*, project_id: int) -> dict:
     Idempotent: a span already stored (open, confirmed or dismissed) is never written twice and
     reviewed findings are never changed; open findings the detectors no longer report (a project
     pattern was removed) are deleted. Running it again without changes writes no finding.
-    Audits "pii.detected" with the counts (every scan: the release datasheet cites it). An archived or deleted project is
-    skipped; one detection per project at a time (an advisory lock on PostgreSQL).
+    Audits "pii.detected" with the counts (every scan: the release datasheet cites it). An
+    archived or deleted project is skipped; one detection per project at a time (an advisory lock
+    on PostgreSQL).
     """
     project = Project.objects.filter(pk=project_id).first()
     if project is None or project.archived_at is not None:
@@ -128,15 +129,15 @@ def pii_detect(*, project_id: int) -> dict:
     counts = {"items": scanned, "created": created, "removed": removed}
     if config.custom is not None and config.custom.timeouts:
         counts["pattern_timeouts"] = config.custom.timeouts
-    if True:  # every completed scan is evidence (the datasheet says whether the data was scanned)
-        audit_record(
-            actor=None,
-            organisation_id=project.organisation_id,
-            project_id=project.id,
-            action="pii.detected",
-            target=project,
-            changes=counts,
-        )
+    # Every completed scan is audited: the release datasheet says whether the data was scanned.
+    audit_record(
+        actor=None,
+        organisation_id=project.organisation_id,
+        project_id=project.id,
+        action="pii.detected",
+        target=project,
+        changes=counts,
+    )
     return counts
 
 

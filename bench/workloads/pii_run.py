@@ -15,7 +15,34 @@ import sys
 import time
 from collections import Counter
 
-WORDS = ["the", "battery", "screen", "delivery", "price", "quality", "support", "refund", "fast", "slow", "broken", "arrived", "today", "box", "customer", "service", "call", "back", "later", "order", "number", "version", "update", "weekend", "great", "terrible"]
+WORDS = [
+    "the",
+    "battery",
+    "screen",
+    "delivery",
+    "price",
+    "quality",
+    "support",
+    "refund",
+    "fast",
+    "slow",
+    "broken",
+    "arrived",
+    "today",
+    "box",
+    "customer",
+    "service",
+    "call",
+    "back",
+    "later",
+    "order",
+    "number",
+    "version",
+    "update",
+    "weekend",
+    "great",
+    "terrible",
+]
 FILLERS = [  # digits that are not personal data: dates, times, prices, ids, versions
     lambda r: f"{r.randint(2000, 2030)}-{r.randint(1, 12):02d}-{r.randint(1, 28):02d}",
     lambda r: f"{r.randint(0, 23)}:{r.randint(0, 59):02d}",

@@ -16,6 +16,7 @@ from django.urls import reverse
 from annotation.items.answer_text import answer_text
 from annotation.items.keys import item_key
 from annotation.models import Annotation, AnnotationRevision, Item, Prediction, ReviewDecision
+from annotation.pii.services import pii_masked_data
 from core.exceptions import NotFound
 from core.models import AuditEvent
 from projects import selectors as project_selectors
@@ -66,7 +67,7 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
     }
     schema = project_selectors.schema_latest(project=project)
     definition = schema.definition if schema else {"fields": [], "controls": []}
-    data = item.data
+    data = pii_masked_data(item=item, viewer=user)  # placeholders where the project masks for this role
     detail: dict[str, Any] = {
         "id": item.id,
         "key": item_key(item.external_id, item.checksum, item.id),
