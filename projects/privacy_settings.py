@@ -154,18 +154,21 @@ def privacy_settings_issues(value: Any) -> list[str]:
     issues = []
     for key in ("mask_for_annotators", "mask_for_reviewers"):
         if key in value and not isinstance(value[key], bool):
-            issues.append(f"privacy.{key} must be true or false.")
+            issues.append(f"settings.privacy.{key} must be true or false.")
     if "release_policy" in value and value["release_policy"] not in RELEASE_POLICIES:
-        issues.append(f"privacy.release_policy must be one of {', '.join(RELEASE_POLICIES)}.")
+        issues.append(f"settings.privacy.release_policy must be one of {', '.join(RELEASE_POLICIES)}.")
     region = value.get("default_region", "US")
     if region not in phonenumbers.SUPPORTED_REGIONS:
-        issues.append(f"privacy.default_region {region!r} is not a phone region (use ISO codes: US, DE, FR).")
+        issues.append(
+            f"settings.privacy.default_region {region!r} is not a phone region (use ISO codes: US, DE, FR)."
+        )
     for key in ("patterns", "word_lists"):
         if key in value and not isinstance(value[key], list):
-            issues.append(f"privacy.{key} must be a list.")
+            issues.append(f"settings.privacy.{key} must be a list.")
     if not issues:
         try:
             compile_custom(value.get("patterns") or [], value.get("word_lists") or [])
         except PiiConfigError as error:
-            issues.append(f"privacy: {error.detail}")
+            key = "word_lists" if error.code == "invalid_word_list" else "patterns"
+            issues.append(f"settings.privacy.{key}: {error.detail}")
     return issues

@@ -127,7 +127,7 @@ def test_catastrophic_pattern_is_cut_off_by_the_timeout_and_counted():
 def test_privacy_settings_issues():
     assert privacy_settings_issues({"mask_for_annotators": True, "release_policy": "mask"}) == []
     assert privacy_settings_issues({"release_policy": "shred"}) == [
-        "privacy.release_policy must be one of drop, mask, flag."
+        "settings.privacy.release_policy must be one of drop, mask, flag."
     ]
     assert "not a phone region" in privacy_settings_issues({"default_region": "XX"})[0]
 
