@@ -157,7 +157,7 @@ def _personal_data_section(facts: ReleaseFacts) -> list[str]:
         ]
     policy = pd.get("policy", "flag")
     items = pd.get("items") or {}
-    found = pd.get("findings") or {}
+    found: Mapping[str, int] = pd.get("findings") or {}
     out += [
         f"Scanned with {md(pd.get('detectors') or 'Tessera detectors')} (checksums where the type has "
         "one); findings a manager dismissed are not counted. Release policy: "
@@ -168,7 +168,7 @@ def _personal_data_section(facts: ReleaseFacts) -> list[str]:
         "",
     ]
     if found:
-        out += [*_table(["type", "findings"], sorted(found.items())), ""]
+        out += [*_table(["type", "findings"], [[kind, n] for kind, n in sorted(found.items())]), ""]
     else:
         out += ["No personal data was found in the released items.", ""]
     out += [

@@ -158,8 +158,10 @@ def _national_lengths(region: str) -> frozenset[int]:
     lengths = _PHONE_LENGTHS.get(region)
     if lengths is None:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        base = set(metadata.general_desc.possible_length or ()) if metadata else set()
-        base |= set(metadata.general_desc.possible_length_local_only or ()) if metadata else set()
+        general = metadata.general_desc if metadata is not None else None
+        base: set[int] = set()
+        if general is not None:
+            base = set(general.possible_length or ()) | set(general.possible_length_local_only or ())
         lengths = _PHONE_LENGTHS[region] = frozenset(base | {n + 1 for n in base} | {n + 2 for n in base})
     return lengths
 

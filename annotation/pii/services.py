@@ -222,10 +222,11 @@ def pii_result_to_original(*, project: Project, user, item: Item, definition: An
     if not pii_masking_applies(project=project, user=user):
         return result
     by_field = _findings_by_field([item.id]).get(item.id) or {}
+    data = item.data if isinstance(item.data, dict) else {}
     spans = {
-        field: masking.mask_text(item.data.get(field), findings)[1]
+        field: masking.mask_text(text, findings)[1]
         for field, findings in by_field.items()
-        if isinstance(item.data, dict) and isinstance(item.data.get(field), str)
+        if isinstance(text := data.get(field), str)
     }
     return masking.unmask_result(result, item.data, spans, masking.span_control_fields(definition))
 

@@ -33,8 +33,8 @@ class PersonalDataPolicy:
         self.project_id = project.id
         self.control_fields = masking.span_control_fields(dict(ctx.schema))
         self._findings: dict[int, dict[str, list[tuple[int, int, str]]]] = {}
-        self.items = Counter()  # dropped / masked / flagged
-        self.findings = Counter()  # type -> findings in the released (or dropped) items
+        self.items: Counter[str] = Counter()  # dropped / masked / flagged
+        self.findings: Counter[str] = Counter()  # type -> findings in the released (or dropped) items
         self.flagged: list[dict] = []  # flag: the sidecar's rows
 
     def load(self, chunk) -> None:
