@@ -19,6 +19,7 @@ from core.services import outbox_enqueue
 from projects.access import ANNOTATOR, PROJECT_PERMISSIONS, REVIEWER, ProjectAction, project_role_of
 from projects.models import Project
 from projects.privacy_settings import PiiConfigError, compile_custom, privacy_settings_from
+from projects.selectors import schema_latest
 from projects.services import project_ensure_active
 
 from ..models import Item, PiiFinding
@@ -229,6 +230,28 @@ def pii_result_to_original(*, project: Project, user, item: Item, definition: An
         if isinstance(text := data.get(field), str)
     }
     return masking.unmask_result(result, item.data, spans, masking.span_control_fields(definition))
+
+
+def pii_result_for_viewer(*, item: Item, viewer, result: Any) -> Any:
+    """A stored answer (original offsets) as `viewer` may see it: where the masking applies, span
+    answers move to the masked text's offsets and their `text` shows the placeholder
+    (masking.remask_result), so the answer lines up with the masked data the viewer got and carries
+    no raw value. Unchanged otherwise (and for items without findings)."""
+    if not isinstance(result, dict) or not pii_masking_applies(project=item.project, user=viewer):
+        return result
+    findings = _findings_by_field([item.id]).get(item.id)
+    if not findings:
+        return result
+    schema = schema_latest(project=item.project_id)
+    masked = masking.mask_data(item.data, findings)
+    data = item.data if isinstance(item.data, dict) else {}
+    spans = {
+        field: masking.mask_text(text, found)[1]
+        for field, found in findings.items()
+        if isinstance(text := data.get(field), str)
+    }
+    fields = masking.span_control_fields(schema.definition if schema else {})
+    return masking.remask_result(result, masked, spans, fields)
 
 
 # --- Releases -----------------------------------------------------------------------------------------

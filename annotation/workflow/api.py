@@ -197,7 +197,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
                 "annotator", "schema_version", "guideline_version"
             ).get(pk=annotation.pk)
         code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
-        body = s.AnnotationSerializer(annotation).data
+        body = s.AnnotationSerializer(annotation, context={"viewer": request.user}).data
         if then_next or data["next"]:
             # After the submit's commit, in its own transaction, exactly as a separate POST queue/next/:
             # the same claim and the same invariants, one round trip fewer. A replayed submit gets the
@@ -243,8 +243,10 @@ class AnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
         history = labeling_selectors.annotation_history(annotation=annotation)
         return Response(
             {
-                "annotation": s.AnnotationSerializer(annotation).data,
-                "revisions": s.RevisionSerializer(history["revisions"], many=True).data,
+                "annotation": s.AnnotationSerializer(annotation, context={"viewer": request.user}).data,
+                "revisions": s.RevisionSerializer(
+                    history["revisions"], many=True, context={"viewer": request.user}
+                ).data,
                 "decisions": s.DecisionSerializer(history["decisions"], many=True).data,
             }
         )
@@ -270,7 +272,7 @@ def _review_task_data(task: review.ReviewTask, viewer) -> dict:
     return {
         "item": s.TaskItemSerializer(task.item, context={"viewer": viewer}).data if task.item else None,
         "item_state": task.item.state if task.item else None,
-        "annotations": s.AnnotationSerializer(task.annotations, many=True).data,
+        "annotations": s.AnnotationSerializer(task.annotations, many=True, context={"viewer": viewer}).data,
         "reason": task.reason,
     }
 

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from core.serializers import StrictInputSerializer
 
 from ..models import Annotation, AnnotationRevision, Assignment, Item, Prediction, ReviewDecision
-from ..pii.services import pii_masked_data
+from ..pii.services import pii_masked_data, pii_result_for_viewer
 from .services.labeling import media_facts
 from .services.queue import prediction_for
 from .services.review import last_rejection
@@ -112,14 +112,39 @@ class TaskItemSerializer(serializers.ModelSerializer):
         return reverse("item-media", kwargs={"project_pk": item.project_id, "item_pk": item.id})
 
 
-class PredictionSerializer(serializers.ModelSerializer):
+def _viewer(context: dict):
+    """Who will read the payload: the context's `viewer`, else the request's user; None (treated as
+    an annotator by the personal-data masking) when neither is known."""
+    if "viewer" in context:
+        return context["viewer"]
+    request = context.get("request")
+    return getattr(request, "user", None)
+
+
+class _MaskedResult:
+    """`result` with personal-data placeholders for viewers who must not see the values (annotation/pii)."""
+
+    def to_representation(self, instance):
+        out = super().to_representation(instance)  # type: ignore[misc]
+        out["result"] = pii_result_for_viewer(
+            item=self._item(instance),
+            viewer=_viewer(self.context),
+            result=out["result"],  # type: ignore[attr-defined]
+        )
+        return out
+
+    def _item(self, instance):
+        return instance.item
+
+
+class PredictionSerializer(_MaskedResult, serializers.ModelSerializer):
     class Meta:
         model = Prediction
         fields = ["id", "item", "model_name", "model_version", "score", "result", "created_at"]
         read_only_fields = fields
 
 
-class RevisionSerializer(serializers.ModelSerializer):
+class RevisionSerializer(_MaskedResult, serializers.ModelSerializer):
     author = serializers.CharField(source="author.username")
     schema_version = serializers.IntegerField(source="schema_version.version")
     guideline_version = serializers.IntegerField(source="guideline_version.version", allow_null=True)
@@ -128,6 +153,9 @@ class RevisionSerializer(serializers.ModelSerializer):
         model = AnnotationRevision
         fields = ["number", "kind", "author", "result", "schema_version", "guideline_version", "created_at"]
         read_only_fields = fields
+
+    def _item(self, instance):
+        return instance.annotation.item
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -139,7 +167,7 @@ class DecisionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AnnotationSerializer(serializers.ModelSerializer):
+class AnnotationSerializer(_MaskedResult, serializers.ModelSerializer):
     annotator = serializers.CharField(source="annotator.username")
     schema_version = serializers.IntegerField(source="schema_version.version")
     guideline_version = serializers.IntegerField(source="guideline_version.version", allow_null=True)
@@ -221,7 +249,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
     @extend_schema_field(AnnotationSerializer(allow_null=True))
     def get_annotation(self, assignment: Assignment) -> dict | None:
         annotation = self._annotation(assignment)
-        return AnnotationSerializer(annotation).data if annotation else None
+        return AnnotationSerializer(annotation, context=self.context).data if annotation else None
 
     @extend_schema_field(CorrectionSerializer(allow_null=True))
     def get_correction(self, assignment: Assignment) -> dict | None:
@@ -248,7 +276,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
             prediction = offered[0] if offered else None
         else:
             prediction = prediction_for(assignment.item)
-        return PredictionSerializer(prediction).data if prediction else None
+        return PredictionSerializer(prediction, context=self.context).data if prediction else None
 
 
 class NextItemSerializer(serializers.Serializer):
