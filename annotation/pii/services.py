@@ -199,11 +199,11 @@ def _findings_by_field(item_ids) -> dict[int, dict[str, list[tuple[int, int, str
     return out
 
 
-def pii_masked_data(*, item: Item, viewer) -> Any:
+def pii_masked_data(*, item: Item, viewer, project: Project | None = None) -> Any:
     """The item's data as `viewer` may see it: with `[TYPE]` placeholders where the masking applies
     (pii_masking_applies; no viewer counts as an annotator), else unchanged. The one call every
     payload that carries item content to annotators or reviewers makes."""
-    project = item.project
+    project = project if project is not None else item.project
     if not pii_masking_applies(project=project, user=viewer):
         return item.data
     return masking.mask_data(item.data, _findings_by_field([item.id]).get(item.id) or {})
@@ -232,12 +232,13 @@ def pii_result_to_original(*, project: Project, user, item: Item, definition: An
     return masking.unmask_result(result, item.data, spans, masking.span_control_fields(definition))
 
 
-def pii_result_for_viewer(*, item: Item, viewer, result: Any) -> Any:
+def pii_result_for_viewer(*, item: Item, viewer, result: Any, project: Project | None = None) -> Any:
     """A stored answer (original offsets) as `viewer` may see it: where the masking applies, span
     answers move to the masked text's offsets and their `text` shows the placeholder
     (masking.remask_result), so the answer lines up with the masked data the viewer got and carries
     no raw value. Unchanged otherwise (and for items without findings)."""
-    if not isinstance(result, dict) or not pii_masking_applies(project=item.project, user=viewer):
+    project = project if project is not None else item.project
+    if not isinstance(result, dict) or not pii_masking_applies(project=project, user=viewer):
         return result
     findings = _findings_by_field([item.id]).get(item.id)
     if not findings:

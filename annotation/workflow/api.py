@@ -35,7 +35,9 @@ def _body_size_guard(request) -> None:
 
 def _assignment_data(assignment: Assignment, project, schema=None) -> dict:
     schema = schema or labeling.latest_schema(project)
-    return s.AssignmentSerializer(assignment, context={"schema": schema, "viewer": assignment.annotator}).data
+    return s.AssignmentSerializer(
+        assignment, context={"schema": schema, "viewer": assignment.annotator, "project": project}
+    ).data
 
 
 def _next_item_data(project, annotator) -> dict:
@@ -112,6 +114,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
             project = self._project(ProjectAction.ANNOTATE)
             context["schema"] = labeling.latest_schema(project)
             context["viewer"] = self.request.user  # personal-data masking (annotation/pii)
+            context["project"] = project
         return context
 
     @extend_schema(summary="Keep holding the item (call every minute)", request=s.HeartbeatInputSerializer)
@@ -197,7 +200,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
                 "annotator", "schema_version", "guideline_version"
             ).get(pk=annotation.pk)
         code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
-        body = s.AnnotationSerializer(annotation, context={"viewer": request.user}).data
+        body = s.AnnotationSerializer(annotation, context={"viewer": request.user, "project": project}).data
         if then_next or data["next"]:
             # After the submit's commit, in its own transaction, exactly as a separate POST queue/next/:
             # the same claim and the same invariants, one round trip fewer. A replayed submit gets the

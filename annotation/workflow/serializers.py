@@ -97,7 +97,9 @@ class TaskItemSerializer(serializers.ModelSerializer):
 
     def to_representation(self, item: Item) -> dict:
         out = super().to_representation(item)
-        out["data"] = pii_masked_data(item=item, viewer=self.context.get("viewer"))  # personal data (#18)
+        out["data"] = pii_masked_data(  # personal data (#18): placeholders for viewers who must not see it
+            item=item, viewer=self.context.get("viewer"), project=self.context.get("project")
+        )
         return out
 
     @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
