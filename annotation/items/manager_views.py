@@ -19,6 +19,7 @@ from projects.access import ProjectAction
 
 from ..models import MetadataField
 from ..pii.selectors import pii_types_by_item
+from ..pii.services import pii_masked_data_many
 from .forms import ItemFilterForm
 from .keys import item_key
 from .manager_models import ItemBulkAction
@@ -104,6 +105,7 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
     pii_types = (
         pii_types_by_item(item_ids=[i.id for i in page]) if "personal_data" in columns else {}
     )  # counts of types, never values
+    shown = pii_masked_data_many(items=page, viewer=request.user, project=project)  # reviewers: masked
     typed = set(meta_keys)
     rows = []
     for item in page:
@@ -111,7 +113,8 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
         cells = []
         for name in columns:
             if name.startswith("data."):
-                value = item.data.get(name[5:]) if isinstance(item.data, dict) else None
+                data = shown[item.id]
+                value = data.get(name[5:]) if isinstance(data, dict) else None
                 cells.append(
                     (name, "value", _short(value if isinstance(value, (str, int, float, bool)) else "…"))
                 )
@@ -128,7 +131,7 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
             {
                 "item": item,
                 "key": item_key(item.external_id, item.checksum, item.id),
-                "preview": item_preview(item.data),
+                "preview": item_preview(shown[item.id]),
                 "chips": chips,
                 "more_chips": more,
                 "cells": cells,

@@ -209,12 +209,12 @@ def pii_masked_data(*, item: Item, viewer, project: Project | None = None) -> An
     return masking.mask_data(item.data, _findings_by_field([item.id]).get(item.id) or {})
 
 
-def pii_masked_text(*, project: Project, user, item: Item, field: str, text: str) -> str:
-    """One string of the item (a search snippet, an event) as `user` may see it."""
-    if not pii_masking_applies(project=project, user=user):
-        return text
-    findings = (_findings_by_field([item.id]).get(item.id) or {}).get(field) or []
-    return masking.mask_text(text, findings)[0]
+def pii_masked_data_many(*, items, viewer, project: Project) -> dict[int, Any]:
+    """{item id: data as `viewer` may see it} for a page of items (one query when masking applies)."""
+    if not pii_masking_applies(project=project, user=viewer):
+        return {item.id: item.data for item in items}
+    found = _findings_by_field([item.id for item in items])
+    return {item.id: masking.mask_data(item.data, found.get(item.id) or {}) for item in items}
 
 
 def pii_result_to_original(*, project: Project, user, item: Item, definition: Any, result: Any) -> Any:

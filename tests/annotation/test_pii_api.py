@@ -197,3 +197,29 @@ def test_an_import_runs_detection_in_the_worker(people, django_capture_on_commit
     assert response.status_code in (201, 202), response.content
     assert OutboxMessage.objects.filter(task_name=DETECT_TASK).exists()
     assert list(PiiFinding.objects.filter(project=people.project).values_list("type", flat=True)) == ["EMAIL"]
+
+
+def test_reviewers_are_masked_only_when_the_project_says_so(people):
+    services.schema_version_create(project=people.project, actor=people.manager, definition=spans_schema())
+    (item,) = make_items(people.project, TEXT)
+    pii_detect(project_id=people.project.id)
+    set_privacy(people, mask_for_annotators=True)
+    items_url = f"/api/projects/{people.project.id}/items/"
+    assert EMAIL in client(people.reviewer).get(items_url).content.decode()
+    set_privacy(people, mask_for_annotators=True, mask_for_reviewers=True)
+    for url in (items_url, f"{items_url}{item.id}/", f"/api/projects/{people.project.id}/data/"):
+        if url.endswith("/data/"):
+            c = APIClient()
+            c.force_login(people.reviewer)
+            body = c.get(f"/projects/{people.project.id}/data/").content.decode()
+            item_page = c.get(f"/projects/{people.project.id}/items/{item.id}/").content.decode()
+            assert EMAIL not in body and EMAIL not in item_page and "[EMAIL]" in item_page
+        else:
+            body = client(people.reviewer).get(url).content.decode()
+            assert EMAIL not in body and "[EMAIL]" in body
+    assert EMAIL in client(people.manager).get(items_url).content.decode()
+    assert [
+        r["id"] for r in client(people.manager).get(items_url, {"personal_data": "true"}).json()["results"]
+    ] == [item.id]
+    filtered = client(people.manager).get(items_url, {"personal_data": "false"}).json()
+    assert filtered["results"] == []
