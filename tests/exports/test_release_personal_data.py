@@ -7,7 +7,8 @@ import pytest
 
 from annotation.models import PiiFinding
 from annotation.pii.services import pii_detect
-from exports.manifest import MANIFEST_NAME
+from exports import services as export_services
+from exports.manifest import MANIFEST_NAME, public_key_from_pem, verify_release
 from projects import services as project_services
 from quality.models import ConsensusResult
 from tests.factories import make_items
@@ -90,20 +91,46 @@ def test_default_flags_and_lists_where_the_personal_data_is(lab, people, create_
     assert manifest["personal_data"]["policy"] == "flag"
     assert manifest["personal_data"]["items"] == {"dropped": 0, "flagged": 1, "masked": 0}
     assert "personal_data.jsonl" in [f["path"] for f in manifest["files"]]
+    key = public_key_from_pem(export_services.signing_public_key_info()["public_key_pem"].encode())
+    assert verify_release(release_storage / release.storage_prefix, manifest, key) == []
     datasheet = (release_storage / release.storage_prefix / "DATASHEET.md").read_text()
     assert "## Personal data" in datasheet and "| EMAIL | 1 |" in datasheet and "1 flagged" in datasheet
 
 
 def test_mask_replaces_values_and_moves_span_labels(lab, people, create_release, release_storage):  # noqa: F811
+    from django.utils import timezone
+
+    from annotation.models import Annotation, Assignment
+
+    _project, personal, _plain = lab
+    assignment = Assignment.objects.create(
+        project=people.project,
+        item=personal,
+        annotator=people.annotator,
+        status="submitted",
+        leased_at=timezone.now(),
+    )
+    Annotation.objects.create(
+        project=people.project,
+        item=personal,
+        assignment=assignment,
+        annotator=people.annotator,
+        result={"ner": [{"id": "c", "start": 4, "end": 4 + len(EMAIL), "label": "CONTACT", "text": EMAIL}]},
+        schema_version=people.project.schema_versions.get(),
+    )
     set_policy(people, "mask")
     release = create_release(include_raw=True)
     assert EMAIL.encode() not in files_bytes(release_storage, release)
+    key = public_key_from_pem(export_services.signing_public_key_info()["public_key_pem"].encode())
+    assert verify_release(release_storage / release.storage_prefix, release.manifest, key) == []
     first = records(release_storage, release)[0]
     masked = first["data"]["text"]
     assert masked == "Ask [EMAIL] about Acme please"
     spans = first["labels"]["ner"]
     assert [masked[s["start"] : s["end"]] for s in spans] == ["[EMAIL]", "Acme"]
     assert [s["text"] for s in spans] == ["[EMAIL]", "Acme"]
+    raw = first["annotations"][0]["result"]["ner"][0]
+    assert (masked[raw["start"] : raw["end"]], raw["text"]) == ("[EMAIL]", "[EMAIL]")
     assert release.manifest["personal_data"]["items"]["masked"] == 1
 
 
