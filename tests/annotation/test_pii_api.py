@@ -223,3 +223,41 @@ def test_reviewers_are_masked_only_when_the_project_says_so(people):
     ] == [item.id]
     filtered = client(people.manager).get(items_url, {"personal_data": "false"}).json()
     assert filtered["results"] == []
+
+
+def test_review_payload_is_masked_for_reviewers_when_set(people):
+    services.schema_version_create(project=people.project, actor=people.manager, definition=spans_schema())
+    (item,) = make_items(people.project, TEXT)
+    pii_detect(project_id=people.project.id)
+    people.project.refresh_from_db()
+    services.project_update(
+        project=people.project,
+        actor=people.manager,
+        settings={
+            "labeling": {"review_fraction": 1.0},
+            "privacy": {"mask_for_annotators": True, "mask_for_reviewers": True},
+        },
+    )
+    base = f"/api/projects/{people.project.id}"
+    assignment = client(people.annotator).post(f"{base}/queue/next/").json()["assignment"]
+    masked = assignment["item"]["data"]["text"]
+    p = masked.index("[EMAIL]")
+    result = {"ner": [{"id": "a", "start": p, "end": p + 7, "label": "CONTACT", "text": "[EMAIL]"}]}
+    submitted = client(people.annotator).post(
+        f"{base}/assignments/{assignment['id']}/submit/", {"result": result}, format="json"
+    )
+    assert submitted.status_code == 201 and EMAIL not in submitted.content.decode()
+    stored = Annotation.objects.get(item=item).result["ner"][0]
+    assert TEXT[stored["start"] : stored["end"]] == EMAIL
+    review = client(people.reviewer).post(f"{base}/review/next/")
+    body = review.content.decode()
+    assert review.status_code == 200, body
+    assert review.json()["item"]["id"] == item.id
+    assert EMAIL not in body and PHONE not in body
+    span = review.json()["annotations"][0]["result"]["ner"][0]
+    assert masked[span["start"] : span["end"]] == "[EMAIL]" == span["text"]
+    # The manager sees the stored answer on the original text.
+    history = client(people.manager).get(
+        f"{base}/annotations/{review.json()['annotations'][0]['id']}/history/"
+    )
+    assert EMAIL in history.content.decode()
