@@ -3,6 +3,7 @@ from django.urls import path
 from .imports import views as views_imports
 from .items import manager_views, views
 from .neardup import views as views_neardup
+from .pii import views as views_pii
 from .sources import views as views_sources
 from .workflow import views as views_labeling
 
@@ -42,6 +43,14 @@ urlpatterns = [
         "projects/<int:project_id>/data/duplicates/detect/",
         views_neardup.near_duplicates_detect,
         name="project-near-duplicates-detect",
+    ),
+    path(
+        "projects/<int:project_id>/data/personal-data/scan/", views_pii.pii_detect, name="project-pii-detect"
+    ),
+    path(
+        "projects/<int:project_id>/data/personal-data/<int:finding_id>/review/",
+        views_pii.pii_finding_review,
+        name="project-pii-finding-review",
     ),
     path(
         "projects/<int:project_id>/data/duplicates/<int:group_id>/resolve/",

@@ -27,6 +27,7 @@ IMPORT_JOB_RUN = "annotation.tasks.import_job_run_task"
 SPLIT_RUN = "annotation.tasks.split_run_task"
 LEASE_RELEASE_EXPIRED = "annotation.tasks.lease_release_expired_task"
 NEAR_DUPLICATES_DETECT = "annotation.tasks_neardup.near_duplicates_detect_task"
+PII_DETECT = "annotation.pii.detect"  # personal-data detection over a project's items
 BUCKET_SOURCE_SYNC = "annotation.tasks_sources.bucket_source_sync_task"
 ITEMS_BULK_ACTION_RUN = "annotation.items.bulk_action_run"  # the data manager's bulk actions on a filter
 ITEMS_METADATA_INDEXES_ENSURE = "annotation.items.metadata_indexes_ensure"  # sorted metadata ranges (PG)

@@ -131,8 +131,52 @@ def build_datasheet(facts: ReleaseFacts, files: Iterable[FileEntry]) -> str:
         + (f" Contact: {md(facts.contact)}." if facts.contact else ""),
         "",
     ]
+    out += _personal_data_section(facts)
     out += _training_data_summary(facts)
     return "\n".join(out) + "\n"
+
+
+_PII_POLICY_TEXT = {
+    "flag": "kept and flagged: personal_data.jsonl lists each item id, field, character span and type",
+    "mask": "masked: each value is replaced by a [TYPE] placeholder and span labels point into the "
+    "masked text",
+    "drop": "dropped: items with personal data are not in this release",
+}
+
+
+def _personal_data_section(facts: ReleaseFacts) -> list[str]:
+    """## Personal data: whether the items were scanned, what was found, and what the release did."""
+    pd: Mapping[str, Any] = facts.personal_data or {}
+    out = ["## Personal data", ""]
+    if not pd.get("scanned"):
+        return [
+            *out,
+            "The items of this release were not scanned for personal data: treat them as possibly "
+            "containing some.",
+            "",
+        ]
+    policy = pd.get("policy", "flag")
+    items = pd.get("items") or {}
+    found: Mapping[str, int] = pd.get("findings") or {}
+    out += [
+        f"Scanned with {md(pd.get('detectors') or 'Tessera detectors')} (checksums where the type has "
+        "one); findings a manager dismissed are not counted. Release policy: "
+        f"{md(_PII_POLICY_TEXT.get(policy, policy))}.",
+        "",
+        f"Items: {items.get('flagged', 0)} flagged, {items.get('masked', 0)} masked, "
+        f"{items.get('dropped', 0)} dropped.",
+        "",
+    ]
+    if found:
+        out += [*_table(["type", "findings"], [[kind, n] for kind, n in sorted(found.items())]), ""]
+    else:
+        out += ["No personal data was found in the released items.", ""]
+    out += [
+        "Detection finds formats and checksums, not meaning: names, addresses and free-text identifiers "
+        "are not detected unless the project defined patterns or word lists for them.",
+        "",
+    ]
+    return out
 
 
 def _params(step: Mapping[str, Any]) -> str:

@@ -289,6 +289,7 @@ def build_manifest(facts: ReleaseFacts, files: Iterable[FileEntry]) -> dict[str,
         "sources": [source.as_dict() for source in sorted(facts.sources, key=lambda s: s.name)],
         "synthetic_share": facts.synthetic_share,
         "transformations": [dict(step) for step in facts.transformations],
+        **({"personal_data": dict(facts.personal_data)} if facts.personal_data else {}),  # #18
         "formats": sorted(facts.formats),
         "files": [entry.as_dict() for entry in entries],
         "merkle_root": merkle_root(entries),

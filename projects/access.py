@@ -41,6 +41,9 @@ class ProjectAction(StrEnum):
     MANAGE_WORKFLOW = "manage_workflow"  # priorities, pools, gold, escalation, pausing, predictions
     VIEW_QUALITY = "view_quality"  # agreement, consensus, gold scores, annotator performance
     VIEW_MEMBER_EMAILS = "view_member_emails"  # members' email addresses (others see names only)
+    # Personal data found in items: raw values regardless of the masking setting, the findings list,
+    # confirm/dismiss and detection runs (settings.privacy masks the others: annotation/pii).
+    MANAGE_PERSONAL_DATA = "manage_personal_data"
 
 
 class OrgAction(StrEnum):
@@ -75,6 +78,7 @@ PROJECT_PERMISSIONS: dict[ProjectAction, frozenset[str]] = {
     ProjectAction.MANAGE_WORKFLOW: _MANAGERS,
     ProjectAction.VIEW_QUALITY: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
     ProjectAction.VIEW_MEMBER_EMAILS: _MANAGERS,
+    ProjectAction.MANAGE_PERSONAL_DATA: _MANAGERS,
 }
 
 _ORG_ADMIN_ROLE = OrganisationMembership.Role.ADMIN.value

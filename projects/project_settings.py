@@ -13,9 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .labeling import LabelingSettings, labeling_settings_from
+from .privacy_settings import PrivacySettings
 from .quality_settings import CONTROL_OPTIONS, QualitySettings, quality_settings_from
 
-SECTIONS: dict[str, type] = {"labeling": LabelingSettings, "quality": QualitySettings}
+SECTIONS: dict[str, type] = {
+    "labeling": LabelingSettings,
+    "quality": QualitySettings,
+    "privacy": PrivacySettings,
+}
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

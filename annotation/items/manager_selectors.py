@@ -26,13 +26,24 @@ BASE_COLUMNS = {
     "agreement": "Agreement",
     "split": "Split",
     "gold": "Gold",
+    "personal_data": "Personal data",
     "priority": "Priority",
     "pool": "Pool",
     "source": "Source",
     "provenance": "Provenance",
     "created": "Created (UTC)",
 }
-DEFAULT_COLUMNS = ["text", "metadata", "state", "split", "gold", "source", "provenance", "created"]
+DEFAULT_COLUMNS = [
+    "text",
+    "metadata",
+    "state",
+    "split",
+    "gold",
+    "personal_data",
+    "source",
+    "provenance",
+    "created",
+]
 
 
 def item_filter(*, project: Project, params: Mapping[str, str]) -> QuerySet[Item]:

@@ -18,6 +18,8 @@ from projects import selectors as project_selectors
 from projects.access import ProjectAction
 
 from ..models import MetadataField
+from ..pii.selectors import pii_types_by_item
+from ..pii.services import pii_masked_data_many
 from .forms import ItemFilterForm
 from .keys import item_key
 from .manager_models import ItemBulkAction
@@ -43,11 +45,18 @@ class DataManagerFilterForm(ItemFilterForm):
         required=False, label="Gold", choices=[("", "Any"), ("true", "Gold"), ("false", "Not gold")]
     )
     external_id = forms.CharField(required=False, max_length=255, label="External id")
+    personal_data = forms.ChoiceField(
+        required=False,
+        label="Personal data",
+        choices=[("", "Any"), ("true", "Has personal data"), ("false", "No personal data")],
+    )
 
     def params(self) -> dict[str, str]:
         params = super().params()
         if self.cleaned_data.get("gold"):
             params["is_gold"] = self.cleaned_data["gold"]
+        if self.cleaned_data.get("personal_data"):
+            params["personal_data"] = self.cleaned_data["personal_data"]
         if self.cleaned_data.get("external_id"):
             params["external_id"] = self.cleaned_data["external_id"]
         return params
@@ -93,6 +102,10 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
     agreements = (
         agreement_by_item(project=project, item_ids=[i.id for i in page]) if "agreement" in columns else {}
     )
+    pii_types = (
+        pii_types_by_item(item_ids=[i.id for i in page]) if "personal_data" in columns else {}
+    )  # counts of types, never values
+    shown = pii_masked_data_many(items=page, viewer=request.user, project=project)  # reviewers: masked
     typed = set(meta_keys)
     rows = []
     for item in page:
@@ -100,7 +113,8 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
         cells = []
         for name in columns:
             if name.startswith("data."):
-                value = item.data.get(name[5:]) if isinstance(item.data, dict) else None
+                data = shown[item.id]
+                value = data.get(name[5:]) if isinstance(data, dict) else None
                 cells.append(
                     (name, "value", _short(value if isinstance(value, (str, int, float, bool)) else "…"))
                 )
@@ -109,13 +123,15 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
                 cells.append((name, "value", _short(value)))
             elif name == "agreement":
                 cells.append((name, name, agreements.get(item.id)))
+            elif name == "personal_data":
+                cells.append((name, name, pii_types.get(item.id)))
             else:
                 cells.append((name, name, None))
         rows.append(
             {
                 "item": item,
                 "key": item_key(item.external_id, item.checksum, item.id),
-                "preview": item_preview(item.data),
+                "preview": item_preview(shown[item.id]),
                 "chips": chips,
                 "more_chips": more,
                 "cells": cells,

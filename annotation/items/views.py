@@ -21,6 +21,7 @@ from projects.views import _project_context
 
 from ..models import ImportJob, Item, MetadataField, SplitOperation
 from ..neardup import selectors as neardup_selectors
+from ..pii import selectors as pii_selectors
 from ..splits import selectors as split_selectors
 from ..splits import services as split_services
 from ..workflow.selectors import labeling as labeling_selectors
@@ -92,6 +93,10 @@ def project_data(request, project_id: int):
         filters=filters,
         no_split=NO_SPLIT,
         near_duplicates=neardup_selectors.near_duplicate_group_counts(project=project),
+        personal_data=pii_selectors.pii_counts(project=project),  # counts only: no values
+        can_manage_pii=access.can_do_in_project(
+            user=request.user, project=project, action=ProjectAction.MANAGE_PERSONAL_DATA
+        ),
         progress=progress,
         state_rows=[(state, label, progress["items"][state]) for state, label in Item.State.choices],
         **table,

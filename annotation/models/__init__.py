@@ -11,6 +11,7 @@ from .items import (
     NearDuplicateGroup,
     SplitOperation,
 )
+from .pii import PiiFinding
 from .workflow import Annotation, AnnotationRevision, Assignment, Prediction, ReviewDecision, ReviewLease
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "ItemBulkAction",
     "MetadataField",
     "NearDuplicateGroup",
+    "PiiFinding",
     "Prediction",
     "ReviewDecision",
     "ReviewLease",

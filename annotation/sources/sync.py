@@ -22,6 +22,7 @@ from projects.services import project_ensure_active
 from ..imports import normalise
 from ..imports.loader import STAGING_COLUMNS, ItemLoader
 from ..models import BucketSource, Item
+from ..pii.services import pii_detect_schedule
 from ..workflow.services.queue import queue_order_schedule
 from . import selectors as source_selectors
 from .s3 import s3_client
@@ -273,6 +274,7 @@ def _sync_finish(source: BucketSource, result: BucketSyncResult) -> BucketSyncRe
         )
         if result.created:
             queue_order_schedule(project=source.project)
+            pii_detect_schedule(project_id=source.project_id)  # personal data: scanned in the worker
     cache.delete(sync_state_key(source.id))
     if failed:
         logger.warning("sync of bucket source %s failed: %s %s", source.id, result.code, result.detail)

@@ -35,7 +35,9 @@ def _body_size_guard(request) -> None:
 
 def _assignment_data(assignment: Assignment, project, schema=None) -> dict:
     schema = schema or labeling.latest_schema(project)
-    return s.AssignmentSerializer(assignment, context={"schema": schema}).data
+    return s.AssignmentSerializer(
+        assignment, context={"schema": schema, "viewer": assignment.annotator, "project": project}
+    ).data
 
 
 def _next_item_data(project, annotator) -> dict:
@@ -111,6 +113,8 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
         if not getattr(self, "swagger_fake_view", False):
             project = self._project(ProjectAction.ANNOTATE)
             context["schema"] = labeling.latest_schema(project)
+            context["viewer"] = self.request.user  # personal-data masking (annotation/pii)
+            context["project"] = project
         return context
 
     @extend_schema(summary="Keep holding the item (call every minute)", request=s.HeartbeatInputSerializer)
@@ -196,7 +200,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
                 "annotator", "schema_version", "guideline_version"
             ).get(pk=annotation.pk)
         code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
-        body = s.AnnotationSerializer(annotation).data
+        body = s.AnnotationSerializer(annotation, context={"viewer": request.user, "project": project}).data
         if then_next or data["next"]:
             # After the submit's commit, in its own transaction, exactly as a separate POST queue/next/:
             # the same claim and the same invariants, one round trip fewer. A replayed submit gets the
@@ -242,8 +246,10 @@ class AnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
         history = labeling_selectors.annotation_history(annotation=annotation)
         return Response(
             {
-                "annotation": s.AnnotationSerializer(annotation).data,
-                "revisions": s.RevisionSerializer(history["revisions"], many=True).data,
+                "annotation": s.AnnotationSerializer(annotation, context={"viewer": request.user}).data,
+                "revisions": s.RevisionSerializer(
+                    history["revisions"], many=True, context={"viewer": request.user}
+                ).data,
                 "decisions": s.DecisionSerializer(history["decisions"], many=True).data,
             }
         )
@@ -265,11 +271,11 @@ class AnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
         return Response(s.DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
 
 
-def _review_task_data(task: review.ReviewTask) -> dict:
+def _review_task_data(task: review.ReviewTask, viewer) -> dict:
     return {
-        "item": s.TaskItemSerializer(task.item).data if task.item else None,
+        "item": s.TaskItemSerializer(task.item, context={"viewer": viewer}).data if task.item else None,
         "item_state": task.item.state if task.item else None,
-        "annotations": s.AnnotationSerializer(task.annotations, many=True).data,
+        "annotations": s.AnnotationSerializer(task.annotations, many=True, context={"viewer": viewer}).data,
         "reason": task.reason,
     }
 
@@ -287,12 +293,16 @@ class ReviewViewSet(_ProjectScoped):
     @action(detail=False, methods=["post"])
     def next(self, request, project_pk=None):
         project = self._project(ProjectAction.REVIEW)
-        return Response(_review_task_data(review.review_next(project=project, reviewer=request.user)))
+        return Response(
+            _review_task_data(review.review_next(project=project, reviewer=request.user), request.user)
+        )
 
     @extend_schema(summary="An item with its annotations, for review", responses=s.ReviewTaskSerializer)
     def retrieve(self, request, project_pk=None, pk=None):
         project = self._project(ProjectAction.REVIEW)
-        return Response(_review_task_data(review.review_task_get(project=project, item_id=int(pk))))
+        return Response(
+            _review_task_data(review.review_task_get(project=project, item_id=int(pk)), request.user)
+        )
 
 
 class ItemWorkflowViewSet(_ProjectScoped):

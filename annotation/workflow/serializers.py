@@ -7,6 +7,7 @@ from rest_framework import serializers
 from core.serializers import StrictInputSerializer
 
 from ..models import Annotation, AnnotationRevision, Assignment, Item, Prediction, ReviewDecision
+from ..pii.services import pii_masked_data, pii_result_for_viewer
 from .services.labeling import media_facts
 from .services.queue import prediction_for
 from .services.review import last_rejection
@@ -80,7 +81,11 @@ class PredictionsInputSerializer(StrictInputSerializer):
 
 
 class TaskItemSerializer(serializers.ModelSerializer):
-    """The item as an annotator sees it: data and media, no workflow internals (gold stays hidden)."""
+    """The item as an annotator sees it: data and media, no workflow internals (gold stays hidden).
+
+    `data` carries `[EMAIL]`-style placeholders when the project masks personal data for the
+    context's `viewer` (annotation/pii; no viewer: treated as an annotator, so a caller that forgets
+    it masks rather than leaks)."""
 
     media_url = serializers.SerializerMethodField()
     media = serializers.SerializerMethodField()
@@ -89,6 +94,13 @@ class TaskItemSerializer(serializers.ModelSerializer):
         model = Item
         fields = ["id", "external_id", "data", "meta", "media_type", "media_url", "media"]
         read_only_fields = fields
+
+    def to_representation(self, item: Item) -> dict:
+        out = super().to_representation(item)
+        out["data"] = pii_masked_data(  # personal data (#18): placeholders for viewers who must not see it
+            item=item, viewer=self.context.get("viewer"), project=self.context.get("project")
+        )
+        return out
 
     @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
     def get_media(self, item: Item) -> dict:
@@ -102,14 +114,39 @@ class TaskItemSerializer(serializers.ModelSerializer):
         return reverse("item-media", kwargs={"project_pk": item.project_id, "item_pk": item.id})
 
 
-class PredictionSerializer(serializers.ModelSerializer):
+def _viewer(context: dict):
+    """Who will read the payload: the context's `viewer`, else the request's user; None (treated as
+    an annotator by the personal-data masking) when neither is known."""
+    if "viewer" in context:
+        return context["viewer"]
+    request = context.get("request")
+    return getattr(request, "user", None)
+
+
+class _MaskedResult:
+    """`result` with personal-data placeholders for viewers who must not see the values (annotation/pii)."""
+
+    def to_representation(self, instance):
+        out = super().to_representation(instance)  # type: ignore[misc]
+        out["result"] = pii_result_for_viewer(
+            item=self._item(instance),
+            viewer=_viewer(self.context),
+            result=out["result"],  # type: ignore[attr-defined]
+        )
+        return out
+
+    def _item(self, instance):
+        return instance.item
+
+
+class PredictionSerializer(_MaskedResult, serializers.ModelSerializer):
     class Meta:
         model = Prediction
         fields = ["id", "item", "model_name", "model_version", "score", "result", "created_at"]
         read_only_fields = fields
 
 
-class RevisionSerializer(serializers.ModelSerializer):
+class RevisionSerializer(_MaskedResult, serializers.ModelSerializer):
     author = serializers.CharField(source="author.username")
     schema_version = serializers.IntegerField(source="schema_version.version")
     guideline_version = serializers.IntegerField(source="guideline_version.version", allow_null=True)
@@ -118,6 +155,9 @@ class RevisionSerializer(serializers.ModelSerializer):
         model = AnnotationRevision
         fields = ["number", "kind", "author", "result", "schema_version", "guideline_version", "created_at"]
         read_only_fields = fields
+
+    def _item(self, instance):
+        return instance.annotation.item
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -129,7 +169,7 @@ class DecisionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AnnotationSerializer(serializers.ModelSerializer):
+class AnnotationSerializer(_MaskedResult, serializers.ModelSerializer):
     annotator = serializers.CharField(source="annotator.username")
     schema_version = serializers.IntegerField(source="schema_version.version")
     guideline_version = serializers.IntegerField(source="guideline_version.version", allow_null=True)
@@ -211,7 +251,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
     @extend_schema_field(AnnotationSerializer(allow_null=True))
     def get_annotation(self, assignment: Assignment) -> dict | None:
         annotation = self._annotation(assignment)
-        return AnnotationSerializer(annotation).data if annotation else None
+        return AnnotationSerializer(annotation, context=self.context).data if annotation else None
 
     @extend_schema_field(CorrectionSerializer(allow_null=True))
     def get_correction(self, assignment: Assignment) -> dict | None:
@@ -238,7 +278,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
             prediction = offered[0] if offered else None
         else:
             prediction = prediction_for(assignment.item)
-        return PredictionSerializer(prediction).data if prediction else None
+        return PredictionSerializer(prediction, context=self.context).data if prediction else None
 
 
 class NextItemSerializer(serializers.Serializer):

@@ -197,6 +197,7 @@ CORE_TASK_KINDS = {
     "annotation.tasks.label_migration_apply_task": "imports",  # LABEL_MIGRATION_APPLY
     "quality.tasks.quality_recompute_task": "quality",  # QUALITY_RECOMPUTE
     "annotation.tasks_neardup.near_duplicates_detect_task": "neardup",  # NEAR_DUPLICATES_DETECT
+    "annotation.pii.detect": "neardup",  # PII_DETECT: a scan over every item, like near-duplicates
     "exports.tasks.release_build_task": "releases",  # RELEASE_BUILD
     "exports.tasks.release_reproduce_task": "releases",  # RELEASE_REPRODUCE
     "annotation.items.bulk_action_run": "imports",  # ITEMS_BULK_ACTION_RUN: set-based item rewrites
@@ -433,3 +434,5 @@ EXPORTS_BUILD_READ_AHEAD = env_bool("EXPORTS_BUILD_READ_AHEAD", default=True)
 EXPORTS_BUILD_CHUNK = env_int("EXPORTS_BUILD_CHUNK", 5000)  # items per fetch (and per consensus query)
 # Release.Status is the fourth "status" enum in the API schema: name it (drf-spectacular warns otherwise).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ReleaseStatusEnum"] = "exports.models.Release.Status"
+# And PiiFinding.Status the fifth (personal-data findings: open, confirmed, dismissed).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PiiFindingStatusEnum"] = "annotation.models.PiiFinding.Status"

@@ -27,6 +27,8 @@ from exports.records import (
 )
 from quality import selectors_export as consensus_selectors
 
+from .personal_data import PersonalDataPolicy
+
 _REVIEW = {"accepted": "accepted", "fixed": "corrected", "rejected": "rejected"}
 
 
@@ -36,6 +38,7 @@ class Stats:
 
     methods: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     sources: Counter = field(default_factory=Counter)  # (source, licence, consent, synthetic) -> items
+    personal_data: Any = None  # the first pass's PersonalDataPolicy (exports/services/personal_data.py)
 
 
 def item_filters(release: Release) -> dict[str, Any]:
@@ -206,8 +209,12 @@ def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk
     pseudonym = _Pseudonyms(project.id)
     seen = 0
     no_annotations: list = []
+    personal_data = PersonalDataPolicy(project, ctx)  # privacy.release_policy: drop, mask or flag
+    if stats is not None:
+        stats.personal_data = personal_data
     for chunk, consensus, by_item, gold in chunks:
         get_annotations = by_item.get
+        personal_data.load(chunk)
         for item in chunk:
             rows = consensus.get(item.id)
             reference = gold.get(item.id) if item.is_gold else None
@@ -223,10 +230,14 @@ def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk
                 and any(_finite(r.agreement) is None or r.agreement < min_agreement for r in rows)
             ):
                 continue
+            kept = personal_data.apply(item, rows, get_annotations(item.id, no_annotations))
+            if kept is None:
+                continue
+            item, rows, annotations = kept
             yield _record(
                 item,
                 rows,
-                get_annotations(item.id, no_annotations),
+                annotations,
                 ctx,
                 schema_version,
                 pseudonym,

@@ -37,6 +37,7 @@ from projects import selectors as project_selectors
 
 from .common import schema_of
 from .media import ReleaseMedia
+from .personal_data import personal_data_sidecar
 from .reading import Stats, item_filters, release_records
 from .signing import signing_key
 from .storage import Target
@@ -105,6 +106,7 @@ def write_release(
                 # Close the server-side cursor now, while its transaction is alive (also on errors).
                 records.close()
     report(passes * total, passes * total, force=True)
+    personal_data_sidecar(output, stats.personal_data)  # flag policy: where the personal data is
     summary = tally.summary()
     facts = ReleaseFacts(
         project_name=project.name,
@@ -138,6 +140,7 @@ def write_release(
         limitations=release.limitations,
         media=media.summary(),
         transformations=tuple(transformations),
+        personal_data=stats.personal_data.facts() if stats.personal_data is not None else {},
     )
     data_files = output.entries()
     with output("croissant.json") as handle:

@@ -27,6 +27,7 @@ from ..models import (
     ProjectMembership,
     ProjectStats,
 )
+from ..privacy_settings import privacy_settings_issues
 from ..project_settings import merge_patch, unknown_setting_keys
 from ..quality_settings import quality_settings_from, quality_settings_issues
 from .common import (
@@ -178,6 +179,10 @@ def _validate_project_fields(fields: dict[str, Any]) -> None:
                 raise DomainError("invalid_settings", " ".join(issues))
         if "quality" in fields["settings"]:
             issues = quality_settings_issues(fields["settings"]["quality"])
+            if issues:
+                raise DomainError("invalid_settings", " ".join(issues))
+        if "privacy" in fields["settings"]:
+            issues = privacy_settings_issues(fields["settings"]["privacy"])
             if issues:
                 raise DomainError("invalid_settings", " ".join(issues))
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ..labeling import DEFAULT_GOLD_RATE, ORDERINGS, LabelingSettings, labeling_settings_from
+from ..privacy_settings import RELEASE_POLICIES, PrivacySettings, privacy_settings_from
 from ..quality_settings import QualitySettings, quality_settings_from
 
 GROUPS = (
@@ -23,6 +24,12 @@ GROUPS = (
     ("review", "Review", "Which finished items a reviewer sees and the reasons a reviewer can give."),
     ("quality", "Quality", "When an item gets another annotator and when annotators are paused."),
     ("gold", "Gold", "How often gold items (known answers) are served and how they score people."),
+    (
+        "privacy",
+        "Personal data",
+        "Who sees the personal data found in items (emails, phone numbers, IBANs, cards, IP addresses, "
+        "national ids, your own patterns) and what releases do with it. Managers always see raw values.",
+    ),
 )
 
 # Settings the page does not show as one input: consensus methods are chosen per control on the
@@ -58,6 +65,7 @@ class Lever:
 
 _L = LabelingSettings()
 _Q = QualitySettings()
+_P = PrivacySettings()
 
 LEVERS: tuple[Lever, ...] = (
     Lever(
@@ -228,6 +236,61 @@ LEVERS: tuple[Lever, ...] = (
         low=1,
         high=10_000,
     ),
+    Lever(
+        "privacy.mask_for_annotators",
+        "privacy",
+        "Annotators see placeholders",
+        "Annotators get [EMAIL]-style placeholders instead of the values found (in the labeling page and "
+        "every API answer); spans they draw are mapped back to the original text.",
+        "bool",
+        _P.mask_for_annotators,
+    ),
+    Lever(
+        "privacy.mask_for_reviewers",
+        "privacy",
+        "Reviewers see placeholders",
+        "Reviewers get placeholders too (review queue and item page).",
+        "bool",
+        _P.mask_for_reviewers,
+    ),
+    Lever(
+        "privacy.release_policy",
+        "privacy",
+        "Personal data in releases",
+        "flag: keep the items and list where the personal data is (personal_data.jsonl); mask: replace "
+        "the values with placeholders; drop: leave those items out.",
+        "choice",
+        _P.release_policy,
+        choices=RELEASE_POLICIES,
+    ),
+    Lever(
+        "privacy.default_region",
+        "privacy",
+        "Phone numbers without a country code are from",
+        "A two-letter region code (US, GB, DE, FR, ...): how national phone numbers are read.",
+        "region",
+        _P.default_region,
+    ),
+    Lever(
+        "privacy.patterns",
+        "privacy",
+        "Your own patterns",
+        "One per line, NAME = regular expression (EMPLOYEE_ID = EMP-\\d{6}). Names are capitals; "
+        "a bad or too slow expression is refused.",
+        "patterns",
+        None,
+        optional=True,
+    ),
+    Lever(
+        "privacy.word_lists",
+        "privacy",
+        "Your own word lists",
+        "One list per line, NAME = word, word, ... (CLIENT = Acme, Globex); matched as whole words, "
+        "ignoring case.",
+        "wordlists",
+        None,
+        optional=True,
+    ),
 )
 
 BY_NAME = {lever.name: lever for lever in LEVERS}
@@ -239,21 +302,28 @@ def catalogued_settings() -> set[str]:
 
 
 def all_settings() -> set[str]:
-    return {f"labeling.{f.name}" for f in fields(LabelingSettings)} | {
-        f"quality.{f.name}" for f in fields(QualitySettings)
-    }
+    return (
+        {f"labeling.{f.name}" for f in fields(LabelingSettings)}
+        | {f"quality.{f.name}" for f in fields(QualitySettings)}
+        | {f"privacy.{f.name}" for f in fields(PrivacySettings)}
+    )
 
 
 def current_values(project_settings: Any, overlap: int) -> dict[str, Any]:
     """The effective value of every lever (stored value, else the default)."""
     labeling = labeling_settings_from(project_settings)
     quality = quality_settings_from(project_settings)
+    privacy = privacy_settings_from(project_settings)
     values: dict[str, Any] = {"overlap": overlap}
     for lever in LEVERS:
         if lever.section == "labeling":
             values[lever.name] = getattr(labeling, lever.key)
         elif lever.section == "quality":
             values[lever.name] = getattr(quality, lever.key)
+        elif lever.section == "privacy":
+            values[lever.name] = getattr(privacy, lever.key)
+    for key in ("privacy.patterns", "privacy.word_lists"):
+        values[key] = list(values[key]) or None
     values["labeling.reject_reasons"] = list(values["labeling.reject_reasons"])
     return values
 
@@ -272,9 +342,35 @@ def display(lever: Lever, value: Any) -> str:
         return ""
     if lever.kind == "codes":
         return "\n".join(value)
+    if lever.kind == "patterns":
+        return "\n".join(f"{entry.get('name')} = {entry.get('pattern')}" for entry in value)
+    if lever.kind == "wordlists":
+        return "\n".join(f"{entry.get('name')} = {', '.join(entry.get('words') or [])}" for entry in value)
     if lever.kind == "bool":
         return "on" if value else ""
     return str(value)
+
+
+def _named_lines(kind: str, text: str) -> tuple[Any, str | None]:
+    """Lines "NAME = value" as [{"name", "pattern"}] or [{"name", "words"}]; the service validates the
+    names and expressions (a wrong one is the field's error)."""
+    entries = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            return (
+                None,
+                f"Line {number}: write NAME = {'expression' if kind == 'patterns' else 'word, word'}.",
+            )
+        if kind == "patterns":
+            entries.append({"name": name.strip(), "pattern": value.strip()})
+        else:
+            entries.append(
+                {"name": name.strip(), "words": [w.strip() for w in value.split(",") if w.strip()]}
+            )
+    return (entries or None), None
 
 
 def _parse(lever: Lever, raw: str | None) -> tuple[Any, str | None]:
@@ -285,6 +381,11 @@ def _parse(lever: Lever, raw: str | None) -> tuple[Any, str | None]:
     if lever.kind == "codes":
         codes = [line.strip() for line in text.splitlines() if line.strip()]
         return (codes or None), None
+    if lever.kind in ("patterns", "wordlists"):
+        return _named_lines(lever.kind, text)
+    if lever.kind == "region":
+        region = text.upper()
+        return (region or None), None
     if text == "":
         if lever.optional or lever.section is not None:
             return None, None

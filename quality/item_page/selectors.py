@@ -16,6 +16,7 @@ from django.urls import reverse
 from annotation.items.answer_text import answer_text
 from annotation.items.keys import item_key
 from annotation.models import Annotation, AnnotationRevision, Item, Prediction, ReviewDecision
+from annotation.pii.services import pii_masked_data, pii_result_for_viewer
 from core.exceptions import NotFound
 from core.models import AuditEvent
 from projects import selectors as project_selectors
@@ -66,7 +67,12 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
     }
     schema = project_selectors.schema_latest(project=project)
     definition = schema.definition if schema else {"fields": [], "controls": []}
-    data = item.data
+    item.project = project  # the masking reads the project's settings: no query per call
+    data = pii_masked_data(item=item, viewer=user)  # placeholders where the project masks for this role
+
+    def seen(result: Any) -> Any:  # answers in the masked text's offsets, for the same viewers
+        return pii_result_for_viewer(item=item, viewer=user, result=result)
+
     detail: dict[str, Any] = {
         "id": item.id,
         "key": item_key(item.external_id, item.checksum, item.id),
@@ -124,8 +130,8 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
                 if a.review in Annotation.Review.values
                 else a.review,
                 "is_gold": a.is_gold,
-                "result": a.result,
-                "text": _texts(definition, a.result, data),
+                "result": seen(a.result),
+                "text": _texts(definition, seen(a.result), data),
             }
             for a in annotations
         ]
@@ -139,7 +145,7 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
                 "kind": r.kind,
                 "author": person(r.author),
                 "created_at": r.created_at,
-                "text": _texts(definition, r.result, data),
+                "text": _texts(definition, seen(r.result), data),
             }
             for r in AnnotationRevision.objects.filter(annotation__item=item)
             .select_related("author__imported_annotator")
@@ -164,8 +170,8 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
                 "model_name": p.model_name,
                 "model_version": p.model_version,
                 "score": p.score,
-                "result": p.result,
-                "text": _texts(definition, p.result, data),
+                "result": seen(p.result),
+                "text": _texts(definition, seen(p.result), data),
                 "created_at": p.created_at,
             }
             for p in Prediction.objects.filter(item=item).order_by("-id")
@@ -176,8 +182,10 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
         detail["consensus"] = [
             {
                 "control": c.control,
-                "answer": c.answer,
-                "text": answer_text(controls.get(c.control), c.answer, data, fields),
+                "answer": seen({c.control: c.answer})[c.control],
+                "text": answer_text(
+                    controls.get(c.control), seen({c.control: c.answer})[c.control], data, fields
+                ),
                 "confidence": c.confidence,
                 "agreement": c.agreement,
                 "annotations": c.annotations,
@@ -194,7 +202,7 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
                 "created_by": person(gold.created_by) if gold.created_by_id else None,
                 "updated_at": gold.updated_at,
                 **(
-                    {"result": gold.result, "text": _texts(definition, gold.result, data)}
+                    {"result": seen(gold.result), "text": _texts(definition, seen(gold.result), data)}
                     if may[ProjectAction.MANAGE_WORKFLOW]
                     else {}
                 ),

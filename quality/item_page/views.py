@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from annotation.models import Item
+from annotation.pii.selectors import pii_item_view
 from annotation.workflow.serializers import TaskItemSerializer
 from annotation.workflow.views import _page_config
 from core.exceptions import DomainError
@@ -41,18 +42,30 @@ def item_page(request, project_id: int, item_id: int):
         }
         for control in controls
     ]
+    pii = _personal_data(request, project, item_id)
+    segments = (pii or {}).get("fields") or {}
     context = _project_context(
         request,
         project,
         detail=detail,
         side_by_side=side_by_side,
-        text_fields=_data_fields(detail["data"]),
+        text_fields=[(*field, segments.get(field[0])) for field in _data_fields(detail["data"])],
         can_manage_workflow=access.can_do_in_project(
             user=request.user, project=project, action=ProjectAction.MANAGE_WORKFLOW
         ),
         has_consensus=any(c["answer"] is not None for c in detail["consensus"]),
+        pii=pii,
     )
     return render(request, "annotation/item_detail.html", context)
+
+
+def _personal_data(request, project, item_id: int) -> dict | None:
+    """Findings highlighted in the data, with confirm/dismiss: for those who manage personal data."""
+    if not access.can_do_in_project(
+        user=request.user, project=project, action=ProjectAction.MANAGE_PERSONAL_DATA
+    ):
+        return None
+    return pii_item_view(item=Item.objects.get(project=project, pk=item_id))
 
 
 def _data_fields(data) -> list[tuple[str, str, bool]]:
@@ -107,7 +120,9 @@ def item_gold_author(request, project_id: int, item_id: int):
     detail = item_detail(project=project, item_id=item_id, user=request.user)
     config = _page_config(request, project)
     config["gold"] = {
-        "item": TaskItemSerializer(Item.objects.get(project=project, pk=item_id)).data,
+        "item": TaskItemSerializer(
+            Item.objects.get(project=project, pk=item_id), context={"viewer": request.user}
+        ).data,
         "key": detail["key"],
         "result": (detail["gold"] or {}).get("result") or {},
         "itemUrl": reverse("project-item", args=[project.id, item_id]),

@@ -402,6 +402,7 @@ PROJECT_WRITES = {
     ProjectAction.IMPORT_DATA,
     ProjectAction.MANAGE_WORKFLOW,
     ProjectAction.VIEW_MEMBER_EMAILS,  # a read, but for managers only, like the writes
+    ProjectAction.MANAGE_PERSONAL_DATA,  # raw personal data and its findings: managers only
 }
 # Reads (and review) that annotators may not make: the whole item list, everyone's annotations (blind
 # labeling), the review queue.

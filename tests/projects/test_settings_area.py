@@ -8,15 +8,18 @@ import pytest
 from core.models import AuditEvent
 from projects.labeling import LabelingSettings
 from projects.models import ProjectMembership
+from projects.privacy_settings import PrivacySettings
 from projects.quality_settings import QualitySettings
 from projects.services import schema_version_create
 from projects.settings_pages import levers as lv
 
 
 def test_the_page_covers_every_setting():
-    every = {f"labeling.{f.name}" for f in dataclasses.fields(LabelingSettings)} | {
-        f"quality.{f.name}" for f in dataclasses.fields(QualitySettings)
-    }
+    every = (
+        {f"labeling.{f.name}" for f in dataclasses.fields(LabelingSettings)}
+        | {f"quality.{f.name}" for f in dataclasses.fields(QualitySettings)}
+        | {f"privacy.{f.name}" for f in dataclasses.fields(PrivacySettings)}
+    )
     assert lv.all_settings() == every
     assert every == lv.catalogued_settings()
     assert all(lever.help.endswith((".", ")")) and lever.label for lever in lv.LEVERS)
@@ -181,3 +184,39 @@ def test_member_of_another_project_is_not_found(people, page_for):
         f"/projects/{people.project.id}/members/{other.id}/overrides/", {"quota": "1"}
     )
     assert response.status_code == 404
+
+
+def test_personal_data_settings_from_the_page(people, client):
+    client.force_login(people.manager)
+    url = f"/projects/{people.project.id}/settings/"
+    page = client.get(url).content.decode()
+    assert 'id="settings-privacy"' in page and "Annotators see placeholders" in page
+    form = {
+        "expected_updated_at": people.project.updated_at.isoformat(),
+        "privacy.mask_for_annotators": "on",
+        "privacy.release_policy": "mask",
+        "privacy.default_region": "de",
+        "privacy.patterns": "EMPLOYEE_ID = EMP-\\d{6}",
+        "privacy.word_lists": "CLIENT = Acme, Globex",
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    people.project.refresh_from_db()
+    assert people.project.settings["privacy"] == {
+        "mask_for_annotators": True,
+        "release_policy": "mask",
+        "default_region": "DE",
+        "patterns": [{"name": "EMPLOYEE_ID", "pattern": "EMP-\\d{6}"}],
+        "word_lists": [{"name": "CLIENT", "words": ["Acme", "Globex"]}],
+    }
+    people.project.refresh_from_db()
+    bad = client.post(
+        url,
+        {
+            **form,
+            "expected_updated_at": people.project.updated_at.isoformat(),
+            "privacy.patterns": "BAD = (x",
+        },
+    )
+    assert bad.status_code == 400
+    assert "not a valid regular expression" in bad.content.decode()

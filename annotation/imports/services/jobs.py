@@ -23,6 +23,7 @@ from projects.models import Project
 from ...items.metadata_indexes import metadata_indexes_schedule
 from ...models import ImportJob, MetadataField
 from ...neardup.services import near_duplicates_detect_schedule
+from ...pii.services import pii_detect_schedule
 from ...workflow.services.queue import queue_order_schedule
 from .. import archive, formats, media, normalise
 from ..loader import NO_MEDIA, ItemLoader, loading_transaction
@@ -466,6 +467,7 @@ def _finish(job, *, status, detail, received, created, staged, report, label_cou
     if status == ImportJob.Status.SUCCEEDED and created:
         queue_order_schedule(project=project, import_job_id=job.id)
         metadata_indexes_schedule(project_id=project.id)  # built after the load, off the import's path
+        pii_detect_schedule(project_id=project.id)  # personal data: scanned in the worker, after commit
     return job
 
 

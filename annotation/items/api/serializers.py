@@ -4,6 +4,7 @@ from rest_framework import serializers
 from core.serializers import StrictInputSerializer
 
 from ...models import Item, MetadataField
+from ...pii.services import pii_masked_data
 
 
 class ItemOutputSerializer(serializers.ModelSerializer):
@@ -20,6 +21,13 @@ class ItemOutputSerializer(serializers.ModelSerializer):
     media_src = serializers.SerializerMethodField(
         help_text="Where the browser gets the item's media (GET, permission-checked); null without media."
     )
+
+    def to_representation(self, item):
+        out = super().to_representation(item)
+        project = self.context.get("project")
+        if project is not None:  # reviewers with settings.privacy.mask_for_reviewers get placeholders
+            out["data"] = pii_masked_data(item=item, viewer=self.context.get("viewer"), project=project)
+        return out
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_media_src(self, item):

@@ -36,6 +36,9 @@ class ItemCursorPagination(SafeCursorPagination):
             OpenApiParameter("licence", str),
             OpenApiParameter("import_job", int),
             OpenApiParameter("synthetic", bool),
+            OpenApiParameter(
+                "personal_data", bool, description="Has an open or confirmed personal-data finding"
+            ),
             OpenApiParameter("meta.<key>", str, description="Metadata equals; also meta.<key>__gte / __lte"),
             OpenApiParameter(
                 "ordering", str, description="id, -id, created_at, -created_at, meta.<key>, -meta.<key>"
@@ -55,6 +58,13 @@ class ItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ProjectScop
         if self.action == "retrieve":
             return Item.objects.filter(project=project)
         return item_selectors.item_list(project=project, params=self.request.query_params)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False):  # personal-data masking (annotation/pii)
+            context["project"] = self._project(ProjectAction.VIEW_ITEMS)
+            context["viewer"] = self.request.user
+        return context
 
     @property
     def paginator(self):

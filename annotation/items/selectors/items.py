@@ -11,6 +11,7 @@ from projects.access import ProjectAction, can_do_in_project
 from projects.models import Project
 
 from ...models import ImportJob, Item, MetadataField
+from ...pii.selectors import items_with_personal_data_q
 
 SORTABLE = {"id", "-id", "created_at", "-created_at"}
 META_PREFIX = "meta."
@@ -20,7 +21,7 @@ def item_list(*, project: Project, params) -> QuerySet[Item]:
     """Items of `project` filtered by `params` (a QueryDict or dict of strings):
 
     - `split`, `source`, `consent`, `licence`, `state`, `pool`, `import_job`, `synthetic`, `is_gold`
-      (true/false): exact.
+      (true/false): exact. `personal_data` (true/false): has an open or confirmed personal-data finding.
     - `q`: words in the item's text (substring, every word), or exactly its external id.
     - `meta.<key>=<value>`: metadata equals value (typed by the project's metadata field);
       `meta.<key>__gte` / `__lte`: ranges for number and date fields.
@@ -41,6 +42,8 @@ def item_list(*, project: Project, params) -> QuerySet[Item]:
         items = items.filter(import_job_id=query_id("import_job", value))
     if (value := params.get("synthetic")) is not None:
         items = items.filter(synthetic=_boolean("synthetic", value))
+    if (value := params.get("personal_data")) is not None:  # an open or confirmed finding (annotation/pii)
+        items = items.filter(items_with_personal_data_q(_boolean("personal_data", value)))
     if query := (params.get("q") or "").strip():
         items = _search(items, query)
     types = dict(MetadataField.objects.filter(project=project).values_list("name", "type"))

@@ -20,6 +20,7 @@ from projects.services import project_ensure_active
 from quality.scheduling import quality_schedule
 
 from ...models import Annotation, AnnotationRevision, Assignment, Item, ReviewDecision, ReviewLease
+from ...pii.services import pii_result_to_original
 from .. import states
 from .labeling import _announce, _audit, _lock_item, latest_schema, validate_result
 from .submit import _item_after_reviews
@@ -162,6 +163,9 @@ def review_decide(
         Assignment.objects.filter(pk=annotation.assignment_id).update(status=Assignment.Status.CORRECTION)
     elif decision == ReviewDecision.Decision.FIX:
         schema = latest_schema(project)
+        result = pii_result_to_original(
+            project=project, user=reviewer, item=item, definition=schema.definition, result=result
+        )
         validate_result(schema, item, result)
         annotation.revision += 1
         AnnotationRevision.objects.create(

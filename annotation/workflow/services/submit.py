@@ -16,6 +16,7 @@ from projects.services import project_ensure_active
 from quality.scheduling import quality_schedule
 
 from ...models import Annotation, AnnotationRevision, Assignment, Item, Prediction
+from ...pii.services import pii_result_to_original
 from .. import states
 from .labeling import (
     Submitted,
@@ -68,6 +69,9 @@ def annotation_submit(
             raise DomainError("item_closed", "This item no longer takes annotations.", status_code=409)
     guidelines = ensure_guidelines_acknowledged(project, annotator)
     schema = latest_schema(project)
+    result = pii_result_to_original(
+        project=project, user=annotator, item=item, definition=schema.definition, result=result
+    )
     validate_result(schema, item, result)
     prediction = None
     if prediction_id is not None:
