@@ -41,6 +41,7 @@ class ProjectAction(StrEnum):
     MANAGE_WORKFLOW = "manage_workflow"  # priorities, pools, gold, escalation, pausing, predictions
     VIEW_QUALITY = "view_quality"  # agreement, consensus, gold scores, annotator performance
     VIEW_MEMBER_EMAILS = "view_member_emails"  # members' email addresses (others see names only)
+    MANAGE_CONSENT = "manage_consent"  # change items' consent and licence, the release policy
 
 
 class OrgAction(StrEnum):
@@ -75,6 +76,7 @@ PROJECT_PERMISSIONS: dict[ProjectAction, frozenset[str]] = {
     ProjectAction.MANAGE_WORKFLOW: _MANAGERS,
     ProjectAction.VIEW_QUALITY: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
     ProjectAction.VIEW_MEMBER_EMAILS: _MANAGERS,
+    ProjectAction.MANAGE_CONSENT: _MANAGERS,
 }
 
 _ORG_ADMIN_ROLE = OrganisationMembership.Role.ADMIN.value

@@ -14,8 +14,13 @@ from typing import Any
 
 from .labeling import LabelingSettings, labeling_settings_from
 from .quality_settings import CONTROL_OPTIONS, QualitySettings, quality_settings_from
+from .release_policy import ReleasePolicy
 
-SECTIONS: dict[str, type] = {"labeling": LabelingSettings, "quality": QualitySettings}
+SECTIONS: dict[str, type] = {
+    "labeling": LabelingSettings,
+    "quality": QualitySettings,
+    "release": ReleasePolicy,
+}
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -29,6 +29,7 @@ from ..models import (
 )
 from ..project_settings import merge_patch, unknown_setting_keys
 from ..quality_settings import quality_settings_from, quality_settings_issues
+from ..release_policy import release_policy_issues
 from .common import (
     ITEM_TARGETS_TASK,
     QUEUE_ORDER_TASK,
@@ -180,6 +181,10 @@ def _validate_project_fields(fields: dict[str, Any]) -> None:
             issues = quality_settings_issues(fields["settings"]["quality"])
             if issues:
                 raise DomainError("invalid_settings", " ".join(issues))
+        if "release" in fields["settings"]:
+            issues = release_policy_issues(fields["settings"]["release"])
+            if issues:
+                raise DomainError("invalid_release_policy", " ".join(issues))
 
 
 @transaction.atomic
