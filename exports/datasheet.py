@@ -218,7 +218,7 @@ def _release_policy_section(facts: ReleaseFacts) -> list[str]:
     ]
     if facts.exclusions:
         out += ["", "Items left out by the release policy (ids and reasons in excluded.jsonl):", ""]
-        out += _table(["reason", "items"], sorted(facts.exclusions.items()))
+        out += _table(["reason", "items"], [[reason, n] for reason, n in sorted(facts.exclusions.items())])
     else:
         out += ["", "No item was left out by the release policy."]
     return out

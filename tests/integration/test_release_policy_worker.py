@@ -48,7 +48,7 @@ def test_withdrawn_and_incompatible_items_never_reach_a_release(
             answer="positive",
             confidence=0.75,
             agreement=1.0,
-        )  # fmt: skip
+        )
         for item in items
     )
     client = APIClient()
