@@ -12,6 +12,7 @@ from typing import Any
 
 from ..labeling import DEFAULT_GOLD_RATE, ORDERINGS, LabelingSettings, labeling_settings_from
 from ..quality_settings import QualitySettings, quality_settings_from
+from ..release_policy import ReleasePolicy, release_policy_from
 
 GROUPS = (
     (
@@ -23,6 +24,13 @@ GROUPS = (
     ("review", "Review", "Which finished items a reviewer sees and the reasons a reviewer can give."),
     ("quality", "Quality", "When an item gets another annotator and when annotators are paused."),
     ("gold", "Gold", "How often gold items (known answers) are served and how they score people."),
+    (
+        "release",
+        "Release policy",
+        "Which items releases leave out for consent and licence reasons. Items whose consent is withdrawn "
+        "are always left out; non-commercial, no-derivatives and share-alike item licences are checked "
+        "against each release's licence; every release lists what it left out and why (excluded.jsonl).",
+    ),
 )
 
 # Settings the page does not show as one input: consensus methods are chosen per control on the
@@ -58,6 +66,7 @@ class Lever:
 
 _L = LabelingSettings()
 _Q = QualitySettings()
+_R = ReleasePolicy()
 
 LEVERS: tuple[Lever, ...] = (
     Lever(
@@ -228,6 +237,30 @@ LEVERS: tuple[Lever, ...] = (
         low=1,
         high=10_000,
     ),
+    Lever(
+        "release.exclude_unknown_consent",
+        "release",
+        "Exclude unknown consent",
+        "Leave out items whose consent is unknown (off: they go in and the datasheet counts them).",
+        "bool",
+        _R.exclude_unknown_consent,
+    ),
+    Lever(
+        "release.exclude_unknown_licence",
+        "release",
+        "Exclude items without a licence",
+        "Leave out items that have no licence (off: they go in under the release licence).",
+        "bool",
+        _R.exclude_unknown_licence,
+    ),
+    Lever(
+        "release.allow_no_derivatives",
+        "release",
+        "Allow no-derivatives sources",
+        "Let items under an ND licence into releases (only when the licensor granted adaptation rights).",
+        "bool",
+        _R.allow_no_derivatives,
+    ),
 )
 
 BY_NAME = {lever.name: lever for lever in LEVERS}
@@ -239,21 +272,26 @@ def catalogued_settings() -> set[str]:
 
 
 def all_settings() -> set[str]:
-    return {f"labeling.{f.name}" for f in fields(LabelingSettings)} | {
-        f"quality.{f.name}" for f in fields(QualitySettings)
-    }
+    return (
+        {f"labeling.{f.name}" for f in fields(LabelingSettings)}
+        | {f"quality.{f.name}" for f in fields(QualitySettings)}
+        | {f"release.{f.name}" for f in fields(ReleasePolicy)}
+    )
 
 
 def current_values(project_settings: Any, overlap: int) -> dict[str, Any]:
     """The effective value of every lever (stored value, else the default)."""
     labeling = labeling_settings_from(project_settings)
     quality = quality_settings_from(project_settings)
+    release = release_policy_from(project_settings)
     values: dict[str, Any] = {"overlap": overlap}
     for lever in LEVERS:
         if lever.section == "labeling":
             values[lever.name] = getattr(labeling, lever.key)
         elif lever.section == "quality":
             values[lever.name] = getattr(quality, lever.key)
+        elif lever.section == "release":
+            values[lever.name] = getattr(release, lever.key)
     values["labeling.reject_reasons"] = list(values["labeling.reject_reasons"])
     return values
 
