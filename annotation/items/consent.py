@@ -92,7 +92,7 @@ def items_governance_apply(
                 )
                 for pk, before in old
             ],
-            batch_size=1000,
+            batch_size=CHUNK,
         )
         changed += len(old)
     return changed
