@@ -1,7 +1,7 @@
 from django.urls import path
 
 from .imports import views as views_imports
-from .items import manager_views, views
+from .items import consent_views, manager_views, views
 from .neardup import views as views_neardup
 from .pii import views as views_pii
 from .sources import views as views_sources
@@ -62,4 +62,9 @@ urlpatterns = [
 # The data manager (annotation/items/manager_views.py): bulk actions (item pages: quality/urls.py).
 urlpatterns += [
     path("projects/<int:project_id>/data/bulk/", manager_views.data_bulk_action, name="project-data-bulk"),
+    path(
+        "projects/<int:project_id>/items/<int:item_id>/consent/",
+        consent_views.item_consent_update,
+        name="project-item-consent",
+    ),
 ]

@@ -7,6 +7,7 @@ from accounts.api.views import ApiTokenViewSet, me, sign_out_everywhere
 from annotation.imports.api import ImportJobViewSet
 from annotation.items.api.media import ItemMediaView
 from annotation.items.api.views import ItemViewSet, MetadataFieldViewSet
+from annotation.items.consent_api import ItemGovernanceCsvView, ItemGovernanceView
 from annotation.items.manager_api import ItemBulkActionViewSet, ItemExportView
 from annotation.neardup.api import NearDuplicateGroupViewSet
 from annotation.pii.api import PiiFindingViewSet
@@ -93,4 +94,14 @@ urlpatterns = [
         "projects/<int:project_pk>/items/<int:item_pk>/detail/", ItemDetailView.as_view(), name="item-detail"
     ),
     path("projects/<int:project_pk>/items-export/", ItemExportView.as_view(), name="item-export"),
+    path(
+        "projects/<int:project_pk>/items/<int:item_pk>/governance/",
+        ItemGovernanceView.as_view(),
+        name="item-governance",
+    ),
+    path(
+        "projects/<int:project_pk>/items-governance-csv/",
+        ItemGovernanceCsvView.as_view(),
+        name="item-governance-csv",
+    ),
 ]

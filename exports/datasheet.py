@@ -88,6 +88,7 @@ def build_datasheet(facts: ReleaseFacts, files: Iterable[FileEntry]) -> str:
             for s in sorted(facts.sources, key=lambda s: s.name)
         ],
     )
+    out += _release_policy_section(facts)
     out += [
         "",
         f"Synthetic share: {facts.synthetic_share:.2%} of records.",
@@ -240,4 +241,28 @@ def _training_data_summary(facts: ReleaseFacts) -> list[str]:
         + ".",
         "",
     ]
+    return out
+
+
+def _release_policy_section(facts: ReleaseFacts) -> list[str]:
+    """The release policy the build applied and the items it left out, by reason (none when the facts
+    carry no policy)."""
+    policy = facts.release_policy
+    if not policy:
+        return []
+    unknown = "excluded" if policy.get("exclude_unknown_consent") else "included (counted above)"
+    no_licence = "excluded" if policy.get("exclude_unknown_licence") else "included"
+    nd = "allowed" if policy.get("allow_no_derivatives") else "refused (annotated data is a derivative)"
+    out = [
+        "",
+        "Release policy: items with withdrawn consent are left out; unknown consent is "
+        f"{unknown}; items without a licence are {no_licence}; non-commercial (NC) sources are refused "
+        "when the release licence permits commercial use; no-derivatives (ND) sources are "
+        f"{nd}; share-alike (SA) sources need a compatible share-alike release licence.",
+    ]
+    if facts.exclusions:
+        out += ["", "Items left out by the release policy (ids and reasons in excluded.jsonl):", ""]
+        out += _table(["reason", "items"], [[reason, n] for reason, n in sorted(facts.exclusions.items())])
+    else:
+        out += ["", "No item was left out by the release policy."]
     return out

@@ -77,6 +77,8 @@ class ReleaseFacts:
     personal_data: Mapping[str, Any] = field(default_factory=dict)
     # exclusions: items the release policy left out, by reason code: {"consent_withdrawn": n, ...}
     exclusions: Mapping[str, int] = field(default_factory=dict)
+    # release_policy: the policy the build applied (exports/services/release_policy.py ReleaseGate.facts)
+    release_policy: Mapping[str, Any] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def modalities(self) -> list[str]:

@@ -293,6 +293,17 @@ def build_manifest(facts: ReleaseFacts, files: Iterable[FileEntry]) -> dict[str,
         "formats": sorted(facts.formats),
         "files": [entry.as_dict() for entry in entries],
         "merkle_root": merkle_root(entries),
+        **_release_policy(facts),
+    }
+
+
+def _release_policy(facts: ReleaseFacts) -> dict[str, Any]:
+    """The release policy and what it left out, by reason (docs/GOVERNANCE.md); absent in facts that
+    carry no policy (releases built before it existed)."""
+    if not facts.release_policy:
+        return {}
+    return {
+        "release_policy": {**dict(facts.release_policy), "excluded": dict(sorted(facts.exclusions.items()))}
     }
 
 

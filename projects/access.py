@@ -44,6 +44,7 @@ class ProjectAction(StrEnum):
     # Personal data found in items: raw values regardless of the masking setting, the findings list,
     # confirm/dismiss and detection runs (settings.privacy masks the others: annotation/pii).
     MANAGE_PERSONAL_DATA = "manage_personal_data"
+    MANAGE_CONSENT = "manage_consent"  # change items' consent and licence, the release policy
 
 
 class OrgAction(StrEnum):
@@ -79,6 +80,7 @@ PROJECT_PERMISSIONS: dict[ProjectAction, frozenset[str]] = {
     ProjectAction.VIEW_QUALITY: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
     ProjectAction.VIEW_MEMBER_EMAILS: _MANAGERS,
     ProjectAction.MANAGE_PERSONAL_DATA: _MANAGERS,
+    ProjectAction.MANAGE_CONSENT: _MANAGERS,
 }
 
 _ORG_ADMIN_ROLE = OrganisationMembership.Role.ADMIN.value

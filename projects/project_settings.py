@@ -15,11 +15,13 @@ from typing import Any
 from .labeling import LabelingSettings, labeling_settings_from
 from .privacy_settings import PrivacySettings
 from .quality_settings import CONTROL_OPTIONS, QualitySettings, quality_settings_from
+from .release_policy import ReleasePolicy
 
 SECTIONS: dict[str, type] = {
     "labeling": LabelingSettings,
     "quality": QualitySettings,
     "privacy": PrivacySettings,
+    "release": ReleasePolicy,
 }
 
 

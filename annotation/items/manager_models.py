@@ -16,6 +16,8 @@ class ItemBulkAction(models.Model):
         EXCLUDE = "exclude", "Exclude from labeling"
         REQUEUE = "requeue", "Include again (re-queue)"
         ESCALATE = "escalate", "Escalate to one more annotator"
+        CONSENT = "consent", "Set consent"
+        LICENCE = "licence", "Set licence"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -46,7 +48,17 @@ class ItemBulkAction(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(
-                    action__in=["gold", "priority", "pool", "split", "exclude", "requeue", "escalate"]
+                    action__in=[
+                        "gold",
+                        "priority",
+                        "pool",
+                        "split",
+                        "exclude",
+                        "requeue",
+                        "escalate",
+                        "consent",
+                        "licence",
+                    ]
                 ),
                 name="bulk_action_valid",
             ),

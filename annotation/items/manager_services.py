@@ -1,4 +1,5 @@
-"""Bulk actions of the data manager: priority, pool, split, exclude, re-queue, escalate, and the
+"""Bulk actions of the data manager: priority, pool, split, exclude, re-queue, escalate, consent,
+licence (annotation.items.consent), and the
 actions higher apps register (annotation.items.extensions: quality's "mark gold from consensus").
 An explicit selection of up to INLINE_MAX items runs in the request; "all items matching the filter"
 is recorded as queued and a worker applies it set-based, EXPORT-style in keyset chunks by id,
@@ -61,6 +62,10 @@ def _value(action: str, value: Any) -> Any:
                 "invalid_split_name", "A split name is 1 to 50 letters, digits, '_' or '-' (empty: no split)."
             )
         return split
+    if action in (ItemBulkAction.Action.CONSENT, ItemBulkAction.Action.LICENCE):
+        from .consent import governance_value
+
+        return governance_value(action, value)
     return None
 
 
@@ -85,9 +90,11 @@ def bulk_action_request(
 ) -> ItemBulkAction:
     """Apply `action` to `item_ids` (inline, up to INLINE_MAX) or to every item matching `filters`
     (queued for a worker). Managers only (403 otherwise); archived projects refuse (409)."""
-    needed = (
-        ProjectAction.IMPORT_DATA if action == ItemBulkAction.Action.SPLIT else ProjectAction.MANAGE_WORKFLOW
-    )
+    needed = {
+        ItemBulkAction.Action.SPLIT: ProjectAction.IMPORT_DATA,
+        ItemBulkAction.Action.CONSENT: ProjectAction.MANAGE_CONSENT,
+        ItemBulkAction.Action.LICENCE: ProjectAction.MANAGE_CONSENT,
+    }.get(action, ProjectAction.MANAGE_WORKFLOW)
     if not can_do_in_project(user=actor, project=project, action=needed):
         raise Forbidden()
     project_ensure_active(project)
@@ -204,6 +211,13 @@ def _apply(bulk: ItemBulkAction, project: Project, ids: list[int]) -> tuple[int,
         return rows.exclude(split=bulk.value).update(split=bulk.value), 0
     if action == ItemBulkAction.Action.EXCLUDE:
         return rows.filter(excluded=False).update(excluded=True), 0
+    if action in (ItemBulkAction.Action.CONSENT, ItemBulkAction.Action.LICENCE):
+        from .consent import items_governance_apply  # one audit row per changed item
+
+        changed = items_governance_apply(
+            project=project, actor=bulk.created_by, item_ids=ids, field_name=action, value=bulk.value
+        )
+        return changed, 0
     if action == ItemBulkAction.Action.REQUEUE:
         return rows.filter(excluded=True).update(excluded=False), 0
     if action in BULK_ACTIONS:  # an action a higher app registered ("gold": quality/data_manager.py)

@@ -188,7 +188,11 @@ def data_bulk_action(request, project_id: int):
     back = f"{reverse('project-data', args=[project.id])}?{filter_query}#items"
     action = request.POST.get("action", "")
     scope = request.POST.get("scope", "selected")
-    value = request.POST.get("value", "") if action in {"priority", "pool", "split"} else None
+    value = (
+        request.POST.get("value", "")
+        if action in {"priority", "pool", "split", "consent", "licence"}
+        else None
+    )
     if action == "export":
         if scope == "matching":
             return redirect(f"{reverse('item-export', kwargs={'project_pk': project.id})}?{filter_query}")

@@ -28,6 +28,7 @@ from exports.records import (
 from quality import selectors_export as consensus_selectors
 
 from .personal_data import PersonalDataPolicy
+from .release_policy import ReleaseGate
 
 _REVIEW = {"accepted": "accepted", "fixed": "corrected", "rejected": "rejected"}
 
@@ -91,10 +92,12 @@ def release_records(
     on_chunk,
     snapshot_id: str | None = None,
     media=None,
+    gate=None,
 ) -> Iterator[ExportRecord]:
     """The release's records in item-id order: items (server-side cursor) merged with the consensus
     and annotations of each chunk (id-range queries). Items without a consensus answer, or below the
-    filter's min_agreement on any control (or with agreement undefined), are left out.
+    filter's min_agreement on any control (or with agreement undefined), are left out, and so are
+    those the release policy excludes (`gate`, which records why on the pass that has `stats`).
 
     With `snapshot_id` (an exported PostgreSQL snapshot of the build's transaction) the chunks are
     read ahead by a thread on its own connection importing that snapshot, so the database works on
@@ -110,8 +113,11 @@ def release_records(
         chunks = _with_rows(project, batches, include_raw)
     else:
         chunks = _in_thread(lambda: _with_rows(project, batches, include_raw), snapshot_id)
+    # The release policy (consent, licences: exports/services/release_policy.py) leaves items out.
+    gate = gate or ReleaseGate(release)
     try:
-        yield from _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk, media)
+        kept = gate.filter_chunks(chunks, record=stats is not None)
+        yield from _merged(project, kept, ctx, schema_version, stats, min_agreement, on_chunk, media)
     finally:
         chunks.close()
 

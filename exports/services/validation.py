@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from core.exceptions import DomainError
+from core.licences import normalise_licence  # noqa: F401  (moved to core; imported from here by create)
 
 FILTER_KEYS = {"reviewed", "gold", "split", "min_agreement", "created_from", "created_until"}
 
@@ -54,9 +55,6 @@ def normalise_filter(raw: Any) -> dict[str, Any]:
     return out
 
 
-_LICENCE_CHARACTERS = re.compile(r"^[A-Za-z0-9.+:() -]+$")
-
-
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 
@@ -64,42 +62,6 @@ MAX_LANGUAGES = 20
 
 
 MAX_DESCRIPTION = 5000
-
-
-def normalise_licence(raw: Any) -> str:
-    """An SPDX licence expression ("CC-BY-4.0", "MIT OR Apache-2.0", "LicenseRef-internal"), checked
-    against the SPDX licence list (license-expression) and written in its canonical case; "" when
-    none is stated. Unknown identifiers are refused with their names, so a typo never reaches a
-    dataset card."""
-    if raw is None:
-        return ""
-    if not isinstance(raw, str):
-        raise DomainError("invalid_licence", "The licence must be text: an SPDX licence expression.")
-    text = " ".join(raw.split())
-    if not text:
-        return ""
-    if len(text) > 200 or not _LICENCE_CHARACTERS.match(text):
-        raise DomainError(
-            "invalid_licence",
-            "A licence is an SPDX expression of letters, digits, '.', '-', '+', ':' and parentheses, "
-            "e.g. CC-BY-4.0 or MIT OR Apache-2.0 (at most 200 characters).",
-        )
-    from license_expression import get_spdx_licensing
-
-    try:
-        info = get_spdx_licensing().validate(text)
-    except Exception:  # the library raises on some malformed input instead of reporting it
-        info = None
-    unknown = [] if info is None else [s for s in info.invalid_symbols if not s.startswith("LicenseRef-")]
-    if info is None or unknown or (info.errors and not info.invalid_symbols):
-        names = f" Unknown: {', '.join(unknown)}." if unknown else ""
-        raise DomainError(
-            "invalid_licence",
-            f"“{text}” is not an SPDX licence expression.{names} Use identifiers from "
-            "https://spdx.org/licenses/ (e.g. CC-BY-4.0, CC0-1.0, MIT) or LicenseRef-<name> for your own.",
-            extra={"unknown": unknown},
-        )
-    return info.normalized_expression if not info.invalid_symbols else text
 
 
 def normalise_languages(raw: Any) -> list[str]:

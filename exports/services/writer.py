@@ -39,6 +39,7 @@ from .common import schema_of
 from .media import ReleaseMedia
 from .personal_data import personal_data_sidecar
 from .reading import Stats, item_filters, release_records
+from .release_policy import ReleaseGate
 from .signing import signing_key
 from .storage import Target
 
@@ -75,6 +76,7 @@ def write_release(
     )
     tally = ReleaseTally(schema.definition)
     stats = Stats()
+    gate = ReleaseGate(release)
     media = ReleaseMedia(release, output, target)
     place_media = media.place if media.include else None
     report = on_progress or (lambda done, total, force=False: None)
@@ -98,7 +100,7 @@ def write_release(
             first = index == 0
             media.copying = first  # the first pass copies each file once; later ones link to it
             records = release_records(
-                release, ctx, schema.version, stats if first else None, on_chunk, snapshot_id, media
+                release, ctx, schema.version, stats if first else None, on_chunk, snapshot_id, media, gate
             )
             try:
                 FORMATS[name].write(tally.wrap(records) if first else records, ctx, output, place_media)
@@ -141,7 +143,10 @@ def write_release(
         media=media.summary(),
         transformations=tuple(transformations),
         personal_data=stats.personal_data.facts() if stats.personal_data is not None else {},
+        exclusions=dict(sorted(gate.counts.items())),
+        release_policy=gate.facts(),
     )
+    gate.write_excluded(output)
     data_files = output.entries()
     with output("croissant.json") as handle:
         handle.write(canonical_bytes(build_croissant(facts, data_files)) + b"\n")

@@ -30,6 +30,7 @@ from ..models import (
 from ..privacy_settings import privacy_settings_issues
 from ..project_settings import merge_patch, unknown_setting_keys
 from ..quality_settings import quality_settings_from, quality_settings_issues
+from ..release_policy import release_policy_issues
 from .common import (
     ITEM_TARGETS_TASK,
     QUEUE_ORDER_TASK,
@@ -185,6 +186,10 @@ def _validate_project_fields(fields: dict[str, Any]) -> None:
             issues = privacy_settings_issues(fields["settings"]["privacy"])
             if issues:
                 raise DomainError("invalid_settings", " ".join(issues))
+        if "release" in fields["settings"]:
+            issues = release_policy_issues(fields["settings"]["release"])
+            if issues:
+                raise DomainError("invalid_release_policy", " ".join(issues))
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from typing import Any
 from ..labeling import DEFAULT_GOLD_RATE, ORDERINGS, LabelingSettings, labeling_settings_from
 from ..privacy_settings import RELEASE_POLICIES, PrivacySettings, privacy_settings_from
 from ..quality_settings import QualitySettings, quality_settings_from
+from ..release_policy import ReleasePolicy, release_policy_from
 
 GROUPS = (
     (
@@ -29,6 +30,11 @@ GROUPS = (
         "Personal data",
         "Who sees the personal data found in items (emails, phone numbers, IBANs, cards, IP addresses, "
         "national ids, your own patterns) and what releases do with it. Managers always see raw values.",
+        "release",
+        "Release policy",
+        "Which items releases leave out for consent and licence reasons. Items whose consent is withdrawn "
+        "are always left out; non-commercial, no-derivatives and share-alike item licences are checked "
+        "against each release's licence; every release lists what it left out and why (excluded.jsonl).",
     ),
 )
 
@@ -66,6 +72,7 @@ class Lever:
 _L = LabelingSettings()
 _Q = QualitySettings()
 _P = PrivacySettings()
+_R = ReleasePolicy()
 
 LEVERS: tuple[Lever, ...] = (
     Lever(
@@ -291,6 +298,30 @@ LEVERS: tuple[Lever, ...] = (
         None,
         optional=True,
     ),
+    Lever(
+        "release.exclude_unknown_consent",
+        "release",
+        "Exclude unknown consent",
+        "Leave out items whose consent is unknown (off: they go in and the datasheet counts them).",
+        "bool",
+        _R.exclude_unknown_consent,
+    ),
+    Lever(
+        "release.exclude_unknown_licence",
+        "release",
+        "Exclude items without a licence",
+        "Leave out items that have no licence (off: they go in under the release licence).",
+        "bool",
+        _R.exclude_unknown_licence,
+    ),
+    Lever(
+        "release.allow_no_derivatives",
+        "release",
+        "Allow no-derivatives sources",
+        "Let items under an ND licence into releases (only when the licensor granted adaptation rights).",
+        "bool",
+        _R.allow_no_derivatives,
+    ),
 )
 
 BY_NAME = {lever.name: lever for lever in LEVERS}
@@ -306,6 +337,7 @@ def all_settings() -> set[str]:
         {f"labeling.{f.name}" for f in fields(LabelingSettings)}
         | {f"quality.{f.name}" for f in fields(QualitySettings)}
         | {f"privacy.{f.name}" for f in fields(PrivacySettings)}
+        | {f"release.{f.name}" for f in fields(ReleasePolicy)}
     )
 
 
@@ -314,6 +346,7 @@ def current_values(project_settings: Any, overlap: int) -> dict[str, Any]:
     labeling = labeling_settings_from(project_settings)
     quality = quality_settings_from(project_settings)
     privacy = privacy_settings_from(project_settings)
+    release = release_policy_from(project_settings)
     values: dict[str, Any] = {"overlap": overlap}
     for lever in LEVERS:
         if lever.section == "labeling":
@@ -322,6 +355,8 @@ def current_values(project_settings: Any, overlap: int) -> dict[str, Any]:
             values[lever.name] = getattr(quality, lever.key)
         elif lever.section == "privacy":
             values[lever.name] = getattr(privacy, lever.key)
+        elif lever.section == "release":
+            values[lever.name] = getattr(release, lever.key)
     for key in ("privacy.patterns", "privacy.word_lists"):
         values[key] = list(values[key]) or None
     values["labeling.reject_reasons"] = list(values["labeling.reject_reasons"])

@@ -55,6 +55,7 @@ def item_page(request, project_id: int, item_id: int):
         ),
         has_consensus=any(c["answer"] is not None for c in detail["consensus"]),
         pii=pii,
+        governance=_governance(request, project, item_id),
     )
     return render(request, "annotation/item_detail.html", context)
 
@@ -66,6 +67,18 @@ def _personal_data(request, project, item_id: int) -> dict | None:
     ):
         return None
     return pii_item_view(item=Item.objects.get(project=project, pk=item_id))
+def _governance(request, project, item_id: int) -> dict:
+    """The item's consent and licence, their change history and whether the viewer may edit them."""
+    from annotation.items.consent import item_governance_history
+
+    values = Item.objects.filter(project=project, pk=item_id).values("consent", "licence").first() or {}
+    return {
+        **values,
+        "choices": Item.Consent.choices,
+        "history": item_governance_history(project=project, item_id=item_id, limit=20),
+        "can_edit": not project.is_archived
+        and access.can_do_in_project(user=request.user, project=project, action=ProjectAction.MANAGE_CONSENT),
+    }
 
 
 def _data_fields(data) -> list[tuple[str, str, bool]]:

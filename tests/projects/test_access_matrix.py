@@ -401,6 +401,7 @@ PROJECT_WRITES = {
     ProjectAction.EDIT_GUIDELINES,
     ProjectAction.IMPORT_DATA,
     ProjectAction.MANAGE_WORKFLOW,
+    ProjectAction.MANAGE_CONSENT,
     ProjectAction.VIEW_MEMBER_EMAILS,  # a read, but for managers only, like the writes
     ProjectAction.MANAGE_PERSONAL_DATA,  # raw personal data and its findings: managers only
 }

@@ -10,6 +10,7 @@ from projects.labeling import LabelingSettings
 from projects.models import ProjectMembership
 from projects.privacy_settings import PrivacySettings
 from projects.quality_settings import QualitySettings
+from projects.release_policy import ReleasePolicy
 from projects.services import schema_version_create
 from projects.settings_pages import levers as lv
 
@@ -19,6 +20,7 @@ def test_the_page_covers_every_setting():
         {f"labeling.{f.name}" for f in dataclasses.fields(LabelingSettings)}
         | {f"quality.{f.name}" for f in dataclasses.fields(QualitySettings)}
         | {f"privacy.{f.name}" for f in dataclasses.fields(PrivacySettings)}
+        | {f"release.{f.name}" for f in dataclasses.fields(ReleasePolicy)}
     )
     assert lv.all_settings() == every
     assert every == lv.catalogued_settings()
