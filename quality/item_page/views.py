@@ -67,6 +67,8 @@ def _personal_data(request, project, item_id: int) -> dict | None:
     ):
         return None
     return pii_item_view(item=Item.objects.get(project=project, pk=item_id))
+
+
 def _governance(request, project, item_id: int) -> dict:
     """The item's consent and licence, their change history and whether the viewer may edit them."""
     from annotation.items.consent import item_governance_history
