@@ -11,6 +11,7 @@ from .items import (
     NearDuplicateGroup,
     SplitOperation,
 )
+from .neardup import NearDuplicateBucket, NearDuplicateSignature, NearDuplicateState
 from .workflow import Annotation, AnnotationRevision, Assignment, Prediction, ReviewDecision, ReviewLease
 
 __all__ = [
@@ -23,7 +24,10 @@ __all__ = [
     "Item",
     "ItemBulkAction",
     "MetadataField",
+    "NearDuplicateBucket",
     "NearDuplicateGroup",
+    "NearDuplicateSignature",
+    "NearDuplicateState",
     "Prediction",
     "ReviewDecision",
     "ReviewLease",
