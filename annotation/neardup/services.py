@@ -6,11 +6,12 @@ writes set-based (COPY + one UPDATE on PostgreSQL). The rules are in docs/NEAR_D
 """
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from annotation import events
@@ -24,7 +25,7 @@ from projects.models import Project
 from projects.services import project_ensure_active
 
 from ..imports.normalise import search_text
-from ..models import Item, NearDuplicateBucket, NearDuplicateGroup, NearDuplicateSignature
+from ..models import Item, NearDuplicateBucket, NearDuplicateGroup, NearDuplicateSignature, NearDuplicateState
 from . import algorithm, images, index
 
 DETECT_TASK = task_names.NEAR_DUPLICATES_DETECT
@@ -32,6 +33,7 @@ TEXT_MEDIA_TYPES = ("", "text")  # media items (images, audio, video) are not co
 ID_CHUNK = 5_000  # ids per `id IN (...)` when the candidates' texts are read again
 _LOCK_NAMESPACE = 0x4E44  # pg_advisory_xact_lock(namespace, project id): one detection per project
 _TEMP_TABLE = "tessera_near_duplicate_assignment"
+PENDING_STALE = timedelta(minutes=10)  # a pending job older than this was lost
 Kind = NearDuplicateGroup.Kind
 Resolution = NearDuplicateGroup.Resolution
 
@@ -47,15 +49,60 @@ def _image_distance() -> int:
 # --- Scheduling ---------------------------------------------------------------------------------------
 
 
-def near_duplicates_detect_schedule(*, project_id: int) -> None:
-    """Queue detection for `project_id` through the outbox: sent after the caller's transaction
-    commits, retried until sent. Imports call this when they created items."""
+def near_duplicates_detect_schedule(*, project_id: int, full: bool = False) -> bool:
+    """Queue detection for `project_id` through the outbox (sent after the caller's transaction
+    commits, retried until sent); imports call this when they created items. Returns whether a job
+    was enqueued.
+
+    Coalesced: while a job is queued and has not started (NearDuplicateState.pending), later calls
+    enqueue nothing: that job indexes every item not yet indexed when it starts, so a burst of
+    imports costs one run. The claim is tried in the caller's transaction (durable with the
+    change) and, when a job was pending, once more after commit: a job that started in between
+    read the items before this commit, so a new job is enqueued then. A pending flag older than
+    PENDING_STALE (a lost message) counts as clear. `full` (the rescan) is never coalesced.
+    """
+    if full:
+        outbox_enqueue(task_name=DETECT_TASK, kwargs={"project_id": project_id, "full": True})
+        return True
+    if _claim(project_id):
+        return True
+    transaction.on_commit(lambda: _claim_after_commit(project_id))
+    return False
+
+
+def _claim(project_id: int) -> bool:
+    """Set `pending` if it is clear and enqueue the job (in the current transaction)."""
+    now = timezone.now()
+    state = NearDuplicateState.objects.filter(project_id=project_id)
+    free = Q(pending=False) | Q(requested_at__lt=now - PENDING_STALE) | Q(requested_at__isnull=True)
+    if not state.filter(free).update(pending=True, requested_at=now):
+        if state.exists():
+            return False
+        try:
+            with transaction.atomic():  # a savepoint: a racing creator must not break our transaction
+                NearDuplicateState.objects.create(project_id=project_id, pending=True, requested_at=now)
+        except IntegrityError:
+            return False
     outbox_enqueue(task_name=DETECT_TASK, kwargs={"project_id": project_id})
+    return True
+
+
+def _claim_after_commit(project_id: int) -> None:
+    with transaction.atomic():
+        _claim(project_id)
+
+
+def near_duplicates_detect_run(*, project_id: int, full: bool = False) -> int:
+    """The job's body: clear `pending` (committed at once, so an import committed from now on
+    enqueues a new job), then detect. Returns the number of new groups."""
+    NearDuplicateState.objects.filter(project_id=project_id).update(pending=False)
+    return near_duplicates_detect(project_id=project_id, full=full)
 
 
 @transaction.atomic
-def near_duplicates_detect_request(*, project: Project, actor) -> None:
-    """A manager asks for detection now ("Detect now", POST .../near-duplicates/detect/).
+def near_duplicates_detect_request(*, project: Project, actor, full: bool = False) -> None:
+    """A manager asks for detection now ("Detect now", POST .../near-duplicates/detect/), or for a
+    full rescan (`full`: the project's index is rebuilt from its items).
 
     Refused on an archived project (409). Audited; the work runs in the background.
     """
@@ -64,10 +111,10 @@ def near_duplicates_detect_request(*, project: Project, actor) -> None:
         actor=actor,
         organisation_id=project.organisation_id,
         project_id=project.id,
-        action="near_duplicates.detect_requested",
+        action="near_duplicates.rescan_requested" if full else "near_duplicates.detect_requested",
         target=project,
     )
-    near_duplicates_detect_schedule(project_id=project.id)
+    near_duplicates_detect_schedule(project_id=project.id, full=full)
 
 
 # --- Detection ---------------------------------------------------------------------------------------
