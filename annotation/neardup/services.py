@@ -5,8 +5,10 @@ database (values_list iterators, never whole rows), decides which items join whi
 writes set-based (COPY + one UPDATE on PostgreSQL). The rules are in docs/NEAR_DUPLICATES.md.
 """
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import islice
 
 import numpy as np
 from django.conf import settings
@@ -120,8 +122,7 @@ def near_duplicates_detect_request(*, project: Project, actor, full: bool = Fals
 # --- Detection ---------------------------------------------------------------------------------------
 
 DETECT_CHUNK = 20_000  # new items indexed per step: bounded memory on a project's first (full) build
-_LOOKUP_CHUNK = {"postgresql": 10_000}  # buckets per `IN (...)`; SQLite's default below
-_SQLITE_LOOKUP_CHUNK = 900
+_SQLITE_LOOKUP_CHUNK = 900  # buckets per `IN (...)` on SQLite (its variable limit)
 
 
 @dataclass
@@ -133,6 +134,8 @@ class _Outcome:
     merged: list[int] = field(default_factory=list)
     indexed: int = 0
     per_kind: dict = field(default_factory=dict)
+    phases: dict = field(default_factory=dict)  # seconds since the start of the last chunk, by step
+    moved: dict = field(default_factory=dict)  # merged group id -> the group it was merged into
 
     def add(self, kind: str, created: int, flagged: int, merged: list[int], indexed: int) -> None:
         self.created += created
@@ -179,10 +182,9 @@ def near_duplicates_detect(*, project_id: int, full: bool = False) -> int:
         near_duplicate_index_clear(project_id=project_id)
     outcome = _Outcome()
     for kind in (Kind.TEXT, Kind.IMAGE):
-        new_ids = _new_item_ids(project_id, kind)
-        outcome.per_kind.setdefault(kind.value, {"groups": 0, "items": 0, "merged": 0, "indexed": 0})
-        for start in range(0, len(new_ids), DETECT_CHUNK):
-            _detect_chunk(project_id, kind, new_ids[start : start + DETECT_CHUNK], outcome)
+        rows = _new_rows(project_id, kind)
+        while chunk := list(islice(rows, DETECT_CHUNK)):
+            _detect_chunk(project_id, kind, chunk, outcome)
     if outcome.flagged or outcome.merged:
         audit_record(
             actor=None,
@@ -203,7 +205,7 @@ def near_duplicates_detect(*, project_id: int, full: bool = False) -> int:
             {"project_id": project.id, "groups": outcome.created, "items": outcome.flagged},
         )
     _last_run_stats.clear()
-    _last_run_stats.update(indexed=outcome.indexed, per_kind=outcome.per_kind)
+    _last_run_stats.update(indexed=outcome.indexed, per_kind=outcome.per_kind, phases=outcome.phases)
     return outcome.created
 
 
@@ -236,36 +238,34 @@ def _image_items(project_id: int):
     return Item.objects.filter(project_id=project_id, excluded=False, image_hash__isnull=False).order_by()
 
 
-def _new_item_ids(project_id: int, kind: str) -> list[int]:
-    """Ids (ascending) of the kind's comparable items that are not in the index yet."""
+def _new_rows(project_id: int, kind: str):
+    """(id, search text or image hash, group id or None) of the kind's comparable items that are
+    not in the index yet, ascending by id: one anti-join, streamed (a server-side cursor on
+    PostgreSQL; read at once elsewhere, so that the run's own index writes cannot disturb it)."""
     items = _text_items(project_id) if kind == Kind.TEXT else _image_items(project_id)
     indexed = NearDuplicateSignature.objects.filter(item_id=OuterRef("pk"))
-    return list(items.filter(~Exists(indexed)).order_by("id").values_list("id", flat=True))
+    value = "search_text" if kind == Kind.TEXT else "image_hash"
+    rows = items.filter(~Exists(indexed)).order_by("id").values_list("id", value, "near_duplicate_group_id")
+    if connection.vendor == "postgresql":
+        return rows.iterator(chunk_size=DETECT_CHUNK)
+    return iter(list(rows))
 
 
 def _data_text(data) -> str:
     return search_text(data) if isinstance(data, dict) else search_text({"value": data})
 
 
-def _text_rows(project_id: int, ids: list[int]):
-    """(id, text, group id or None) of the text items among `ids`. Items imported through a file
-    have a search text; for the others it is made from their data, which is read only for them."""
-    items = _text_items(project_id)
-    for start in range(0, len(ids), ID_CHUNK):
-        chunk = items.filter(id__in=ids[start : start + ID_CHUNK])
-        yield from chunk.exclude(search_text="").values_list("id", "search_text", "near_duplicate_group_id")
-        for item_id, data, group_id in chunk.filter(search_text="").values_list(
-            "id", "data", "near_duplicate_group_id"
+def _texts(project_id: int, rows: list[tuple]) -> list[str]:
+    """The text of each row: its search text, else (an item created without one, through the API)
+    made from its data, which is read only for those items."""
+    missing = [item_id for item_id, text, _ in rows if not text]
+    made = {}
+    for start in range(0, len(missing), ID_CHUNK):
+        for item_id, data in Item.objects.filter(id__in=missing[start : start + ID_CHUNK]).values_list(
+            "id", "data"
         ):
-            yield item_id, _data_text(data), group_id
-
-
-def _in_chunks(queryset, field_name: str, values: list, chunk: int, *columns: str):
-    """values_list(field_name, *columns) of the rows whose `field_name` is in `values`, chunked."""
-    for start in range(0, len(values), chunk):
-        yield from queryset.filter(**{f"{field_name}__in": values[start : start + chunk]}).values_list(
-            field_name, *columns
-        )
+            made[item_id] = _data_text(data)
+    return [text or made.get(item_id, "") for item_id, text, _ in rows]
 
 
 @dataclass
@@ -277,30 +277,25 @@ class _Endpoints:
     values: np.ndarray  # MinHash signatures (rows) or image hashes
 
 
-def _detect_chunk(project_id: int, kind: str, ids: list[int], outcome: _Outcome) -> None:
-    """Index the new items `ids` and apply what they link (see near_duplicates_detect)."""
-    lookup_chunk = _LOOKUP_CHUNK.get(connection.vendor, _SQLITE_LOOKUP_CHUNK)
+def _detect_chunk(project_id: int, kind: str, chunk: list[tuple], outcome: _Outcome) -> None:
+    """Index the new items of `chunk` (rows of _new_rows) and apply what they link (see
+    near_duplicates_detect)."""
+    started = time.perf_counter()
+    phases = outcome.phases
+    new_ids = [row[0] for row in chunk]
+    # A merge earlier in this run may have moved a new item's group (a first build over old groups).
+    groups = [outcome.moved.get(row[2], row[2]) for row in chunk]
     if kind == Kind.TEXT:
         threshold = _text_threshold()
         bands, rows = algorithm.lsh_params(threshold, algorithm.NUM_PERM)
-        found = sorted(_text_rows(project_id, ids))
-        if not found:
-            return
-        new_ids, texts, groups = zip(*found, strict=True)
-        values = algorithm.minhash_signatures(list(texts))
+        values = algorithm.minhash_signatures(_texts(project_id, chunk))
         nonempty = np.flatnonzero(~(values == algorithm.EMPTY).all(axis=1))
         bucket_rows = nonempty
         buckets = index.text_buckets(values[nonempty], bands=bands, rows=rows)
         low, high, _ = algorithm.text_pairs(values, threshold=threshold, bands=bands, rows=rows)
     else:
         distance = _image_distance()
-        found = sorted(
-            _in_chunks(_image_items(project_id), "id", ids, ID_CHUNK, "image_hash", "near_duplicate_group_id")
-        )
-        if not found:
-            return
-        new_ids, hashes, groups = zip(*found, strict=True)
-        values = np.array(hashes, dtype=np.int64)
+        values = np.array([row[1] for row in chunk], dtype=np.int64)
         bucket_rows = np.arange(len(values))
         buckets = index.image_buckets(values, max_distance=distance)
         low, high, _ = images.hamming_pairs(values, max_distance=distance)
@@ -308,16 +303,9 @@ def _detect_chunk(project_id: int, kind: str, ids: list[int], outcome: _Outcome)
     size = new.size
 
     # Stored items sharing a bucket with a new item (looked up before the new buckets are written).
-    wanted = np.unique(buckets).tolist()
-    stored = [
-        row
-        for start in range(0, len(wanted), lookup_chunk)
-        for row in NearDuplicateBucket.objects.filter(
-            project_id=project_id, bucket__in=wanted[start : start + lookup_chunk]
-        ).values_list("bucket", "item_id")
-    ]
-    stored_buckets = np.array([bucket for bucket, _ in stored], dtype=np.int64)
-    stored_items = np.array([item for _, item in stored], dtype=np.int64)
+    phases["read"] = time.perf_counter() - started
+    stored_buckets, stored_items = _stored_bucket_rows(project_id, np.unique(buckets))
+    phases["lookup"] = time.perf_counter() - started
     cross_new, cross_old = index.cross_pairs(buckets, stored_buckets, stored_items)
     cross_new = bucket_rows[cross_new]
     endpoints = _candidate_endpoints(project_id, kind, new, groups, values, np.unique(cross_old))
@@ -336,9 +324,43 @@ def _detect_chunk(project_id: int, kind: str, ids: list[int], outcome: _Outcome)
     first = np.concatenate([low, cross_new[close]]).astype(np.int64)
     second = np.concatenate([high, cross_old[close]]).astype(np.int64)
 
-    created, flagged, merged = _apply(project_id, kind, endpoints, first, second)
+    phases["verify"] = time.perf_counter() - started
+    created, flagged, merged = _apply(project_id, kind, endpoints, first, second, outcome.moved)
+    phases["apply"] = time.perf_counter() - started
     _index_write(project_id, kind, new, values, new[bucket_rows], buckets)
+    phases["write"] = time.perf_counter() - started
     outcome.add(kind, created, flagged, merged, size)
+
+
+def _stored_bucket_rows(project_id: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket, item id) of the project's stored index rows in the `wanted` buckets. PostgreSQL: one
+    index scan over the array of buckets (`= ANY`); elsewhere `IN (...)` in chunks of SQLite's variables."""
+    table = NearDuplicateBucket._meta.db_table
+    rows: list[tuple[int, int]] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT bucket, item_id FROM {table} "  # noqa: S608 (our table)
+                "WHERE project_id = %s AND bucket = ANY(%s::bigint[])",
+                [project_id, wanted.tolist()],
+            )
+            rows = cursor.fetchall()
+        else:
+            values = wanted.tolist()
+            for start in range(0, len(values), _SQLITE_LOOKUP_CHUNK):
+                chunk = values[start : start + _SQLITE_LOOKUP_CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT bucket, item_id FROM {table} "  # noqa: S608 (our table, placeholders)
+                    f"WHERE project_id = %s AND bucket IN ({marks})",
+                    [project_id, *chunk],
+                )
+                rows += cursor.fetchall()
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    found = np.array(rows, dtype=np.int64)
+    return found[:, 0], found[:, 1]
 
 
 def _candidate_endpoints(project_id, kind, new, groups, values, candidate_ids) -> _Endpoints:
@@ -384,7 +406,7 @@ def _similarity(kind: str, values: np.ndarray) -> float:
 
 
 def _apply(
-    project_id: int, kind: str, endpoints: _Endpoints, first: np.ndarray, second: np.ndarray
+    project_id: int, kind: str, endpoints: _Endpoints, first: np.ndarray, second: np.ndarray, moved: dict
 ) -> tuple[int, int, list[int]]:
     """Union-find over the verified pairs, where an item in an open group stands for its group and
     members of resolved groups link nothing. Returns (new groups, newly flagged items, merged groups).
@@ -459,6 +481,11 @@ def _apply(
                     near_duplicate_group_id=group.id
                 )
                 merged += merge
+                for group_id in merge:
+                    moved[group_id] = group.id
+                for source, destination in list(moved.items()):
+                    if destination in merge:
+                        moved[source] = group.id
         NearDuplicateGroup.objects.bulk_update(grown, ["similarity"])
         if merged:
             NearDuplicateGroup.objects.filter(project_id=project_id, pk__in=merged).delete()

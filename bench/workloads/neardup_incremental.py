@@ -60,6 +60,7 @@ def main(conf: dict) -> dict:
     started = time.perf_counter()
     services.near_duplicates_detect(project_id=project.id)
     build_seconds = time.perf_counter() - started
+    build_phases = services._last_run_stats["phases"]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE annotation_nearduplicatesignature")
         cursor.execute("ANALYZE annotation_nearduplicatebucket")
@@ -78,6 +79,7 @@ def main(conf: dict) -> dict:
                 "indexed": services._last_run_stats["indexed"],
                 "groups": created,
                 "items_before": first,
+                "phases": services._last_run_stats["phases"],
             }
         )
 
@@ -91,6 +93,7 @@ def main(conf: dict) -> dict:
         "size": size,
         "items": total,
         "build_seconds": build_seconds,
+        "build_phases": build_phases,
         "curve": curve,
         "rescan_seconds": rescan_seconds,
         "flagged": Item.objects.filter(project=project, near_duplicate_group__isnull=False).count(),

@@ -104,7 +104,7 @@ def merged_groups(project) -> list[int]:
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_detection_after_each_import_equals_one_detection_over_everything(people, seed):
+def test_detection_after_each_import_equals_one_detection_over_everything(people, seed, monkeypatch):
     texts, hashes = planted_texts(seed), planted_hashes(seed)
     incremental = people.project
     for batch in range(8):
@@ -120,9 +120,18 @@ def test_detection_after_each_import_equals_one_detection_over_everything(people
     assert merged_groups(incremental)  # some later import linked two earlier groups
     assert NearDuplicateGroup.objects.filter(project=incremental).count() == len(expected)  # merged rows gone
 
-    # The maintenance rescan of the incremental project finds the same groups again.
+    # The maintenance rescan of the incremental project finds the same groups again, and so does
+    # a build in small chunks (each chunk is an import against the ones before; merged groups).
     near_duplicates_detect(project_id=incremental.id, full=True)
     assert partition(incremental) == expected
+    monkeypatch.setattr(services, "DETECT_CHUNK", 37)
+    near_duplicates_detect(project_id=whole.id, full=True)
+    assert partition(whole) == expected
+    chunked = ProjectFactory(organisation=people.organisation, name="In chunks")
+    add(chunked, texts, hashes)
+    near_duplicates_detect(project_id=chunked.id)
+    assert partition(chunked) == expected
+    assert merged_groups(chunked)
 
 
 def test_each_run_processes_only_the_new_items(people, django_assert_max_num_queries):
