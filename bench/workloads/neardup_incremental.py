@@ -24,16 +24,16 @@ def _load(connection, project_id: int, texts: list[str], first_line: int) -> Non
 
     columns = "project_id, data, meta, content_hash, checksum, source, source_ref, licence, consent, "
     columns += "synthetic, generator, split, search_text, predictions, created_at"
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY annotation_item ({columns}) FROM STDIN") as copy:
-            for line_number, text in enumerate(texts, start=first_line):
-                digest = item_digest({"text": text})
-                unique = hashlib.sha256(f"{line_number}:{digest.content_hash}".encode()).hexdigest()
-                copy.write_row(
-                    (project_id, digest.data_json, "{}", unique, digest.checksum, "upload",
-                     f"bench:{line_number}", "", "unknown", False, "", "", digest.search_text, "[]",
-                     "2026-01-01T00:00:00Z")
-                )  # fmt: skip
+    statement = f"COPY annotation_item ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for line_number, text in enumerate(texts, start=first_line):
+            digest = item_digest({"text": text})
+            unique = hashlib.sha256(f"{line_number}:{digest.content_hash}".encode()).hexdigest()
+            copy.write_row(
+                (project_id, digest.data_json, "{}", unique, digest.checksum, "upload",
+                 f"bench:{line_number}", "", "unknown", False, "", "", digest.search_text, "[]",
+                 "2026-01-01T00:00:00Z")
+            )  # fmt: skip
 
 
 def main(conf: dict) -> dict:

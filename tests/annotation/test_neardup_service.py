@@ -161,12 +161,12 @@ def test_audits_and_announces_after_commit(people, monkeypatch, django_capture_o
             "projects.project",
             str(people.project.id),
             {
-                    "groups": 2,
-                    "items": 4,
-                    "merged_groups": [],
-                    "text": {"groups": 1, "items": 2, "merged": 0, "indexed": 2},
-                    "image": {"groups": 1, "items": 2, "merged": 0, "indexed": 2},
-                },
+                "groups": 2,
+                "items": 4,
+                "merged_groups": [],
+                "text": {"groups": 1, "items": 2, "merged": 0, "indexed": 2},
+                "image": {"groups": 1, "items": 2, "merged": 0, "indexed": 2},
+            },
         )
     ]
 
