@@ -11,7 +11,7 @@ from .items import (
     NearDuplicateGroup,
     SplitOperation,
 )
-from .neardup import NearDuplicateBucket, NearDuplicateSignature, NearDuplicateState
+from .neardup import NearDuplicateBucket, NearDuplicateIndexed, NearDuplicateState
 from .workflow import Annotation, AnnotationRevision, Assignment, Prediction, ReviewDecision, ReviewLease
 
 __all__ = [
@@ -26,7 +26,7 @@ __all__ = [
     "MetadataField",
     "NearDuplicateBucket",
     "NearDuplicateGroup",
-    "NearDuplicateSignature",
+    "NearDuplicateIndexed",
     "NearDuplicateState",
     "Prediction",
     "ReviewDecision",

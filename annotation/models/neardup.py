@@ -1,4 +1,4 @@
-"""The near-duplicate index: each compared item's signature and its LSH bucket keys (annotation/neardup/).
+"""The near-duplicate index: which items detection has seen, and their LSH buckets (annotation/neardup/).
 
 Detection indexes an item once; later runs look new items up here instead of rescanning the project
 (docs/NEAR_DUPLICATES.md). Both tables are keyed by item with on_delete=CASCADE, so deleting an item
@@ -9,26 +9,29 @@ annotation.neardup.services.near_duplicate_index_forget first.
 from django.db import models
 
 
-class NearDuplicateSignature(models.Model):
-    """An indexed item: its MinHash signature (text, NUM_PERM little-endian uint32) or its 64-bit
-    dHash (image, 8 bytes little-endian). An item of the project without a row is "new"."""
+class NearDuplicateIndexed(models.Model):
+    """An item detection has seen: an item of the project without a row is "new". `kind` says how it
+    was compared: text or image (its buckets are in NearDuplicateBucket), or "" (not compared: media
+    other than text or images, or excluded when it was seen). Narrow on purpose: finding the new
+    items is an anti-join of the project's items with this table on every run. Signatures are not
+    stored: a candidate's MinHash is computed again from its text (deterministic, ~50 us a text)."""
 
     class Kind(models.TextChoices):
         TEXT = "text", "Text"
         IMAGE = "image", "Image"
+        NONE = "", "Not compared"
 
     item = models.OneToOneField("Item", on_delete=models.CASCADE, primary_key=True, related_name="+")
     project = models.ForeignKey(
         "projects.Project", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    signature = models.BinaryField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["project", "item"], name="neardup_signature_project")]
+        indexes = [models.Index(fields=["project", "item"], name="neardup_indexed_project")]
 
     def __str__(self) -> str:
-        return f"near-duplicate signature of item {self.item_id}"
+        return f"near-duplicate index entry of item {self.item_id}"
 
 
 class NearDuplicateBucket(models.Model):

@@ -8,7 +8,6 @@ writes set-based (COPY + one UPDATE on PostgreSQL). The rules are in docs/NEAR_D
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-from itertools import islice
 
 import numpy as np
 from django.conf import settings
@@ -27,7 +26,7 @@ from projects.models import Project
 from projects.services import project_ensure_active
 
 from ..imports.normalise import search_text
-from ..models import Item, NearDuplicateBucket, NearDuplicateGroup, NearDuplicateSignature, NearDuplicateState
+from ..models import Item, NearDuplicateBucket, NearDuplicateGroup, NearDuplicateIndexed, NearDuplicateState
 from . import algorithm, images, index
 
 DETECT_TASK = task_names.NEAR_DUPLICATES_DETECT
@@ -158,7 +157,7 @@ def near_duplicates_detect(*, project_id: int, full: bool = False) -> int:
     data) by MinHash/LSH at ANNOTATION_NEAR_DUPLICATE_TEXT_THRESHOLD (0.8), images (items with an
     image hash) by dHash distance up to ANNOTATION_NEAR_DUPLICATE_IMAGE_DISTANCE (6 bits).
 
-    Incremental: only items not yet in the index (no NearDuplicateSignature row) are processed.
+    Incremental: only items not yet in the index (no NearDuplicateIndexed row) are processed.
     Their LSH buckets are looked up in NearDuplicateBucket, candidates verified with the stored
     signatures, then merged with union-find semantics over open groups: linked items without a
     group and the open groups they link become one group (the oldest open group, others merged
@@ -182,9 +181,19 @@ def near_duplicates_detect(*, project_id: int, full: bool = False) -> int:
         near_duplicate_index_clear(project_id=project_id)
     outcome = _Outcome()
     for kind in (Kind.TEXT, Kind.IMAGE):
-        rows = _new_rows(project_id, kind)
-        while chunk := list(islice(rows, DETECT_CHUNK)):
-            _detect_chunk(project_id, kind, chunk, outcome)
+        outcome.per_kind[kind.value] = {"groups": 0, "items": 0, "merged": 0, "indexed": 0}
+    started = time.perf_counter()
+    new_ids = _new_item_ids(project_id)
+    outcome.phases["new"] = time.perf_counter() - started
+    for start in range(0, len(new_ids), DETECT_CHUNK):
+        chunk = new_ids[start : start + DETECT_CHUNK]
+        texts, hashes, others = _new_rows(project_id, chunk[0], chunk[-1])
+        if texts:
+            _detect_chunk(project_id, Kind.TEXT, texts, outcome)
+        if hashes:
+            _detect_chunk(project_id, Kind.IMAGE, hashes, outcome)
+        empty = np.zeros(0, dtype=np.int64)
+        _index_write(project_id, "", np.array(others, dtype=np.int64), empty, empty.reshape(0, 1))
     if outcome.flagged or outcome.merged:
         audit_record(
             actor=None,
@@ -215,7 +224,7 @@ _last_run_stats: dict = {}  # what the last run in this process indexed (the ben
 def near_duplicate_index_clear(*, project_id: int) -> None:
     """Forget the project's near-duplicate index (the next detection rebuilds it in full)."""
     NearDuplicateBucket.objects.filter(project_id=project_id).delete()
-    NearDuplicateSignature.objects.filter(project_id=project_id).delete()
+    NearDuplicateIndexed.objects.filter(project_id=project_id).delete()
 
 
 def near_duplicate_index_forget(*, item_ids) -> None:
@@ -225,7 +234,7 @@ def near_duplicate_index_forget(*, item_ids) -> None:
     for start in range(0, len(ids), ID_CHUNK):
         chunk = ids[start : start + ID_CHUNK]
         NearDuplicateBucket.objects.filter(item_id__in=chunk).delete()
-        NearDuplicateSignature.objects.filter(item_id__in=chunk).delete()
+        NearDuplicateIndexed.objects.filter(item_id__in=chunk).delete()
 
 
 def _text_items(project_id: int):
@@ -238,17 +247,40 @@ def _image_items(project_id: int):
     return Item.objects.filter(project_id=project_id, excluded=False, image_hash__isnull=False).order_by()
 
 
-def _new_rows(project_id: int, kind: str):
-    """(id, search text or image hash, group id or None) of the kind's comparable items that are
-    not in the index yet, ascending by id: one anti-join, streamed (a server-side cursor on
-    PostgreSQL; read at once elsewhere, so that the run's own index writes cannot disturb it)."""
-    items = _text_items(project_id) if kind == Kind.TEXT else _image_items(project_id)
-    indexed = NearDuplicateSignature.objects.filter(item_id=OuterRef("pk"))
-    value = "search_text" if kind == Kind.TEXT else "image_hash"
-    rows = items.filter(~Exists(indexed)).order_by("id").values_list("id", value, "near_duplicate_group_id")
-    if connection.vendor == "postgresql":
-        return rows.iterator(chunk_size=DETECT_CHUNK)
-    return iter(list(rows))
+def _new_item_ids(project_id: int) -> list[int]:
+    """Ids (ascending) of the project's items that detection has not seen: an anti-join of the
+    (project, id) index of items with the narrow NearDuplicateIndexed table."""
+    seen = NearDuplicateIndexed.objects.filter(item_id=OuterRef("pk"))
+    return list(
+        Item.objects.filter(project_id=project_id)
+        .filter(~Exists(seen))
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def _new_rows(project_id: int, first: int, last: int) -> tuple[list, list, list]:
+    """The unseen items with ids first..last, as (text rows, image rows, ids of the others). A text
+    or image row is (id, search text or image hash, group id or None); the others (excluded items,
+    media other than text and images) are marked seen without being compared."""
+    seen = NearDuplicateIndexed.objects.filter(item_id=OuterRef("pk"))
+    rows = (
+        Item.objects.filter(project_id=project_id, id__gte=first, id__lte=last)
+        .filter(~Exists(seen))
+        .order_by("id")
+        .values_list("id", "search_text", "image_hash", "media_type", "excluded", "near_duplicate_group_id")
+    )
+    texts, hashes, others = [], [], []
+    for item_id, text, image_hash, media_type, excluded, group in rows:
+        if excluded:
+            others.append(item_id)
+        elif image_hash is not None:
+            hashes.append((item_id, image_hash, group))
+        elif media_type in TEXT_MEDIA_TYPES:
+            texts.append((item_id, text, group))
+        else:
+            others.append(item_id)
+    return texts, hashes, others
 
 
 def _data_text(data) -> str:
@@ -327,7 +359,7 @@ def _detect_chunk(project_id: int, kind: str, chunk: list[tuple], outcome: _Outc
     phases["verify"] = time.perf_counter() - started
     created, flagged, merged = _apply(project_id, kind, endpoints, first, second, outcome.moved)
     phases["apply"] = time.perf_counter() - started
-    _index_write(project_id, kind, new, values, new[bucket_rows], buckets)
+    _index_write(project_id, kind, new, new[bucket_rows], buckets)
     phases["write"] = time.perf_counter() - started
     outcome.add(kind, created, flagged, merged, size)
 
@@ -365,29 +397,23 @@ def _stored_bucket_rows(project_id: int, wanted: np.ndarray) -> tuple[np.ndarray
 
 def _candidate_endpoints(project_id, kind, new, groups, values, candidate_ids) -> _Endpoints:
     """The chunk's new items followed by the stored candidates that are still comparable
-    (not excluded, still in the project), with their group and stored signature or hash."""
+    (not excluded, still in the project), with their group and their signature (computed again
+    from the text: the same as when it was indexed) or hash."""
     ids = candidate_ids.tolist()
     items = _text_items(project_id) if kind == Kind.TEXT else _image_items(project_id)
+    value = "search_text" if kind == Kind.TEXT else "image_hash"
     state = {
-        item_id: (group or 0, image_hash)
+        item_id: (group or 0, found)
         for start in range(0, len(ids), ID_CHUNK)
-        for item_id, group, image_hash in items.filter(id__in=ids[start : start + ID_CHUNK]).values_list(
-            "id", "near_duplicate_group_id", "image_hash"
+        for item_id, group, found in items.filter(id__in=ids[start : start + ID_CHUNK]).values_list(
+            "id", "near_duplicate_group_id", value
         )
     }
     kept = sorted(state)
     old_groups = np.array([state[item_id][0] for item_id in kept], dtype=np.int64)
     if kind == Kind.TEXT:
-        signatures = {
-            item_id: bytes(signature)
-            for start in range(0, len(kept), ID_CHUNK)
-            for item_id, signature in NearDuplicateSignature.objects.filter(
-                item_id__in=kept[start : start + ID_CHUNK]
-            ).values_list("item_id", "signature")
-        }
-        old_values = np.array(
-            [np.frombuffer(signatures[item_id], dtype="<u4") for item_id in kept], dtype=np.uint32
-        ).reshape(len(kept), values.shape[1])
+        texts = _texts(project_id, [(item_id, state[item_id][1], None) for item_id in kept])
+        old_values = algorithm.minhash_signatures(texts).reshape(len(kept), values.shape[1])
     else:
         old_values = np.array([state[item_id][1] for item_id in kept], dtype=np.int64)
     return _Endpoints(
@@ -504,30 +530,23 @@ def _index_write(
     project_id: int,
     kind: str,
     item_ids: np.ndarray,
-    values: np.ndarray,
     bucket_item_ids: np.ndarray,
     buckets: np.ndarray,
 ) -> None:
-    """Store the new items' signatures and buckets (COPY on PostgreSQL, bulk_create elsewhere)."""
-    if kind == Kind.TEXT:
-        blobs = [row.astype("<u4").tobytes() for row in values]
-    else:
-        blobs = [np.int64(value).astype("<i8").tobytes() for value in values]
-    flat_items = (
-        np.repeat(bucket_item_ids.astype(np.int64), buckets.shape[1])
-        if buckets.size
-        else np.zeros(0, np.int64)
-    )
+    """Mark `item_ids` seen (as `kind`) and store the buckets (COPY on PostgreSQL, bulk_create
+    elsewhere)."""
     flat_buckets = buckets.ravel().astype(np.int64)
+    flat_items = (
+        np.repeat(bucket_item_ids.astype(np.int64), buckets.shape[1]) if buckets.size else flat_buckets
+    )
     if connection.vendor == "postgresql":
-        signature_table = NearDuplicateSignature._meta.db_table
+        seen_table = NearDuplicateIndexed._meta.db_table
         bucket_table = NearDuplicateBucket._meta.db_table
         with connection.cursor() as cursor:
-            with cursor.copy(
-                f"COPY {signature_table} (item_id, project_id, kind, signature) FROM STDIN"
-            ) as copy:
-                for item_id, blob in zip(item_ids.tolist(), blobs, strict=True):
-                    copy.write_row((item_id, project_id, kind, blob))
+            if item_ids.size:
+                with cursor.copy(f"COPY {seen_table} (item_id, project_id, kind) FROM STDIN") as copy:
+                    for item_id in item_ids.tolist():
+                        copy.write_row((item_id, project_id, kind))
             if flat_buckets.size:
                 with cursor.copy(
                     f"COPY {bucket_table} (project_id, bucket, item_id) FROM STDIN (FORMAT BINARY)"
@@ -538,10 +557,10 @@ def _index_write(
                         )
                     )
         return
-    NearDuplicateSignature.objects.bulk_create(
+    NearDuplicateIndexed.objects.bulk_create(
         [
-            NearDuplicateSignature(item_id=item_id, project_id=project_id, kind=kind, signature=blob)
-            for item_id, blob in zip(item_ids.tolist(), blobs, strict=True)
+            NearDuplicateIndexed(item_id=item_id, project_id=project_id, kind=kind)
+            for item_id in item_ids.tolist()
         ],
         batch_size=500,
     )

@@ -84,7 +84,8 @@ def main(conf: dict) -> dict:
         )
 
     started = time.perf_counter()
-    services.near_duplicates_detect(project_id=project.id, full=True)
+    if conf.get("rescan", True):
+        services.near_duplicates_detect(project_id=project.id, full=True)
     rescan_seconds = time.perf_counter() - started
     total = Item.objects.filter(project=project).count()
     return {

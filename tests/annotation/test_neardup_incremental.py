@@ -13,7 +13,7 @@ from annotation.models import (
     Item,
     NearDuplicateBucket,
     NearDuplicateGroup,
-    NearDuplicateSignature,
+    NearDuplicateIndexed,
     NearDuplicateState,
 )
 from annotation.neardup import services
@@ -137,7 +137,7 @@ def test_detection_after_each_import_equals_one_detection_over_everything(people
 def test_each_run_processes_only_the_new_items(people, django_assert_max_num_queries):
     add(people.project, planted_texts(3), planted_hashes(3))
     near_duplicates_detect(project_id=people.project.id)
-    indexed = NearDuplicateSignature.objects.filter(project=people.project).count()
+    indexed = NearDuplicateIndexed.objects.filter(project=people.project).count()
     assert indexed == Item.objects.filter(project=people.project).count()
     assert services._last_run_stats["indexed"] == indexed
 
@@ -212,11 +212,11 @@ def test_the_first_run_on_a_project_without_an_index_builds_it_in_full(people):
     before = partition(people.project)
     # A project detected before the index existed: groups but no index rows.
     NearDuplicateBucket.objects.all().delete()
-    NearDuplicateSignature.objects.all().delete()
+    NearDuplicateIndexed.objects.all().delete()
 
     assert near_duplicates_detect(project_id=people.project.id) == 0
     assert partition(people.project) == before
-    assert NearDuplicateSignature.objects.filter(project=people.project).count() == len(texts)
+    assert NearDuplicateIndexed.objects.filter(project=people.project).count() == len(texts)
 
 
 def test_deleting_an_item_deletes_its_index_entries_and_forget_removes_them(people):
@@ -226,12 +226,12 @@ def test_deleting_an_item_deletes_its_index_entries_and_forget_removes_them(peop
 
     first.delete()
     assert not NearDuplicateBucket.objects.filter(item_id=first.id).exists()
-    assert not NearDuplicateSignature.objects.filter(item_id=first.id).exists()
+    assert not NearDuplicateIndexed.objects.filter(item_id=first.id).exists()
 
     near_duplicate_index_forget(item_ids=[second.id])
     assert not NearDuplicateBucket.objects.filter(item_id=second.id).exists()
-    assert not NearDuplicateSignature.objects.filter(item_id=second.id).exists()
-    assert NearDuplicateSignature.objects.filter(item_id=third.id).exists()
+    assert not NearDuplicateIndexed.objects.filter(item_id=second.id).exists()
+    assert NearDuplicateIndexed.objects.filter(item_id=third.id).exists()
 
 
 def test_imports_in_quick_succession_queue_one_run(people, django_capture_on_commit_callbacks):
@@ -277,4 +277,4 @@ def test_a_full_rescan_is_queued_with_its_flag_and_the_command_runs_it(people, c
 
     call_command("neardup_rescan", str(people.project.id))
     assert f"project {people.project.id}: 1 new groups" in capsys.readouterr().out
-    assert NearDuplicateSignature.objects.filter(project=people.project).count() == 3
+    assert NearDuplicateIndexed.objects.filter(project=people.project).count() == 3

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from annotation.models import Item, NearDuplicateGroup, NearDuplicateSignature
+from annotation.models import Item, NearDuplicateGroup, NearDuplicateIndexed
 from projects import services
 from tests.factories import label_schema
 
@@ -78,7 +78,7 @@ def test_manager_reviews_near_duplicates_after_two_imports(page_for, people, tmp
 
     page.goto(f"/projects/{project.id}/data/")
     _import(page, files[1])
-    assert NearDuplicateSignature.objects.filter(project=project).count() == len(FIRST) + len(SECOND)
+    assert NearDuplicateIndexed.objects.filter(project=project).count() == len(FIRST) + len(SECOND)
 
     page.get_by_role("link", name="Review near duplicates").click()
     expect(page.get_by_role("heading", name="Near duplicates")).to_be_visible()
