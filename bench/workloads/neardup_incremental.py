@@ -62,7 +62,7 @@ def main(conf: dict) -> dict:
     build_seconds = time.perf_counter() - started
     build_phases = services._last_run_stats["phases"]
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE annotation_nearduplicatesignature")
+        cursor.execute("ANALYZE annotation_nearduplicateindexed")
         cursor.execute("ANALYZE annotation_nearduplicatebucket")
 
     curve = []
