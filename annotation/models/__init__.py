@@ -11,6 +11,7 @@ from .items import (
     NearDuplicateGroup,
     SplitOperation,
 )
+from .neardup import NearDuplicateBucket, NearDuplicateIndexed, NearDuplicateState
 from .pii import PiiFinding
 from .workflow import Annotation, AnnotationRevision, Assignment, Prediction, ReviewDecision, ReviewLease
 
@@ -24,7 +25,10 @@ __all__ = [
     "Item",
     "ItemBulkAction",
     "MetadataField",
+    "NearDuplicateBucket",
     "NearDuplicateGroup",
+    "NearDuplicateIndexed",
+    "NearDuplicateState",
     "PiiFinding",
     "Prediction",
     "ReviewDecision",

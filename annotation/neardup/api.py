@@ -93,6 +93,15 @@ class NearDuplicateResolveInputSerializer(StrictInputSerializer):
     )
 
 
+class NearDuplicateDetectInputSerializer(serializers.Serializer):
+    full = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Rebuild the project's near-duplicate index from all its items (a maintenance "
+        "rescan) instead of indexing only the items added since the last run.",
+    )
+
+
 class NearDuplicateDetectOutputSerializer(serializers.Serializer):
     status = serializers.CharField(help_text='"queued": detection runs in the background.')
 
@@ -151,11 +160,15 @@ class NearDuplicateGroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
 
     @extend_schema(
         summary="Look for near duplicates now (runs in the background)",
-        request=None,
+        request=NearDuplicateDetectInputSerializer,
         responses={202: NearDuplicateDetectOutputSerializer},
     )
     @action(detail=False, methods=["post"])
     def detect(self, request, project_pk=None):
         project = self._project(ProjectAction.IMPORT_DATA)
-        neardup_services.near_duplicates_detect_request(project=project, actor=request.user)
+        payload = NearDuplicateDetectInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        neardup_services.near_duplicates_detect_request(
+            project=project, actor=request.user, full=payload.validated_data["full"]
+        )
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)

@@ -5,12 +5,14 @@ database (values_list iterators, never whole rows), decides which items join whi
 writes set-based (COPY + one UPDATE on PostgreSQL). The rules are in docs/NEAR_DUPLICATES.md.
 """
 
-from dataclasses import dataclass
-from itertools import islice
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from annotation import events
@@ -24,15 +26,15 @@ from projects.models import Project
 from projects.services import project_ensure_active
 
 from ..imports.normalise import search_text
-from ..models import Item, NearDuplicateGroup
-from . import algorithm, images
+from ..models import Item, NearDuplicateBucket, NearDuplicateGroup, NearDuplicateIndexed, NearDuplicateState
+from . import algorithm, images, index
 
 DETECT_TASK = task_names.NEAR_DUPLICATES_DETECT
 TEXT_MEDIA_TYPES = ("", "text")  # media items (images, audio, video) are not compared by their text
-READ_CHUNK = 20_000  # rows per fetch from the server-side cursor, and texts per MinHash batch
 ID_CHUNK = 5_000  # ids per `id IN (...)` when the candidates' texts are read again
 _LOCK_NAMESPACE = 0x4E44  # pg_advisory_xact_lock(namespace, project id): one detection per project
 _TEMP_TABLE = "tessera_near_duplicate_assignment"
+PENDING_STALE = timedelta(minutes=10)  # a pending job older than this was lost
 Kind = NearDuplicateGroup.Kind
 Resolution = NearDuplicateGroup.Resolution
 
@@ -48,15 +50,60 @@ def _image_distance() -> int:
 # --- Scheduling ---------------------------------------------------------------------------------------
 
 
-def near_duplicates_detect_schedule(*, project_id: int) -> None:
-    """Queue detection for `project_id` through the outbox: sent after the caller's transaction
-    commits, retried until sent. Imports call this when they created items."""
+def near_duplicates_detect_schedule(*, project_id: int, full: bool = False) -> bool:
+    """Queue detection for `project_id` through the outbox (sent after the caller's transaction
+    commits, retried until sent); imports call this when they created items. Returns whether a job
+    was enqueued.
+
+    Coalesced: while a job is queued and has not started (NearDuplicateState.pending), later calls
+    enqueue nothing: that job indexes every item not yet indexed when it starts, so a burst of
+    imports costs one run. The claim is tried in the caller's transaction (durable with the
+    change) and, when a job was pending, once more after commit: a job that started in between
+    read the items before this commit, so a new job is enqueued then. A pending flag older than
+    PENDING_STALE (a lost message) counts as clear. `full` (the rescan) is never coalesced.
+    """
+    if full:
+        outbox_enqueue(task_name=DETECT_TASK, kwargs={"project_id": project_id, "full": True})
+        return True
+    if _claim(project_id):
+        return True
+    transaction.on_commit(lambda: _claim_after_commit(project_id))
+    return False
+
+
+def _claim(project_id: int) -> bool:
+    """Set `pending` if it is clear and enqueue the job (in the current transaction)."""
+    now = timezone.now()
+    state = NearDuplicateState.objects.filter(project_id=project_id)
+    free = Q(pending=False) | Q(requested_at__lt=now - PENDING_STALE) | Q(requested_at__isnull=True)
+    if not state.filter(free).update(pending=True, requested_at=now):
+        if state.exists():
+            return False
+        try:
+            with transaction.atomic():  # a savepoint: a racing creator must not break our transaction
+                NearDuplicateState.objects.create(project_id=project_id, pending=True, requested_at=now)
+        except IntegrityError:
+            return False
     outbox_enqueue(task_name=DETECT_TASK, kwargs={"project_id": project_id})
+    return True
+
+
+def _claim_after_commit(project_id: int) -> None:
+    with transaction.atomic():
+        _claim(project_id)
+
+
+def near_duplicates_detect_run(*, project_id: int, full: bool = False) -> int:
+    """The job's body: clear `pending` (committed at once, so an import committed from now on
+    enqueues a new job), then detect. Returns the number of new groups."""
+    NearDuplicateState.objects.filter(project_id=project_id).update(pending=False)
+    return near_duplicates_detect(project_id=project_id, full=full)
 
 
 @transaction.atomic
-def near_duplicates_detect_request(*, project: Project, actor) -> None:
-    """A manager asks for detection now ("Detect now", POST .../near-duplicates/detect/).
+def near_duplicates_detect_request(*, project: Project, actor, full: bool = False) -> None:
+    """A manager asks for detection now ("Detect now", POST .../near-duplicates/detect/), or for a
+    full rescan (`full`: the project's index is rebuilt from its items).
 
     Refused on an archived project (409). Audited; the work runs in the background.
     """
@@ -65,47 +112,62 @@ def near_duplicates_detect_request(*, project: Project, actor) -> None:
         actor=actor,
         organisation_id=project.organisation_id,
         project_id=project.id,
-        action="near_duplicates.detect_requested",
+        action="near_duplicates.rescan_requested" if full else "near_duplicates.detect_requested",
         target=project,
     )
-    near_duplicates_detect_schedule(project_id=project.id)
+    near_duplicates_detect_schedule(project_id=project.id, full=full)
 
 
-# --- Detection ----------------------------------------------------------------------------------------
+# --- Detection ---------------------------------------------------------------------------------------
+
+DETECT_CHUNK = 20_000  # new items indexed per step: bounded memory on a project's first (full) build
+_SQLITE_LOOKUP_CHUNK = 900  # buckets per `IN (...)` on SQLite (its variable limit)
 
 
 @dataclass
-class _Component:
-    """Items linked by verified pairs."""
+class _Outcome:
+    """What one detection run changed, per kind and in all."""
 
-    item_ids: np.ndarray  # ascending
-    groups: np.ndarray  # each item's current group id, 0 for none
-    values: np.ndarray  # each item's MinHash signature (a row) or image hash
+    created: int = 0
+    flagged: int = 0
+    merged: list[int] = field(default_factory=list)
+    indexed: int = 0
+    per_kind: dict = field(default_factory=dict)
+    phases: dict = field(default_factory=dict)  # seconds since the start of the last chunk, by step
+    moved: dict = field(default_factory=dict)  # merged group id -> the group it was merged into
 
-    def similarity(self, kind: str, rows: np.ndarray) -> float:
-        """The lowest estimated similarity among the items at `rows`."""
-        if rows.sum() < 2:
-            return 1.0
-        if kind == Kind.IMAGE:
-            return images.image_group_similarity(self.values[rows])
-        return algorithm.text_group_similarity(self.values[rows])
+    def add(self, kind: str, created: int, flagged: int, merged: list[int], indexed: int) -> None:
+        self.created += created
+        self.flagged += flagged
+        self.merged += merged
+        self.indexed += indexed
+        counts = self.per_kind.setdefault(kind, {"groups": 0, "items": 0, "merged": 0, "indexed": 0})
+        counts["groups"] += created
+        counts["items"] += flagged
+        counts["merged"] += len(merged)
+        counts["indexed"] += indexed
 
 
 @transaction.atomic
-def near_duplicates_detect(*, project_id: int) -> int:
-    """Find near-duplicate items of the project and flag them in groups; returns how many new groups.
+def near_duplicates_detect(*, project_id: int, full: bool = False) -> int:
+    """Index the project's new items and flag near-duplicates in groups; returns how many new groups.
 
     Compares the project's items that are not excluded: texts (items without an image hash and
     with no media other than text; the text is the item's search text, else the strings of its
     data) by MinHash/LSH at ANNOTATION_NEAR_DUPLICATE_TEXT_THRESHOLD (0.8), images (items with an
     image hash) by dHash distance up to ANNOTATION_NEAR_DUPLICATE_IMAGE_DISTANCE (6 bits).
 
-    Incremental and idempotent: an item already in a group never moves. Linked items not yet in
-    a group join the oldest open group they are linked to, or else (when there are two or more of
-    them) a new group; resolved groups are never changed, so an item that only resembles members
-    of resolved groups is not flagged. Running it again without new items changes nothing.
+    Incremental: only items not yet in the index (no NearDuplicateIndexed row) are processed.
+    Their LSH buckets are looked up in NearDuplicateBucket, candidates verified with the stored
+    signatures, then merged with union-find semantics over open groups: linked items without a
+    group and the open groups they link become one group (the oldest open group, others merged
+    into it and deleted; or a new group of two or more items). Members of resolved groups link
+    nothing: a resolved group never changes, and an item that only resembles its members is not
+    flagged. A project without index rows (first run) is built in full, DETECT_CHUNK items at a
+    time; `full=True` clears the project's index first (the maintenance rescan). Running it again
+    without new items changes nothing.
 
-    One detection per project at a time (an advisory lock on PostgreSQL). Nothing is deleted.
+    One detection per project at a time (an advisory lock on PostgreSQL). Items are never deleted.
     Audits and announces "near_duplicates.detected" after commit when something was flagged.
     An archived project, or one that no longer exists, is skipped.
     """
@@ -115,31 +177,64 @@ def near_duplicates_detect(*, project_id: int) -> int:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, project_id])
-    created = flagged = 0
-    per_kind = {}
-    for kind, components in (
-        (Kind.TEXT, _text_components(project_id)),
-        (Kind.IMAGE, _image_components(project_id)),
-    ):
-        new_groups, new_members = _apply(project_id, kind, components)
-        created += new_groups
-        flagged += new_members
-        per_kind[kind.value] = {"groups": new_groups, "items": new_members}
-    if flagged:
+    if full:
+        near_duplicate_index_clear(project_id=project_id)
+    outcome = _Outcome()
+    for kind in (Kind.TEXT, Kind.IMAGE):
+        outcome.per_kind[kind.value] = {"groups": 0, "items": 0, "merged": 0, "indexed": 0}
+    started = time.perf_counter()
+    new_ids = _new_item_ids(project_id)
+    outcome.phases["new"] = time.perf_counter() - started
+    for start in range(0, len(new_ids), DETECT_CHUNK):
+        chunk = new_ids[start : start + DETECT_CHUNK]
+        texts, hashes, others = _new_rows(project_id, chunk[0], chunk[-1])
+        if texts:
+            _detect_chunk(project_id, Kind.TEXT, texts, outcome)
+        if hashes:
+            _detect_chunk(project_id, Kind.IMAGE, hashes, outcome)
+        empty = np.zeros(0, dtype=np.int64)
+        _index_write(project_id, "", np.array(others, dtype=np.int64), empty, empty.reshape(0, 1))
+    if outcome.flagged or outcome.merged:
         audit_record(
             actor=None,
             organisation_id=project.organisation_id,
             project_id=project.id,
             action="near_duplicates.detected",
             target=project,
-            changes={"groups": created, "items": flagged, **per_kind},
+            changes={
+                "groups": outcome.created,
+                "items": outcome.flagged,
+                "merged_groups": outcome.merged,
+                **outcome.per_kind,
+            },
         )
         broadcast_on_commit(
             project_group(project.id),
             events.NEAR_DUPLICATES_DETECTED,
-            {"project_id": project.id, "groups": created, "items": flagged},
+            {"project_id": project.id, "groups": outcome.created, "items": outcome.flagged},
         )
-    return created
+    _last_run_stats.clear()
+    _last_run_stats.update(indexed=outcome.indexed, per_kind=outcome.per_kind, phases=outcome.phases)
+    return outcome.created
+
+
+_last_run_stats: dict = {}  # what the last run in this process indexed (the bench reads it)
+
+
+def near_duplicate_index_clear(*, project_id: int) -> None:
+    """Forget the project's near-duplicate index (the next detection rebuilds it in full)."""
+    NearDuplicateBucket.objects.filter(project_id=project_id).delete()
+    NearDuplicateIndexed.objects.filter(project_id=project_id).delete()
+
+
+def near_duplicate_index_forget(*, item_ids) -> None:
+    """Remove the index entries of `item_ids`. Deleting items through the ORM does this by cascade;
+    code that deletes items with raw SQL (or erases them) calls this first."""
+    ids = [int(item_id) for item_id in item_ids]
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = ids[start : start + ID_CHUNK]
+        NearDuplicateBucket.objects.filter(item_id__in=chunk).delete()
+        NearDuplicateIndexed.objects.filter(item_id__in=chunk).delete()
 
 
 def _text_items(project_id: int):
@@ -148,187 +243,334 @@ def _text_items(project_id: int):
     ).order_by()
 
 
+def _image_items(project_id: int):
+    return Item.objects.filter(project_id=project_id, excluded=False, image_hash__isnull=False).order_by()
+
+
+def _new_item_ids(project_id: int) -> list[int]:
+    """Ids (ascending) of the project's items that detection has not seen: an anti-join of the
+    (project, id) index of items with the narrow NearDuplicateIndexed table."""
+    seen = NearDuplicateIndexed.objects.filter(item_id=OuterRef("pk"))
+    return list(
+        Item.objects.filter(project_id=project_id)
+        .filter(~Exists(seen))
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def _new_rows(project_id: int, first: int, last: int) -> tuple[list, list, list]:
+    """The unseen items with ids first..last, as (text rows, image rows, ids of the others). A text
+    or image row is (id, search text or image hash, group id or None); the others (excluded items,
+    media other than text and images) are marked seen without being compared."""
+    seen = NearDuplicateIndexed.objects.filter(item_id=OuterRef("pk"))
+    rows = (
+        Item.objects.filter(project_id=project_id, id__gte=first, id__lte=last)
+        .filter(~Exists(seen))
+        .order_by("id")
+        .values_list("id", "search_text", "image_hash", "media_type", "excluded", "near_duplicate_group_id")
+    )
+    texts, hashes, others = [], [], []
+    for item_id, text, image_hash, media_type, excluded, group in rows:
+        if excluded:
+            others.append(item_id)
+        elif image_hash is not None:
+            hashes.append((item_id, image_hash, group))
+        elif media_type in TEXT_MEDIA_TYPES:
+            texts.append((item_id, text, group))
+        else:
+            others.append(item_id)
+    return texts, hashes, others
+
+
 def _data_text(data) -> str:
     return search_text(data) if isinstance(data, dict) else search_text({"value": data})
 
 
-def _text_rows(project_id: int, ids: list[int] | None = None):
-    """(id, text, group id or None) of the text items (only `ids`, when given), streamed.
+def _texts(project_id: int, rows: list[tuple]) -> list[str]:
+    """The text of each row: its search text, else (an item created without one, through the API)
+    made from its data, which is read only for those items."""
+    missing = [item_id for item_id, text, _ in rows if not text]
+    made = {}
+    for start in range(0, len(missing), ID_CHUNK):
+        for item_id, data in Item.objects.filter(id__in=missing[start : start + ID_CHUNK]).values_list(
+            "id", "data"
+        ):
+            made[item_id] = _data_text(data)
+    return [text or made.get(item_id, "") for item_id, text, _ in rows]
 
-    Items imported through a file have a search text; for the others it is made from their data,
-    which is read only for them.
-    """
-    items = _text_items(project_id)
-    if ids is None:
-        yield from (
-            items.exclude(search_text="")
-            .values_list("id", "search_text", "near_duplicate_group_id")
-            .iterator(chunk_size=READ_CHUNK)
+
+@dataclass
+class _Endpoints:
+    """The items a chunk's pairs touch: the chunk's new items first, then the stored candidates."""
+
+    ids: np.ndarray
+    groups: np.ndarray  # group id, 0 for none
+    values: np.ndarray  # MinHash signatures (rows) or image hashes
+
+
+def _detect_chunk(project_id: int, kind: str, chunk: list[tuple], outcome: _Outcome) -> None:
+    """Index the new items of `chunk` (rows of _new_rows) and apply what they link (see
+    near_duplicates_detect)."""
+    started = time.perf_counter()
+    phases = outcome.phases
+    new_ids = [row[0] for row in chunk]
+    # A merge earlier in this run may have moved a new item's group (a first build over old groups).
+    groups = [outcome.moved.get(row[2], row[2]) for row in chunk]
+    if kind == Kind.TEXT:
+        threshold = _text_threshold()
+        bands, rows = algorithm.lsh_params(threshold, algorithm.NUM_PERM)
+        values = algorithm.minhash_signatures(_texts(project_id, chunk))
+        nonempty = np.flatnonzero(~(values == algorithm.EMPTY).all(axis=1))
+        bucket_rows = nonempty
+        buckets = index.text_buckets(values[nonempty], bands=bands, rows=rows)
+        low, high, _ = algorithm.text_pairs(values, threshold=threshold, bands=bands, rows=rows)
+    else:
+        distance = _image_distance()
+        values = np.array([row[1] for row in chunk], dtype=np.int64)
+        bucket_rows = np.arange(len(values))
+        buckets = index.image_buckets(values, max_distance=distance)
+        low, high, _ = images.hamming_pairs(values, max_distance=distance)
+    new = np.array(new_ids, dtype=np.int64)
+    size = new.size
+
+    # Stored items sharing a bucket with a new item (looked up before the new buckets are written).
+    phases["read"] = time.perf_counter() - started
+    stored_buckets, stored_items = _stored_bucket_rows(project_id, np.unique(buckets))
+    phases["lookup"] = time.perf_counter() - started
+    cross_new, cross_old = index.cross_pairs(buckets, stored_buckets, stored_items)
+    cross_new = bucket_rows[cross_new]
+    endpoints = _candidate_endpoints(project_id, kind, new, groups, values, np.unique(cross_old))
+    position = np.searchsorted(endpoints.ids[size:], cross_old)
+    known = position < endpoints.ids.size - size
+    known[known] = endpoints.ids[size:][position[known]] == cross_old[known]
+    cross_new, cross_old = cross_new[known], position[known] + size
+    if kind == Kind.TEXT:
+        similarity = algorithm.jaccard_estimates(endpoints.values[cross_new], endpoints.values[cross_old])
+        close = similarity >= _text_threshold() - 1e-9
+    else:
+        bits = np.bitwise_count(
+            endpoints.values[cross_new].view(np.uint64) ^ endpoints.values[cross_old].view(np.uint64)
         )
-        for item_id, data, group_id in (
-            items.filter(search_text="")
-            .values_list("id", "data", "near_duplicate_group_id")
-            .iterator(chunk_size=READ_CHUNK)
-        ):
-            yield item_id, _data_text(data), group_id
-        return
-    for start in range(0, len(ids), ID_CHUNK):
-        chunk = items.filter(id__in=ids[start : start + ID_CHUNK])
-        yield from chunk.exclude(search_text="").values_list("id", "search_text", "near_duplicate_group_id")
-        for item_id, data, group_id in chunk.filter(search_text="").values_list(
-            "id", "data", "near_duplicate_group_id"
-        ):
-            yield item_id, _data_text(data), group_id
+        close = bits <= _image_distance()
+    first = np.concatenate([low, cross_new[close]]).astype(np.int64)
+    second = np.concatenate([high, cross_old[close]]).astype(np.int64)
+
+    phases["verify"] = time.perf_counter() - started
+    created, flagged, merged = _apply(project_id, kind, endpoints, first, second, outcome.moved)
+    phases["apply"] = time.perf_counter() - started
+    _index_write(project_id, kind, new, new[bucket_rows], buckets)
+    phases["write"] = time.perf_counter() - started
+    outcome.add(kind, created, flagged, merged, size)
 
 
-def _text_components(project_id: int) -> list[_Component]:
-    """Components of the text items: two streamed passes over the texts.
-
-    Pass 1 keeps only each text's LSH band keys (16 x 4 bytes), not its signature (512 bytes), so a
-    million items take ~70 MB. Pass 2 reads again only the texts of candidate pairs and verifies
-    them with their full signatures.
-    """
-    threshold = _text_threshold()
-    bands, rows = algorithm.lsh_params(threshold, algorithm.NUM_PERM)
-    id_chunks, group_chunks, key_chunks = [], [], []
-    stream = _text_rows(project_id)
-    while chunk := list(islice(stream, READ_CHUNK)):
-        ids, texts, groups = zip(*chunk, strict=True)
-        signatures = algorithm.minhash_signatures(list(texts))
-        nonempty = ~(signatures == algorithm.EMPTY).all(axis=1)
-        id_chunks.append(np.array(ids, dtype=np.int64)[nonempty])
-        group_chunks.append(np.array([group or 0 for group in groups], dtype=np.int64)[nonempty])
-        key_chunks.append(algorithm.lsh_band_keys(signatures[nonempty], bands=bands, rows=rows))
-    if not id_chunks:
-        return []
-    ids, groups, keys = np.concatenate(id_chunks), np.concatenate(group_chunks), np.concatenate(key_chunks)
-    low, high = algorithm.lsh_candidate_pairs(keys)
-    del keys
-    low, high = _pairs_touching_ungrouped(low, high, groups)
-    if low.size == 0:
-        return []
-
-    # Pass 2: signatures of the candidates only, in the order of `candidates`.
-    candidates = np.union1d(low, high)
-    position_of = {int(item_id): index for index, item_id in enumerate(ids[candidates])}
-    texts = [""] * candidates.size
-    for item_id, text, _ in _text_rows(project_id, ids=[int(i) for i in ids[candidates]]):
-        texts[position_of[item_id]] = text
-    signatures = algorithm.minhash_signatures(texts)
-    local_low = np.searchsorted(candidates, low)
-    local_high = np.searchsorted(candidates, high)
-    similarity = algorithm.jaccard_estimates(signatures[local_low], signatures[local_high])
-    keep = similarity >= threshold - 1e-9
-    return _components(ids, groups, candidates, local_low[keep], local_high[keep], signatures)
-
-
-def _image_components(project_id: int) -> list[_Component]:
-    """Components of the items with an image hash: one streamed pass of 24 bytes a row."""
-    rows = (
-        Item.objects.filter(project_id=project_id, excluded=False, image_hash__isnull=False)
-        .order_by()
-        .values_list("id", "image_hash", "near_duplicate_group_id")
-        .iterator(chunk_size=READ_CHUNK)
-    )
-    id_chunks, hash_chunks, group_chunks = [], [], []
-    while chunk := list(islice(rows, READ_CHUNK)):
-        ids, hashes, groups = zip(*chunk, strict=True)
-        id_chunks.append(np.array(ids, dtype=np.int64))
-        hash_chunks.append(np.array(hashes, dtype=np.int64))
-        group_chunks.append(np.array([group or 0 for group in groups], dtype=np.int64))
-    if not id_chunks:
-        return []
-    ids, hashes, groups = np.concatenate(id_chunks), np.concatenate(hash_chunks), np.concatenate(group_chunks)
-    low, high, _ = images.hamming_pairs(hashes, max_distance=_image_distance())
-    low, high = _pairs_touching_ungrouped(low, high, groups)
-    nodes = np.union1d(low, high)
-    local_low, local_high = np.searchsorted(nodes, low), np.searchsorted(nodes, high)
-    return _components(ids, groups, nodes, local_low, local_high, hashes[nodes])
-
-
-def _pairs_touching_ungrouped(low: np.ndarray, high: np.ndarray, groups: np.ndarray):
-    """Pairs with at least one item not yet in a group: the others cannot change anything."""
-    useful = (groups[low] == 0) | (groups[high] == 0)
-    return low[useful], high[useful]
-
-
-def _components(
-    ids: np.ndarray,
-    groups: np.ndarray,
-    nodes: np.ndarray,
-    low: np.ndarray,
-    high: np.ndarray,
-    values: np.ndarray,
-) -> list[_Component]:
-    """Connected components of the verified pairs that hold at least one item without a group.
-
-    `nodes` are positions into `ids` and `groups`; `low` and `high` index `nodes`, and so do the
-    rows of `values` (signatures or hashes).
-    """
-    if low.size == 0:
-        return []
-    labels = algorithm.connected_components(nodes.size, low, high)
-    components = []
-    for local in algorithm.groups_from_labels(labels):
-        positions = nodes[local]
-        if (groups[positions] == 0).any():
-            components.append(
-                _Component(item_ids=ids[positions], groups=groups[positions], values=values[local])
+def _stored_bucket_rows(project_id: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket, item id) of the project's stored index rows in the `wanted` buckets. PostgreSQL: one
+    index scan over the array of buckets (`= ANY`); elsewhere `IN (...)` in chunks of SQLite's variables."""
+    table = NearDuplicateBucket._meta.db_table
+    rows: list[tuple[int, int]] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT bucket, item_id FROM {table} "  # noqa: S608 (our table)
+                "WHERE project_id = %s AND bucket = ANY(%s::bigint[])",
+                [project_id, wanted.tolist()],
             )
-    return components
+            rows = cursor.fetchall()
+        else:
+            values = wanted.tolist()
+            for start in range(0, len(values), _SQLITE_LOOKUP_CHUNK):
+                chunk = values[start : start + _SQLITE_LOOKUP_CHUNK]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT bucket, item_id FROM {table} "  # noqa: S608 (our table, placeholders)
+                    f"WHERE project_id = %s AND bucket IN ({marks})",
+                    [project_id, *chunk],
+                )
+                rows += cursor.fetchall()
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    found = np.array(rows, dtype=np.int64)
+    return found[:, 0], found[:, 1]
 
 
-def _apply(project_id: int, kind: str, components: list[_Component]) -> tuple[int, int]:
-    """Turn components into group memberships; returns (new groups, newly flagged items).
+def _candidate_endpoints(project_id, kind, new, groups, values, candidate_ids) -> _Endpoints:
+    """The chunk's new items followed by the stored candidates that are still comparable
+    (not excluded, still in the project), with their group and their signature (computed again
+    from the text: the same as when it was indexed) or hash."""
+    ids = candidate_ids.tolist()
+    items = _text_items(project_id) if kind == Kind.TEXT else _image_items(project_id)
+    value = "search_text" if kind == Kind.TEXT else "image_hash"
+    state = {
+        item_id: (group or 0, found)
+        for start in range(0, len(ids), ID_CHUNK)
+        for item_id, group, found in items.filter(id__in=ids[start : start + ID_CHUNK]).values_list(
+            "id", "near_duplicate_group_id", value
+        )
+    }
+    kept = sorted(state)
+    old_groups = np.array([state[item_id][0] for item_id in kept], dtype=np.int64)
+    if kind == Kind.TEXT:
+        texts = _texts(project_id, [(item_id, state[item_id][1], None) for item_id in kept])
+        old_values = algorithm.minhash_signatures(texts).reshape(len(kept), values.shape[1])
+    else:
+        old_values = np.array([state[item_id][1] for item_id in kept], dtype=np.int64)
+    return _Endpoints(
+        ids=np.concatenate([new, np.array(kept, dtype=np.int64)]),
+        groups=np.concatenate([np.array([group or 0 for group in groups], dtype=np.int64), old_groups]),
+        values=np.concatenate([values, old_values]),
+    )
 
-    A component's items without a group join the oldest open group among its items, or become a
-    new group when there are at least two of them; resolved groups are left as they are. The
-    similarity of a group that grows becomes the lowest of its old value and the similarity among
-    the joining items and the group's items they were linked with.
+
+def _similarity(kind: str, values: np.ndarray) -> float:
+    if len(values) < 2:
+        return 1.0
+    if kind == Kind.IMAGE:
+        return images.image_group_similarity(values)
+    return algorithm.text_group_similarity(values)
+
+
+def _apply(
+    project_id: int, kind: str, endpoints: _Endpoints, first: np.ndarray, second: np.ndarray, moved: dict
+) -> tuple[int, int, list[int]]:
+    """Union-find over the verified pairs, where an item in an open group stands for its group and
+    members of resolved groups link nothing. Returns (new groups, newly flagged items, merged groups).
+
+    Each component with open groups becomes the oldest of them: the others are merged into it (their
+    members move, the emptied rows are deleted) and its items without a group join it. A component
+    without open groups but with two or more items becomes a new group. A group's similarity is the
+    lowest of the merged groups' values and the similarity among the items the component links.
     """
-    if not components:
-        return 0, 0
-    linked = {int(group) for component in components for group in component.groups if group}
+    if first.size == 0:
+        return 0, 0, []
+    count = endpoints.ids.size
+    linked = np.unique(endpoints.groups[np.concatenate([first, second])])
+    linked = linked[linked > 0]
     # Locked: a group resolved while this runs must not grow after its decision.
-    open_groups = set(
-        NearDuplicateGroup.objects.select_for_update()
-        .filter(project_id=project_id, pk__in=linked, resolution=Resolution.OPEN)
-        .values_list("id", flat=True)
+    open_groups = np.array(
+        sorted(
+            NearDuplicateGroup.objects.select_for_update()
+            .filter(project_id=project_id, pk__in=linked.tolist(), resolution=Resolution.OPEN)
+            .values_list("id", flat=True)
+        ),
+        dtype=np.int64,
     )
+    # Node of each endpoint: itself (no group), count + rank of its open group, or -1 (resolved).
+    rank = np.searchsorted(open_groups, endpoints.groups)
+    in_open = (endpoints.groups > 0) & (rank < open_groups.size)
+    in_open[in_open] = open_groups[rank[in_open]] == endpoints.groups[in_open]
+    node = np.where(endpoints.groups == 0, np.arange(count), np.where(in_open, count + rank, -1))
+    a, b = node[first], node[second]
+    usable = (a >= 0) & (b >= 0)
+    a, b = a[usable], b[usable]
+    if a.size == 0:
+        return 0, 0, []
+    labels = algorithm.connected_components(count + open_groups.size, a, b)
+    touched = np.concatenate([first[usable], second[usable]])
     new_groups, new_members = [], []
-    joins: dict[int, list[tuple[np.ndarray, float]]] = {}  # open group id -> (joining items, similarity)
-    for component in components:
-        ungrouped = component.groups == 0
-        targets = sorted(int(group) for group in set(component.groups.tolist()) & open_groups)
-        if targets:
-            rows = ungrouped | (component.groups == targets[0])
-            joins.setdefault(targets[0], []).append(
-                (component.item_ids[ungrouped], component.similarity(kind, rows))
+    joins: dict[int, tuple[list[int], list[np.ndarray], float]] = {}  # target -> (merged, items, sim)
+    for members in algorithm.groups_from_labels(labels):
+        items = members[members < count]
+        groups = open_groups[members[members >= count] - count]
+        if groups.size:
+            target = int(groups.min())
+            rows = np.unique(touched[np.isin(node[touched], members)])
+            joins[target] = (
+                [int(group) for group in groups if group != target],
+                endpoints.ids[items],
+                _similarity(kind, endpoints.values[rows]),
             )
-        elif ungrouped.sum() >= 2:
-            new_members.append(component.item_ids[ungrouped])
+        elif items.size >= 2:
+            new_members.append(endpoints.ids[items])
             new_groups.append(
                 NearDuplicateGroup(
-                    project_id=project_id, kind=kind, similarity=component.similarity(kind, ungrouped)
+                    project_id=project_id, kind=kind, similarity=_similarity(kind, endpoints.values[items])
                 )
             )
-    if not new_groups and not joins:
-        return 0, 0
     created = NearDuplicateGroup.objects.bulk_create(new_groups)
     assignments = [(members, group.id) for members, group in zip(new_members, created, strict=True)]
+    merged: list[int] = []
     if joins:
+        involved = {target for target in joins} | {group for merge, _, _ in joins.values() for group in merge}
+        similarity_of = dict(
+            NearDuplicateGroup.objects.filter(pk__in=involved).values_list("id", "similarity")
+        )
         grown = list(NearDuplicateGroup.objects.filter(pk__in=joins).order_by("id"))
         for group in grown:
-            for members, similarity in joins[group.id]:
-                assignments.append((members, group.id))
-                group.similarity = min(group.similarity, similarity)
+            merge, items, similarity = joins[group.id]
+            group.similarity = min([similarity, similarity_of[group.id]] + [similarity_of[m] for m in merge])
+            if items.size:
+                assignments.append((items, group.id))
+            if merge:
+                Item.objects.filter(project_id=project_id, near_duplicate_group_id__in=merge).update(
+                    near_duplicate_group_id=group.id
+                )
+                merged += merge
+                for group_id in merge:
+                    moved[group_id] = group.id
+                for source, destination in list(moved.items()):
+                    if destination in merge:
+                        moved[source] = group.id
         NearDuplicateGroup.objects.bulk_update(grown, ["similarity"])
-    item_ids = np.concatenate([members for members, _ in assignments])
-    group_ids = np.concatenate(
-        [np.full(members.size, group, dtype=np.int64) for members, group in assignments]
+        if merged:
+            NearDuplicateGroup.objects.filter(project_id=project_id, pk__in=merged).delete()
+    flagged = 0
+    if assignments:
+        item_ids = np.concatenate([members for members, _ in assignments])
+        group_ids = np.concatenate(
+            [np.full(members.size, group, dtype=np.int64) for members, group in assignments]
+        )
+        _write_groups(project_id=project_id, item_ids=item_ids, group_ids=group_ids)
+        flagged = int(item_ids.size)
+    return len(created), flagged, sorted(merged)
+
+
+def _index_write(
+    project_id: int,
+    kind: str,
+    item_ids: np.ndarray,
+    bucket_item_ids: np.ndarray,
+    buckets: np.ndarray,
+) -> None:
+    """Mark `item_ids` seen (as `kind`) and store the buckets (COPY on PostgreSQL, bulk_create
+    elsewhere)."""
+    flat_buckets = buckets.ravel().astype(np.int64)
+    flat_items = (
+        np.repeat(bucket_item_ids.astype(np.int64), buckets.shape[1]) if buckets.size else flat_buckets
     )
-    _write_groups(project_id=project_id, item_ids=item_ids, group_ids=group_ids)
-    return len(created), int(item_ids.size)
+    if connection.vendor == "postgresql":
+        seen_table = NearDuplicateIndexed._meta.db_table
+        bucket_table = NearDuplicateBucket._meta.db_table
+        with connection.cursor() as cursor:
+            if item_ids.size:
+                with cursor.copy(f"COPY {seen_table} (item_id, project_id, kind) FROM STDIN") as copy:
+                    for item_id in item_ids.tolist():
+                        copy.write_row((item_id, project_id, kind))
+            if flat_buckets.size:
+                with cursor.copy(
+                    f"COPY {bucket_table} (project_id, bucket, item_id) FROM STDIN (FORMAT BINARY)"
+                ) as copy:
+                    copy.write(
+                        binary_copy(
+                            np.full(flat_buckets.size, project_id, dtype=np.int64), flat_buckets, flat_items
+                        )
+                    )
+        return
+    NearDuplicateIndexed.objects.bulk_create(
+        [
+            NearDuplicateIndexed(item_id=item_id, project_id=project_id, kind=kind)
+            for item_id in item_ids.tolist()
+        ],
+        batch_size=500,
+    )
+    NearDuplicateBucket.objects.bulk_create(
+        [
+            NearDuplicateBucket(project_id=project_id, bucket=bucket, item_id=item_id)
+            for bucket, item_id in zip(flat_buckets.tolist(), flat_items.tolist(), strict=True)
+        ],
+        batch_size=2000,
+    )
 
 
 def _write_groups(*, project_id: int, item_ids: np.ndarray, group_ids: np.ndarray) -> None:

@@ -15,9 +15,9 @@ from core import task_names
     retry_backoff=True,
     max_retries=5,
 )
-def near_duplicates_detect_task(project_id: int) -> None:
-    """Entry point only. Rules live in annotation.neardup.services.near_duplicates_detect, which is
-    idempotent: a redelivered or repeated task flags nothing twice."""
-    from annotation.neardup.services import near_duplicates_detect
+def near_duplicates_detect_task(project_id: int, full: bool = False) -> None:
+    """Entry point only. Rules live in annotation.neardup.services.near_duplicates_detect_run, which
+    is idempotent: a redelivered or repeated task flags nothing twice."""
+    from annotation.neardup.services import near_duplicates_detect_run
 
-    near_duplicates_detect(project_id=project_id)
+    near_duplicates_detect_run(project_id=project_id, full=full)

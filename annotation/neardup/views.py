@@ -150,6 +150,8 @@ def near_duplicates_detect(request, project_id: int):
     project = access.project_get_for_user(
         user=request.user, project_id=project_id, action=ProjectAction.IMPORT_DATA
     )
-    neardup_services.near_duplicates_detect_request(project=project, actor=request.user)
-    messages.success(request, "Looking for near duplicates. New groups appear here when it is done.")
+    full = request.POST.get("full") == "1"
+    neardup_services.near_duplicates_detect_request(project=project, actor=request.user, full=full)
+    start = "Comparing every item again." if full else "Looking for near duplicates."
+    messages.success(request, f"{start} New groups appear here when it is done.")
     return redirect(_page_url(project.id))

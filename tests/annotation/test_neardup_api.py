@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from annotation.models import Item, NearDuplicateGroup
 from annotation.neardup.services import DETECT_TASK, near_duplicates_detect
-from core.models import OutboxMessage
+from core.models import AuditEvent, OutboxMessage
 from tests.factories import make_items
 
 from ..conftest import ROLES
@@ -285,6 +285,23 @@ def test_detect_now_queues_and_runs(people, client_for, django_capture_on_commit
     assert NearDuplicateGroup.objects.filter(project=people.project).count() == 1
 
 
+def test_detect_with_full_rebuilds_the_index(people, client_for, django_capture_on_commit_callbacks):
+    make_items(people.project, LONG_REVIEW, LONG_COPY)
+    near_duplicates_detect(project_id=people.project.id)
+    NearDuplicateGroup.objects.all().delete()  # as if the groups were found with other settings
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(people.manager).post(
+            url(people.project, "detect/"), {"full": True}, format="json"
+        )
+
+    assert response.status_code == 202
+    assert NearDuplicateGroup.objects.filter(project=people.project).count() == 1
+    assert AuditEvent.objects.filter(action="near_duplicates.rescan_requested").count() == 1
+    bad = client_for(people.manager).post(url(people.project, "detect/"), {"full": "maybe"}, format="json")
+    assert bad.status_code == 400
+
+
 def test_openapi_schema_describes_the_endpoints(client_for, people):
     schema = client_for(people.manager).get("/api/schema/", {"format": "json"}).json()
 
@@ -435,6 +452,23 @@ def test_detect_form_finds_groups(people, page_for, django_capture_on_commit_cal
 
     assert (response.status_code, response["Location"]) == (302, page_url(people.project))
     assert NearDuplicateGroup.objects.filter(project=people.project).count() == 1
+
+
+def test_rescan_form_compares_every_item_again(people, page_for, django_capture_on_commit_callbacks):
+    make_items(people.project, LONG_REVIEW, LONG_COPY)
+    near_duplicates_detect(project_id=people.project.id)
+    NearDuplicateGroup.objects.all().delete()
+    client = page_for(people.manager)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(page_url(people.project, "detect/"))
+    assert NearDuplicateGroup.objects.filter(project=people.project).count() == 0  # nothing new
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(page_url(people.project, "detect/"), {"full": "1"})
+
+    assert (response.status_code, response["Location"]) == (302, page_url(people.project))
+    assert NearDuplicateGroup.objects.filter(project=people.project).count() == 1
+    assert "Rescan all" in client.get(page_url(people.project)).content.decode()
 
 
 def test_page_is_keyset_paged(people, page_for):

@@ -160,7 +160,13 @@ def test_audits_and_announces_after_commit(people, monkeypatch, django_capture_o
             people.project.id,
             "projects.project",
             str(people.project.id),
-            {"groups": 2, "items": 4, "text": {"groups": 1, "items": 2}, "image": {"groups": 1, "items": 2}},
+            {
+                "groups": 2,
+                "items": 4,
+                "merged_groups": [],
+                "text": {"groups": 1, "items": 2, "merged": 0, "indexed": 2},
+                "image": {"groups": 1, "items": 2, "merged": 0, "indexed": 2},
+            },
         )
     ]
 
