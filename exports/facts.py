@@ -77,6 +77,9 @@ class ReleaseFacts:
     personal_data: Mapping[str, Any] = field(default_factory=dict)
     # exclusions: items the release policy left out, by reason code: {"consent_withdrawn": n, ...}
     exclusions: Mapping[str, int] = field(default_factory=dict)
+    # supersedes: the releases this one replaces and why, [{"number", "name", "reason", "erased_items"}]
+    # (an erasure's successor; counts only, never which items). () for an ordinary release.
+    supersedes: tuple[Mapping[str, Any], ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def modalities(self) -> list[str]:

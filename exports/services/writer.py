@@ -50,6 +50,7 @@ class WrittenRelease:
     manifest: dict[str, Any]
     manifest_entry: FileEntry
     records: int
+    item_ids: list[int]  # of the records written, for erasure (Release.item_ids)
 
 
 def write_release(
@@ -138,6 +139,7 @@ def write_release(
         limitations=release.limitations,
         media=media.summary(),
         transformations=tuple(transformations),
+        supersedes=tuple(release.supersedes or ()),
     )
     data_files = output.entries()
     with output("croissant.json") as handle:
@@ -149,7 +151,9 @@ def write_release(
     body = manifest_bytes(manifest)
     (output.root / MANIFEST_NAME).write_bytes(body)
     manifest_entry = FileEntry(MANIFEST_NAME, hashlib.sha256(body).hexdigest(), len(body))
-    return WrittenRelease(entries, manifest, manifest_entry, summary["counts"]["records"])
+    return WrittenRelease(
+        entries, manifest, manifest_entry, summary["counts"]["records"], list(stats.item_ids)
+    )
 
 
 @contextmanager
