@@ -20,6 +20,7 @@ from annotation.workflow.api import (
     ReviewViewSet,
 )
 from exports.api import ReleaseViewSet
+from governance.api import ErasureViewSet
 from projects.api.views import (
     GuidelineVersionViewSet,
     OrganisationMemberViewSet,
@@ -62,6 +63,7 @@ project_router.register("items-bulk", ItemBulkActionViewSet, basename="item-bulk
 project_router.register("quality", QualityViewSet, basename="quality")
 project_router.register("gold", GoldViewSet, basename="gold")
 project_router.register("releases", ReleaseViewSet, basename="release")
+project_router.register("erasures", ErasureViewSet, basename="erasure")
 
 urlpatterns = [
     path("me/", me, name="api-me"),

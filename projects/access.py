@@ -41,6 +41,7 @@ class ProjectAction(StrEnum):
     MANAGE_WORKFLOW = "manage_workflow"  # priorities, pools, gold, escalation, pausing, predictions
     VIEW_QUALITY = "view_quality"  # agreement, consensus, gold scores, annotator performance
     VIEW_MEMBER_EMAILS = "view_member_emails"  # members' email addresses (others see names only)
+    ERASE = "erase"  # erase items, a data subject or a source; withdraws releases (docs/GOVERNANCE.md)
 
 
 class OrgAction(StrEnum):
@@ -75,6 +76,9 @@ PROJECT_PERMISSIONS: dict[ProjectAction, frozenset[str]] = {
     ProjectAction.MANAGE_WORKFLOW: _MANAGERS,
     ProjectAction.VIEW_QUALITY: frozenset({ORG_ADMIN, MANAGER, REVIEWER}),
     ProjectAction.VIEW_MEMBER_EMAILS: _MANAGERS,
+    # Organisation admins only: an erasure cannot be undone, withdraws published releases, and answers
+    # a legal request the organisation (the controller) owns. Managers ask an admin.
+    ProjectAction.ERASE: frozenset({ORG_ADMIN}),
 }
 
 _ORG_ADMIN_ROLE = OrganisationMembership.Role.ADMIN.value
