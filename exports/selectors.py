@@ -49,7 +49,7 @@ def release_file_listing(*, release: Release, per_folder: int = 12) -> list[dict
     files ({"path", "size", "sha256"}), and one row for each larger folder (media/, per-item label
     folders) with its file count and total size ({"folder", "files", "size"}), in path order.
     Streams the rows, so a release with a million files costs a million small rows, not a page."""
-    if not release.is_published:
+    if not release.is_published or release.withdrawn_at is not None:
         return []
     folders: dict[str, dict] = {}
     order: list[str] = []
