@@ -14,8 +14,13 @@ from typing import Any
 
 from .labeling import LabelingSettings, labeling_settings_from
 from .quality_settings import CONTROL_OPTIONS, QualitySettings, quality_settings_from
+from .retention_settings import RetentionSettings
 
-SECTIONS: dict[str, type] = {"labeling": LabelingSettings, "quality": QualitySettings}
+SECTIONS: dict[str, type] = {
+    "labeling": LabelingSettings,
+    "quality": QualitySettings,
+    "retention": RetentionSettings,
+}
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

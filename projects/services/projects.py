@@ -28,6 +28,7 @@ from ..models import (
     ProjectStats,
 )
 from ..project_settings import merge_patch, unknown_setting_keys
+from ..retention_settings import retention_settings_issues
 from ..quality_settings import quality_settings_from, quality_settings_issues
 from .common import (
     ITEM_TARGETS_TASK,
@@ -180,6 +181,10 @@ def _validate_project_fields(fields: dict[str, Any]) -> None:
             issues = quality_settings_issues(fields["settings"]["quality"])
             if issues:
                 raise DomainError("invalid_settings", " ".join(issues))
+        if "retention" in fields["settings"]:
+            issues = retention_settings_issues(fields["settings"]["retention"])
+            if issues:
+                raise DomainError("invalid_retention", " ".join(issues))
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..labeling import DEFAULT_GOLD_RATE, ORDERINGS, LabelingSettings, labeling_settings_from
 from ..quality_settings import QualitySettings, quality_settings_from
+from ..retention_settings import MAX_DAYS, RetentionSettings, retention_settings_from
 
 GROUPS = (
     (
@@ -23,6 +24,12 @@ GROUPS = (
     ("review", "Review", "Which finished items a reviewer sees and the reasons a reviewer can give."),
     ("quality", "Quality", "When an item gets another annotator and when annotators are paused."),
     ("gold", "Gold", "How often gold items (known answers) are served and how they score people."),
+    (
+        "retention",
+        "Retention",
+        "What Tessera deletes on its own, once a day. Empty keeps forever (the default). Deleted means "
+        "gone: it cannot be undone. The Governance page shows what the next run would delete.",
+    ),
 )
 
 # Settings the page does not show as one input: consensus methods are chosen per control on the
@@ -228,6 +235,42 @@ LEVERS: tuple[Lever, ...] = (
         low=1,
         high=10_000,
     ),
+    Lever(
+        "retention.raw_media_days",
+        "retention",
+        "Delete raw media after (days)",
+        "Stored media files (uploaded images, audio, video) of items older than this are deleted; the "
+        "items and their labels stay, and the item page and releases say the media was removed.",
+        "int",
+        None,
+        optional=True,
+        low=1,
+        high=MAX_DAYS,
+    ),
+    Lever(
+        "retention.unreleased_items_days",
+        "retention",
+        "Erase items never released after (days)",
+        "Items older than this that are in no published release are erased with their annotations, "
+        "predictions and media (a tombstone keeps the audit trail, reason “retention”).",
+        "int",
+        None,
+        optional=True,
+        low=1,
+        high=MAX_DAYS,
+    ),
+    Lever(
+        "retention.drafts_days",
+        "retention",
+        "Delete unsubmitted drafts after (days)",
+        "Autosaved work in progress nobody has touched for this long is deleted; submitted annotations "
+        "are never touched.",
+        "int",
+        None,
+        optional=True,
+        low=1,
+        high=MAX_DAYS,
+    ),
 )
 
 BY_NAME = {lever.name: lever for lever in LEVERS}
@@ -239,21 +282,26 @@ def catalogued_settings() -> set[str]:
 
 
 def all_settings() -> set[str]:
-    return {f"labeling.{f.name}" for f in fields(LabelingSettings)} | {
-        f"quality.{f.name}" for f in fields(QualitySettings)
-    }
+    return (
+        {f"labeling.{f.name}" for f in fields(LabelingSettings)}
+        | {f"quality.{f.name}" for f in fields(QualitySettings)}
+        | {f"retention.{f.name}" for f in fields(RetentionSettings)}
+    )
 
 
 def current_values(project_settings: Any, overlap: int) -> dict[str, Any]:
     """The effective value of every lever (stored value, else the default)."""
     labeling = labeling_settings_from(project_settings)
     quality = quality_settings_from(project_settings)
+    retention = retention_settings_from(project_settings)
     values: dict[str, Any] = {"overlap": overlap}
     for lever in LEVERS:
         if lever.section == "labeling":
             values[lever.name] = getattr(labeling, lever.key)
         elif lever.section == "quality":
             values[lever.name] = getattr(quality, lever.key)
+        elif lever.section == "retention":
+            values[lever.name] = getattr(retention, lever.key)
     values["labeling.reject_reasons"] = list(values["labeling.reject_reasons"])
     return values
 

@@ -9,14 +9,17 @@ from core.models import AuditEvent
 from projects.labeling import LabelingSettings
 from projects.models import ProjectMembership
 from projects.quality_settings import QualitySettings
+from projects.retention_settings import RetentionSettings
 from projects.services import schema_version_create
 from projects.settings_pages import levers as lv
 
 
 def test_the_page_covers_every_setting():
-    every = {f"labeling.{f.name}" for f in dataclasses.fields(LabelingSettings)} | {
-        f"quality.{f.name}" for f in dataclasses.fields(QualitySettings)
-    }
+    every = (
+        {f"labeling.{f.name}" for f in dataclasses.fields(LabelingSettings)}
+        | {f"quality.{f.name}" for f in dataclasses.fields(QualitySettings)}
+        | {f"retention.{f.name}" for f in dataclasses.fields(RetentionSettings)}
+    )
     assert lv.all_settings() == every
     assert every == lv.catalogued_settings()
     assert all(lever.help.endswith((".", ")")) and lever.label for lever in lv.LEVERS)
