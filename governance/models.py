@@ -66,3 +66,39 @@ class ErasureTombstone(models.Model):
 
     def __str__(self) -> str:
         return f"tombstone of item {self.item_id} (project {self.project_id})"
+
+
+class RetentionRun(models.Model):
+    """One run of a project's retention rules (governance.retention.services.retention_run): the rules
+    as they were, what went (or would go, in a dry run) by rule, and what could not, with a reason."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    rules = models.JSONField(default=dict)  # settings.retention as the run read it
+    # {"raw_media": n, "unreleased_items": n, "drafts": n}: deleted (or that a dry run would delete)
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)  # [{"rule", "code", "detail"}]
+    actor = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )  # None: the daily schedule
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["running", "done", "failed"]), name="retention_run_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "-started_at"], name="retention_run_project")]
+
+    def __str__(self) -> str:
+        return f"retention run {self.pk} of project {self.project_id}"
