@@ -28,8 +28,8 @@ from ..models import (
     ProjectStats,
 )
 from ..project_settings import merge_patch, unknown_setting_keys
-from ..retention_settings import retention_settings_issues
 from ..quality_settings import quality_settings_from, quality_settings_issues
+from ..retention_settings import retention_settings_issues
 from .common import (
     ITEM_TARGETS_TASK,
     QUEUE_ORDER_TASK,

@@ -127,7 +127,7 @@ def lab(people, release_storage, create_release):
 
 
 def test_dry_run_counts_and_changes_nothing(lab, people):
-    project, items, stale, fresh = lab
+    project, items, stale, _fresh = lab
     files = [items[0].media.name, items[2].media.name]
     run = services.retention_run(project=project, actor=people.manager, dry_run=True)
     assert run.status == "done" and run.dry_run
@@ -171,7 +171,7 @@ def test_run_deletes_exactly_the_right_things_and_a_rerun_deletes_nothing(lab, p
 
 
 def test_a_building_release_holds_the_media_and_item_rules(lab, people):
-    project, items, stale, fresh = lab
+    project, items, _stale, _fresh = lab
     Release.objects.create(project=project, number=9, name="building", formats=["jsonl"])
     run = services.retention_run(project=project)
     assert {e["code"] for e in run.errors} == {"release_building"}
