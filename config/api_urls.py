@@ -21,6 +21,7 @@ from annotation.workflow.api import (
 )
 from exports.api import ReleaseViewSet
 from governance.api import ErasureViewSet
+from governance.retention_api import RetentionRunViewSet
 from projects.api.views import (
     GuidelineVersionViewSet,
     OrganisationMemberViewSet,
@@ -64,6 +65,7 @@ project_router.register("quality", QualityViewSet, basename="quality")
 project_router.register("gold", GoldViewSet, basename="gold")
 project_router.register("releases", ReleaseViewSet, basename="release")
 project_router.register("erasures", ErasureViewSet, basename="erasure")
+project_router.register("retention-runs", RetentionRunViewSet, basename="retention-run")
 
 urlpatterns = [
     path("me/", me, name="api-me"),

@@ -198,3 +198,24 @@ def test_beat_schedule_has_the_retention_entry():
     ]
     assert len(entries) == 1 and entries[0]["schedule"] <= 24 * 3600
     assert django_settings.CORE_TASK_KINDS[task_names.RETENTION_RUN_DUE] == "imports"
+
+
+def test_the_retention_api(lab, people, client):
+    project = lab[0]
+    base = f"/api/projects/{project.id}/retention-runs/"
+    client.force_login(people.annotator)
+    assert client.get(base).status_code == 403
+    client.force_login(people.outsider)
+    assert client.get(base).status_code == 404
+    client.force_login(people.manager)
+    preview = client.get(base + "preview/").json()
+    assert preview["counts"] == {"raw_media": 2, "unreleased_items": 2, "drafts": 1}
+    assert preview["rules"] == RULES
+    dry = client.post(base, {}, content_type="application/json")
+    assert dry.status_code == 201 and dry.json()["dry_run"] is True
+    assert Item.objects.filter(project=project).count() == 6
+    assert client.post(base, {"dry_run": "maybe"}, content_type="application/json").status_code == 400
+    real = client.post(base, {"dry_run": False}, content_type="application/json").json()
+    assert real["counts"] == {"raw_media": 2, "unreleased_items": 2, "drafts": 1}
+    listed = client.get(base).json()["results"]
+    assert [r["dry_run"] for r in listed] == [False, True]
