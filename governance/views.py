@@ -122,3 +122,32 @@ def _erase_page(request, project, *, target: str, run, fields: dict, keys=None, 
         subject=subject,
     )
     return render(request, "governance/erase.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def retention_page(request, project_id: int):
+    """The project's retention rules, what the next run would delete, the runs, a run on demand
+    (managers). Thin: governance.retention.services."""
+    from projects.retention_settings import retention_settings_from
+
+    from .retention import services as retention
+    from .retention.selectors import retention_run_list
+
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.UPDATE
+    )
+    if request.method == "POST":
+        dry_run = request.POST.get("dry_run") != "0"
+        run = retention.retention_run(project=project, actor=request.user, dry_run=dry_run)
+        done = ", ".join(f"{n} {rule.replace('_', ' ')}" for rule, n in run.counts.items()) or "nothing"
+        messages.success(request, ("Dry run: would delete " if dry_run else "Deleted ") + done + ".")
+        return redirect("project-retention", project_id=project.id)
+    context = project_page_context(
+        request,
+        project,
+        rules=retention_settings_from(project.settings).as_dict(),
+        runs=retention_run_list(project=project)[:50],
+        current="project-settings",
+    )
+    return render(request, "governance/retention.html", context)

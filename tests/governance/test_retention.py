@@ -219,3 +219,23 @@ def test_the_retention_api(lab, people, client):
     assert real["counts"] == {"raw_media": 2, "unreleased_items": 2, "drafts": 1}
     listed = client.get(base).json()["results"]
     assert [r["dry_run"] for r in listed] == [False, True]
+
+
+def test_settings_page_shows_the_preview_and_the_retention_page_runs(lab, people, client):
+    project = lab[0]
+    client.force_login(people.manager)
+    page = client.get(f"/projects/{project.id}/settings/").content.decode()
+    assert 'id="settings-retention"' in page and 'id="retention-preview"' in page
+    assert "The next run would delete" in page and "unsubmitted drafts" in page
+    response = client.post(
+        f"/projects/{project.id}/settings/",
+        {"retention.drafts_days": "0", "overlap": str(project.overlap)},
+    )
+    assert response.status_code == 400 and "from 1 to 36500" in response.content.decode()
+    response = client.post(f"/projects/{project.id}/retention/", {"dry_run": "1"})
+    assert response.status_code == 302
+    assert Item.objects.filter(project=project).count() == 6
+    page = client.get(f"/projects/{project.id}/retention/").content.decode()
+    assert "dry run" in page and 'id="retention-runs"' in page
+    client.force_login(people.annotator)
+    assert client.get(f"/projects/{project.id}/retention/").status_code in (403, 404)
