@@ -22,6 +22,7 @@ from annotation.workflow.api import (
 from exports.api import ReleaseViewSet
 from governance.api import ErasureViewSet
 from governance.retention_api import RetentionRunViewSet
+from projects.api import views as project_views
 from projects.api.views import (
     GuidelineVersionViewSet,
     OrganisationMemberViewSet,
@@ -69,6 +70,7 @@ project_router.register("retention-runs", RetentionRunViewSet, basename="retenti
 
 urlpatterns = [
     path("me/", me, name="api-me"),
+    path("me/delete-account/", project_views.account_delete_own, name="api-account-delete"),
     path("me/sign-out-everywhere/", sign_out_everywhere, name="api-sign-out-everywhere"),
     path(
         "organisations/<int:organisation_pk>/settings/",

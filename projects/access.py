@@ -51,6 +51,7 @@ class OrgAction(StrEnum):
     CREATE_PROJECT = "create_project"
     VIEW_AUDIT_LOG = "view_audit_log"
     VIEW_MEMBER_EMAILS = "view_member_emails"  # members' email addresses (others see names only)
+    DELETE_ACCOUNTS = "delete_accounts"  # delete a member's account (docs/GOVERNANCE.md#deleting-accounts)
 
 
 _EVERY_PROJECT_ROLE = frozenset({ORG_ADMIN, MANAGER, REVIEWER, ANNOTATOR})
@@ -92,6 +93,8 @@ ORG_PERMISSIONS: dict[OrgAction, frozenset[str]] = {
     OrgAction.VIEW_AUDIT_LOG: frozenset({_ORG_ADMIN_ROLE}),
     # Plus the managers of any project of the organisation: can_see_member_emails below.
     OrgAction.VIEW_MEMBER_EMAILS: frozenset({_ORG_ADMIN_ROLE}),
+    # A person deletes their own account without any role (projects.services.accounts.account_delete).
+    OrgAction.DELETE_ACCOUNTS: frozenset({_ORG_ADMIN_ROLE}),
 }
 
 
