@@ -430,6 +430,7 @@ ORG_WRITES = {
     OrgAction.CREATE_PROJECT,
     OrgAction.VIEW_AUDIT_LOG,
     OrgAction.VIEW_MEMBER_EMAILS,  # admins here; project managers too through can_see_member_emails
+    OrgAction.DELETE_ACCOUNTS,  # deleting a member's account (docs/GOVERNANCE.md)
 }
 ORG_OUTCOMES = {
     "org_admin": ("ok", "ok"),
