@@ -239,3 +239,14 @@ def test_settings_page_shows_the_preview_and_the_retention_page_runs(lab, people
     assert "dry run" in page and 'id="retention-runs"' in page
     client.force_login(people.annotator)
     assert client.get(f"/projects/{project.id}/retention/").status_code in (403, 404)
+
+
+def test_the_item_page_says_the_media_was_removed_and_a_release_still_builds(
+    lab, people, client, create_release
+):
+    project, items, _stale, _fresh = lab
+    services.retention_run(project=project)
+    assert create_release("after-retention").status == Release.Status.PUBLISHED
+    client.force_login(people.manager)
+    page = client.get(f"/projects/{project.id}/items/{items[0].id}/").content.decode()
+    assert 'id="media-removed"' in page and "retention rule" in page
