@@ -140,7 +140,8 @@ def retention_page(request, project_id: int):
     if request.method == "POST":
         dry_run = request.POST.get("dry_run") != "0"
         run = retention.retention_run(project=project, actor=request.user, dry_run=dry_run)
-        done = ", ".join(f"{n} {rule.replace('_', ' ')}" for rule, n in run.counts.items()) or "nothing"
+        names = {"raw_media": "media files", "unreleased_items": "items never released", "drafts": "drafts"}
+        done = ", ".join(f"{n} {names.get(rule, rule)}" for rule, n in run.counts.items()) or "nothing"
         messages.success(request, ("Dry run: would delete " if dry_run else "Deleted ") + done + ".")
         return redirect("project-retention", project_id=project.id)
     context = project_page_context(

@@ -28,7 +28,7 @@ GROUPS = (
         "retention",
         "Retention",
         "What Tessera deletes on its own, once a day. Empty keeps forever (the default). Deleted means "
-        "gone: it cannot be undone. The Governance page shows what the next run would delete.",
+        "gone: it cannot be undone. Below: what the next run would delete, and the runs so far.",
     ),
 )
 
@@ -240,7 +240,7 @@ LEVERS: tuple[Lever, ...] = (
         "retention",
         "Delete raw media after (days)",
         "Stored media files (uploaded images, audio, video) of items older than this are deleted; the "
-        "items and their labels stay, and the item page and releases say the media was removed.",
+        "items and their labels stay, and the item page says the media was removed.",
         "int",
         None,
         optional=True,

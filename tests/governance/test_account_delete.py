@@ -52,8 +52,9 @@ def test_an_admin_deletes_an_annotators_account_and_lineage_keeps_the_pseudonym(
     annotator_id = people.annotator.pk
 
     client.force_login(people.org_admin)
+    membership = _membership(people, people.annotator)
     response = client.post(
-        f"/api/organisations/{people.organisation.id}/members/{_membership(people, people.annotator).pk}/delete-account/"
+        f"/api/organisations/{people.organisation.id}/members/{membership.pk}/delete-account/"
     )
     assert response.status_code == 200, response.content
     assert response.json()["user_id"] == annotator_id and response.json()["already_deleted"] is False
