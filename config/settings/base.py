@@ -437,3 +437,8 @@ EXPORTS_BUILD_READ_AHEAD = env_bool("EXPORTS_BUILD_READ_AHEAD", default=True)
 EXPORTS_BUILD_CHUNK = env_int("EXPORTS_BUILD_CHUNK", 5000)  # items per fetch (and per consensus query)
 # Release.Status is the fourth "status" enum in the API schema: name it (drf-spectacular warns otherwise).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ReleaseStatusEnum"] = "exports.models.Release.Status"
+
+# --- Governance (docs/GOVERNANCE.md) --------------------------------------------------------------------
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["RetentionRunStatusEnum"] = (
+    "governance.models.RetentionRun.Status"
+)
