@@ -140,24 +140,38 @@ def _waiting(rule: str, building: list[int]) -> dict:
 
 
 def _delete_media(project: Project, cutoff: datetime, errors: list[dict]) -> int:
+    """Delete old media files in committed batches. Each batch holds the project's row lock, which
+    release_create takes too, and checks again that no release is building: a build that starts
+    mid-run waits for the batch, and the next batch stops (release_building) instead of deleting a
+    file the build is about to copy."""
     deleted = 0
     while True:
-        batch = list(_media_candidates(project, cutoff).order_by("id").values_list("id", "media")[:BATCH])
-        if not batch:
-            return deleted
-        done = []
-        for item_id, name in batch:
-            try:
-                default_storage.delete(name)  # a file already gone is not an error (Storage.delete)
-            except Exception as error:  # storage down: keep the item as it is, report, go on
-                errors.append(
-                    {"rule": "raw_media", "code": "media_delete_failed", "detail": f"item {item_id}: {error}"}
-                )
-                continue
-            done.append(item_id)
-        if done:
-            Item.objects.filter(id__in=done).update(media="", media_removed_at=timezone.now())
-            deleted += len(done)
+        with transaction.atomic():
+            Project.objects.select_for_update().filter(pk=project.pk).first()
+            building = _building(project)
+            if building:
+                errors.append(_waiting("raw_media", building))
+                return deleted
+            batch = list(_media_candidates(project, cutoff).order_by("id").values_list("id", "media")[:BATCH])
+            if not batch:
+                return deleted
+            done = []
+            for item_id, name in batch:
+                try:
+                    default_storage.delete(name)  # a file already gone is not an error (Storage.delete)
+                except Exception as error:  # storage down: keep the item as it is, report, go on
+                    errors.append(
+                        {
+                            "rule": "raw_media",
+                            "code": "media_delete_failed",
+                            "detail": f"item {item_id}: {error}",
+                        }
+                    )
+                    continue
+                done.append(item_id)
+            if done:
+                Item.objects.filter(id__in=done).update(media="", media_removed_at=timezone.now())
+                deleted += len(done)
         if len(done) < len(batch):
             return deleted  # failures stay candidates: stop instead of looping over them
 

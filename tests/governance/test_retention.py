@@ -250,3 +250,36 @@ def test_the_item_page_says_the_media_was_removed_and_a_release_still_builds(
     client.force_login(people.manager)
     page = client.get(f"/projects/{project.id}/items/{items[0].id}/").content.decode()
     assert 'id="media-removed"' in page and "retention rule" in page
+
+
+def test_a_media_file_that_cannot_be_deleted_is_reported_and_kept(lab, monkeypatch):
+    project, items, _stale, _fresh = lab
+
+    from django.core.files.storage import FileSystemStorage
+
+    def broken(self, name):
+        raise OSError("storage is down")
+
+    monkeypatch.setattr(FileSystemStorage, "delete", broken)
+    run = services.retention_run(project=project)
+    assert {e["code"] for e in run.errors} == {"media_delete_failed"}
+    assert run.counts["raw_media"] == 0
+    item = Item.objects.get(id=items[0].id)
+    assert item.media and item.media_removed_at is None  # still a candidate for the next run
+
+
+def test_a_run_that_died_does_not_block_the_schedule_for_ever(lab):
+    project = lab[0]
+    now = timezone.now()
+    RetentionRun.objects.create(project=project, status="running", started_at=now - timedelta(hours=1))
+    assert services.retention_run_due(now=now) == []  # a run in progress: wait
+    RetentionRun.objects.filter(project=project).update(
+        started_at=now - services.STALE_RUN - timedelta(minutes=1)
+    )
+    resumed = services.retention_run_due(now=now)
+    assert len(resumed) == 1
+    assert RetentionRun.objects.get(pk=resumed[0]).counts == {
+        "raw_media": 2,
+        "unreleased_items": 2,
+        "drafts": 1,
+    }
