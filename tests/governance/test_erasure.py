@@ -225,6 +225,7 @@ def test_published_release_is_withdrawn_and_a_successor_built(
     assert result.releases == [{"number": 1, "name": "v1", "erased_items": 2, "successor": 2}]
     assert first.withdrawn_at is not None and first.erased_items == 2 and first.superseded_by == successor
     assert set(decode_ids(first.item_ids)) == {items[2].id, items[3].id}
+    assert not first.files.exists()  # the file rows went with the files
     assert not (release_storage / first.storage_prefix).exists() or not any(
         (release_storage / first.storage_prefix).rglob("*.*")
     )
