@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from exports.itemset import decode_ids, encode_ids
-from exports.models import Release
+from exports.models import Release, ReleaseFile
 from projects.models import Project
 
 from .create import release_create
@@ -63,6 +63,9 @@ def releases_withdraw_for_erasure(
             release.withdrawn_at = timezone.now()
             prefix = release.storage_prefix
             transaction.on_commit(lambda prefix=prefix: storage_delete_prefix(prefix))
+            # The file rows go with the files (media copies are named by item id); the signed manifest
+            # stays as the record of what was published.
+            ReleaseFile.objects.filter(release=release).delete()
             successor = release_create(
                 project=project,
                 actor=actor,

@@ -22,3 +22,7 @@ def erased_content_keys(*, project_id: int, content_hashes: list[str]) -> set[st
         "content_key", flat=True
     )
     return {by_key[k] for k in found}
+
+
+def project_has_erasures(project_id: int) -> bool:
+    return ErasureTombstone.objects.filter(project_id=project_id).exists()

@@ -371,11 +371,13 @@ def _forget_in_bulk_actions(project, ids: set[int]) -> int:
 
 
 def _forget_in_outbox(ids: set[int]) -> int:
-    """Messages that name an erased item (jobs carry ids, not content; a job for a gone item is moot)."""
+    """Messages that name an erased item (jobs carry ids, not content; a job for a gone item is moot):
+    pending ones, scanned whole, and sent ones whose `item_id` is one of them."""
     doomed = []
-    for message_id, kwargs in OutboxMessage.objects.filter(dispatched_at__isnull=True).values_list(
-        "id", "kwargs"
-    ):
+    candidates = OutboxMessage.objects.filter(
+        Q(dispatched_at__isnull=True) | Q(kwargs__item_id__in=sorted(ids))
+    ).values_list("id", "kwargs")
+    for message_id, kwargs in candidates:
         named = (
             {kwargs.get("item_id")} | set(kwargs.get("item_ids") or []) if isinstance(kwargs, dict) else set()
         )

@@ -225,6 +225,7 @@ def test_published_release_is_withdrawn_and_a_successor_built(
     assert result.releases == [{"number": 1, "name": "v1", "erased_items": 2, "successor": 2}]
     assert first.withdrawn_at is not None and first.erased_items == 2 and first.superseded_by == successor
     assert set(decode_ids(first.item_ids)) == {items[2].id, items[3].id}
+    assert not first.files.exists()  # the file rows went with the files
     assert not (release_storage / first.storage_prefix).exists() or not any(
         (release_storage / first.storage_prefix).rglob("*.*")
     )
@@ -282,3 +283,34 @@ def test_an_erasure_during_a_build_never_reaches_the_published_files(
     assert items[0].id not in decode_ids(release.item_ids)
     assert _grep(release_storage / release.storage_prefix, SECRET) == []
     assert release.manifest["counts"]["records"] == 3
+
+
+def test_erased_content_is_reported_not_imported_again(
+    people, release_storage, django_capture_on_commit_callbacks
+):
+    """The tombstone's keyed content hash blocks the same content on a later import: the row is in the
+    error report with the code erased_content, the others are imported (all-or-nothing included)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from annotation.imports.services.jobs import import_job_create
+
+    def run(rows) -> ImportJob:
+        body = "".join(f'{{"text": "{text}"}}\n' for text in rows).encode()
+        with django_capture_on_commit_callbacks(execute=True):
+            job = import_job_create(
+                project=people.project, actor=people.manager, upload=SimpleUploadedFile("a.jsonl", body)
+            )
+        job.refresh_from_db()
+        return job
+
+    first = run(["keep me", "forget me"])
+    assert first.created == 2
+    gone = Item.objects.get(project=people.project, data__text="forget me")
+    services.erase_items(project=people.project, item_ids=[gone.id], reason="request", actor=people.org_admin)
+
+    again = run(["forget me", "something new"])
+    assert (again.status, again.created, again.rejected) == ("succeeded", 1, 1)
+    assert again.error_sample[0]["line"] == 1 and again.error_sample[0]["reason"].startswith(
+        "erased_content:"
+    )
+    assert not Item.objects.filter(project=people.project, data__text="forget me").exists()
