@@ -118,6 +118,8 @@ def _apply(project: Project, rules: RetentionSettings, now: datetime, dry_run: b
             )
         elif building and not dry_run:
             errors.append(_waiting("unreleased_items", building))
+        elif dry_run and not released:  # nothing released: a count in the database (the Settings page)
+            counts["unreleased_items"] = Item.objects.filter(project=project, created_at__lt=cutoff).count()
         else:
             ids = _unreleased_candidates(project, cutoff, released)
             counts["unreleased_items"] = len(ids) if dry_run else _erase(project, ids, rules, errors)

@@ -283,3 +283,13 @@ def test_a_run_that_died_does_not_block_the_schedule_for_ever(lab):
         "unreleased_items": 2,
         "drafts": 1,
     }
+
+
+def test_preview_without_any_release_counts_in_the_database(people):
+    items = make_items(people.project, "old", "new")
+    Item.objects.filter(id=items[0].id).update(created_at=timezone.now() - timedelta(days=10))
+    project = _set_rules(people, {"unreleased_items_days": 5})
+    assert services.retention_preview(project=project)["counts"] == {"unreleased_items": 1}
+    run = services.retention_run(project=project)
+    assert run.counts == {"unreleased_items": 1}
+    assert list(Item.objects.filter(project=project).values_list("id", flat=True)) == [items[1].id]
