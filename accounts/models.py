@@ -17,6 +17,10 @@ class User(AbstractUser):
         "revoke all credentials). Part of the session hash, so older sessions stop verifying.",
     )
 
+    # Set when the account was deleted (projects.services.accounts.account_delete): personal fields are
+    # scrubbed, the row and its id stay so release lineage keeps the same pseudonym.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
         constraints = [

@@ -208,3 +208,28 @@ def user_password_change(*, user: User, new_password: str, revoke_tokens: bool =
         actor=user, organisation_id=None, action="user.password_changed", target=user, changes=result
     )
     return result
+
+
+def user_account_scrub(*, user: User) -> dict:
+    """Forget a person's personal fields and end every credential, keeping the row (and its id):
+    username `deleted-<id>`, email and names emptied, password unusable, inactive, every session
+    ended (session generation raised) and every API token revoked. Idempotent. The caller
+    (projects.services.accounts.account_delete) checks permission, ends memberships and audits; it
+    runs inside the caller's transaction."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.deleted_at is not None:
+        return {"already_deleted": True, "tokens_revoked": 0}
+    user.username = f"deleted-{user.pk}"
+    user.email = ""
+    user.first_name = ""
+    user.last_name = ""
+    user.set_unusable_password()
+    user.is_active = False
+    user.is_staff = False
+    user.is_superuser = False
+    user.session_generation += 1
+    user.deleted_at = timezone.now()
+    user.save()
+    tokens = _tokens_revoke_all(user=user)
+    _announce_revocation(user=user, reason="account_deleted", tokens_revoked=tokens)
+    return {"already_deleted": False, "tokens_revoked": tokens}

@@ -22,6 +22,9 @@ from annotation.workflow.api import (
     ReviewViewSet,
 )
 from exports.api import ReleaseViewSet
+from governance.api import ErasureViewSet
+from governance.retention_api import RetentionRunViewSet
+from projects.api import views as project_views
 from projects.api.views import (
     GuidelineVersionViewSet,
     OrganisationMemberViewSet,
@@ -65,9 +68,12 @@ project_router.register("items-bulk", ItemBulkActionViewSet, basename="item-bulk
 project_router.register("quality", QualityViewSet, basename="quality")
 project_router.register("gold", GoldViewSet, basename="gold")
 project_router.register("releases", ReleaseViewSet, basename="release")
+project_router.register("erasures", ErasureViewSet, basename="erasure")
+project_router.register("retention-runs", RetentionRunViewSet, basename="retention-run")
 
 urlpatterns = [
     path("me/", me, name="api-me"),
+    path("me/delete-account/", project_views.account_delete_own, name="api-account-delete"),
     path("me/sign-out-everywhere/", sign_out_everywhere, name="api-sign-out-everywhere"),
     path(
         "organisations/<int:organisation_pk>/settings/",

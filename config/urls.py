@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("annotation.urls")),
     path("", include("quality.urls")),
     path("", include("exports.urls")),
+    path("", include("governance.urls")),
 ]

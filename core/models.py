@@ -67,6 +67,14 @@ class AuditEvent(models.Model):
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("The audit log is append-only.")
 
+    @property
+    def actor_display(self) -> str:
+        """Who, as pages show it: "deleted user" once the actor's account was deleted (the row keeps
+        the actor id and the label of the time: the log is append-only)."""
+        if self.actor_id is not None and getattr(self.actor, "deleted_at", None) is not None:
+            return "deleted user"
+        return self.actor_label
+
 
 class OutboxMessage(models.Model):
     """A Celery job recorded in the same transaction as the write that needs it.

@@ -39,6 +39,9 @@ QUALITY_RECOMPUTE = "quality.tasks.quality_recompute_task"
 RELEASE_BUILD = "exports.tasks.release_build_task"
 RELEASE_REPRODUCE = "exports.tasks.release_reproduce_task"
 
+# governance
+RETENTION_RUN_DUE = "governance.tasks.retention_run_due_task"  # daily: each project's retention rules
+
 
 def all_task_names() -> dict[str, str]:
     """Constant name -> task name, for the contract check."""

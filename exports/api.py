@@ -101,6 +101,16 @@ class ReleaseProgressSerializer(serializers.Serializer):
 
 class ReleaseOutputSerializer(serializers.ModelSerializer):
     requested_by = serializers.CharField(source="requested_by.username", default=None, read_only=True)
+    superseded_by = serializers.IntegerField(
+        source="superseded_by.number",
+        default=None,
+        read_only=True,
+        help_text="The number of the release that replaced this one after an erasure; null otherwise.",
+    )
+    supersedes = serializers.JSONField(
+        read_only=True,
+        help_text='What this release replaces and why: [{"number", "name", "reason", "erased_items"}].',
+    )
     progress = serializers.SerializerMethodField()
 
     class Meta:
@@ -126,6 +136,10 @@ class ReleaseOutputSerializer(serializers.ModelSerializer):
             "records_total",
             "progress",
             "error",
+            "withdrawn_at",
+            "erased_items",
+            "superseded_by",
+            "supersedes",
         ]
         read_only_fields = fields
 

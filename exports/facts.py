@@ -79,6 +79,9 @@ class ReleaseFacts:
     exclusions: Mapping[str, int] = field(default_factory=dict)
     # release_policy: the policy the build applied (exports/services/release_policy.py ReleaseGate.facts)
     release_policy: Mapping[str, Any] = field(default_factory=dict)
+    # supersedes: the releases this one replaces and why, [{"number", "name", "reason", "erased_items"}]
+    # (an erasure's successor; counts only, never which items). () for an ordinary release.
+    supersedes: tuple[Mapping[str, Any], ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def modalities(self) -> list[str]:

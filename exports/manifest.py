@@ -253,9 +253,10 @@ def merkle_root(entries: Iterable[FileEntry]) -> str:
 
 
 def build_manifest(facts: ReleaseFacts, files: Iterable[FileEntry]) -> dict[str, Any]:
-    """The unsigned manifest: a pure function of the facts and the file list."""
+    """The unsigned manifest: a pure function of the facts and the file list. A successor release
+    (erasure) also carries `supersedes`; other releases do not have the key (their bytes unchanged)."""
     entries = sort_entries(files)
-    return {
+    manifest = {
         "manifest_version": MANIFEST_VERSION,
         "project": {
             "name": facts.project_name,
@@ -295,6 +296,9 @@ def build_manifest(facts: ReleaseFacts, files: Iterable[FileEntry]) -> dict[str,
         "merkle_root": merkle_root(entries),
         **_release_policy(facts),
     }
+    if facts.supersedes:
+        manifest["supersedes"] = [dict(entry) for entry in facts.supersedes]
+    return manifest
 
 
 def _release_policy(facts: ReleaseFacts) -> dict[str, Any]:

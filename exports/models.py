@@ -47,6 +47,20 @@ class Release(models.Model):
     error = models.CharField(max_length=1000, blank=True)  # why the last attempt failed, for people
     manifest = models.JSONField(null=True, blank=True)  # the signed manifest.json, once published
     storage_prefix = models.CharField(max_length=300, blank=True)  # "releases/<project>/<number>/a<n>/"
+    # Erasure (docs/GOVERNANCE.md#erasure). The ids of the items the release holds, written at publish
+    # (exports.itemset: sorted, delta-coded, zlib; a million ids are a few kilobytes), so an erasure
+    # finds the releases that hold an item without reading their files.
+    item_ids = models.BinaryField(null=True, blank=True)
+    # A published release that held erased items is withdrawn: its files are deleted, downloads answer
+    # 410 `release_erased` naming its successor, and the row keeps the count (never which items).
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    erased_items = models.PositiveIntegerField(default=0, db_default=0)
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A successor names what it supersedes and why: [{"number", "name", "reason", "erased_items"}];
+    # carried into its manifest (no content, no external ids of the erased items).
+    supersedes = models.JSONField(default=list, blank=True, db_default=[])
 
     class Meta:
         ordering = ["project_id", "-number"]
@@ -71,6 +85,10 @@ class Release(models.Model):
     @property
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
 
 
 class ReleaseFile(models.Model):

@@ -2,14 +2,19 @@
 
 from django.db.models import QuerySet
 
-from core.exceptions import NotFound
+from core.exceptions import DomainError, NotFound
 from projects.models import Project
 
 from .models import Release, ReleaseFile
 
 
 def release_list(*, project: Project) -> QuerySet[Release]:
-    return Release.objects.filter(project=project).select_related("requested_by").order_by("-number")
+    return (
+        Release.objects.filter(project=project)
+        .select_related("requested_by", "superseded_by")
+        .defer("item_ids", "superseded_by__item_ids", "superseded_by__manifest")
+        .order_by("-number")
+    )
 
 
 def release_get(*, project: Project, number: int) -> Release:
@@ -24,6 +29,15 @@ def release_file_get(*, release: Release, path: str) -> ReleaseFile:
     """A file of a published release, or 404: files of a release being built are never served."""
     if release.status != Release.Status.PUBLISHED:
         raise NotFound()
+    if release.withdrawn_at is not None:
+        successor = release.superseded_by
+        raise DomainError(
+            "release_erased",
+            f"Release {release.number} was withdrawn: it held {release.erased_items} erased item(s)"
+            + (f"; its successor is release {successor.number} ({successor.name})." if successor else "."),
+            status_code=410,
+            extra={"superseded_by": successor.number if successor else None},
+        )
     found = ReleaseFile.objects.filter(release=release, path=path).first()
     if found is None:
         raise NotFound()
@@ -35,7 +49,7 @@ def release_file_listing(*, release: Release, per_folder: int = 12) -> list[dict
     files ({"path", "size", "sha256"}), and one row for each larger folder (media/, per-item label
     folders) with its file count and total size ({"folder", "files", "size"}), in path order.
     Streams the rows, so a release with a million files costs a million small rows, not a page."""
-    if not release.is_published:
+    if not release.is_published or release.withdrawn_at is not None:
         return []
     folders: dict[str, dict] = {}
     order: list[str] = []

@@ -45,6 +45,7 @@ class ProjectAction(StrEnum):
     # confirm/dismiss and detection runs (settings.privacy masks the others: annotation/pii).
     MANAGE_PERSONAL_DATA = "manage_personal_data"
     MANAGE_CONSENT = "manage_consent"  # change items' consent and licence, the release policy
+    ERASE = "erase"  # erase items, a data subject or a source; withdraws releases (docs/GOVERNANCE.md)
 
 
 class OrgAction(StrEnum):
@@ -54,6 +55,7 @@ class OrgAction(StrEnum):
     CREATE_PROJECT = "create_project"
     VIEW_AUDIT_LOG = "view_audit_log"
     VIEW_MEMBER_EMAILS = "view_member_emails"  # members' email addresses (others see names only)
+    DELETE_ACCOUNTS = "delete_accounts"  # delete a member's account (docs/GOVERNANCE.md#deleting-accounts)
 
 
 _EVERY_PROJECT_ROLE = frozenset({ORG_ADMIN, MANAGER, REVIEWER, ANNOTATOR})
@@ -81,6 +83,9 @@ PROJECT_PERMISSIONS: dict[ProjectAction, frozenset[str]] = {
     ProjectAction.VIEW_MEMBER_EMAILS: _MANAGERS,
     ProjectAction.MANAGE_PERSONAL_DATA: _MANAGERS,
     ProjectAction.MANAGE_CONSENT: _MANAGERS,
+    # Organisation admins only: an erasure cannot be undone, withdraws published releases, and answers
+    # a legal request the organisation (the controller) owns. Managers ask an admin.
+    ProjectAction.ERASE: frozenset({ORG_ADMIN}),
 }
 
 _ORG_ADMIN_ROLE = OrganisationMembership.Role.ADMIN.value
@@ -94,6 +99,8 @@ ORG_PERMISSIONS: dict[OrgAction, frozenset[str]] = {
     OrgAction.VIEW_AUDIT_LOG: frozenset({_ORG_ADMIN_ROLE}),
     # Plus the managers of any project of the organisation: can_see_member_emails below.
     OrgAction.VIEW_MEMBER_EMAILS: frozenset({_ORG_ADMIN_ROLE}),
+    # A person deletes their own account without any role (projects.services.accounts.account_delete).
+    OrgAction.DELETE_ACCOUNTS: frozenset({_ORG_ADMIN_ROLE}),
 }
 
 

@@ -16,12 +16,14 @@ from .labeling import LabelingSettings, labeling_settings_from
 from .privacy_settings import PrivacySettings
 from .quality_settings import CONTROL_OPTIONS, QualitySettings, quality_settings_from
 from .release_policy import ReleasePolicy
+from .retention_settings import RetentionSettings
 
 SECTIONS: dict[str, type] = {
     "labeling": LabelingSettings,
     "quality": QualitySettings,
     "privacy": PrivacySettings,
     "release": ReleasePolicy,
+    "retention": RetentionSettings,
 }
 
 

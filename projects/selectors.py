@@ -95,7 +95,7 @@ def guideline_version_list(*, project: Project) -> QuerySet[GuidelineVersion]:
 
 
 def audit_event_list(*, organisation: Organisation) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(organisation=organisation).order_by("-id")
+    return AuditEvent.objects.filter(organisation=organisation).select_related("actor").order_by("-id")
 
 
 def project_settings_warnings(*, project: Project) -> list[dict]:

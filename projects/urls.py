@@ -27,6 +27,12 @@ urlpatterns = [
         views.organisation_member_revoke_credentials,
         name="organisation-member-revoke-credentials",
     ),
+    path(
+        "organisations/<int:organisation_id>/members/<int:membership_id>/delete-account/",
+        views.organisation_member_delete_account,
+        name="organisation-member-delete-account",
+    ),
+    path("account/delete/", views.account_delete_own, name="account-delete"),
     path("organisations/<int:organisation_id>/audit/", views.organisation_audit, name="organisation-audit"),
     path("", include("projects.settings_pages.urls")),
     path("", include("projects.project_templates.urls")),

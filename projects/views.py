@@ -3,6 +3,7 @@
 import json
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -557,3 +558,57 @@ def organisation_audit(request, organisation_id: int):
         "api_url": reverse("organisation-audit-events", kwargs={"pk": organisation.id}),
     }
     return render(request, "projects/organisation_audit.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def organisation_member_delete_account(request, organisation_id: int, membership_id: int):
+    """An organisation admin deletes a member's account (confirmation, then
+    services.account_delete; docs/GOVERNANCE.md#deleting-accounts)."""
+    organisation = access.organisation_get_for_user(
+        user=request.user, organisation_id=organisation_id, action=OrgAction.DELETE_ACCOUNTS
+    )
+    membership = (
+        OrganisationMembership.objects.select_related("user")
+        .filter(organisation=organisation, pk=membership_id)
+        .first()
+    )
+    if membership is None:
+        raise NotFound()
+    back = reverse("organisation-members", args=[organisation.id])
+    error = None
+    if request.method == "POST":
+        username = membership.user.username
+        try:
+            services.account_delete(actor=request.user, user=membership.user, organisation=organisation)
+        except DomainError as failure:
+            if failure.status_code == 404:
+                raise
+            error = failure.message
+        else:
+            messages.success(request, f"The account of {username} was deleted.")
+            return redirect(back)
+    context = {"target": membership.user, "self_service": False, "back": back, "error": error}
+    return render(request, "projects/account_delete.html", context, status=409 if error else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete_own(request):
+    """A person deletes their own account, confirming with their password."""
+    back = reverse("password_change")
+    error = None
+    if request.method == "POST":
+        if not request.user.check_password(request.POST.get("password", "")):
+            error = "That is not your password."
+        else:
+            try:
+                services.account_delete(actor=request.user, user=request.user)
+            except DomainError as failure:
+                error = failure.message
+            else:
+                logout(request)
+                messages.success(request, "Your account was deleted.")
+                return redirect("login")
+    context = {"target": request.user, "self_service": True, "back": back, "error": error}
+    return render(request, "projects/account_delete.html", context, status=400 if error else 200)

@@ -186,6 +186,13 @@ class ItemLoader:
                 first_line[external_id] = line
         return duplicates
 
+    def staged_content_hashes(self) -> list[tuple[int, str]]:
+        """(line, content hash) of every staged record (for annotation.imports.blocking)."""
+        self._end_copy()
+        self._flush()
+        self._cursor.execute("SELECT line, content_hash FROM import_staging ORDER BY line")
+        return list(self._cursor.fetchall())
+
     def drop_lines(self, lines: list[int]) -> None:
         """Remove rejected records from staging (valid-rows mode)."""
         for start in range(0, len(lines), 1000):

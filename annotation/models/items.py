@@ -209,6 +209,9 @@ class Item(models.Model):
     media_url = models.CharField(max_length=2000, blank=True, db_default="")
     media_type = models.CharField(max_length=20, blank=True, db_default="")  # image, audio, video, text
     media_bytes = models.BigIntegerField(null=True, blank=True)
+    # Set when a retention rule deleted the stored media file (governance.retention): the item and its
+    # labels stay; the item page and releases say the media was removed instead of failing to read it.
+    media_removed_at = models.DateTimeField(null=True, blank=True)
     image_hash = models.BigIntegerField(null=True, blank=True)  # 64-bit dHash, for near-duplicate images
     near_duplicate_group = models.ForeignKey(
         NearDuplicateGroup,

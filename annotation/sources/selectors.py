@@ -11,7 +11,8 @@ from ..models import BucketSource
 
 SYNC_SUCCEEDED = "bucket_source.synced"  # audit action (and feed event) of a finished sync
 SYNC_FAILED = "bucket_source.sync_failed"
-SKIP_REASONS = ("folders", "empty", "too_large", "unsupported", "invalid_key")  # objects that are not items
+# Objects that are not items; erased_content: the object's item was erased (docs/GOVERNANCE.md#erasure).
+SKIP_REASONS = ("folders", "empty", "too_large", "unsupported", "invalid_key", "erased_content")
 
 
 def bucket_source_list(*, project: Project) -> QuerySet[BucketSource]:

@@ -19,7 +19,7 @@ from core.exceptions import DomainError
 from core.realtime import broadcast, broadcast_on_commit, project_group
 from projects.services import project_ensure_active
 
-from ..imports import normalise
+from ..imports import blocking, normalise
 from ..imports.loader import STAGING_COLUMNS, ItemLoader
 from ..models import BucketSource, Item
 from ..pii.services import pii_detect_schedule
@@ -112,6 +112,8 @@ def _sync_objects(source: BucketSource, result: BucketSyncResult) -> None:
     )
     rows = _object_rows(source, pages, result)
     batch = _setting("ANNOTATION_BUCKET_SYNC_BATCH")
+    # Asked before any COPY starts (no other query may run on the connection during one).
+    blocked_possible = blocking.any_active(source.project_id)
     while True:
         # One transaction per batch: the listing is read while it is open, so keep batches modest.
         with (
@@ -122,6 +124,11 @@ def _sync_objects(source: BucketSource, result: BucketSyncResult) -> None:
                 loader.add(row)
             if not loader.staged:
                 break
+            if blocked_possible:  # an erased object is not brought back
+                blocked = blocking.blocked_lines(source.project_id, loader.staged_content_hashes())
+                if blocked:
+                    loader.drop_lines([line for line, _ in blocked])
+                    result.skipped["erased_content"] += len(blocked)
             created = loader.insert()
         result.created += created
         result.existing += loader.staged - created

@@ -202,6 +202,7 @@ CORE_TASK_KINDS = {
     "exports.tasks.release_reproduce_task": "releases",  # RELEASE_REPRODUCE
     "annotation.items.bulk_action_run": "imports",  # ITEMS_BULK_ACTION_RUN: set-based item rewrites
     "annotation.items.metadata_indexes_ensure": "imports",  # ITEMS_METADATA_INDEXES_ENSURE: index DDL
+    "governance.tasks.retention_run_due_task": "imports",  # RETENTION_RUN_DUE: deletes files and items
 }
 CORE_QUEUE_KINDS = ("default", "imports", "quality", "neardup", "releases", "models", "webhooks")
 CELERY_TASK_ROUTES = ("config.celery.route_by_kind",)
@@ -214,6 +215,9 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay": {"task": "core.tasks.outbox_relay_task", "schedule": 10.0},
     "lease-release": {"task": "annotation.tasks.lease_release_expired_task", "schedule": 30.0},
     "jobs-reap": {"task": "core.tasks.jobs_reap_task", "schedule": 30.0},  # jobs whose worker died
+    # Each project's retention rules (docs/GOVERNANCE.md#retention). Hourly: a project runs when its last
+    # run is 20 h old, so a missed beat or a restart delays a run by an hour, not a day.
+    "retention": {"task": "governance.tasks.retention_run_due_task", "schedule": 3600.0},
 }
 # Broker outages: a worker retries its connection for ever (Celery's default gives up after 100 tries,
 # about 45 minutes, and the worker exits); docs/DEPLOY.md "Outages".
@@ -436,3 +440,8 @@ EXPORTS_BUILD_CHUNK = env_int("EXPORTS_BUILD_CHUNK", 5000)  # items per fetch (a
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ReleaseStatusEnum"] = "exports.models.Release.Status"
 # And PiiFinding.Status the fifth (personal-data findings: open, confirmed, dismissed).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PiiFindingStatusEnum"] = "annotation.models.PiiFinding.Status"
+
+# --- Governance (docs/GOVERNANCE.md) --------------------------------------------------------------------
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["RetentionRunStatusEnum"] = (
+    "governance.models.RetentionRun.Status"
+)

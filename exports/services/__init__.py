@@ -15,6 +15,7 @@ reproduce.py, diff.py. This module is the API other modules use.
 from .build import release_build, release_progress
 from .create import BUILD_TASK, release_create, release_retry
 from .diff import release_diff
+from .erasure import WithdrawnRelease, releases_holding, releases_withdraw_for_erasure
 from .reproduce import (
     release_reproduce,
     release_reproduce_request,
@@ -27,6 +28,7 @@ from .verify import release_verify
 
 __all__ = [
     "BUILD_TASK",
+    "WithdrawnRelease",
     "is_remote_storage",
     "release_build",
     "release_create",
@@ -37,6 +39,8 @@ __all__ = [
     "release_reproduce_run",
     "release_retry",
     "release_verify",
+    "releases_holding",
+    "releases_withdraw_for_erasure",
     "reproduction_summary",
     "signing_public_key_info",
 ]

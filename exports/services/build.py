@@ -15,13 +15,16 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from annotation.items.selectors import exports as item_selectors
 from core.audit import audit_record
 from core.realtime import broadcast, broadcast_on_commit, project_group
+from exports.itemset import encode_ids
 from exports.manifest import (
     MANIFEST_NAME,
     sort_entries,
 )
 from exports.models import Release, ReleaseFile
+from projects.models import Project
 
 from .. import events
 from .common import BuildProblem
@@ -30,6 +33,10 @@ from .writer import WrittenRelease, write_release
 
 logger = logging.getLogger("exports.services")
 
+
+# Erasures committed while a build reads are found by _publish (the written items must all still
+# exist); the build then starts again from a fresh snapshot, at most this many times.
+_ERASURE_REBUILDS = 3
 
 _LOCK_CLASS = 7007  # first key of the advisory lock a build holds (the second is the release id)
 
@@ -67,26 +74,33 @@ def release_build(*, release_id: int) -> Release | None:
     with _build_lock(release_id) as acquired:
         if not acquired:
             return Release.objects.filter(pk=release_id).first()
-        release = _claim(release_id)
-        if release is None:
-            return Release.objects.filter(pk=release_id).first()
-        target = None
-        try:
-            target = Target(release.storage_prefix)
-            written = write_release(
-                release, target.output, on_progress=_progress_reporter(release), target=target
-            )
-            target.upload([entry.path for entry in written.entries] + [MANIFEST_NAME])
-        except Exception as error:
-            logger.exception("release %s failed", release.id)
-            if target is not None:
-                target.discard()
-            else:
-                storage_delete_prefix(release.storage_prefix)
-            reason = str(error) if isinstance(error, BuildProblem) else type(error).__name__
-            return _fail(release, f"The build failed ({reason}); nothing was published.")
-        target.cleanup()
-        return _publish(release, written)
+        for _ in range(_ERASURE_REBUILDS + 1):
+            release = _claim(release_id)
+            if release is None:
+                return Release.objects.filter(pk=release_id).first()
+            target = None
+            try:
+                target = Target(release.storage_prefix)
+                written = write_release(
+                    release, target.output, on_progress=_progress_reporter(release), target=target
+                )
+                target.upload([entry.path for entry in written.entries] + [MANIFEST_NAME])
+            except Exception as error:
+                logger.exception("release %s failed", release.id)
+                if target is not None:
+                    target.discard()
+                else:
+                    storage_delete_prefix(release.storage_prefix)
+                reason = str(error) if isinstance(error, BuildProblem) else type(error).__name__
+                return _fail(release, f"The build failed ({reason}); nothing was published.")
+            target.cleanup()
+            published = _publish(release, written)
+            if published is not None:
+                return published
+            # Items were erased while this attempt read them: its files are deleted and never served.
+            logger.info("release %s: items erased during the build; building again", release.id)
+            storage_delete_prefix(release.storage_prefix)
+        return _fail(release, "Items kept being erased while the release was built; nothing was published.")
 
 
 def _claim(release_id: int) -> Release | None:
@@ -160,8 +174,17 @@ def _progress_reporter(release: Release):
 
 
 @transaction.atomic
-def _publish(release: Release, written: WrittenRelease) -> Release:
+def _publish(release: Release, written: WrittenRelease) -> Release | None:
+    """Publish, unless an item the build wrote was erased meanwhile (then None, nothing changes).
+
+    The project row lock orders this against erasures (governance.erasure.services takes it too): an
+    erasure that commits first leaves an item missing here; one that commits after sees this release
+    published with its item ids and withdraws it (exports.services.erasure)."""
+    Project.objects.select_for_update().filter(pk=release.project_id).first()
+    if item_selectors.export_items_missing(project=release.project, item_ids=written.item_ids):
+        return None
     release = Release.objects.select_for_update().get(pk=release.pk)
+    release.item_ids = encode_ids(written.item_ids)
     ReleaseFile.objects.filter(release=release).delete()
     ReleaseFile.objects.bulk_create(
         [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ class Stats:
     methods: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     sources: Counter = field(default_factory=Counter)  # (source, licence, consent, synthetic) -> items
     personal_data: Any = None  # the first pass's PersonalDataPolicy (exports/services/personal_data.py)
+    item_ids: array = field(default_factory=lambda: array("q"))  # of the records written (erasure)
 
 
 def item_filters(release: Release) -> dict[str, Any]:
@@ -316,6 +318,7 @@ def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats, medi
         annotators = [pseudonym(a.annotator_id) for a in annotations]
     if stats is not None:
         stats.sources[(item.source, item.licence, item.consent, item.synthetic)] += 1
+        stats.item_ids.append(item.id)
     media = media_of(item) if item.media or item.media_url else None
     raw = ()
     if ctx.include_raw:

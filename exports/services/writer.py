@@ -52,6 +52,7 @@ class WrittenRelease:
     manifest: dict[str, Any]
     manifest_entry: FileEntry
     records: int
+    item_ids: list[int]  # of the records written, for erasure (Release.item_ids)
 
 
 def write_release(
@@ -145,6 +146,7 @@ def write_release(
         personal_data=stats.personal_data.facts() if stats.personal_data is not None else {},
         exclusions=dict(sorted(gate.counts.items())),
         release_policy=gate.facts(),
+        supersedes=tuple(release.supersedes or ()),
     )
     gate.write_excluded(output)
     data_files = output.entries()
@@ -157,7 +159,9 @@ def write_release(
     body = manifest_bytes(manifest)
     (output.root / MANIFEST_NAME).write_bytes(body)
     manifest_entry = FileEntry(MANIFEST_NAME, hashlib.sha256(body).hexdigest(), len(body))
-    return WrittenRelease(entries, manifest, manifest_entry, summary["counts"]["records"])
+    return WrittenRelease(
+        entries, manifest, manifest_entry, summary["counts"]["records"], list(stats.item_ids)
+    )
 
 
 @contextmanager

@@ -68,7 +68,9 @@ class OrganisationMemberAddInputSerializer(StrictInputSerializer):
 
 
 class AuditEventOutputSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor_label")
+    actor = serializers.CharField(
+        source="actor_display", help_text='The username at the time, "system", or "deleted user"'
+    )
 
     class Meta:
         model = AuditEvent
@@ -286,3 +288,15 @@ class PauseInputSerializer(StrictInputSerializer):
 class AcknowledgementOutputSerializer(serializers.Serializer):
     version = serializers.IntegerField(source="guideline_version.version")
     acknowledged_at = serializers.DateTimeField(source="created_at")
+
+
+class AccountDeletedOutputSerializer(serializers.Serializer):
+    user_id = serializers.IntegerField(help_text="The account's id: it stays, so release pseudonyms stay")
+    already_deleted = serializers.BooleanField(help_text="Deleted before (nothing changed)")
+    by = serializers.CharField(required=False, help_text='"self" or "organisation_admin"')
+    memberships_ended = serializers.IntegerField(required=False)
+    tokens_revoked = serializers.IntegerField(required=False)
+
+
+class AccountDeleteInputSerializer(serializers.Serializer):
+    password = serializers.CharField(help_text="Your current password, to confirm")

@@ -3,11 +3,11 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.decorators import action
+from rest_framework.decorators import action, api_view
 from rest_framework.response import Response
 
 from accounts.api.serializers import CredentialsRevokedOutputSerializer
-from core.exceptions import Forbidden, NotFound
+from core.exceptions import DomainError, Forbidden, NotFound
 from core.pagination import NewestFirstCursorPagination
 from core.params import query_id
 
@@ -119,6 +119,23 @@ class OrganisationMemberViewSet(
             organisation=organisation, actor=request.user, membership_id=int(kwargs["pk"])
         )
         return Response(CredentialsRevokedOutputSerializer(result).data)
+
+    @extend_schema(
+        request=None,
+        responses=s.AccountDeletedOutputSerializer,
+        summary="Delete a member's account: personal fields erased, sessions, tokens and memberships "
+        "ended, the id kept for release pseudonyms (organisation admins; docs/GOVERNANCE.md)",
+    )
+    @action(detail=True, methods=["post"], url_path="delete-account")
+    def delete_account(self, request, *args, **kwargs):
+        organisation = self._organisation(OrgAction.DELETE_ACCOUNTS)
+        membership = OrganisationMembership.objects.filter(
+            organisation=organisation, pk=int(kwargs["pk"])
+        ).first()
+        if membership is None:
+            raise NotFound()
+        result = services.account_delete(actor=request.user, user=membership.user, organisation=organisation)
+        return Response(s.AccountDeletedOutputSerializer(result).data)
 
     def destroy(self, request, *args, **kwargs):
         organisation = self._organisation(OrgAction.MANAGE_MEMBERS)
@@ -463,3 +480,19 @@ class GuidelineVersionViewSet(
         project = self._project(ProjectAction.VIEW_GUIDELINES)
         ack = services.guideline_acknowledge(project=project, user=request.user, version=int(version))
         return Response(s.AcknowledgementOutputSerializer(ack).data)
+
+
+@extend_schema(
+    request=s.AccountDeleteInputSerializer,
+    responses=s.AccountDeletedOutputSerializer,
+    summary="Delete your own account (confirm with your password; docs/GOVERNANCE.md)",
+)
+@api_view(["POST"])
+def account_delete_own(request):
+    payload = s.AccountDeleteInputSerializer(data=request.data)
+    payload.is_valid(raise_exception=True)
+    if not request.user.check_password(payload.validated_data["password"]):
+        raise DomainError("wrong_password", "That is not your password.")
+    return Response(
+        s.AccountDeletedOutputSerializer(services.account_delete(actor=request.user, user=request.user)).data
+    )

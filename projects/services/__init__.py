@@ -10,6 +10,7 @@ Each function is one rule; each write is audited and announced on the project's 
 More than forty modules call `services.<name>` on this package, so it re-exports every write.
 """
 
+from .accounts import account_delete
 from .common import (
     GROUP_NAME,
     ITEM_TARGETS_TASK,
@@ -55,6 +56,7 @@ __all__ = [
     "LABEL_MIGRATION_TASK",
     "QUEUE_ORDER_TASK",
     "STATS_TASK",
+    "account_delete",
     "describe_label_operation",
     "guideline_acknowledge",
     "guideline_version_create",

@@ -31,6 +31,7 @@ from ..privacy_settings import privacy_settings_issues
 from ..project_settings import merge_patch, unknown_setting_keys
 from ..quality_settings import quality_settings_from, quality_settings_issues
 from ..release_policy import release_policy_issues
+from ..retention_settings import retention_settings_issues
 from .common import (
     ITEM_TARGETS_TASK,
     QUEUE_ORDER_TASK,
@@ -190,6 +191,10 @@ def _validate_project_fields(fields: dict[str, Any]) -> None:
             issues = release_policy_issues(fields["settings"]["release"])
             if issues:
                 raise DomainError("invalid_release_policy", " ".join(issues))
+        if "retention" in fields["settings"]:
+            issues = retention_settings_issues(fields["settings"]["retention"])
+            if issues:
+                raise DomainError("invalid_retention", " ".join(issues))
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from ..labeling import DEFAULT_GOLD_RATE, ORDERINGS, LabelingSettings, labeling_
 from ..privacy_settings import RELEASE_POLICIES, PrivacySettings, privacy_settings_from
 from ..quality_settings import QualitySettings, quality_settings_from
 from ..release_policy import ReleasePolicy, release_policy_from
+from ..retention_settings import MAX_DAYS, RetentionSettings, retention_settings_from
 
 GROUPS = (
     (
@@ -30,11 +31,19 @@ GROUPS = (
         "Personal data",
         "Who sees the personal data found in items (emails, phone numbers, IBANs, cards, IP addresses, "
         "national ids, your own patterns) and what releases do with it. Managers always see raw values.",
+    ),
+    (
         "release",
         "Release policy",
         "Which items releases leave out for consent and licence reasons. Items whose consent is withdrawn "
         "are always left out; non-commercial, no-derivatives and share-alike item licences are checked "
         "against each release's licence; every release lists what it left out and why (excluded.jsonl).",
+    ),
+    (
+        "retention",
+        "Retention",
+        "What Tessera deletes on its own, once a day. Empty keeps forever (the default). Deleted means "
+        "gone: it cannot be undone. Below: what the next run would delete, and the runs so far.",
     ),
 )
 
@@ -322,6 +331,42 @@ LEVERS: tuple[Lever, ...] = (
         "bool",
         _R.allow_no_derivatives,
     ),
+    Lever(
+        "retention.raw_media_days",
+        "retention",
+        "Delete raw media after (days)",
+        "Stored media files (uploaded images, audio, video) of items older than this are deleted; the "
+        "items and their labels stay, and the item page says the media was removed.",
+        "int",
+        None,
+        optional=True,
+        low=1,
+        high=MAX_DAYS,
+    ),
+    Lever(
+        "retention.unreleased_items_days",
+        "retention",
+        "Erase items never released after (days)",
+        "Items older than this that are in no published release are erased with their annotations, "
+        "predictions and media (a tombstone keeps the audit trail, reason “retention”).",
+        "int",
+        None,
+        optional=True,
+        low=1,
+        high=MAX_DAYS,
+    ),
+    Lever(
+        "retention.drafts_days",
+        "retention",
+        "Delete unsubmitted drafts after (days)",
+        "Autosaved work in progress nobody has touched for this long is deleted; submitted annotations "
+        "are never touched.",
+        "int",
+        None,
+        optional=True,
+        low=1,
+        high=MAX_DAYS,
+    ),
 )
 
 BY_NAME = {lever.name: lever for lever in LEVERS}
@@ -338,6 +383,7 @@ def all_settings() -> set[str]:
         | {f"quality.{f.name}" for f in fields(QualitySettings)}
         | {f"privacy.{f.name}" for f in fields(PrivacySettings)}
         | {f"release.{f.name}" for f in fields(ReleasePolicy)}
+        | {f"retention.{f.name}" for f in fields(RetentionSettings)}
     )
 
 
@@ -347,6 +393,7 @@ def current_values(project_settings: Any, overlap: int) -> dict[str, Any]:
     quality = quality_settings_from(project_settings)
     privacy = privacy_settings_from(project_settings)
     release = release_policy_from(project_settings)
+    retention = retention_settings_from(project_settings)
     values: dict[str, Any] = {"overlap": overlap}
     for lever in LEVERS:
         if lever.section == "labeling":
@@ -357,6 +404,8 @@ def current_values(project_settings: Any, overlap: int) -> dict[str, Any]:
             values[lever.name] = getattr(privacy, lever.key)
         elif lever.section == "release":
             values[lever.name] = getattr(release, lever.key)
+        elif lever.section == "retention":
+            values[lever.name] = getattr(retention, lever.key)
     for key in ("privacy.patterns", "privacy.word_lists"):
         values[key] = list(values[key]) or None
     values["labeling.reject_reasons"] = list(values["labeling.reject_reasons"])

@@ -21,7 +21,7 @@ from ..views import _project_context
 from . import levers as lv
 from .services import organisation_settings_update
 
-_SETTING_IN_MESSAGE = re.compile(r"settings\.(labeling|quality|privacy)\.(\w+)")
+_SETTING_IN_MESSAGE = re.compile(r"settings\.(labeling|quality|privacy|release|retention)\.(\w+)")
 _FIELD_OF_CODE = {"invalid_overlap": "overlap", "invalid_gold_rate": "labeling.gold_rate"}
 
 
@@ -67,7 +67,13 @@ def _rows(project, values: dict, errors: dict) -> list[dict]:
                 {
                     "lever": lever,
                     "value": values.get(lever.name),
-                    "default": ("none" if lever.kind in ("patterns", "wordlists") else "no limit")
+                    "default": (
+                        "none"
+                        if lever.kind in ("patterns", "wordlists")
+                        else "keep forever"
+                        if lever.section == "retention"
+                        else "no limit"
+                    )
                     if lever.optional and default is None
                     else lv.display(lever, default),
                     "is_default": not lv.is_stored(project.settings, lever),

@@ -87,6 +87,7 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
             if item.media or item.media_url
             else None
         ),
+        "media_removed_at": item.media_removed_at,  # a retention rule deleted the stored file
         "state": item.state,
         "done": item.done,
         "target": item.target,

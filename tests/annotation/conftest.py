@@ -11,7 +11,7 @@ from annotation.sources.services import bucket_source_create
 
 LIMIT = 1000  # ANNOTATION_BUCKET_MAX_OBJECT_BYTES in these tests
 SECRET = "s3cr3t-never-echoed"
-NO_SKIPS = {"folders": 0, "empty": 0, "too_large": 0, "unsupported": 0, "invalid_key": 0}
+NO_SKIPS = {"folders": 0, "empty": 0, "too_large": 0, "unsupported": 0, "invalid_key": 0, "erased_content": 0}
 INTERNAL_HOST = "minio.storage.svc.cluster.local"  # moto treats *.svc.cluster.local as path-style
 
 

@@ -125,7 +125,7 @@ def test_sync_creates_one_item_per_supported_object(
     assert _as_dict(result) == _result(
         listed=7,
         created=3,
-        skipped={"folders": 1, "empty": 1, "too_large": 1, "unsupported": 1, "invalid_key": 0},
+        skipped={**NO_SKIPS, "folders": 1, "empty": 1, "too_large": 1, "unsupported": 1},
     )
     assert _items(people.project) == [
         ("s3://photos/field/cat.jpg", {"file": "field/cat.jpg", "media_type": "image"},
@@ -152,7 +152,7 @@ def test_sync_creates_one_item_per_supported_object(
     )
     assert audit.changes == {
         "listed": 7, "created": 3, "existing": 0,
-        "skipped": {"folders": 1, "empty": 1, "too_large": 1, "unsupported": 1, "invalid_key": 0},
+        "skipped": {**NO_SKIPS, "folders": 1, "empty": 1, "too_large": 1, "unsupported": 1},
     }  # fmt: skip
 
 

@@ -415,14 +415,16 @@ PROJECT_REVIEWER_READS = {
 }
 # Labeling: annotators and managers, not reviewers (who review what others labeled).
 PROJECT_LABELING = {ProjectAction.ANNOTATE}
-# role: (outcome of a read, of a write, of a reviewer-level read, of labeling)
+# Organisation admins only: erasure (irreversible, withdraws releases; docs/GOVERNANCE.md).
+PROJECT_ADMIN_ONLY = {ProjectAction.ERASE}
+# role: (outcome of a read, of a write, of a reviewer-level read, of labeling, of an admin-only action)
 PROJECT_OUTCOMES = {
-    "org_admin": ("ok", "ok", "ok", "ok"),
-    "manager": ("ok", "ok", "ok", "ok"),
-    "reviewer": ("ok", "forbidden", "ok", "forbidden"),
-    "annotator": ("ok", "forbidden", "forbidden", "ok"),
-    "org_member": ("not_found", "not_found", "not_found", "not_found"),
-    "outsider": ("not_found", "not_found", "not_found", "not_found"),
+    "org_admin": ("ok", "ok", "ok", "ok", "ok"),
+    "manager": ("ok", "ok", "ok", "ok", "forbidden"),
+    "reviewer": ("ok", "forbidden", "ok", "forbidden", "forbidden"),
+    "annotator": ("ok", "forbidden", "forbidden", "ok", "forbidden"),
+    "org_member": ("not_found", "not_found", "not_found", "not_found", "not_found"),
+    "outsider": ("not_found", "not_found", "not_found", "not_found", "not_found"),
 }
 ORG_READS = {OrgAction.VIEW, OrgAction.VIEW_MEMBERS}
 ORG_WRITES = {
@@ -430,6 +432,7 @@ ORG_WRITES = {
     OrgAction.CREATE_PROJECT,
     OrgAction.VIEW_AUDIT_LOG,
     OrgAction.VIEW_MEMBER_EMAILS,  # admins here; project managers too through can_see_member_emails
+    OrgAction.DELETE_ACCOUNTS,  # deleting a member's account (docs/GOVERNANCE.md)
 }
 ORG_OUTCOMES = {
     "org_admin": ("ok", "ok"),
@@ -442,6 +445,8 @@ ORG_OUTCOMES = {
 
 
 def _column(action: ProjectAction) -> int:
+    if action in PROJECT_ADMIN_ONLY:
+        return 4
     if action in PROJECT_LABELING:
         return 3
     return 0 if action in PROJECT_READS else 2 if action in PROJECT_REVIEWER_READS else 1
@@ -457,7 +462,9 @@ def _outcome(fn) -> object:
 
 
 def test_action_tables_cover_every_action():
-    assert set(ProjectAction) == PROJECT_READS | PROJECT_WRITES | PROJECT_REVIEWER_READS | PROJECT_LABELING
+    assert set(ProjectAction) == (
+        PROJECT_READS | PROJECT_WRITES | PROJECT_REVIEWER_READS | PROJECT_LABELING | PROJECT_ADMIN_ONLY
+    )
     assert not PROJECT_READS & PROJECT_WRITES
     assert not (PROJECT_READS | PROJECT_WRITES) & PROJECT_REVIEWER_READS
     assert not (PROJECT_READS | PROJECT_WRITES | PROJECT_REVIEWER_READS) & PROJECT_LABELING

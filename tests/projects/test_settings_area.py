@@ -11,6 +11,7 @@ from projects.models import ProjectMembership
 from projects.privacy_settings import PrivacySettings
 from projects.quality_settings import QualitySettings
 from projects.release_policy import ReleasePolicy
+from projects.retention_settings import RetentionSettings
 from projects.services import schema_version_create
 from projects.settings_pages import levers as lv
 
@@ -21,6 +22,7 @@ def test_the_page_covers_every_setting():
         | {f"quality.{f.name}" for f in dataclasses.fields(QualitySettings)}
         | {f"privacy.{f.name}" for f in dataclasses.fields(PrivacySettings)}
         | {f"release.{f.name}" for f in dataclasses.fields(ReleasePolicy)}
+        | {f"retention.{f.name}" for f in dataclasses.fields(RetentionSettings)}
     )
     assert lv.all_settings() == every
     assert every == lv.catalogued_settings()

@@ -25,7 +25,7 @@ from ...models import ImportJob, MetadataField
 from ...neardup.services import near_duplicates_detect_schedule
 from ...pii.services import pii_detect_schedule
 from ...workflow.services.queue import queue_order_schedule
-from .. import archive, formats, media, normalise
+from .. import archive, blocking, formats, media, normalise
 from ..loader import NO_MEDIA, ItemLoader, loading_transaction
 from ..metadata import MetadataProfiler
 from ..records import FileError, Record, RowError
@@ -356,6 +356,14 @@ def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> I
                 loader.drop_lines([line for _, line, _ in duplicates])
                 if labels is not None:
                     labels.reject_lines([line for _, line, _ in duplicates])
+            if blocking.any_active(job.project_id):  # e.g. erased content (docs/GOVERNANCE.md#erasure)
+                blocked = blocking.blocked_lines(job.project_id, loader.staged_content_hashes())
+                for line, blocker in blocked:
+                    report.add(line, "data", f"{blocker.code}: {blocker.reason}")
+                if blocked:
+                    loader.drop_lines([line for line, _ in blocked])
+                    if labels is not None:
+                        labels.reject_lines([line for line, _ in blocked])
             staged = loader.staged
             with transaction.atomic():  # SQLite: the only write transaction, as short as the insert
                 created = loader.insert()

@@ -270,3 +270,13 @@ def export_transformations(*, project: Project, until) -> list[dict]:
             }
         )
     return steps
+
+
+def export_items_missing(*, project: Project, item_ids: list[int], chunk_size: int = 20_000) -> int:
+    """How many of `item_ids` no longer exist in `project` (erased while a release was built): the
+    build's last check before it publishes (exports.services.build)."""
+    missing = 0
+    for start in range(0, len(item_ids), chunk_size):
+        chunk = item_ids[start : start + chunk_size]
+        missing += len(chunk) - Item.objects.filter(project=project, id__in=chunk).count()
+    return missing

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("projects/<int:project_id>/retention/", views.retention_page, name="project-retention"),
+    path(
+        "projects/<int:project_id>/items/<int:item_id>/erase/",
+        views.erase_item_page,
+        name="project-item-erase",
+    ),
+    path(
+        "projects/<int:project_id>/data/erase-subject/",
+        views.erase_subject_page,
+        name="project-erase-subject",
+    ),
+]
