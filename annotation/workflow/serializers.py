@@ -1,15 +1,11 @@
 """Shapes of the labeling workflow API (queue, assignments, annotations, review, predictions)."""
 
-from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.serializers import StrictInputSerializer
 
 from ..models import Annotation, AnnotationRevision, Assignment, Item, Prediction, ReviewDecision
-from .services.labeling import media_facts
-from .services.queue import prediction_for
-from .services.review import last_rejection
+from . import payloads
 
 # --- inputs -----------------------------------------------------------------------------------------
 
@@ -82,24 +78,24 @@ class PredictionsInputSerializer(StrictInputSerializer):
 class TaskItemSerializer(serializers.ModelSerializer):
     """The item as an annotator sees it: data and media, no workflow internals (gold stays hidden)."""
 
-    media_url = serializers.SerializerMethodField()
-    media = serializers.SerializerMethodField()
+    # Documentation of the shape: payloads.task_item builds it (context: viewer, project).
+
+    media_url = serializers.CharField(allow_null=True, read_only=True)
+    media = serializers.DictField(
+        child=serializers.FloatField(),
+        read_only=True,
+        help_text="What the server checks regions against: width, height (px), duration (s), frame_count.",
+    )
 
     class Meta:
         model = Item
         fields = ["id", "external_id", "data", "meta", "media_type", "media_url", "media"]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
-    def get_media(self, item: Item) -> dict:
-        """What the server checks regions against: width, height (px), duration (s), frame_count."""
-        return media_facts(item)
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_media_url(self, item: Item) -> str | None:
-        if not (item.media or item.media_url):
-            return None
-        return reverse("item-media", kwargs={"project_pk": item.project_id, "item_pk": item.id})
+    def to_representation(self, instance: Item) -> dict:
+        return payloads.task_item(
+            instance, viewer=self.context.get("viewer"), project=self.context.get("project")
+        )
 
 
 class PredictionSerializer(serializers.ModelSerializer):
@@ -107,6 +103,9 @@ class PredictionSerializer(serializers.ModelSerializer):
         model = Prediction
         fields = ["id", "item", "model_name", "model_version", "score", "result", "created_at"]
         read_only_fields = fields
+
+    def to_representation(self, instance: Prediction) -> dict:
+        return payloads.prediction_payload(instance)
 
 
 class RevisionSerializer(serializers.ModelSerializer):
@@ -130,6 +129,8 @@ class DecisionSerializer(serializers.ModelSerializer):
 
 
 class AnnotationSerializer(serializers.ModelSerializer):
+    # Documentation of the shape: payloads.annotation_payload builds it (context: viewer, project).
+
     annotator = serializers.CharField(source="annotator.username")
     schema_version = serializers.IntegerField(source="schema_version.version")
     guideline_version = serializers.IntegerField(source="guideline_version.version", allow_null=True)
@@ -153,6 +154,11 @@ class AnnotationSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance: Annotation) -> dict:
+        return payloads.annotation_payload(
+            instance, viewer=self.context.get("viewer"), project=self.context.get("project")
+        )
+
 
 class CorrectionSerializer(serializers.Serializer):
     reason = serializers.CharField()
@@ -162,11 +168,15 @@ class CorrectionSerializer(serializers.Serializer):
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
+    # Documentation of the shape: payloads.assignment_payload builds it (context: schema, viewer,
+    # project). A list reads what selectors.labeling.assignment_list_for_annotator loaded (no query
+    # per row); a single assignment (next item, retrieve) is read with one query per field.
+
     item = TaskItemSerializer()
-    schema = serializers.SerializerMethodField()
-    annotation = serializers.SerializerMethodField()
-    correction = serializers.SerializerMethodField()
-    prediction = serializers.SerializerMethodField()
+    schema = serializers.DictField(allow_null=True, read_only=True)
+    annotation = AnnotationSerializer(allow_null=True, read_only=True)
+    correction = CorrectionSerializer(allow_null=True, read_only=True)
+    prediction = PredictionSerializer(allow_null=True, read_only=True)
 
     class Meta:
         model = Assignment
@@ -186,59 +196,13 @@ class AssignmentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.DictField(allow_null=True))
-    def get_schema(self, assignment: Assignment) -> dict | None:
-        schema = self.context.get("schema")
-        return {"version": schema.version, "definition": schema.definition} if schema else None
-
-    # Lists read what selectors.labeling.assignment_list_for_annotator loaded (no query per row);
-    # a single assignment (next item, retrieve) is read with one query per field as before.
-
-    def _annotation(self, assignment: Assignment) -> Annotation | None:
-        if assignment.status not in (Assignment.Status.SUBMITTED, Assignment.Status.CORRECTION):
-            return None  # leased, skipped or expired assignments have no annotation
-        if Assignment.annotation.is_cached(assignment):
-            try:
-                return assignment.annotation
-            except Annotation.DoesNotExist:
-                return None
-        return (
-            Annotation.objects.select_related("annotator", "schema_version", "guideline_version")
-            .filter(assignment=assignment)
-            .first()
+    def to_representation(self, instance: Assignment) -> dict:
+        return payloads.assignment_payload(
+            instance,
+            schema=self.context.get("schema"),
+            viewer=self.context.get("viewer"),
+            project=self.context.get("project"),
         )
-
-    @extend_schema_field(AnnotationSerializer(allow_null=True))
-    def get_annotation(self, assignment: Assignment) -> dict | None:
-        annotation = self._annotation(assignment)
-        return AnnotationSerializer(annotation).data if annotation else None
-
-    @extend_schema_field(CorrectionSerializer(allow_null=True))
-    def get_correction(self, assignment: Assignment) -> dict | None:
-        if assignment.status != Assignment.Status.CORRECTION:
-            return None
-        annotation = self._annotation(assignment)
-        if annotation is not None and hasattr(annotation, "rejections"):
-            decision = annotation.rejections[0] if annotation.rejections else None
-        else:
-            decision = last_rejection(annotation) if annotation else None
-        if decision is None:
-            return None
-        return {
-            "reason": decision.reason,
-            "comment": decision.comment,
-            "reviewer": decision.reviewer.username,
-            "at": decision.created_at,
-        }
-
-    @extend_schema_field(PredictionSerializer(allow_null=True))
-    def get_prediction(self, assignment: Assignment) -> dict | None:
-        offered = getattr(assignment.item, "offered_predictions", None)
-        if offered is not None:
-            prediction = offered[0] if offered else None
-        else:
-            prediction = prediction_for(assignment.item)
-        return PredictionSerializer(prediction).data if prediction else None
 
 
 class NextItemSerializer(serializers.Serializer):
