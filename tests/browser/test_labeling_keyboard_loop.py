@@ -19,7 +19,7 @@ KEYS = ["1", "2", "3"]  # positive, negative, neutral
 
 
 def test_an_annotator_labels_three_items_with_the_keyboard(page_for, people):
-    project, first = setup(
+    project, _first = setup(
         people,
         [
             {
