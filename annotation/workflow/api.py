@@ -16,6 +16,7 @@ from projects.access import ProjectAction
 
 from ..items.api.views import _ProjectScoped
 from ..models import Annotation, Assignment, Prediction
+from . import payloads
 from . import serializers as s
 from .selectors import labeling as labeling_selectors
 from .services import claim, labeling, queue, review, submit
@@ -33,18 +34,53 @@ def _body_size_guard(request) -> None:
         )
 
 
-def _assignment_data(assignment: Assignment, project, schema=None) -> dict:
+def _assignment_data(assignment: Assignment, project, viewer, schema=None) -> dict:
     schema = schema or labeling.latest_schema(project)
-    return s.AssignmentSerializer(
-        assignment, context={"schema": schema, "viewer": assignment.annotator, "project": project}
-    ).data
+    return payloads.assignment_payload(assignment, schema=schema, viewer=viewer, project=project)
 
 
 def _next_item_data(project, annotator) -> dict:
     """POST queue/next/'s body (also under `next` in a submit-and-next response)."""
     outcome = claim.next_item_for_annotator(project=project, annotator=annotator)
-    assignment = _assignment_data(outcome.assignment, project, outcome.schema) if outcome.assignment else None
-    return {"assignment": assignment, "reason": outcome.reason, "resumed": outcome.resumed}
+    return payloads.next_item_payload(outcome, viewer=annotator, project=project)
+
+
+_SUBMIT_FIELDS = frozenset(s.SubmitInputSerializer._declared_fields)
+
+
+def _submit_input(data) -> dict:
+    """The submit body as SubmitInputSerializer validates it. A body in the plain shape (the common
+    case: right types, no coercion needed) is checked here without serializer machinery; anything
+    else goes through the serializer, which accepts what it coerces and answers errors in its shape."""
+    if isinstance(data, dict) and data.keys() <= _SUBMIT_FIELDS and data.get("result") is not None:
+        key = data.get("idempotency_key")
+        base = data.get("base_revision")
+        prediction = data.get("prediction")
+        active = data.get("active_ms", 0)
+        then_next = data.get("next", False)
+        if (
+            (
+                "idempotency_key" not in data
+                or (type(key) is str and 0 < len(key) <= 100 and key == key.strip())
+            )
+            and (base is None or (type(base) is int and base >= 0))
+            and (prediction is None or type(prediction) is int)
+            and type(active) is int
+            and active >= 0
+            and type(then_next) is bool
+        ):
+            out = {"result": data["result"], "active_ms": active, "next": then_next}
+            out.update(
+                {
+                    name: data[name]
+                    for name in ("idempotency_key", "base_revision", "prediction")
+                    if name in data
+                }
+            )
+            return out
+    payload = s.SubmitInputSerializer(data=data)
+    payload.is_valid(raise_exception=True)
+    return payload.validated_data
 
 
 def _flag(value: str | None) -> bool:
@@ -112,9 +148,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
         context = super().get_serializer_context()
         if not getattr(self, "swagger_fake_view", False):
             project = self._project(ProjectAction.ANNOTATE)
-            context["schema"] = labeling.latest_schema(project)
-            context["viewer"] = self.request.user  # personal-data masking (annotation/pii)
-            context["project"] = project
+            context.update(schema=labeling.latest_schema(project), viewer=self.request.user, project=project)
         return context
 
     @extend_schema(summary="Keep holding the item (call every minute)", request=s.HeartbeatInputSerializer)
@@ -162,7 +196,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
             assignment_id=int(pk),
             reason=payload.validated_data["reason"],
         )
-        return Response(_assignment_data(assignment, project))
+        return Response(_assignment_data(assignment, project, request.user))
 
     @extend_schema(
         summary="Submit your annotation (idempotent by key); with next, lease your next item too",
@@ -180,9 +214,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
         _body_size_guard(request)
         project = self._project(ProjectAction.ANNOTATE)
         then_next = _flag(request.query_params.get("next"))
-        payload = s.SubmitInputSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
+        data = _submit_input(request.data)
         key = data.get("idempotency_key") or request.headers.get("Idempotency-Key")
         outcome = submit.annotation_submit(
             project=project,
@@ -200,7 +232,7 @@ class AssignmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Proje
                 "annotator", "schema_version", "guideline_version"
             ).get(pk=annotation.pk)
         code = status.HTTP_200_OK if outcome.replayed else status.HTTP_201_CREATED
-        body = s.AnnotationSerializer(annotation, context={"viewer": request.user, "project": project}).data
+        body = payloads.annotation_payload(annotation, viewer=request.user, project=project)
         if then_next or data["next"]:
             # After the submit's commit, in its own transaction, exactly as a separate POST queue/next/:
             # the same claim and the same invariants, one round trip fewer. A replayed submit gets the

@@ -1,16 +1,12 @@
 """Shapes of the labeling workflow API (queue, assignments, annotations, review, predictions)."""
 
-from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.serializers import StrictInputSerializer
 
 from ..models import Annotation, AnnotationRevision, Assignment, Item, Prediction, ReviewDecision
-from ..pii.services import pii_masked_data, pii_result_for_viewer
-from .services.labeling import media_facts
-from .services.queue import prediction_for
-from .services.review import last_rejection
+from ..pii.services import pii_result_for_viewer
+from . import payloads
 
 # --- inputs -----------------------------------------------------------------------------------------
 
@@ -80,40 +76,6 @@ class PredictionsInputSerializer(StrictInputSerializer):
 # --- outputs ----------------------------------------------------------------------------------------
 
 
-class TaskItemSerializer(serializers.ModelSerializer):
-    """The item as an annotator sees it: data and media, no workflow internals (gold stays hidden).
-
-    `data` carries `[EMAIL]`-style placeholders when the project masks personal data for the
-    context's `viewer` (annotation/pii; no viewer: treated as an annotator, so a caller that forgets
-    it masks rather than leaks)."""
-
-    media_url = serializers.SerializerMethodField()
-    media = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Item
-        fields = ["id", "external_id", "data", "meta", "media_type", "media_url", "media"]
-        read_only_fields = fields
-
-    def to_representation(self, item: Item) -> dict:
-        out = super().to_representation(item)
-        out["data"] = pii_masked_data(  # personal data (#18): placeholders for viewers who must not see it
-            item=item, viewer=self.context.get("viewer"), project=self.context.get("project")
-        )
-        return out
-
-    @extend_schema_field(serializers.DictField(child=serializers.FloatField()))
-    def get_media(self, item: Item) -> dict:
-        """What the server checks regions against: width, height (px), duration (s), frame_count."""
-        return media_facts(item)
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_media_url(self, item: Item) -> str | None:
-        if not (item.media or item.media_url):
-            return None
-        return reverse("item-media", kwargs={"project_pk": item.project_id, "item_pk": item.id})
-
-
 def _viewer(context: dict):
     """Who will read the payload: the context's `viewer`, else the request's user; None (treated as
     an annotator by the personal-data masking) when neither is known."""
@@ -123,30 +85,41 @@ def _viewer(context: dict):
     return getattr(request, "user", None)
 
 
-class _MaskedResult:
-    """`result` with personal-data placeholders for viewers who must not see the values (annotation/pii)."""
+class TaskItemSerializer(serializers.ModelSerializer):
+    """The item as an annotator sees it: data and media, no workflow internals (gold stays hidden)."""
 
-    def to_representation(self, instance):
-        out = super().to_representation(instance)  # type: ignore[misc]
-        out["result"] = pii_result_for_viewer(
-            item=self._item(instance),
-            viewer=_viewer(self.context),
-            result=out["result"],  # type: ignore[attr-defined]
-        )
-        return out
+    # Documentation of the shape: payloads.task_item builds it (context: viewer, project).
 
-    def _item(self, instance):
-        return instance.item
+    media_url = serializers.CharField(allow_null=True, read_only=True)
+    media = serializers.DictField(
+        child=serializers.FloatField(),
+        read_only=True,
+        help_text="What the server checks regions against: width, height (px), duration (s), frame_count.",
+    )
+
+    class Meta:
+        model = Item
+        fields = ["id", "external_id", "data", "meta", "media_type", "media_url", "media"]
+        read_only_fields = fields
+
+    def to_representation(self, instance: Item) -> dict:
+        return payloads.task_item(instance, viewer=_viewer(self.context), project=self.context.get("project"))
 
 
-class PredictionSerializer(_MaskedResult, serializers.ModelSerializer):
+class PredictionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Prediction
         fields = ["id", "item", "model_name", "model_version", "score", "result", "created_at"]
         read_only_fields = fields
 
+    def to_representation(self, instance: Prediction) -> dict:
+        return payloads.prediction_payload(
+            instance, viewer=_viewer(self.context), project=self.context.get("project")
+        )
 
-class RevisionSerializer(_MaskedResult, serializers.ModelSerializer):
+
+class RevisionSerializer(serializers.ModelSerializer):
+    # `result` with personal-data placeholders for viewers who must not see the values (annotation/pii).
     author = serializers.CharField(source="author.username")
     schema_version = serializers.IntegerField(source="schema_version.version")
     guideline_version = serializers.IntegerField(source="guideline_version.version", allow_null=True)
@@ -156,8 +129,12 @@ class RevisionSerializer(_MaskedResult, serializers.ModelSerializer):
         fields = ["number", "kind", "author", "result", "schema_version", "guideline_version", "created_at"]
         read_only_fields = fields
 
-    def _item(self, instance):
-        return instance.annotation.item
+    def to_representation(self, instance: AnnotationRevision) -> dict:
+        out = super().to_representation(instance)
+        out["result"] = pii_result_for_viewer(
+            item=instance.annotation.item, viewer=_viewer(self.context), result=out["result"]
+        )
+        return out
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -169,7 +146,9 @@ class DecisionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class AnnotationSerializer(_MaskedResult, serializers.ModelSerializer):
+class AnnotationSerializer(serializers.ModelSerializer):
+    # Documentation of the shape: payloads.annotation_payload builds it (context: viewer, project).
+
     annotator = serializers.CharField(source="annotator.username")
     schema_version = serializers.IntegerField(source="schema_version.version")
     guideline_version = serializers.IntegerField(source="guideline_version.version", allow_null=True)
@@ -193,6 +172,11 @@ class AnnotationSerializer(_MaskedResult, serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance: Annotation) -> dict:
+        return payloads.annotation_payload(
+            instance, viewer=_viewer(self.context), project=self.context.get("project")
+        )
+
 
 class CorrectionSerializer(serializers.Serializer):
     reason = serializers.CharField()
@@ -202,11 +186,15 @@ class CorrectionSerializer(serializers.Serializer):
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
+    # Documentation of the shape: payloads.assignment_payload builds it (context: schema, viewer,
+    # project). A list reads what selectors.labeling.assignment_list_for_annotator loaded (no query
+    # per row); a single assignment (next item, retrieve) is read with one query per field.
+
     item = TaskItemSerializer()
-    schema = serializers.SerializerMethodField()
-    annotation = serializers.SerializerMethodField()
-    correction = serializers.SerializerMethodField()
-    prediction = serializers.SerializerMethodField()
+    schema = serializers.DictField(allow_null=True, read_only=True)
+    annotation = AnnotationSerializer(allow_null=True, read_only=True)
+    correction = CorrectionSerializer(allow_null=True, read_only=True)
+    prediction = PredictionSerializer(allow_null=True, read_only=True)
 
     class Meta:
         model = Assignment
@@ -226,59 +214,13 @@ class AssignmentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.DictField(allow_null=True))
-    def get_schema(self, assignment: Assignment) -> dict | None:
-        schema = self.context.get("schema")
-        return {"version": schema.version, "definition": schema.definition} if schema else None
-
-    # Lists read what selectors.labeling.assignment_list_for_annotator loaded (no query per row);
-    # a single assignment (next item, retrieve) is read with one query per field as before.
-
-    def _annotation(self, assignment: Assignment) -> Annotation | None:
-        if assignment.status not in (Assignment.Status.SUBMITTED, Assignment.Status.CORRECTION):
-            return None  # leased, skipped or expired assignments have no annotation
-        if Assignment.annotation.is_cached(assignment):
-            try:
-                return assignment.annotation
-            except Annotation.DoesNotExist:
-                return None
-        return (
-            Annotation.objects.select_related("annotator", "schema_version", "guideline_version")
-            .filter(assignment=assignment)
-            .first()
+    def to_representation(self, instance: Assignment) -> dict:
+        return payloads.assignment_payload(
+            instance,
+            schema=self.context.get("schema"),
+            viewer=_viewer(self.context),
+            project=self.context.get("project"),
         )
-
-    @extend_schema_field(AnnotationSerializer(allow_null=True))
-    def get_annotation(self, assignment: Assignment) -> dict | None:
-        annotation = self._annotation(assignment)
-        return AnnotationSerializer(annotation, context=self.context).data if annotation else None
-
-    @extend_schema_field(CorrectionSerializer(allow_null=True))
-    def get_correction(self, assignment: Assignment) -> dict | None:
-        if assignment.status != Assignment.Status.CORRECTION:
-            return None
-        annotation = self._annotation(assignment)
-        if annotation is not None and hasattr(annotation, "rejections"):
-            decision = annotation.rejections[0] if annotation.rejections else None
-        else:
-            decision = last_rejection(annotation) if annotation else None
-        if decision is None:
-            return None
-        return {
-            "reason": decision.reason,
-            "comment": decision.comment,
-            "reviewer": decision.reviewer.username,
-            "at": decision.created_at,
-        }
-
-    @extend_schema_field(PredictionSerializer(allow_null=True))
-    def get_prediction(self, assignment: Assignment) -> dict | None:
-        offered = getattr(assignment.item, "offered_predictions", None)
-        if offered is not None:
-            prediction = offered[0] if offered else None
-        else:
-            prediction = prediction_for(assignment.item)
-        return PredictionSerializer(prediction, context=self.context).data if prediction else None
 
 
 class NextItemSerializer(serializers.Serializer):

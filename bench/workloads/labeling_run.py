@@ -403,18 +403,18 @@ def explain_claim(project_id: int, user_id: int) -> dict:
     """EXPLAIN (ANALYZE, BUFFERS) of the claim statement, rolled back; plus its median of 20 runs."""
     from django.db import connection, transaction
 
-    from annotation.workflow.services import labeling
+    from annotation.workflow.services import claim
 
     params = {"project": project_id, "user": user_id, "pools": ["", "@bench"]}
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + labeling._CLAIM_FULL, params)
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + claim._CLAIM_FULL, params)
         plan = [row[0] for row in cursor.fetchall()]
         transaction.set_rollback(True)
     timings = []
     for _ in range(20):
         with transaction.atomic(), connection.cursor() as cursor:
             started = time.perf_counter()
-            cursor.execute(labeling._CLAIM_FULL, params)
+            cursor.execute(claim._CLAIM_FULL, params)
             cursor.fetchone()
             timings.append((time.perf_counter() - started) * 1000)
             transaction.set_rollback(True)

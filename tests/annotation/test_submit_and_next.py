@@ -149,3 +149,25 @@ def test_statements_of_one_next_and_submit(lab, capsys):
         print(f"\nstatements: next {next_count}, submit {submit_count}, submit-and-next {both_count}")
     assert response.status_code == 201
     assert response.json()["next"]["reason"] == "queue_empty"
+
+
+def test_statement_counts_of_the_labeling_path_stay_within_bounds(people):
+    """Upper bounds, so the hot path cannot grow unnoticed (docs/WORKFLOW.md, "The hot path"). Counted
+    inside the test's transaction: each service's atomic block adds a SAVEPOINT and a RELEASE."""
+    lab = make_lab(people, overlap=1, annotators=1, items=5)
+    user = lab.annotators[0]
+    first = lab.next(user)["assignment"]
+    assert lab.submit(user, first["id"]).status_code == 201  # the quality state row exists from here
+
+    next_count, current = _statements(lambda: lab.next(user)["assignment"])
+    submit_count, response = _statements(lambda: lab.submit(user, current["id"]))
+    assert response.status_code == 201
+    current = lab.next(user)["assignment"]
+    both_count, response = _statements(lambda: lab.submit(user, current["id"], next=True))
+    assert response.status_code == 201
+    assert response.json()["next"]["assignment"] is not None
+
+    print(f"\nbounded statements: next {next_count}, submit {submit_count}, submit-and-next {both_count}")
+    assert next_count <= 10, next_count
+    assert submit_count <= 17, submit_count  # overlap 1: this submit also completes the item (+3)
+    assert both_count <= 26, both_count

@@ -3,6 +3,8 @@ injection and new assignments. Lock order as in labeling.py."""
 
 import random
 import uuid
+from dataclasses import dataclass
+from typing import Literal
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -60,15 +62,26 @@ WITH pick AS (
 )
 UPDATE annotation_item SET leased = annotation_item.leased + 1
 FROM pick WHERE annotation_item.id = pick.id
-RETURNING annotation_item.id, pick.priority, pick.rank
+RETURNING pick.priority, pick.rank,
+    (SELECT a.id FROM annotation_assignment a
+     WHERE a.item_id = annotation_item.id AND a.annotator_id = %(user)s) AS held,
+    {item_columns}
 """
+# The claim returns the whole item row (the response shows it) and the id of the annotator's expired
+# assignment on it, if any (the only kind the candidate filter lets through): no statement to read
+# the item back, and none to look for an old assignment to take back when there is none.
+_ITEM_FIELDS = [field.attname for field in Item._meta.concrete_fields]
+_ITEM_COLUMNS = ", ".join(f"annotation_item.{field.column}" for field in Item._meta.concrete_fields)
 # After the cursor, in index order: the rest of the cursor's priority, then every lower priority.
 _AFTER_CURSOR = (
     "AND i.priority = %(cursor_priority)s AND (i.rank, i.id) > (%(cursor_rank)s, %(cursor_id)s)",
     "AND i.priority < %(cursor_priority)s",
 )
-_CLAIM_FULL = _PG_CLAIM.format(where=_CANDIDATE_WHERE, after="")
-_CLAIM_AFTER = tuple(_PG_CLAIM.format(where=_CANDIDATE_WHERE, after=after) for after in _AFTER_CURSOR)
+_CLAIM_FULL = _PG_CLAIM.format(where=_CANDIDATE_WHERE, after="", item_columns=_ITEM_COLUMNS)
+_CLAIM_AFTER = tuple(
+    _PG_CLAIM.format(where=_CANDIDATE_WHERE, after=after, item_columns=_ITEM_COLUMNS)
+    for after in _AFTER_CURSOR
+)
 
 _PG_GOLD = """
 SELECT i.id FROM annotation_item i
@@ -78,6 +91,19 @@ WHERE i.project_id = %(project)s AND i.is_gold AND NOT i.excluded
 ORDER BY i.id
 LIMIT 1
 """
+
+
+def _item_from_row(values: list) -> Item:
+    """An Item from the claim's RETURNING columns, converted as the ORM converts them (a raw cursor
+    returns jsonb as text under Django's psycopg setup)."""
+    converted = [
+        convert(value, None, connection) if convert is not None and value is not None else value
+        for convert, value in zip(_ITEM_CONVERTERS, values, strict=True)
+    ]
+    return Item.from_db(connection.alias, _ITEM_FIELDS, converted)
+
+
+_ITEM_CONVERTERS = [getattr(field, "from_db_value", None) for field in Item._meta.concrete_fields]
 
 
 def _sqlite_params(sql: str, params: dict) -> tuple[str, list]:
@@ -97,8 +123,15 @@ def _sqlite_params(sql: str, params: dict) -> tuple[str, list]:
     return out + rest, ordered
 
 
-def _claim_slot(project: Project, annotator, pools: list[str]) -> int | None:
-    """Take one slot on the best open item for `annotator`; the item's id, or None if none is left."""
+@dataclass
+class _Claimed:
+    item_id: int
+    item: Item | None = None  # the row, when the claim statement returned it (PostgreSQL)
+    held: int | Literal["unknown"] | None = "unknown"  # their expired assignment on it, if known
+
+
+def _claim_slot(project: Project, annotator, pools: list[str]) -> _Claimed | None:
+    """Take one slot on the best open item for `annotator`, or None if none is left."""
     params = {"project": project.id, "user": annotator.pk, "pools": pools}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -117,18 +150,19 @@ def _claim_slot(project: Project, annotator, pools: list[str]) -> int | None:
                 row = cursor.fetchone()
             if row is None:
                 return None
-            item_id, priority, rank = row
+            priority, rank, held, *values = row
+            item = _item_from_row(values)
             cache.set(
-                _cursor_key(project.id, annotator.pk), (epoch, pools, priority, rank, item_id), 24 * 3600
+                _cursor_key(project.id, annotator.pk), (epoch, pools, priority, rank, item.id), 24 * 3600
             )
-            return item_id
+            return _Claimed(item.id, item, held)
         # SQLite serialises writers; the conditional UPDATE is the guard, as it is on PostgreSQL.
         select = f"SELECT i.id FROM annotation_item i WHERE {_CANDIDATE_WHERE} ORDER BY i.priority DESC, i.rank, i.id LIMIT 20"  # noqa: S608, E501
         sql, args = _sqlite_params(select, params)
         cursor.execute(sql, args)
         for (item_id,) in cursor.fetchall():
             if _take_slot(item_id):
-                return item_id
+                return _Claimed(item_id)
     return None
 
 
@@ -215,24 +249,29 @@ def next_item_for_annotator(*, project: Project, annotator) -> NextItem:
     if gold_rate > 0 and _random.random() < gold_rate:
         gold_id = _gold_item(project, annotator, pools)
         if gold_id is not None:
-            return NextItem(_new_assignment(project, annotator, gold_id, is_gold=True), schema=schema)
+            # The gold query skips items they ever had an assignment on: none to take back.
+            gold = _Claimed(gold_id, held=None)
+            return NextItem(_new_assignment(project, annotator, gold, is_gold=True), schema=schema)
 
-    item_id = _claim_slot(project, annotator, pools)
-    if item_id is None and lease_release_expired(project=project):
+    claimed = _claim_slot(project, annotator, pools)
+    if claimed is None and lease_release_expired(project=project):
         # Lapsed leases were holding slots (beat sweeps every 30 s; embedded mode relies on this).
-        item_id = _claim_slot(project, annotator, pools)
-    if item_id is None:
+        claimed = _claim_slot(project, annotator, pools)
+    if claimed is None:
         return NextItem(None, reason="queue_empty", schema=schema)
-    return NextItem(_new_assignment(project, annotator, item_id, is_gold=False), schema=schema)
+    return NextItem(_new_assignment(project, annotator, claimed, is_gold=False), schema=schema)
 
 
-def _new_assignment(project: Project, annotator, item_id: int, *, is_gold: bool) -> Assignment:
+def _new_assignment(project: Project, annotator, claimed: _Claimed, *, is_gold: bool) -> Assignment:
     now = timezone.now()
     until = _lease_until(project)
-    # Their lease on it may have expired earlier: take the same row back (it keeps its draft).
-    taken_back = Assignment.objects.filter(
-        item_id=item_id, annotator=annotator, status=Assignment.Status.EXPIRED
-    ).update(status=Assignment.Status.LEASED, leased_at=now, lease_expires_at=until, is_gold=is_gold)
+    item_id = claimed.item_id
+    taken_back = 0
+    if claimed.held is not None:
+        # Their lease on it may have expired earlier: take the same row back (it keeps its draft).
+        taken_back = Assignment.objects.filter(
+            item_id=item_id, annotator=annotator, status=Assignment.Status.EXPIRED
+        ).update(status=Assignment.Status.LEASED, leased_at=now, lease_expires_at=until, is_gold=is_gold)
     if taken_back:
         assignment = Assignment.objects.select_related("item").get(item_id=item_id, annotator=annotator)
     else:
@@ -245,6 +284,6 @@ def _new_assignment(project: Project, annotator, item_id: int, *, is_gold: bool)
             leased_at=now,
             lease_expires_at=until,
         )
-        assignment.item = Item.objects.get(pk=item_id)
+        assignment.item = claimed.item or Item.objects.get(pk=item_id)
     _announce(project.id, events.ITEM_LEASED, item_id=item_id, assignment_id=assignment.id)
     return assignment
