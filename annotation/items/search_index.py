@@ -15,8 +15,12 @@ SQLite: nothing (the embedded default holds far fewer items; the scan stays corr
 Turn it off with `ANNOTATION_SEARCH_INDEX=false`. See docs/DATA.md.
 """
 
+import logging
+
 from django.conf import settings
 from django.db import connection
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "item_search_"
 
@@ -47,6 +51,10 @@ def search_index_ensure(*, project_id: int) -> bool:
     name = search_index_name(project_id=project_id)
     concurrently = "" if connection.in_atomic_block else "CONCURRENTLY "
     with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        if cursor.fetchone() is None:
+            logger.warning("pg_trgm is not installed: no text search index for project %s", project_id)
+            return False
         cursor.execute(
             "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
             "WHERE i.indrelid = 'annotation_item'::regclass AND c.relname = %s",

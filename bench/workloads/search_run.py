@@ -66,7 +66,8 @@ def main(path: str) -> None:
         raise SystemExit(f"import failed: {job.detail}")
 
     searches = {
-        "search, one item": {"q": "review 987654:"},
+        # Line 987,654 (87,654 in quick mode): a text no other item contains.
+        "search, one item": {"q": "review 987654:" if job.received >= 1_000_000 else "review 87654:"},
         "search, common word": {"q": "battery"},
         "search, no match": {"q": "item-987654"},
     }
