@@ -26,14 +26,17 @@ NO_MEDIA = ("", "", "", None, None)  # the media columns of an item without medi
 
 _PG_CREATE = """
 CREATE TEMP TABLE import_staging (
-    line bigint NOT NULL, external_id text, data text NOT NULL, meta text NOT NULL,
+    line bigint NOT NULL, external_id text, data jsonb NOT NULL, meta jsonb NOT NULL,
     content_hash text NOT NULL, checksum text NOT NULL, search_text text NOT NULL,
     licence text NOT NULL, consent text NOT NULL, synthetic boolean NOT NULL, generator text NOT NULL,
-    predictions text NOT NULL, source_ref text NOT NULL,
+    predictions jsonb NOT NULL, source_ref text NOT NULL,
     media text NOT NULL, media_url text NOT NULL, media_type text NOT NULL,
     media_bytes bigint, image_hash bigint
 ) ON COMMIT DROP
 """
+# The JSON columns are jsonb in staging: PostgreSQL parses them while COPY streams in, in its own
+# process, in parallel with the Python parsing the file (on 2 cores); the INSERT then copies the parsed
+# values (it used to parse 1M documents itself: ~4 s of CPU of its ~20 s, measured at 1M items).
 _SQLITE_CREATE = """
 CREATE TEMP TABLE import_staging (
     line integer NOT NULL, external_id text, data text NOT NULL, meta text NOT NULL,
@@ -58,9 +61,9 @@ INSERT INTO annotation_item (
     licence, consent, synthetic, generator, split, search_text, predictions, created_at,
     media, media_url, media_type, media_bytes, image_hash, target
 )
-SELECT %s, s.external_id, s.data::jsonb, s.meta::jsonb, s.content_hash, s.checksum, %s,
+SELECT %s, s.external_id, s.data, s.meta, s.content_hash, s.checksum, %s,
        s.source_ref, %s,
-       s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions::jsonb, now(),
+       s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions, now(),
        s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash, %s
 FROM import_staging s
 ON CONFLICT DO NOTHING

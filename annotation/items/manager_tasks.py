@@ -16,7 +16,14 @@ def bulk_action_run_task(bulk_id: int) -> None:
 
 @shared_task(name=ITEMS_METADATA_INDEXES_ENSURE, acks_late=True, ignore_result=True)
 def metadata_indexes_ensure_task(project_id: int) -> None:
-    """Entry point only: annotation.items.metadata_indexes.metadata_indexes_ensure."""
-    from .metadata_indexes import metadata_indexes_ensure
+    """Entry point only: the indexes built after a load, annotation.items.metadata_indexes
+    (metadata_indexes_ensure) and annotation.items.search_index (search_index_ensure)."""
+    from django.conf import settings
 
-    metadata_indexes_ensure(project_id=project_id)
+    from .metadata_indexes import metadata_indexes_ensure
+    from .search_index import search_index_ensure
+
+    if settings.ANNOTATION_METADATA_INDEXES:
+        metadata_indexes_ensure(project_id=project_id)
+    if settings.ANNOTATION_SEARCH_INDEX:
+        search_index_ensure(project_id=project_id)

@@ -75,7 +75,10 @@ def metadata_indexes_ensure(*, project_id: int) -> dict[str, list[str]]:
 
 
 def metadata_indexes_schedule(*, project_id: int) -> None:
-    """Queue metadata_indexes_ensure after the caller's commit (PostgreSQL only)."""
-    if connection.vendor != "postgresql" or not settings.ANNOTATION_METADATA_INDEXES:
+    """Queue metadata_indexes_ensure (and the text search index, annotation.items.search_index) after
+    the caller's commit (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return
+    if not (settings.ANNOTATION_METADATA_INDEXES or settings.ANNOTATION_SEARCH_INDEX):
         return
     outbox_enqueue(task_name=task_names.ITEMS_METADATA_INDEXES_ENSURE, kwargs={"project_id": project_id})

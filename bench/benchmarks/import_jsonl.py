@@ -139,6 +139,16 @@ def run(ctx: Context) -> list[dict]:
             "target": "< 3",
         },
         {
+            "name": "of which SQL after the COPY (dedup, insert, ANALYZE)",
+            "value": round(sum(data.get("sql_seconds", {}).values()), 2),
+            "unit": "s",
+            "notes": "; ".join(
+                f"{sql.split(' ')[0]} {sql.split(' ')[1] if ' ' in sql else ''}... {seconds} s"
+                for sql, seconds in list(data.get("sql_seconds", {}).items())[:4]
+            )
+            + "; the rest is parsing, hashing and COPY (overlapping: Python and PostgreSQL)",
+        },
+        {
             "name": "peak memory growth during import",
             "value": round(growth, 1),
             "unit": "MB",

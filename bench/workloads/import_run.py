@@ -76,6 +76,7 @@ def main(path: str) -> None:
     # Likewise the metadata range indexes (a worker builds them after the import; search_1m times it).
     # Eager here, they would run inside the timed import; the list queries below run without them.
     os.environ["ANNOTATION_METADATA_INDEXES"] = "0"
+    os.environ["ANNOTATION_SEARCH_INDEX"] = "0"  # the text search index too (search_1m times it)
     django.setup()
     from django.core.files.uploadedfile import TemporaryUploadedFile
     from django.db import connection
@@ -96,7 +97,18 @@ def main(path: str) -> None:
             upload.write(chunk)
     upload.seek(0)
 
-    with PeakRss() as memory:
+    sql_seconds: dict[str, float] = {}
+
+    def timed(execute, sql, params, many, context):
+        """SQL statements of the import by their first words (COPY and parsing are the rest)."""
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            key = " ".join(sql.split())[:60]
+            sql_seconds[key] = sql_seconds.get(key, 0.0) + time.perf_counter() - started
+
+    with PeakRss() as memory, connection.execute_wrapper(timed):
         started = time.perf_counter()
         # Outbox dispatch is eager and synchronous here, so create+run finish before this returns;
         # run explicitly in case the job was left queued.
@@ -146,6 +158,9 @@ def main(path: str) -> None:
                 "duplicates": job.duplicates,
                 "rejected": job.rejected,
                 "seconds": elapsed,
+                "sql_seconds": {
+                    k: round(v, 2) for k, v in sorted(sql_seconds.items(), key=lambda kv: -kv[1])[:8]
+                },
                 "bytes": size,
                 "rss_baseline_mb": memory.baseline / 1e6,
                 "rss_peak_mb": memory.peak / 1e6,

@@ -350,6 +350,9 @@ ANNOTATION_BUCKET_SYNC_BATCH = env_int("ANNOTATION_BUCKET_SYNC_BATCH", 10_000)  
 ANNOTATION_NEAR_DUPLICATES_AFTER_IMPORT = env_bool("ANNOTATION_NEAR_DUPLICATES_AFTER_IMPORT", default=True)
 # PostgreSQL: after an import (or a type change) build per-key indexes for sorted metadata ranges.
 ANNOTATION_METADATA_INDEXES = env_bool("ANNOTATION_METADATA_INDEXES", default=True)
+# PostgreSQL: after an import build the project's trigram text search index (annotation.items.search_index).
+ANNOTATION_SEARCH_INDEX = env_bool("ANNOTATION_SEARCH_INDEX", default=True)
+ANNOTATION_INDEX_BUILD_MEMORY = env_str("ANNOTATION_INDEX_BUILD_MEMORY", "256MB")  # maintenance_work_mem
 ANNOTATION_NEAR_DUPLICATE_TEXT_THRESHOLD = float(
     env_str("ANNOTATION_NEAR_DUPLICATE_TEXT_THRESHOLD", "0.8")
 )  # Jaccard similarity of character 5-gram sets

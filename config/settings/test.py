@@ -32,3 +32,4 @@ QUALITY_RECOMPUTE_GAP_SECONDS = 0.0
 # Per-project index DDL after every import would pile up in the shared test database;
 # tests/annotation/test_metadata_indexes.py turns it on.
 ANNOTATION_METADATA_INDEXES = env_bool("ANNOTATION_METADATA_INDEXES", default=False)
+ANNOTATION_SEARCH_INDEX = env_bool("ANNOTATION_SEARCH_INDEX", default=False)  # test_search_index.py builds it

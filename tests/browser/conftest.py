@@ -141,6 +141,9 @@ def server_url(django_db_setup, tmp_path_factory) -> str:
         # The bucket-source flow syncs from a moto S3 server on loopback: an operator's allow-list.
         "CORE_EGRESS_ALLOWED_NETWORKS": "127.0.0.1/32",
         "ANNOTATION_BUCKET_ALLOW_HTTP": "1",
+        # Default settings: the text search index is built after each import (config/settings/test.py
+        # turns it off for the unit tests).
+        "ANNOTATION_SEARCH_INDEX": "1",
     }
     # In-memory channel layer and no broker: the write and the websocket share this one process.
     for name in ("REDIS_URL", "TESSERA_TEST_REDIS_URL", "TESSERA_TEST_REDIS_LAYER", "VITE_DEV_SERVER_URL"):
