@@ -21,6 +21,6 @@ def create_extension(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("annotation", "0009_item_bulk_action")]
+    dependencies = [('annotation', '0013_item_media_removed')]
 
     operations = [migrations.RunPython(create_extension, migrations.RunPython.noop, elidable=False)]
