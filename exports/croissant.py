@@ -119,9 +119,15 @@ def _step(step) -> str:
     return f"{step.get('type')} ({params})" if params else str(step.get("type"))
 
 
+def _term(value: Any) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def rai_fields(facts: ReleaseFacts) -> dict[str, Any]:
     sources = [
-        f"{s.name} ({s.items} items, licence {s.licence or 'unknown'}, consent {s.consent}, {s.kind})"
+        f"{s.name} ({s.items} items, licence {s.licence or 'unknown'}, consent {s.consent}, {s.kind}"
+        + "".join(f", {key} {_term(value)}" for key, value in s.terms.items() if key != "licence")
+        + ")"
         for s in sorted(facts.sources, key=lambda s: s.name)
     ]
     consensus = [

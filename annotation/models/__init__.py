@@ -11,6 +11,7 @@ from .items import (
     NearDuplicateGroup,
     SplitOperation,
 )
+from .provenance import ProvenanceSource
 from .workflow import Annotation, AnnotationRevision, Assignment, Prediction, ReviewDecision, ReviewLease
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "MetadataField",
     "NearDuplicateGroup",
     "Prediction",
+    "ProvenanceSource",
     "ReviewDecision",
     "ReviewLease",
     "SplitOperation",
