@@ -137,6 +137,7 @@ def test_build_publishes_every_format_with_a_signed_manifest(lab, create_release
     root = release_storage / release.storage_prefix
     paths = sorted(ReleaseFile.objects.filter(release=release).values_list("path", flat=True))
     assert paths == [
+        "AI_RMF.json",
         "DATASHEET.md",
         "croissant.json",
         "csv/test.csv",
