@@ -208,3 +208,57 @@ def test_the_import_api_takes_a_provenance_source(people, client_for, django_cap
     )
     assert refused.status_code == 400
     assert refused.json()["code"] == "invalid_provenance_source"
+
+
+# --- record of processing ---------------------------------------------------------------------------
+
+
+def test_record_of_processing_per_project_and_source_as_csv_and_json(people, client):
+    from core.downloads import DOWNLOAD_HEADERS
+    from tests.factories import make_items
+
+    project = people.project
+    project.settings = {"retention": {"raw_media_days": 30, "unreleased_items_days": None, "drafts_days": 7}}
+    project.save(update_fields=["settings"])
+    user = services.provenance_source_create(
+        project=project,
+        actor=people.manager,
+        name="App feedback",
+        kind="user",
+        terms={"legal_basis": "consent"},
+    )
+    make_items(project, "a", "b", consent="granted", provenance_source_id=user.id)
+    make_items(project, "c", consent="withdrawn", provenance_source_id=user.id)
+    make_items(project, "d", licence="MIT")
+    client.force_login(people.org_admin)
+
+    response = client.get(f"/organisations/{project.organisation_id}/record-of-processing.json")
+
+    assert response.status_code == 200
+    for header, value in DOWNLOAD_HEADERS.items():
+        assert response[header] == value
+    assert "attachment" in response["Content-Disposition"]
+    rows = json.loads(response.content)["rows"]
+    mine = [r for r in rows if r["project_id"] == project.id]
+    assert [(r["source"], r["kind"], r["legal_basis"], r["items"]) for r in mine] == [
+        ("App feedback", "user", "consent", 3),
+        (None, None, None, 1),
+    ]
+    assert mine[0]["consent"] == {"granted": 2, "not_required": 0, "withdrawn": 1, "unknown": 0}
+    assert mine[0]["retention"] == {"raw_media_days": 30, "unreleased_items_days": None, "drafts_days": 7}
+    assert mine[1]["licences"] == ["MIT"]
+    assert people.other_project.id not in {r["project_id"] for r in rows}
+    csv_body = client.get(
+        f"/organisations/{project.organisation_id}/record-of-processing.csv"
+    ).content.decode()
+    assert csv_body.startswith("project,project_id,source,source_id,kind,legal_basis,licences,items,")
+    assert "App feedback" in csv_body
+
+
+def test_record_of_processing_is_404_outside_the_organisation_and_403_for_members(people, client):
+    url = f"/organisations/{people.project.organisation_id}/record-of-processing.csv"
+
+    client.force_login(people.outsider)
+    assert client.get(url).status_code == 404
+    client.force_login(people.org_member)
+    assert client.get(url).status_code == 403

@@ -473,6 +473,7 @@ def test_reproduce_reports_what_changed_in_the_database(lab, create_release, tmp
     problems = services.release_reproduce(release=release, directory=tmp_path / "again")
 
     assert problems == [
+        "changed: AI_RMF.json",
         "changed: DATASHEET.md",
         "changed: croissant.json",
         "changed: jsonl/train.jsonl",
