@@ -17,7 +17,8 @@ from projects import access
 from projects import selectors as project_selectors
 from projects.access import ProjectAction
 
-from ..models import MetadataField
+from ..models import MetadataField, ProvenanceSource
+from ..provenance import selectors as provenance_selectors
 from .forms import ItemFilterForm
 from .keys import item_key
 from .manager_models import ItemBulkAction
@@ -43,11 +44,18 @@ class DataManagerFilterForm(ItemFilterForm):
         required=False, label="Gold", choices=[("", "Any"), ("true", "Gold"), ("false", "Not gold")]
     )
     external_id = forms.CharField(required=False, max_length=255, label="External id")
+    provenance_kind = forms.ChoiceField(
+        required=False,
+        label="Source kind",
+        choices=[("", "Any"), *ProvenanceSource.Kind.choices, ("none", "No source")],
+    )
 
     def params(self) -> dict[str, str]:
         params = super().params()
         if self.cleaned_data.get("gold"):
             params["is_gold"] = self.cleaned_data["gold"]
+        if self.cleaned_data.get("provenance_kind"):
+            params["provenance_kind"] = self.cleaned_data["provenance_kind"]
         if self.cleaned_data.get("external_id"):
             params["external_id"] = self.cleaned_data["external_id"]
         return params
@@ -94,6 +102,11 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
         agreement_by_item(project=project, item_ids=[i.id for i in page]) if "agreement" in columns else {}
     )
     typed = set(meta_keys)
+    provenance = (
+        {s.id: s for s in provenance_selectors.provenance_source_list(project=project)}
+        if "provenance" in columns
+        else {}
+    )
     rows = []
     for item in page:
         chips, more = _meta_chips(item.meta, typed)
@@ -109,6 +122,8 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
                 cells.append((name, "value", _short(value)))
             elif name == "agreement":
                 cells.append((name, name, agreements.get(item.id)))
+            elif name == "provenance":
+                cells.append((name, name, provenance.get(item.provenance_source_id)))
             else:
                 cells.append((name, name, None))
         rows.append(

@@ -51,6 +51,10 @@ def item_page(request, project_id: int, item_id: int):
             user=request.user, project=project, action=ProjectAction.MANAGE_WORKFLOW
         ),
         has_consensus=any(c["answer"] is not None for c in detail["consensus"]),
+        provenance_terms=[
+            (key, ", ".join(map(str, value)) if isinstance(value, list) else value)
+            for key, value in ((detail.get("provenance") or {}).get("terms") or {}).items()
+        ],
     )
     return render(request, "annotation/item_detail.html", context)
 

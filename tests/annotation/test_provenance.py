@@ -262,3 +262,31 @@ def test_record_of_processing_is_404_outside_the_organisation_and_403_for_member
     assert client.get(url).status_code == 404
     client.force_login(people.org_member)
     assert client.get(url).status_code == 403
+
+
+# --- where it shows: Data tab, items API, item page -------------------------------------------------
+
+
+def test_data_tab_filters_and_shows_items_by_source_kind(people, client, client_for):
+    from tests.factories import make_items
+
+    public = services.provenance_source_create(
+        project=people.project, actor=people.manager, name="IMDb", kind="public", terms=PUBLIC
+    )
+    mine, theirs = make_items(people.project, "from imdb", "from nowhere")
+    Item.objects.filter(pk=mine.pk).update(provenance_source=public)
+    client.force_login(people.manager)
+
+    page = client.get(f"/projects/{people.project.id}/data/?provenance_kind=public")
+    api = client_for(people.manager).get(f"/api/projects/{people.project.id}/items/?provenance_kind=none")
+    bad = client_for(people.manager).get(f"/api/projects/{people.project.id}/items/?provenance_kind=web")
+    item_page = client.get(f"/projects/{people.project.id}/items/{mine.id}/")
+
+    html = page.content.decode()
+    assert "from imdb" in html and "from nowhere" not in html
+    assert "IMDb · public" in html
+    assert [row["id"] for row in api.json()["results"]] == [theirs.id]
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_filter"
+    assert item_page.status_code == 200
+    assert 'id="item-provenance"' in item_page.content.decode()
+    assert "ai.stanford.edu" in item_page.content.decode()
