@@ -126,7 +126,7 @@ def bucket_source_create(
         changes={
             **{key: values[key] for key in _AUDITED},
             "has_secret": bool(source.secret_access_key),
-            "provenance_source": provenance_source,
+            **({"provenance_source": provenance_source} if provenance_source is not None else {}),
         },
     )
     return source

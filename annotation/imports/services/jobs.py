@@ -130,7 +130,7 @@ def import_job_create(
             "format": format,
             "mode": mode,
             "bytes": job.size_bytes,
-            "provenance_source": provenance_source_id,
+            **({"provenance_source": provenance_source_id} if provenance_source_id is not None else {}),
         },
     )
     outbox_enqueue(task_name=RUN_TASK, kwargs={"job_id": job.id})
