@@ -39,17 +39,18 @@ def test_manager_imports_with_sources_and_reads_the_evidence(page_for, people, t
     expect(page.get_by_role("heading", name="Import data")).to_be_visible()
 
     # A public dataset: a new source with its URL and licence, created with the import.
-    page.get_by_label("Source", exact=True).select_option("new")
-    page.get_by_label("Source name").fill("IMDb reviews")
-    page.get_by_label("Kind").select_option("public")
-    page.get_by_label("Dataset name").fill("Large Movie Review Dataset")
-    page.get_by_label("URL").fill("https://ai.stanford.edu/~amaas/data/sentiment/")
-    page.get_by_label("Licence (SPDX)").fill("not-a-licence")
+    card = page.locator("#import-panel")
+    card.get_by_label("Source", exact=True).select_option("new")
+    card.get_by_label("Source name").fill("IMDb reviews")
+    card.get_by_label("Kind", exact=True).select_option("public")
+    card.get_by_label("Dataset name").fill("Large Movie Review Dataset")
+    card.get_by_label("URL", exact=True).fill("https://ai.stanford.edu/~amaas/data/sentiment/")
+    card.get_by_label("Licence (SPDX)").fill("not-a-licence")
     page.locator("#import-file").set_input_files(public_file)
     page.get_by_role("button", name="Import", exact=True).click()
     expect(page.locator("#import-error")).to_contain_text("licence")  # refused, nothing stored
     assert not ProvenanceSource.objects.exists() and not Item.objects.filter(project=project).exists()
-    page.get_by_label("Licence (SPDX)").fill("cc-by-4.0")
+    card.get_by_label("Licence (SPDX)").fill("cc-by-4.0")
     shot(page, "provenance-import-new-source")
     page.get_by_role("button", name="Import", exact=True).click()
     expect(page.locator("#import-status")).to_contain_text("Imported 6 items")
@@ -58,11 +59,11 @@ def test_manager_imports_with_sources_and_reads_the_evidence(page_for, people, t
 
     # Users' data under consent.
     page.get_by_role("button", name="Import another file").click()
-    page.get_by_label("Source", exact=True).select_option("new")
-    page.get_by_label("Source name").fill("App feedback")
-    page.get_by_label("Kind").select_option("user")
-    page.get_by_label("Legal basis (GDPR Art. 6)").select_option("consent")
-    page.get_by_label("Consent").select_option("granted")
+    card.get_by_label("Source", exact=True).select_option("new")
+    card.get_by_label("Source name").fill("App feedback")
+    card.get_by_label("Kind", exact=True).select_option("user")
+    card.get_by_label("Legal basis (GDPR Art. 6)").select_option("consent")
+    card.get_by_label("Consent", exact=True).select_option("granted")
     _upload(page, user_file, 6)
     user = ProvenanceSource.objects.get(project=project, name="App feedback")
     assert Item.objects.filter(project=project, provenance_source=user, consent="granted").count() == 6
@@ -78,7 +79,7 @@ def test_manager_imports_with_sources_and_reads_the_evidence(page_for, people, t
 
     page.goto(f"/projects/{project.id}/releases/")
     page.get_by_label("Name", exact=True).fill("v1")
-    page.get_by_label("Licence").fill("CC-BY-4.0")
+    page.locator("#release-licence").fill("CC-BY-4.0")
     page.get_by_role("button", name="Create release").click()
     expect(page.get_by_role("heading", name="Release 1: v1")).to_contain_text("Published")
     release = Release.objects.get(project=project, number=1)
