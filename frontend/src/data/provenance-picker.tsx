@@ -72,6 +72,7 @@ export function ProvenancePicker({
       </select>
       {choice.type === "new" && (
         <div class="import-provenance__new" id="import-provenance-new">
+          <div>
           <label for="provenance-name">Source name</label>
           <input
             id="provenance-name"
@@ -80,6 +81,8 @@ export function ProvenancePicker({
             value={choice.name}
             onInput={(event) => onChange({ ...choice, name: event.currentTarget.value })}
           />
+          </div>
+          <div>
           <label for="provenance-kind">Kind</label>
           <select
             id="provenance-kind"
@@ -92,6 +95,7 @@ export function ProvenancePicker({
               </option>
             ))}
           </select>
+          </div>
           {spec?.[2].map(([key, label, placeholder]) => (
             <div key={key}>
               <label for={`provenance-${key}`}>{label}</label>
