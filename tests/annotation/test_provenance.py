@@ -290,3 +290,38 @@ def test_data_tab_filters_and_shows_items_by_source_kind(people, client, client_
     assert item_page.status_code == 200
     assert 'id="item-provenance"' in item_page.content.decode()
     assert "ai.stanford.edu" in item_page.content.decode()
+
+
+# --- bucket sources ---------------------------------------------------------------------------------
+
+
+def test_a_bucket_sync_attributes_its_items_to_the_bucket_sources_provenance(
+    people, s3, make_source, django_capture_on_commit_callbacks
+):
+    from annotation.sources.services import bucket_source_update
+
+    from .test_bucket_sources import _put, _sync
+
+    scraped = services.provenance_source_create(
+        project=people.project, actor=people.manager, name="Field crawl", kind="scraped",
+        terms={"crawler": "fieldbot", "domains": ["example.org"], "period_start": "2024-01-01",
+               "period_end": "2024-03-31", "robots": "respected"},
+    )  # fmt: skip
+    other = services.provenance_source_create(
+        project=people.other_project, actor=None, name="Theirs", kind="internal", terms={"owner": "x"}
+    )
+    with pytest.raises(DomainError) as error:
+        make_source(provenance_source=other.id)
+    assert error.value.code == "invalid_provenance_source"
+    source = make_source()
+    bucket_source_update(source=source, actor=people.manager, provenance_source=scraped.id)
+    _put(s3, "field/cat.jpg", b"cat pixels")
+
+    _sync(source, django_capture_on_commit_callbacks)
+
+    assert list(
+        Item.objects.filter(project=people.project).values_list("provenance_source_id", flat=True)
+    ) == [scraped.id]
+    assert AuditEvent.objects.filter(action="bucket_source.updated").get().changes == {
+        "provenance_source": [None, scraped.id]
+    }
