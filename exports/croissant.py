@@ -169,6 +169,11 @@ def rai_fields(facts: ReleaseFacts) -> dict[str, Any]:
         "rai:personalSensitiveInformation": [
             "Annotators are pseudonymous. Item content was not screened for personal data by Tessera: "
             "see each source's consent status."
+        ]
+        + [
+            f"User data from {s.name} under the GDPR Art. 6 legal basis {s.terms['legal_basis']}."
+            for s in sorted(facts.sources, key=lambda s: s.name)
+            if s.kind == "user" and s.terms.get("legal_basis")
         ],
         "rai:dataReleaseMaintenancePlan": [
             "Releases are immutable; corrections are published as new release numbers of the same project."
