@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Count
 
+from core.spreadsheet import spreadsheet_safe
 from projects.models import Organisation, Project
 
 from ..models import Item, ProvenanceSource
@@ -93,9 +94,8 @@ def record_json(*, organisation: Organisation) -> bytes:
 
 
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # A spreadsheet must not run a name as a formula (docs/DATA.md: CSV formula safety).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Text a spreadsheet never runs as a formula (core.spreadsheet)."""
+    return spreadsheet_safe("" if value is None else str(value))
 
 
 def record_csv(*, organisation: Organisation) -> bytes:
