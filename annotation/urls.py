@@ -4,10 +4,16 @@ from .imports import views as views_imports
 from .items import consent_views, manager_views, views
 from .neardup import views as views_neardup
 from .pii import views as views_pii
+from .provenance import views as views_provenance
 from .sources import views as views_sources
 from .workflow import views as views_labeling
 
 urlpatterns = [
+    path(
+        "organisations/<int:organisation_id>/record-of-processing.<str:fmt>",
+        views_provenance.organisation_record_of_processing,
+        name="organisation-record-of-processing",
+    ),
     path("projects/<int:project_id>/label/", views_labeling.label_page, name="project-label"),
     path("projects/<int:project_id>/review/", views_labeling.review_page, name="project-review"),
     path("projects/<int:project_id>/data/", views.project_data, name="project-data"),

@@ -11,6 +11,7 @@ from annotation.items.consent_api import ItemGovernanceCsvView, ItemGovernanceVi
 from annotation.items.manager_api import ItemBulkActionViewSet, ItemExportView
 from annotation.neardup.api import NearDuplicateGroupViewSet
 from annotation.pii.api import PiiFindingViewSet
+from annotation.provenance.api import ProvenanceSourceViewSet
 from annotation.sources.api import BucketSourceViewSet
 from annotation.splits.api import SplitOperationViewSet
 from annotation.workflow.api import (
@@ -56,6 +57,7 @@ project_router.register("items", ItemViewSet, basename="item")
 project_router.register("metadata-fields", MetadataFieldViewSet, basename="metadata-field")
 project_router.register("splits", SplitOperationViewSet, basename="split-operation")
 project_router.register("bucket-sources", BucketSourceViewSet, basename="bucket-source")
+project_router.register("provenance-sources", ProvenanceSourceViewSet, basename="provenance-source")
 project_router.register("near-duplicates", NearDuplicateGroupViewSet, basename="near-duplicate-group")
 project_router.register("pii-findings", PiiFindingViewSet, basename="pii-finding")
 project_router.register("queue", QueueViewSet, basename="queue")

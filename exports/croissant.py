@@ -119,9 +119,15 @@ def _step(step) -> str:
     return f"{step.get('type')} ({params})" if params else str(step.get("type"))
 
 
+def _term(value: Any) -> str:
+    return " ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def rai_fields(facts: ReleaseFacts) -> dict[str, Any]:
     sources = [
-        f"{s.name} ({s.items} items, licence {s.licence or 'unknown'}, consent {s.consent}, {s.kind})"
+        f"{s.name} ({s.items} items, licence {s.licence or 'unknown'}, consent {s.consent}, {s.kind}"
+        + "".join(f", {key} {_term(value)}" for key, value in s.terms.items() if key != "licence")
+        + ")"
         for s in sorted(facts.sources, key=lambda s: s.name)
     ]
     consensus = [
@@ -163,6 +169,11 @@ def rai_fields(facts: ReleaseFacts) -> dict[str, Any]:
         "rai:personalSensitiveInformation": [
             "Annotators are pseudonymous. Item content was not screened for personal data by Tessera: "
             "see each source's consent status."
+        ]
+        + [
+            f"User data from {s.name} under the GDPR Art. 6 legal basis {s.terms['legal_basis']}."
+            for s in sorted(facts.sources, key=lambda s: s.name)
+            if s.kind == "user" and s.terms.get("legal_basis")
         ],
         "rai:dataReleaseMaintenancePlan": [
             "Releases are immutable; corrections are published as new release numbers of the same project."

@@ -18,15 +18,36 @@ from exports.manifest import FileEntry, sort_entries
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>-])")
 
-# The EU template's source categories (section 2) and the Source.kind that lands in each.
+# The EU template's source categories (section 2) and the Source.kinds that land in each.
 EU_SOURCE_SECTIONS = (
-    ("2.1 Publicly available datasets", "public"),
-    ("2.2 Private non-publicly available datasets obtained from third parties", "licensed"),
-    ("2.3 Data crawled and scraped from online sources", "scraped"),
-    ("2.4 User data", "user"),
-    ("2.5 Synthetic data", "synthetic"),
-    ("2.6 Other sources of data", "other"),
+    ("2.1 Publicly available datasets", ("public",)),
+    ("2.2 Private non-publicly available datasets obtained from third parties", ("licensed",)),
+    ("2.3 Data crawled and scraped from online sources", ("scraped",)),
+    ("2.4 User data", ("user",)),
+    ("2.5 Synthetic data", ("synthetic",)),
+    ("2.6 Other sources of data", ("internal", "other")),
 )
+
+# What each kind's provenance terms say in the summary (annotation/provenance/terms.py), in order.
+_TERM_LABELS = {
+    "dataset": "dataset",
+    "url": "URL",
+    "licence": "licence",
+    "licensor": "licensor",
+    "agreement": "agreement",
+    "crawler": "crawler",
+    "domains": "domains",
+    "period_start": "collected from",
+    "period_end": "collected until",
+    "robots": "robots.txt",
+    "opt_out": "opt-out",
+    "legal_basis": "legal basis (GDPR Art. 6)",
+    "notice_url": "privacy notice",
+    "generator": "generator",
+    "model": "model",
+    "prompt_hash": "prompt/template SHA-256",
+    "owner": "owner",
+}
 
 
 def md(value: Any) -> str:
@@ -180,6 +201,31 @@ def _personal_data_section(facts: ReleaseFacts) -> list[str]:
     return out
 
 
+def _opt_out_text(facts: ReleaseFacts) -> str:
+    scraped = [s for s in facts.sources if s.kind == "scraped"]
+    if not scraped:
+        return "No source of this release was crawled or scraped."
+    return (
+        "Crawled sources and their robots.txt / opt-out policy: "
+        + "; ".join(
+            f"{md(s.name)}: robots.txt {md(s.terms.get('robots', 'not stated'))}"
+            + (f", opt-out {md(s.terms['opt_out'])}" if s.terms.get("opt_out") else "")
+            for s in sorted(scraped, key=lambda s: s.name)
+        )
+        + "."
+    )
+
+
+def _terms_text(terms: Mapping[str, Any]) -> str:
+    parts = []
+    for key, value in terms.items():
+        if key == "licence":
+            continue  # already said
+        text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        parts.append(f"{_TERM_LABELS.get(key, key)} {md(text)}")
+    return "; " + "; ".join(parts) if parts else ""
+
+
 def _params(step: Mapping[str, Any]) -> str:
     return ", ".join(f"{key}={value}" for key, value in sorted(step.items()) if key != "type") or "-"
 
@@ -209,15 +255,17 @@ def _training_data_summary(facts: ReleaseFacts) -> list[str]:
         "### 2. List of data sources",
         "",
     ]
-    for heading, kind in EU_SOURCE_SECTIONS:
-        sources = [s for s in sorted(facts.sources, key=lambda s: s.name) if s.kind == kind]
+    for heading, kinds in EU_SOURCE_SECTIONS:
+        sources = [s for s in sorted(facts.sources, key=lambda s: s.name) if s.kind in kinds]
         out += [f"#### {heading}", ""]
-        if kind == "synthetic":
+        if "synthetic" in kinds:
             out += [f"Synthetic share of records: {facts.synthetic_share:.2%}.", ""]
         if sources:
             out += [
                 f"- {md(s.name)}: {s.items} items, licence {md(s.licence or 'unknown')}, "
-                f"consent {md(s.consent)}" + (f", {md(s.url)}" if s.url else "")
+                f"consent {md(s.consent)}"
+                + (f", {md(s.url)}" if s.url and "url" not in s.terms else "")
+                + _terms_text(s.terms)
                 for s in sources
             ]
         else:
@@ -228,7 +276,8 @@ def _training_data_summary(facts: ReleaseFacts) -> list[str]:
         "",
         "#### 3.1 Respect of reservation of rights from text and data mining exception or limitation",
         "",
-        "Licence and consent status per source are listed in section 2 and in manifest.json.",
+        "Licence and consent status per source are listed in section 2 and in manifest.json. "
+        + _opt_out_text(facts),
         "",
         "#### 3.2 Removal of illegal content",
         "",

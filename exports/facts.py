@@ -29,8 +29,11 @@ class Source:
     items: int
     licence: str | None = None  # SPDX identifier or a short licence name; None = unknown
     consent: str = "unknown"  # "obtained", "not_required", "not_obtained", "unknown"
-    kind: str = "other"  # "public", "licensed", "scraped", "user", "synthetic", "other"
+    # "public", "licensed", "scraped", "user", "synthetic", "internal" (from the item's provenance
+    # source, #18), or "other" for items without one ("synthetic" when flagged synthetic).
+    kind: str = "other"
     url: str | None = None
+    terms: Mapping[str, Any] = field(default_factory=dict)  # the provenance source's terms, fixed key order
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -40,6 +43,7 @@ class Source:
             "consent": self.consent,
             "kind": self.kind,
             "url": self.url,
+            "terms": dict(self.terms),
         }
 
 
@@ -109,6 +113,7 @@ class ReleaseTally:
         self.annotators: Counter[str] = Counter()
         self.sources: Counter[str] = Counter()
         self.synthetic = 0
+        self.gold = 0  # records labelled with their gold reference answer (AI_RMF.json)
         self._confidence: dict[str, list[float]] = {}
         self._agreement: dict[str, list[float]] = {}
 
@@ -146,6 +151,8 @@ class ReleaseTally:
         self.sources[str(lineage.get("source") or "unknown")] += 1
         if lineage.get("synthetic"):
             self.synthetic += 1
+        if lineage.get("label_source") == "gold":
+            self.gold += 1
         target = self._confidence
         for name, value in record.confidence.items():
             if value is not None:

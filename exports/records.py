@@ -205,6 +205,7 @@ def lineage_dict(
     annotation_versions: list[dict[str, Any]] | None = None,
     label_source: str = "consensus",
     gold: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The lineage of one record in the shape every format writes (keys fixed, lists sorted).
 
@@ -212,7 +213,9 @@ def lineage_dict(
     its answer was given under (`{"annotation_id", "guideline_version", "schema_version"}`);
     `guideline_version` is the newest of them and `schema_version` the version the labels are
     written in (the release's). `label_source` is "consensus" or "gold" (the item's reference
-    answer; `gold` then says `{"source": "manual" | "consensus", "schema_version": n}`)."""
+    answer; `gold` then says `{"source": "manual" | "consensus", "schema_version": n}`).
+    `provenance` is the item's provenance source (#18) as `{"kind", "name", "terms"}` (terms in the
+    fixed order of annotation/provenance/terms.py), or None when the item has none."""
     # Hot path (once per record): most records have one annotation and one control.
     return {
         "source": source,
@@ -227,6 +230,7 @@ def lineage_dict(
         "annotation_versions": list(annotation_versions or ()),
         "label_source": label_source,
         "gold": dict(gold) if gold is not None else None,
+        "provenance": provenance,
     }
 
 

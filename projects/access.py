@@ -54,6 +54,7 @@ class OrgAction(StrEnum):
     MANAGE_MEMBERS = "manage_members"
     CREATE_PROJECT = "create_project"
     VIEW_AUDIT_LOG = "view_audit_log"
+    VIEW_RECORD_OF_PROCESSING = "view_record_of_processing"  # the Art. 30-style record (#18)
     VIEW_MEMBER_EMAILS = "view_member_emails"  # members' email addresses (others see names only)
     DELETE_ACCOUNTS = "delete_accounts"  # delete a member's account (docs/GOVERNANCE.md#deleting-accounts)
 
@@ -97,6 +98,7 @@ ORG_PERMISSIONS: dict[OrgAction, frozenset[str]] = {
     # a project of the organisation: project_creation_refusal below.
     OrgAction.CREATE_PROJECT: frozenset({_ORG_ADMIN_ROLE}),
     OrgAction.VIEW_AUDIT_LOG: frozenset({_ORG_ADMIN_ROLE}),
+    OrgAction.VIEW_RECORD_OF_PROCESSING: frozenset({_ORG_ADMIN_ROLE}),
     # Plus the managers of any project of the organisation: can_see_member_emails below.
     OrgAction.VIEW_MEMBER_EMAILS: frozenset({_ORG_ADMIN_ROLE}),
     # A person deletes their own account without any role (projects.services.accounts.account_delete).

@@ -43,6 +43,7 @@ class ImportJobOutputSerializer(serializers.ModelSerializer):
         model = ImportJob
         fields = [
             "id", "status", "mode", "format", "original_name", "size_bytes", "sha256", "defaults",
+            "provenance_source",
             "received", "created", "duplicates", "rejected", "error_count", "error_sample",
             "error_report_url", "label_counts",
             "detail", "progress", "created_by", "created_at", "started_at", "finished_at",
@@ -79,6 +80,12 @@ class ImportJobCreateInputSerializer(StrictInputSerializer):
     consent = serializers.ChoiceField(choices=Item.Consent.choices, required=False)
     synthetic = serializers.BooleanField(required=False)
     generator = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    provenance_source = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Id of one of the project's provenance sources (/provenance-sources/): every item of the "
+        "import is attributed to it, and each release writes its kind and terms into the item's lineage.",
+    )
 
 
 @extend_schema_view(
@@ -112,6 +119,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Projec
             upload=upload,
             format=data.pop("format", ""),
             mode=data.pop("mode"),
+            provenance_source_id=data.pop("provenance_source", None),
             defaults=data,
         )
         job.refresh_from_db()  # in embedded mode the job may have run already

@@ -59,12 +59,12 @@ _PG_INSERT = """
 INSERT INTO annotation_item (
     project_id, external_id, data, meta, content_hash, checksum, source, source_ref, import_job_id,
     licence, consent, synthetic, generator, split, search_text, predictions, created_at,
-    media, media_url, media_type, media_bytes, image_hash, target
+    media, media_url, media_type, media_bytes, image_hash, target, provenance_source_id
 )
 SELECT %s, s.external_id, s.data, s.meta, s.content_hash, s.checksum, %s,
        s.source_ref, %s,
        s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions, now(),
-       s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash, %s
+       s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash, %s, %s
 FROM import_staging s
 ON CONFLICT DO NOTHING
 """
@@ -82,11 +82,11 @@ _SQLITE_INSERT = """
 INSERT INTO annotation_item (
     project_id, external_id, data, meta, content_hash, checksum, source, source_ref, import_job_id,
     licence, consent, synthetic, generator, split, search_text, predictions, created_at,
-    media, media_url, media_type, media_bytes, image_hash, target
+    media, media_url, media_type, media_bytes, image_hash, target, provenance_source_id
 )
 SELECT %s, s.external_id, s.data, s.meta, s.content_hash, s.checksum, %s, s.source_ref, %s,
        s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions, %s,
-       s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash, %s
+       s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash, %s, %s
 FROM import_staging s
 WHERE s.line IN (SELECT min(line) FROM import_staging GROUP BY content_hash)
 ORDER BY s.line
@@ -117,12 +117,20 @@ class ItemLoader:
     SQLITE_BATCH = 5000
 
     def __init__(
-        self, *, project_id: int, import_job_id: int | None, copy: bool = True, source: str = "upload"
+        self,
+        *,
+        project_id: int,
+        import_job_id: int | None,
+        copy: bool = True,
+        source: str = "upload",
+        provenance_source_id: int | None = None,
     ):
         """copy=False stages with batched INSERTs instead of COPY, so the caller may run other queries
         on the connection while rows stream in (media imports look up existing files). `source` is
-        Item.source of every item (bucket syncs: "bucket", with no import job)."""
+        Item.source of every item (bucket syncs: "bucket", with no import job). `provenance_source_id`
+        is every new item's provenance source (#18): one constant of the INSERT, nothing per row."""
         self.project_id = project_id
+        self.provenance_source_id = provenance_source_id
         self.import_job_id = import_job_id
         self.source = source
         self.staged = 0
@@ -226,7 +234,8 @@ class ItemLoader:
             self._cursor.execute("ANALYZE import_staging")
             self._cursor.execute(_PG_DROP_REPEATED_CONTENT)
             self._cursor.execute(
-                _PG_INSERT, [self.project_id, self.source, self.import_job_id, self._target()]
+                _PG_INSERT,
+                [self.project_id, self.source, self.import_job_id, self._target(), self.provenance_source_id],
             )
             created = self._cursor.rowcount
             if created >= settings.ANNOTATION_IMPORT_ANALYZE_ROWS:
@@ -239,7 +248,15 @@ class ItemLoader:
 
             now = connection.ops.adapt_datetimefield_value(timezone.now())
             self._cursor.execute(
-                _SQLITE_INSERT, [self.project_id, self.source, self.import_job_id, now, self._target()]
+                _SQLITE_INSERT,
+                [
+                    self.project_id,
+                    self.source,
+                    self.import_job_id,
+                    now,
+                    self._target(),
+                    self.provenance_source_id,
+                ],
             )
         return self._cursor.rowcount
 

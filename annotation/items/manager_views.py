@@ -20,6 +20,8 @@ from projects.access import ProjectAction
 from ..models import MetadataField
 from ..pii.selectors import pii_types_by_item
 from ..pii.services import pii_masked_data_many
+from ..models import MetadataField, ProvenanceSource
+from ..provenance import selectors as provenance_selectors
 from .forms import ItemFilterForm
 from .keys import item_key
 from .manager_models import ItemBulkAction
@@ -50,6 +52,11 @@ class DataManagerFilterForm(ItemFilterForm):
         label="Personal data",
         choices=[("", "Any"), ("true", "Has personal data"), ("false", "No personal data")],
     )
+    provenance_kind = forms.ChoiceField(
+        required=False,
+        label="Source kind",
+        choices=[("", "Any"), *ProvenanceSource.Kind.choices, ("none", "No source")],
+    )
 
     def params(self) -> dict[str, str]:
         params = super().params()
@@ -57,6 +64,8 @@ class DataManagerFilterForm(ItemFilterForm):
             params["is_gold"] = self.cleaned_data["gold"]
         if self.cleaned_data.get("personal_data"):
             params["personal_data"] = self.cleaned_data["personal_data"]
+        if self.cleaned_data.get("provenance_kind"):
+            params["provenance_kind"] = self.cleaned_data["provenance_kind"]
         if self.cleaned_data.get("external_id"):
             params["external_id"] = self.cleaned_data["external_id"]
         return params
@@ -107,6 +116,11 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
     )  # counts of types, never values
     shown = pii_masked_data_many(items=page, viewer=request.user, project=project)  # reviewers: masked
     typed = set(meta_keys)
+    provenance = (
+        {s.id: s for s in provenance_selectors.provenance_source_list(project=project)}
+        if "provenance" in columns
+        else {}
+    )
     rows = []
     for item in page:
         chips, more = _meta_chips(item.meta, typed)
@@ -125,6 +139,8 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
                 cells.append((name, name, agreements.get(item.id)))
             elif name == "personal_data":
                 cells.append((name, name, pii_types.get(item.id)))
+            elif name == "provenance":
+                cells.append((name, name, provenance.get(item.provenance_source_id)))
             else:
                 cells.append((name, name, None))
         rows.append(

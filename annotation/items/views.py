@@ -22,6 +22,7 @@ from projects.views import _project_context
 from ..models import ImportJob, Item, MetadataField, SplitOperation
 from ..neardup import selectors as neardup_selectors
 from ..pii import selectors as pii_selectors
+from ..provenance import selectors as provenance_selectors
 from ..splits import selectors as split_selectors
 from ..splits import services as split_services
 from ..workflow.selectors import labeling as labeling_selectors
@@ -109,6 +110,10 @@ def project_data(request, project_id: int):
             "max_bytes": settings.ANNOTATION_IMPORT_MAX_BYTES,
             "modes": ImportJob.Mode.choices,
             "consents": Item.Consent.choices,
+            "provenance_sources": [
+                {"id": s.id, "name": s.name, "kind": s.kind, "terms": s.terms}
+                for s in provenance_selectors.provenance_source_list(project=project)
+            ],
         }
     bad = filters.errors or table.get("filter_error") or split_form.errors
     return render(request, "annotation/project_data.html", context, status=400 if bad else 200)

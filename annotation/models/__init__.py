@@ -13,6 +13,7 @@ from .items import (
 )
 from .neardup import NearDuplicateBucket, NearDuplicateIndexed, NearDuplicateState
 from .pii import PiiFinding
+from .provenance import ProvenanceSource
 from .workflow import Annotation, AnnotationRevision, Assignment, Prediction, ReviewDecision, ReviewLease
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "NearDuplicateState",
     "PiiFinding",
     "Prediction",
+    "ProvenanceSource",
     "ReviewDecision",
     "ReviewLease",
     "SplitOperation",

@@ -33,6 +33,10 @@ class ImportJob(TimestampedModel):
     size_bytes = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)  # of the uploaded file
     defaults = models.JSONField(default=dict, blank=True)  # licence, consent, synthetic, generator
+    # Provenance (#18): the source its items are attributed to (annotation/provenance/).
+    provenance_source = models.ForeignKey(
+        "annotation.ProvenanceSource", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     received = models.BigIntegerField(default=0)  # records read from the file
     created = models.BigIntegerField(default=0)
     duplicates = models.BigIntegerField(default=0)  # skipped: same content or external_id
@@ -120,6 +124,10 @@ class BucketSource(TimestampedModel):
     )
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_sync_created = models.BigIntegerField(default=0)
+    # Provenance (#18): the source its items are attributed to (annotation/provenance/).
+    provenance_source = models.ForeignKey(
+        "annotation.ProvenanceSource", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -189,6 +197,18 @@ class Item(models.Model):
     # foreign-key check costs seconds on a million-row import.
     import_job = models.ForeignKey(
         ImportJob,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="items",
+        db_constraint=False,
+        db_index=False,
+    )
+    # Provenance (#18): like import_job, no database constraint and no index (a per-row check costs
+    # on million-row imports; the loader writes one constant per import). Sources are never deleted
+    # while items point at them (annotation/provenance/services.py).
+    provenance_source = models.ForeignKey(
+        "annotation.ProvenanceSource",
         null=True,
         blank=True,
         on_delete=models.DO_NOTHING,

@@ -53,6 +53,12 @@ class BucketSourceCreateInputSerializer(StrictInputSerializer):
         style={"input_type": "password"},
         help_text=_FIELD_HELP["secret_access_key"],
     )
+    provenance_source = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Id of a provenance source of the project: the items each sync creates are attributed "
+        "to it.",
+    )
 
 
 class BucketSourceUpdateInputSerializer(StrictInputSerializer):
@@ -83,6 +89,12 @@ class BucketSourceUpdateInputSerializer(StrictInputSerializer):
         write_only=True,
         style={"input_type": "password"},
         help_text=_FIELD_HELP["secret_access_key"],
+    )
+    provenance_source = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="Id of a provenance source of the project: the items each sync creates are attributed "
+        "to it.",
     )
 
 
@@ -124,7 +136,7 @@ class BucketSourceOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "bucket", "prefix", "endpoint_url", "region", "access_key_id", "has_secret",
             "created_by", "created_at", "updated_at", "last_synced_at", "last_sync_created", "last_sync",
-            "sync_progress",
+            "sync_progress", "provenance_source",
         ]  # fmt: skip
         read_only_fields = fields
 

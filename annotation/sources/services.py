@@ -31,6 +31,7 @@ from projects.services import project_ensure_active
 
 from ..imports import normalise
 from ..models import BucketSource
+from ..provenance import services as provenance_services
 from . import selectors as source_selectors
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def bucket_source_create(
     region: str = "",
     access_key_id: str = "",
     secret_access_key: str = "",
+    provenance_source: int | None = None,
 ) -> BucketSource:
     """Add a bucket prefix to an active project. Nothing is listed yet: call bucket_source_sync_request.
 
@@ -106,7 +108,10 @@ def bucket_source_create(
         }
     )
     _check_name_free(project, values["name"])
-    source = BucketSource(project=project, created_by=actor, **values)
+    provenance = provenance_services.provenance_source_for_project(
+        project=project, source_id=provenance_source
+    )
+    source = BucketSource(project=project, created_by=actor, provenance_source=provenance, **values)
     try:
         with transaction.atomic():
             source.save()
@@ -118,7 +123,11 @@ def bucket_source_create(
         project_id=project.id,
         action="bucket_source.created",
         target=source,
-        changes={**{key: values[key] for key in _AUDITED}, "has_secret": bool(source.secret_access_key)},
+        changes={
+            **{key: values[key] for key in _AUDITED},
+            "has_secret": bool(source.secret_access_key),
+            **({"provenance_source": provenance_source} if provenance_source is not None else {}),
+        },
     )
     return source
 
@@ -132,6 +141,8 @@ def bucket_source_update(*, source: BucketSource, actor, **fields) -> BucketSour
     a new server without the person who knows them. Clear both keys to make the source anonymous.
     No-op changes write nothing. Audited as {"field": [old, new]}, the secret only as "changed".
     """
+    provenance_given = "provenance_source" in fields
+    provenance_id = fields.pop("provenance_source", None)
     unknown = set(fields) - set(_EDITABLE)
     if unknown:
         raise DomainError("unknown_field", f"Cannot change: {', '.join(sorted(unknown))}")
@@ -148,13 +159,18 @@ def bucket_source_update(*, source: BucketSource, actor, **fields) -> BucketSour
     if values["name"] != source.name:
         _check_name_free(source.project, values["name"], exclude=source.pk)
     changes = diff_fields(source, values)
-    if not changes:
-        return source
     for key in changes:
         setattr(source, key, values[key])
+    if provenance_given and provenance_id != source.provenance_source_id:
+        provenance_services.provenance_source_for_project(project=source.project, source_id=provenance_id)
+        changes["provenance_source"] = [source.provenance_source_id, provenance_id]
+        source.provenance_source_id = provenance_id
+    if not changes:
+        return source
+    update_fields = [("provenance_source_id" if k == "provenance_source" else k) for k in changes]
     try:
         with transaction.atomic():
-            source.save(update_fields=[*changes, "updated_at"])
+            source.save(update_fields=[*update_fields, "updated_at"])
     except IntegrityError as error:
         raise _name_taken(values["name"]) from error
     audited = {key: value for key, value in changes.items() if key != "secret_access_key"}

@@ -118,7 +118,12 @@ def _sync_objects(source: BucketSource, result: BucketSyncResult) -> None:
         # One transaction per batch: the listing is read while it is open, so keep batches modest.
         with (
             transaction.atomic(),
-            ItemLoader(project_id=source.project_id, import_job_id=None, source=Item.Source.BUCKET) as loader,
+            ItemLoader(
+                project_id=source.project_id,
+                import_job_id=None,
+                source=Item.Source.BUCKET,
+                provenance_source_id=source.provenance_source_id,
+            ) as loader,
         ):
             for row in islice(rows, batch):
                 loader.add(row)

@@ -90,6 +90,14 @@ def main(path: str) -> None:
     organisation = organisation_create(name="Bench", slug="bench", creator=user)
     project = project_create(organisation=organisation, actor=user, name="Import bench")
     size = os.path.getsize(path)
+    # BENCH_IMPORT_PROVENANCE=1: every item attributed to a provenance source (#18), to compare.
+    provenance_source_id = None
+    if os.environ.get("BENCH_IMPORT_PROVENANCE") == "1":
+        from annotation.provenance.services import provenance_source_create
+
+        provenance_source_id = provenance_source_create(
+            project=project, actor=user, name="bench", kind="internal", terms={"owner": "bench"}
+        ).id
 
     upload = TemporaryUploadedFile("bench.jsonl", "application/x-ndjson", size, "utf-8")
     with open(path, "rb") as source:
@@ -112,7 +120,9 @@ def main(path: str) -> None:
         started = time.perf_counter()
         # Outbox dispatch is eager and synchronous here, so create+run finish before this returns;
         # run explicitly in case the job was left queued.
-        job = import_job_create(project=project, actor=user, upload=upload)
+        job = import_job_create(
+            project=project, actor=user, upload=upload, provenance_source_id=provenance_source_id
+        )
         job = import_job_run(job_id=job.id) or ImportJob.objects.get(pk=job.id)
         elapsed = time.perf_counter() - started
 

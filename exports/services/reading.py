@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from annotation.items.selectors import exports as item_selectors
+from annotation.provenance import selectors as provenance_selectors
 from exports.models import Release
 from exports.records import (
     ExportContext,
@@ -39,7 +40,9 @@ class Stats:
     """What only the database knows, gathered on the first pass: consensus methods and sources."""
 
     methods: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    sources: Counter = field(default_factory=Counter)  # (source, licence, consent, synthetic) -> items
+    # (source, licence, consent, synthetic, provenance source id) -> items
+    sources: Counter = field(default_factory=Counter)
+    provenance: dict = field(default_factory=dict)  # provenance source id -> {kind, name, terms}
     personal_data: Any = None  # the first pass's PersonalDataPolicy (exports/services/personal_data.py)
     item_ids: array = field(default_factory=lambda: array("q"))  # of the records written (erasure)
 
@@ -215,6 +218,9 @@ def _in_thread(produce, snapshot_id: str) -> Iterator:
 def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk, media):
     delay = settings.EXPORTS_BUILD_CHUNK_DELAY
     pseudonym = _Pseudonyms(project.id)
+    provenance = provenance_selectors.provenance_by_id(project_id=project.id)  # one query per pass
+    if stats is not None:
+        stats.provenance = provenance
     seen = 0
     no_annotations: list = []
     personal_data = PersonalDataPolicy(project, ctx)  # privacy.release_policy: drop, mask or flag
@@ -251,6 +257,7 @@ def _merged(project, chunks, ctx, schema_version, stats, min_agreement, on_chunk
                 pseudonym,
                 stats,
                 media,
+                provenance,
             )
         seen += len(chunk)
         on_chunk(seen)
@@ -275,7 +282,9 @@ def _gold_rows(item_id: int, reference, ctx: ExportContext) -> list:
     ]
 
 
-def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats, media_of) -> ExportRecord:
+def _record(
+    item, rows, annotations, ctx, schema_version, pseudonym, stats, media_of, provenance
+) -> ExportRecord:
     # Hot path (once per record): plain loops, no helper calls per value.
     labels, confidence, agreement, aggregation = {}, {}, {}, {}
     methods = stats.methods if stats is not None else None
@@ -317,7 +326,9 @@ def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats, medi
         guideline_version = max(versions) if versions else None
         annotators = [pseudonym(a.annotator_id) for a in annotations]
     if stats is not None:
-        stats.sources[(item.source, item.licence, item.consent, item.synthetic)] += 1
+        stats.sources[
+            (item.source, item.licence, item.consent, item.synthetic, item.provenance_source_id)
+        ] += 1
         stats.item_ids.append(item.id)
     media = media_of(item) if item.media or item.media_url else None
     raw = ()
@@ -356,5 +367,6 @@ def _record(item, rows, annotations, ctx, schema_version, pseudonym, stats, medi
             annotation_versions=versions_of,
             label_source="consensus" if gold is None else "gold",
             gold=gold,
+            provenance=provenance.get(item.provenance_source_id) if item.provenance_source_id else None,
         ),
     )

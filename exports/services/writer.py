@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils.text import slugify
 
 from annotation.items.selectors import exports as item_selectors
+from exports.ai_rmf import AI_RMF_NAME, build_ai_rmf
 from exports.canonical import canonical_bytes
 from exports.croissant import build_croissant
 from exports.datasheet import build_datasheet
@@ -132,7 +133,7 @@ def write_release(
             for control, value in summary["mean_item_agreement"].items()
         },
         annotators=summary["annotators"],
-        sources=tuple(_sources(stats.sources)),
+        sources=tuple(_sources(stats.sources, stats.provenance)),
         synthetic_share=summary["synthetic_share"],
         formats=tuple(release.formats),
         organisation=project.organisation.name,
@@ -154,6 +155,8 @@ def write_release(
         handle.write(canonical_bytes(build_croissant(facts, data_files)) + b"\n")
     with output("DATASHEET.md") as handle:
         handle.write(build_datasheet(facts, data_files).encode("utf-8"))
+    with output(AI_RMF_NAME) as handle:
+        handle.write(canonical_bytes(build_ai_rmf(facts, gold_items=tally.gold)) + b"\n")
     entries = output.entries()
     manifest = sign_manifest(build_manifest(facts, entries), signing_key())
     body = manifest_bytes(manifest)
@@ -179,13 +182,26 @@ def _fewer_gc_pauses() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _sources(counts: Counter) -> list[Source]:
+def _sources(counts: Counter, provenance: dict) -> list[Source]:
+    """One Source per provenance source (#18: its kind, terms and URL) and, for items without one, per
+    (way in, licence, synthetic) as before."""
     merged: dict[str, list] = {}
-    for (source, licence, consent, synthetic), items in sorted(counts.items()):
-        name = f"{source} ({licence})" if licence else source
-        if synthetic:
-            name += ", synthetic"
-        found = merged.setdefault(name, [0, licence or None, set(), "synthetic" if synthetic else "other"])
+    for (source, licence, consent, synthetic, provenance_id), items in sorted(
+        counts.items(), key=lambda kv: tuple("" if v is None else str(v) for v in kv[0])
+    ):
+        known = provenance.get(provenance_id) if provenance_id else None
+        if known is not None:
+            terms = known["terms"]
+            name = known["name"]
+            kind = known["kind"]
+            licence = terms.get("licence") or licence
+            url = terms.get("url")
+        else:
+            name = f"{source} ({licence})" if licence else source
+            if synthetic:
+                name += ", synthetic"
+            kind, terms, url = ("synthetic" if synthetic else "other"), {}, None
+        found = merged.setdefault(name, [0, licence or None, set(), kind, url, terms])
         found[0] += items
         found[2].add(_CONSENT.get(consent, "unknown"))
     return [
@@ -195,6 +211,8 @@ def _sources(counts: Counter) -> list[Source]:
             licence=licence,
             consent=next(iter(c)) if len(c) == 1 else "unknown",
             kind=kind,
+            url=url,
+            terms=terms,
         )
-        for name, (items, licence, c, kind) in sorted(merged.items())
+        for name, (items, licence, c, kind, url, terms) in sorted(merged.items())
     ]

@@ -53,7 +53,12 @@ def _texts(definition: dict, result: Any, data: Any) -> dict[str, str]:
 
 def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
     """The item page's data. NotFound when the item is not in `project` (the caller checked VIEW_ITEMS)."""
-    item = Item.objects.filter(project=project, pk=item_id).defer("search_text").first()
+    item = (
+        Item.objects.filter(project=project, pk=item_id)
+        .select_related("provenance_source")  # the same query: provenance on the item page (#18)
+        .defer("search_text")
+        .first()
+    )
     if item is None:
         raise NotFound()
     role = project_role_of(user=user, project=project)
@@ -98,6 +103,16 @@ def item_detail(*, project: Project, item_id: int, user) -> dict[str, Any]:
         "is_gold": item.is_gold,
         "source": item.source,
         "source_ref": item.source_ref,
+        "provenance": (
+            {
+                "id": item.provenance_source.id,
+                "name": item.provenance_source.name,
+                "kind": item.provenance_source.kind,
+                "terms": item.provenance_source.terms,
+            }
+            if item.provenance_source is not None
+            else None
+        ),
         "created_at": item.created_at,
         "schema_version": schema.version if schema else None,
         "controls": [

@@ -56,6 +56,10 @@ def item_page(request, project_id: int, item_id: int):
         has_consensus=any(c["answer"] is not None for c in detail["consensus"]),
         pii=pii,
         governance=_governance(request, project, item_id),
+        provenance_terms=[
+            (key, ", ".join(map(str, value)) if isinstance(value, list) else value)
+            for key, value in ((detail.get("provenance") or {}).get("terms") or {}).items()
+        ],
     )
     return render(request, "annotation/item_detail.html", context)
 

@@ -77,6 +77,7 @@ def test_manager_gets_the_import_panel_and_its_config(people, page_for, settings
             ["not_required", "Not required"],
             ["withdrawn", "Withdrawn"],
         ],
+        "provenance_sources": [],
     }
     assert 'id="split-form"' in page
 

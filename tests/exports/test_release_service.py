@@ -137,6 +137,7 @@ def test_build_publishes_every_format_with_a_signed_manifest(lab, create_release
     root = release_storage / release.storage_prefix
     paths = sorted(ReleaseFile.objects.filter(release=release).values_list("path", flat=True))
     assert paths == [
+        "AI_RMF.json",
         "DATASHEET.md",
         "croissant.json",
         "csv/test.csv",
@@ -472,6 +473,7 @@ def test_reproduce_reports_what_changed_in_the_database(lab, create_release, tmp
     problems = services.release_reproduce(release=release, directory=tmp_path / "again")
 
     assert problems == [
+        "changed: AI_RMF.json",
         "changed: DATASHEET.md",
         "changed: croissant.json",
         "changed: jsonl/train.jsonl",

@@ -24,6 +24,7 @@ from ...items.metadata_indexes import metadata_indexes_schedule
 from ...models import ImportJob, MetadataField
 from ...neardup.services import near_duplicates_detect_schedule
 from ...pii.services import pii_detect_schedule
+from ...provenance import services as provenance_services
 from ...workflow.services.queue import queue_order_schedule
 from .. import archive, blocking, formats, media, normalise
 from ..loader import NO_MEDIA, ItemLoader, loading_transaction
@@ -53,6 +54,7 @@ def import_job_create(
     format: str = "",
     mode: str = ImportJob.Mode.ALL_OR_NOTHING,
     defaults: dict | None = None,
+    provenance_source_id: int | None = None,
 ) -> ImportJob:
     """Store an uploaded file and queue its import. The file is checked for size and format here;
     its records are checked by the worker (import_job_run).
@@ -60,6 +62,9 @@ def import_job_create(
     Media files and ZIP archives (format "media" / "zip", detected by extension and magic bytes) get
     the checks that need no decoding here, so a disguised file, an SVG, an image with too many
     pixels or an archive with unsafe paths or bomb-like sizes is refused before anything is stored.
+
+    `provenance_source_id`: the project's provenance source every item of the import is attributed to
+    (#18; annotation/provenance/); another project's or a missing one is 400 `invalid_provenance_source`.
     """
     if project.archived_at is not None:
         raise DomainError(
@@ -90,6 +95,9 @@ def import_job_create(
             "unknown_format", f"Unknown format {format!r}; use one of {', '.join(IMPORT_FORMATS)}."
         )
     _check_media_upload(format, upload)
+    provenance_source = provenance_services.provenance_source_for_project(
+        project=project, source_id=provenance_source_id
+    )
     clean_defaults, errors = normalise.coerce_provenance(defaults or {})
     if errors:
         field, reason = errors[0]
@@ -108,6 +116,7 @@ def import_job_create(
         size_bytes=upload.size,
         sha256=digest.hexdigest(),
         defaults=clean_defaults,
+        provenance_source=provenance_source,
     )
     job.file.save(f"p{project.id}-{upload.name[-100:]}", upload, save=False)
     job.save()
@@ -117,7 +126,13 @@ def import_job_create(
         project_id=project.id,
         action="import.created",
         target=job,
-        changes={"file": job.original_name, "format": format, "mode": mode, "bytes": job.size_bytes},
+        changes={
+            "file": job.original_name,
+            "format": format,
+            "mode": mode,
+            "bytes": job.size_bytes,
+            **({"provenance_source": provenance_source_id} if provenance_source_id is not None else {}),
+        },
     )
     outbox_enqueue(task_name=RUN_TASK, kwargs={"job_id": job.id})
     return job
@@ -324,7 +339,12 @@ def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> I
     try:
         with (
             loading_transaction(),
-            ItemLoader(project_id=job.project_id, import_job_id=job.id, copy=copy) as loader,
+            ItemLoader(
+                project_id=job.project_id,
+                import_job_id=job.id,
+                copy=copy,
+                provenance_source_id=job.provenance_source_id,
+            ) as loader,
         ):
             with job.file.open("rb") as stored:
                 reader = _CountingReader(stored)

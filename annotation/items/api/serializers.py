@@ -14,7 +14,7 @@ class ItemOutputSerializer(serializers.ModelSerializer):
             "id", "external_id", "data", "meta", "split", "source", "source_ref", "import_job", "licence",
             "consent", "synthetic", "generator", "content_hash", "checksum", "predictions", "created_at",
             "media_type", "media_bytes", "media_src", "state", "target", "done", "leased", "priority", "pool",
-            "is_gold", "excluded",
+            "is_gold", "excluded", "provenance_source",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -34,6 +34,13 @@ class ItemCursorPagination(SafeCursorPagination):
             OpenApiParameter("source", str),
             OpenApiParameter("consent", str),
             OpenApiParameter("licence", str),
+            OpenApiParameter(
+                "provenance_kind",
+                str,
+                description="Kind of the item's provenance source (public, licensed, scraped, user, "
+                "synthetic, internal) or none.",
+            ),
+            OpenApiParameter("provenance_source", int, description="Id of the item's provenance source."),
             OpenApiParameter("import_job", int),
             OpenApiParameter("synthetic", bool),
             OpenApiParameter(

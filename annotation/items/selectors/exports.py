@@ -35,6 +35,7 @@ class ExportItemRow(NamedTuple):
     media_url: str
     media_type: str
     is_gold: bool
+    provenance_source_id: int | None  # annotation/provenance/ (#18)
 
 
 class ExportAnnotationRow(NamedTuple):
@@ -63,6 +64,7 @@ _ITEM_FIELDS = (
     "media_url",
     "media_type",
     "is_gold",
+    "provenance_source_id",
 )
 
 
@@ -151,6 +153,7 @@ def export_item_batches(
                         r[11],
                         r[12],
                         r[13],
+                        r[14],
                     ),
                 )
                 for r in batch

@@ -12,6 +12,7 @@ from projects.models import Project
 
 from ...models import ImportJob, Item, MetadataField
 from ...pii.selectors import items_with_personal_data_q
+from ...models import ImportJob, Item, MetadataField, ProvenanceSource
 
 SORTABLE = {"id", "-id", "created_at", "-created_at"}
 META_PREFIX = "meta."
@@ -22,6 +23,8 @@ def item_list(*, project: Project, params) -> QuerySet[Item]:
 
     - `split`, `source`, `consent`, `licence`, `state`, `pool`, `import_job`, `synthetic`, `is_gold`
       (true/false): exact. `personal_data` (true/false): has an open or confirmed personal-data finding.
+      (true/false): exact. `provenance_kind`: the kind of the item's provenance source (#18), or
+      "none" for items without one; `provenance_source`: its id.
     - `q`: words in the item's text (substring, every word), or exactly its external id.
     - `meta.<key>=<value>`: metadata equals value (typed by the project's metadata field);
       `meta.<key>__gte` / `__lte`: ranges for number and date fields.
@@ -40,6 +43,18 @@ def item_list(*, project: Project, params) -> QuerySet[Item]:
         items = items.filter(is_gold=_boolean("is_gold", value))
     if value := params.get("import_job"):
         items = items.filter(import_job_id=query_id("import_job", value))
+    if value := params.get("provenance_kind"):
+        if value == "none":
+            items = items.filter(provenance_source__isnull=True)
+        elif value not in ProvenanceSource.Kind.values:
+            raise DomainError(
+                "invalid_filter",
+                f"provenance_kind is one of {', '.join(ProvenanceSource.Kind.values)} or none.",
+            )
+        else:
+            items = items.filter(provenance_source_id__in=_sources_of_kind(project, value))
+    if value := params.get("provenance_source"):
+        items = items.filter(provenance_source_id=query_id("provenance_source", value))
     if (value := params.get("synthetic")) is not None:
         items = items.filter(synthetic=_boolean("synthetic", value))
     if (value := params.get("personal_data")) is not None:  # an open or confirmed finding (annotation/pii)
@@ -51,6 +66,11 @@ def item_list(*, project: Project, params) -> QuerySet[Item]:
         if key.startswith(META_PREFIX):
             items = _meta_filter(items, key[len(META_PREFIX) :], params[key], types)
     return items.order_by(*_ordering(params.get("ordering") or "id", types))
+
+
+def _sources_of_kind(project: Project, kind: str) -> list[int]:
+    """The ids of the project's sources of `kind` (a handful): the item filter needs no join."""
+    return list(ProvenanceSource.objects.filter(project=project, kind=kind).values_list("id", flat=True))
 
 
 def _boolean(name: str, value: str) -> bool:

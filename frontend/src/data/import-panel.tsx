@@ -24,6 +24,7 @@ import {
   progressTone,
   resultSummary,
 } from "./import-run";
+import { ProvenancePicker, resolveProvenance, type ProvenanceChoice, type ProvenanceSource } from "./provenance-picker";
 import "./import-panel.css";
 
 export { describeRun, formatBytes, formatCount, importEvent, importPercent, labelSummary, resultSummary };
@@ -37,6 +38,8 @@ export interface ImportPanelConfig {
   consents: readonly (readonly [string, string])[];
   /** The data page; "Show the imported items" links to it filtered by the job. */
   itemsUrl: string;
+  /** The project's provenance sources for the Source picker (#18). */
+  sources?: readonly ProvenanceSource[];
 }
 
 export interface ImportPanelProps {
@@ -70,6 +73,7 @@ export function ImportPanel({ config, feed, Xhr, pollMs = 1000, safetyPollMs = 5
   const [consent, setConsent] = useState("");
   const [synthetic, setSynthetic] = useState(false);
   const [generator, setGenerator] = useState("");
+  const [provenance, setProvenance] = useState<ProvenanceChoice>({ type: "none" });
   const [dragging, setDragging] = useState(false);
   const [formError, setFormError] = useState<string | null>(null);
   const [run, setRun] = useState<Run>({ step: "idle" });
@@ -157,6 +161,22 @@ export function ImportPanel({ config, feed, Xhr, pollMs = 1000, safetyPollMs = 5
   const start = (event: Event) => {
     event.preventDefault();
     if (busy) return;
+    if (provenance.type !== "new") {
+      send(event, provenance.type === "existing" ? provenance.id : null);
+      return;
+    }
+    resolveProvenance(config.projectId, provenance).then(
+      (id) => {
+        setProvenance(id === null ? { type: "none" } : { type: "existing", id });
+        send(event, id);
+      },
+      (error: unknown) => setRun({ step: "error", error: asApiError(error) }),
+    );
+  };
+
+  const send = (event: Event, provenanceId: number | null) => {
+    event.preventDefault();
+    if (busy) return;
     setFormError(null);
     if (file === null) {
       setFormError("Choose a file to import.");
@@ -176,6 +196,7 @@ export function ImportPanel({ config, feed, Xhr, pollMs = 1000, safetyPollMs = 5
     form.append("mode", mode);
     if (licence.trim() !== "") form.append("licence", licence.trim());
     if (consent !== "") form.append("consent", consent);
+    if (provenanceId !== null) form.append("provenance_source", String(provenanceId));
     if (synthetic) {
       form.append("synthetic", "true");
       if (generator.trim() !== "") form.append("generator", generator.trim());
@@ -293,6 +314,7 @@ export function ImportPanel({ config, feed, Xhr, pollMs = 1000, safetyPollMs = 5
           ))}
         </fieldset>
         <div class="import-fields">
+          <ProvenancePicker sources={config.sources ?? []} choice={provenance} onChange={setProvenance} />
           <div class="field">
             <label for="import-licence">Licence</label>
             <input

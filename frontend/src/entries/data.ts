@@ -3,10 +3,13 @@
  *
  * Django renders `{{ data_config|json_script:"data-config" }}`:
  * {"project_id": 1, "ws_path": "/ws/projects/1/", "items_url": "/projects/1/data/",
- *  "max_bytes": 2147483648, "modes": [[value, label], ...], "consents": [[value, label], ...]}
+ *  "max_bytes": 2147483648, "modes": [[value, label], ...], "consents": [[value, label], ...],
+ *  "provenance_sources": [{"id", "name", "kind", "terms"}, ...]}
  * and an empty `#import-panel` when the user may import.
  */
 import { h, render } from "preact";
+
+import type { ProvenanceSource } from "../data/provenance-picker";
 
 import { installSelection } from "../data-manager/selection";
 import { ProjectFeed, feedUrl } from "../realtime/project-feed";
@@ -38,7 +41,7 @@ export function readConfig(): PageConfig | null {
   }
   if (typeof raw !== "object" || raw === null) return null;
   const config = raw as Record<string, unknown>;
-  const { project_id, ws_path, items_url, max_bytes, modes, consents } = config;
+  const { project_id, ws_path, items_url, max_bytes, modes, consents, provenance_sources } = config;
   if (typeof project_id !== "number" || !isChoices(modes) || !isChoices(consents)) return null;
   return {
     wsPath: typeof ws_path === "string" && ws_path.startsWith("/") ? ws_path : `/ws/projects/${project_id}/`,
@@ -47,6 +50,7 @@ export function readConfig(): PageConfig | null {
       maxBytes: typeof max_bytes === "number" ? max_bytes : null,
       modes,
       consents,
+      sources: Array.isArray(provenance_sources) ? (provenance_sources as ProvenanceSource[]) : [],
       itemsUrl: typeof items_url === "string" && items_url.startsWith("/") ? items_url : window.location.pathname,
     },
   };
