@@ -17,10 +17,9 @@ from projects import access
 from projects import selectors as project_selectors
 from projects.access import ProjectAction
 
-from ..models import MetadataField
+from ..models import MetadataField, ProvenanceSource
 from ..pii.selectors import pii_types_by_item
 from ..pii.services import pii_masked_data_many
-from ..models import MetadataField, ProvenanceSource
 from ..provenance import selectors as provenance_selectors
 from .forms import ItemFilterForm
 from .keys import item_key

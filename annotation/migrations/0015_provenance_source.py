@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0009_item_bulk_action'),
+        ('annotation', '0014_pg_trgm'),
         ('projects', '0004_organisation_project_creators'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

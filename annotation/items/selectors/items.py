@@ -10,9 +10,8 @@ from core.params import query_id
 from projects.access import ProjectAction, can_do_in_project
 from projects.models import Project
 
-from ...models import ImportJob, Item, MetadataField
-from ...pii.selectors import items_with_personal_data_q
 from ...models import ImportJob, Item, MetadataField, ProvenanceSource
+from ...pii.selectors import items_with_personal_data_q
 
 SORTABLE = {"id", "-id", "created_at", "-created_at"}
 META_PREFIX = "meta."
