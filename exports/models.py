@@ -154,3 +154,17 @@ class ReleaseReproduction(models.Model):
 
     def __str__(self) -> str:
         return f"reproduction {self.id} of release {self.release_id}"
+
+
+class ErasureGeneration(models.Model):
+    """How many erasures a project has seen (bumped by exports.services.erasure in each erasure's
+    transaction). A build remembers the value its snapshot read; if it is unchanged at publish time no
+    item can have been erased meanwhile, and the build publishes without checking its items one by one."""
+
+    project = models.OneToOneField(
+        "projects.Project", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    generation = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"erasure generation {self.generation} of project {self.project_id}"

@@ -29,7 +29,7 @@ from projects.models import Project
 from .. import events
 from .common import BuildProblem
 from .storage import Target, storage_delete_prefix
-from .writer import WrittenRelease, write_release
+from .writer import WrittenRelease, erasure_generation_of, write_release
 
 logger = logging.getLogger("exports.services")
 
@@ -178,10 +178,15 @@ def _publish(release: Release, written: WrittenRelease) -> Release | None:
     """Publish, unless an item the build wrote was erased meanwhile (then None, nothing changes).
 
     The project row lock orders this against erasures (governance.erasure.services takes it too): an
-    erasure that commits first leaves an item missing here; one that commits after sees this release
-    published with its item ids and withdraws it (exports.services.erasure)."""
+    erasure that commits first has bumped the project's ErasureGeneration past what the build's
+    snapshot read, and then the written items are checked (one query per 100,000 ids); one that
+    commits after sees this release published with its item ids and withdraws it
+    (exports.services.erasure). No erasure since the snapshot: no check at all."""
     Project.objects.select_for_update().filter(pk=release.project_id).first()
-    if item_selectors.export_items_missing(project=release.project, item_ids=written.item_ids):
+    erased_since = erasure_generation_of(release.project_id) != written.erasure_generation
+    if erased_since and item_selectors.export_items_missing(
+        project=release.project, item_ids=written.item_ids
+    ):
         return None
     release = Release.objects.select_for_update().get(pk=release.pk)
     release.item_ids = encode_ids(written.item_ids)

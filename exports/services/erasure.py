@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from core.audit import audit_record
 from exports.itemset import decode_ids, encode_ids
-from exports.models import Release, ReleaseFile
+from exports.models import ErasureGeneration, Release, ReleaseFile
 from projects.models import Project
 
 from .create import release_create
@@ -51,6 +52,9 @@ def releases_withdraw_for_erasure(
     number) whose manifest says what it supersedes and why. Must run inside the erasure's
     transaction, after the project row is locked."""
     assert transaction.get_connection().in_atomic_block
+    # Builds running now read an older generation: they check their items before publishing.
+    generation, _ = ErasureGeneration.objects.get_or_create(project_id=project.id)
+    ErasureGeneration.objects.filter(pk=generation.pk).update(generation=F("generation") + 1)
     withdrawn: list[WithdrawnRelease] = []
     for release, held in releases_holding(project=project, item_ids=item_ids):
         release = Release.objects.select_for_update().get(pk=release.pk)

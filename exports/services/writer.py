@@ -30,7 +30,7 @@ from exports.manifest import (
     manifest_bytes,
     sign_manifest,
 )
-from exports.models import Release
+from exports.models import ErasureGeneration, Release
 from exports.records import (
     ExportContext,
 )
@@ -54,6 +54,7 @@ class WrittenRelease:
     manifest_entry: FileEntry
     records: int
     item_ids: list[int]  # of the records written, for erasure (Release.item_ids)
+    erasure_generation: int  # the project's ErasureGeneration as the build's snapshot read it
 
 
 def write_release(
@@ -91,6 +92,7 @@ def write_release(
                 if getattr(settings, "EXPORTS_BUILD_READ_AHEAD", True):
                     cursor.execute("SELECT pg_export_snapshot()")
                     snapshot_id = cursor.fetchone()[0]
+        erasure_generation = erasure_generation_of(project.id)  # in the snapshot, with the items
         total = item_selectors.export_item_count(project=project, **item_filters(release))
         transformations = item_selectors.export_transformations(project=project, until=release.created_at)
         passes = len(release.formats)
@@ -163,8 +165,18 @@ def write_release(
     (output.root / MANIFEST_NAME).write_bytes(body)
     manifest_entry = FileEntry(MANIFEST_NAME, hashlib.sha256(body).hexdigest(), len(body))
     return WrittenRelease(
-        entries, manifest, manifest_entry, summary["counts"]["records"], list(stats.item_ids)
+        entries,
+        manifest,
+        manifest_entry,
+        summary["counts"]["records"],
+        list(stats.item_ids),
+        erasure_generation,
     )
+
+
+def erasure_generation_of(project_id: int) -> int:
+    found = ErasureGeneration.objects.filter(project_id=project_id).values_list("generation", flat=True)
+    return found.first() or 0
 
 
 @contextmanager

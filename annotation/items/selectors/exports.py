@@ -275,11 +275,23 @@ def export_transformations(*, project: Project, until) -> list[dict]:
     return steps
 
 
-def export_items_missing(*, project: Project, item_ids: list[int], chunk_size: int = 20_000) -> int:
+def export_items_missing(*, project: Project, item_ids: list[int], chunk_size: int = 100_000) -> int:
     """How many of `item_ids` no longer exist in `project` (erased while a release was built): the
-    build's last check before it publishes (exports.services.build)."""
+    build's check before it publishes, when an erasure happened since its snapshot (exports.services.build).
+    PostgreSQL: one array parameter per chunk (`id = ANY(%s)`), not a list of placeholders."""
+    if connection.vendor != "postgresql":
+        chunk_size = 900  # SQLite's limit on query parameters
     missing = 0
-    for start in range(0, len(item_ids), chunk_size):
-        chunk = item_ids[start : start + chunk_size]
-        missing += len(chunk) - Item.objects.filter(project=project, id__in=chunk).count()
+    with connection.cursor() as cursor:
+        for start in range(0, len(item_ids), chunk_size):
+            chunk = item_ids[start : start + chunk_size]
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT count(*) FROM annotation_item WHERE project_id = %s AND id = ANY(%s)",
+                    [project.id, chunk],
+                )
+                found = cursor.fetchone()[0]
+            else:
+                found = Item.objects.filter(project=project, id__in=chunk).count()
+            missing += len(chunk) - found
     return missing
