@@ -156,6 +156,7 @@ def test_api_never_returns_the_secret(people, s3, s3_endpoint, client_for):
         "endpoint_url": s3_endpoint, "region": "us-east-1", "access_key_id": "testing", "has_secret": True,
         "created_by": "manager", "created_at": body["created_at"], "updated_at": body["updated_at"],
         "last_synced_at": None, "last_sync_created": 0, "last_sync": None, "sync_progress": None,
+        "provenance_source": None,
     }  # fmt: skip
     assert (listed.status_code, read.status_code, changed.status_code) == (200, 200, 200)
     for response in (created, listed, read, changed):

@@ -19,7 +19,7 @@ CREATE TABLE annotation_item (
     content_hash text, checksum text, source text, source_ref text, import_job_id integer,
     licence text, consent text, synthetic integer, generator text, split text, search_text text,
     predictions text, created_at text, media text, media_url text, media_type text,
-    media_bytes integer, image_hash integer, target integer,
+    media_bytes integer, image_hash integer, target integer, provenance_source_id integer,
     UNIQUE (project_id, content_hash), UNIQUE (project_id, external_id)
 )
 """
@@ -46,7 +46,7 @@ def _nested_scans(plan: list[tuple[int, int, str]]) -> list[str]:
 
 
 def test_insert_scans_the_staging_table_once(database):
-    plan = _plan(database, loader._SQLITE_INSERT, 5)
+    plan = _plan(database, loader._SQLITE_INSERT, 6)
 
     assert _nested_scans(plan) == [], plan
     # The first line of each content hash is found through a list built once (an ephemeral index).
@@ -67,7 +67,7 @@ def test_the_old_join_is_caught(database):
         "USING (line) WHERE 1",
     )
 
-    assert _nested_scans(_plan(database, quadratic, 5)), "the counter-example no longer reproduces"
+    assert _nested_scans(_plan(database, quadratic, 6)), "the counter-example no longer reproduces"
 
 
 def test_insert_keeps_the_first_line_of_each_content(database):
@@ -87,7 +87,7 @@ def test_insert_keeps_the_first_line_of_each_content(database):
             [values[c] for c in loader.STAGING_COLUMNS],
         )
 
-    database.execute(loader._SQLITE_INSERT.replace("%s", "?"), [7, "upload", 1, "2026-01-01", 1])
+    database.execute(loader._SQLITE_INSERT.replace("%s", "?"), [7, "upload", 1, "2026-01-01", 1, None])
 
     stored = database.execute("SELECT external_id, content_hash FROM annotation_item ORDER BY id")
     assert stored.fetchall() == [

@@ -21,6 +21,7 @@ PINNED = {
     "annotation.tasks_sources.bucket_source_sync_task",
     "annotation.items.bulk_action_run",  # the data manager's bulk actions: explicit from its first day
     "annotation.items.metadata_indexes_ensure",  # range indexes after an import (PostgreSQL)
+    "annotation.pii.detect",  # personal-data detection after an import or on demand (#18)
 }
 _LITERAL = re.compile(r"[\"'](annotation\.tasks[a-z_]*\.[a-z_]+)[\"']")
 

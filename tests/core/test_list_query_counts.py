@@ -279,6 +279,54 @@ def _bulk_actions(people, n):
     )
 
 
+def _provenance_sources(people, n):
+    from annotation.models import ProvenanceSource
+
+    ProvenanceSource.objects.bulk_create(
+        ProvenanceSource(
+            project=people.project, name=f"source {next(_serial)}", kind="internal", terms={"owner": "ML"}
+        )
+        for _ in range(n)
+    )
+
+
+def _pii_findings(people, n):
+    from annotation.models import PiiFinding
+
+    PiiFinding.objects.bulk_create(
+        PiiFinding(
+            project=people.project, item=item, field="text", start=0, end=5, type="EMAIL", confidence="medium"
+        )
+        for item in make_items(people.project, *[f"mail {next(_serial)}" for _ in range(n)])
+    )
+
+
+def _erasures(people, n):
+    from governance.models import Erasure
+
+    Erasure.objects.bulk_create(
+        Erasure(project=people.project, scope="item", reason="request", actor=people.org_admin, items=1)
+        for _ in range(n)
+    )
+
+
+def _retention_runs(people, n):
+    from governance.models import RetentionRun
+
+    RetentionRun.objects.bulk_create(
+        RetentionRun(
+            project=people.project,
+            dry_run=True,
+            status="done",
+            rules={},
+            actor=people.manager,
+            started_at=timezone.now(),
+            finished_at=timezone.now(),
+        )
+        for _ in range(n)
+    )
+
+
 _context: dict = {}  # the running test's monkeypatch, for rows that live in code (the template gallery)
 
 
@@ -314,6 +362,10 @@ LIST_ENDPOINTS = {
     "/api/projects/{project_pk}/schema-versions/": ("manager", _schema_versions),
     "/api/projects/{project_pk}/splits/": ("manager", _splits),
     "/api/tokens/": ("manager", _tokens),
+    "/api/projects/{project_pk}/provenance-sources/": ("manager", _provenance_sources),
+    "/api/projects/{project_pk}/pii-findings/": ("manager", _pii_findings),
+    "/api/projects/{project_pk}/erasures/": ("org_admin", _erasures),
+    "/api/projects/{project_pk}/retention-runs/": ("manager", _retention_runs),
 }
 
 

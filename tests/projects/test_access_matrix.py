@@ -433,6 +433,7 @@ ORG_WRITES = {
     OrgAction.VIEW_AUDIT_LOG,
     OrgAction.VIEW_MEMBER_EMAILS,  # admins here; project managers too through can_see_member_emails
     OrgAction.DELETE_ACCOUNTS,  # deleting a member's account (docs/GOVERNANCE.md)
+    OrgAction.VIEW_RECORD_OF_PROCESSING,  # the organisation's record of processing (admins)
 }
 ORG_OUTCOMES = {
     "org_admin": ("ok", "ok"),
