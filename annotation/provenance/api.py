@@ -1,12 +1,12 @@
 """Thin HTTP adapters for provenance sources: /api/projects/<project_pk>/provenance-sources/."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
 from core.serializers import StrictInputSerializer
-from projects import access
 from projects.access import ProjectAction
+from projects.api.bases import ProjectScopedViewSet
 
 from ..models import ProvenanceSource
 from . import selectors, services
@@ -66,18 +66,12 @@ class ProvenanceSourceViewSet(
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    ProjectScopedViewSet,
 ):
     serializer_class = ProvenanceSourceOutputSerializer
     queryset = ProvenanceSource.objects.none()
     pagination_class = None  # a project has a handful of sources
-    lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def _project(self, action_: ProjectAction):
-        return access.project_get_for_user(
-            user=self.request.user, project_id=int(self.kwargs["project_pk"]), action=action_
-        )
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

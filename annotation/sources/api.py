@@ -3,13 +3,13 @@ viewset together). The secret access key is write-only: responses say `has_secre
 
 from django.core.cache import cache
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.serializers import StrictInputSerializer
-from projects import access
 from projects.access import ProjectAction
+from projects.api.bases import ProjectScopedViewSet
 
 from ..models import BucketSource
 from . import selectors as source_selectors
@@ -179,18 +179,12 @@ class BucketSourceViewSet(
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    ProjectScopedViewSet,
 ):
     serializer_class = BucketSourceOutputSerializer
     queryset = BucketSource.objects.none()
     pagination_class = None  # a project has a handful of sources
-    lookup_value_regex = r"\d+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def _project(self, action_: ProjectAction):
-        return access.project_get_for_user(
-            user=self.request.user, project_id=int(self.kwargs["project_pk"]), action=action_
-        )
 
     def _output(self, project, source_id: int, status_code: int = status.HTTP_200_OK) -> Response:
         source = source_selectors.bucket_source_get(project=project, source_id=source_id)

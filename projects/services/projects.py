@@ -157,6 +157,16 @@ def organisation_member_remove(*, organisation: Organisation, actor, membership_
 # --- Projects ---------------------------------------------------------------------------------------
 
 
+# Each settings section's checker and the error code of a refusal, in the order they are checked.
+_SECTION_CHECKS = (
+    ("labeling", labeling_settings_issues, "invalid_settings"),
+    ("quality", quality_settings_issues, "invalid_settings"),
+    ("privacy", privacy_settings_issues, "invalid_settings"),
+    ("release", release_policy_issues, "invalid_release_policy"),
+    ("retention", retention_settings_issues, "invalid_retention"),
+)
+
+
 def _validate_project_fields(fields: dict[str, Any]) -> None:
     overlap = fields.get("overlap")
     if overlap is not None and not 1 <= overlap <= settings.PROJECTS_MAX_OVERLAP:
@@ -175,26 +185,11 @@ def _validate_project_fields(fields: dict[str, Any]) -> None:
                 + ". docs/WORKFLOW.md and docs/QUALITY.md list the settings.",
                 extra={"key": unknown[0], "keys": unknown},
             )
-        if "labeling" in fields["settings"]:
-            issues = labeling_settings_issues(fields["settings"]["labeling"])
-            if issues:
-                raise DomainError("invalid_settings", " ".join(issues))
-        if "quality" in fields["settings"]:
-            issues = quality_settings_issues(fields["settings"]["quality"])
-            if issues:
-                raise DomainError("invalid_settings", " ".join(issues))
-        if "privacy" in fields["settings"]:
-            issues = privacy_settings_issues(fields["settings"]["privacy"])
-            if issues:
-                raise DomainError("invalid_settings", " ".join(issues))
-        if "release" in fields["settings"]:
-            issues = release_policy_issues(fields["settings"]["release"])
-            if issues:
-                raise DomainError("invalid_release_policy", " ".join(issues))
-        if "retention" in fields["settings"]:
-            issues = retention_settings_issues(fields["settings"]["retention"])
-            if issues:
-                raise DomainError("invalid_retention", " ".join(issues))
+        for section, issues_of, code in _SECTION_CHECKS:
+            if section in fields["settings"]:
+                issues = issues_of(fields["settings"][section])
+                if issues:
+                    raise DomainError(code, " ".join(issues))
 
 
 @transaction.atomic
