@@ -30,6 +30,8 @@ KIND_NAMES = {
     "media_files": "media files",
     "import_files": "uploaded import files and error reports (deleted whole: they hold other rows too)",
     "near_duplicate_groups": "near-duplicate groups",
+    "near_duplicate_index": "near-duplicate index entries",
+    "personal_data_findings": "personal-data findings",
     "bulk_action_references": "references in bulk-action records",
     "outbox_messages": "pending jobs naming the items",
 }

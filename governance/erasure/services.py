@@ -57,6 +57,9 @@ _KIND = {
     "annotation.ReviewLease": "review_leases",
     "quality.ConsensusResult": "consensus_results",
     "quality.GoldStandard": "gold_answers",
+    "annotation.PiiFinding": "personal_data_findings",
+    "annotation.NearDuplicateIndexed": "near_duplicate_index",
+    "annotation.NearDuplicateBucket": "near_duplicate_index",
 }
 
 
