@@ -120,7 +120,10 @@ def near_duplicates_detect_request(*, project: Project, actor, full: bool = Fals
 
 # --- Detection ---------------------------------------------------------------------------------------
 
-DETECT_CHUNK = 20_000  # new items indexed per step: bounded memory on a project's first (full) build
+DETECT_CHUNK = 20_000  # new items indexed per step of an incremental run
+BUILD_BATCH = 20_000  # items read per step of the in-memory full build (then only 80 bytes a text are kept)
+IN_MEMORY_BUILD = True  # tests turn it off to compare the full build with the incremental path
+_EMPTY = np.zeros(0, dtype=np.int64)
 _SQLITE_LOOKUP_CHUNK = 900  # buckets per `IN (...)` on SQLite (its variable limit)
 
 
@@ -163,9 +166,10 @@ def near_duplicates_detect(*, project_id: int, full: bool = False) -> int:
     group and the open groups they link become one group (the oldest open group, others merged
     into it and deleted; or a new group of two or more items). Members of resolved groups link
     nothing: a resolved group never changes, and an item that only resembles its members is not
-    flagged. A project without index rows (first run) is built in full, DETECT_CHUNK items at a
-    time; `full=True` clears the project's index first (the maintenance rescan). Running it again
-    without new items changes nothing.
+    flagged. A project without index rows (its first run) and the maintenance rescan (`full=True`,
+    which clears the project's index first) are built in memory instead (_build_in_memory: every
+    pair found at once, the index written with COPY); the result is the same groups. Running it
+    again without new items changes nothing.
 
     One detection per project at a time (an advisory lock on PostgreSQL). Items are never deleted.
     Audits and announces "near_duplicates.detected" after commit when something was flagged.
@@ -182,18 +186,20 @@ def near_duplicates_detect(*, project_id: int, full: bool = False) -> int:
     outcome = _Outcome()
     for kind in (Kind.TEXT, Kind.IMAGE):
         outcome.per_kind[kind.value] = {"groups": 0, "items": 0, "merged": 0, "indexed": 0}
-    started = time.perf_counter()
-    new_ids = _new_item_ids(project_id)
-    outcome.phases["new"] = time.perf_counter() - started
-    for start in range(0, len(new_ids), DETECT_CHUNK):
-        chunk = new_ids[start : start + DETECT_CHUNK]
-        texts, hashes, others = _new_rows(project_id, chunk[0], chunk[-1])
-        if texts:
-            _detect_chunk(project_id, Kind.TEXT, texts, outcome)
-        if hashes:
-            _detect_chunk(project_id, Kind.IMAGE, hashes, outcome)
-        empty = np.zeros(0, dtype=np.int64)
-        _index_write(project_id, "", np.array(others, dtype=np.int64), empty, empty.reshape(0, 1))
+    if IN_MEMORY_BUILD and (full or not NearDuplicateIndexed.objects.filter(project_id=project_id).exists()):
+        _build_in_memory(project_id, outcome)
+    else:
+        started = time.perf_counter()
+        new_ids = _new_item_ids(project_id)
+        outcome.phases["new"] = time.perf_counter() - started
+        for start in range(0, len(new_ids), DETECT_CHUNK):
+            chunk = new_ids[start : start + DETECT_CHUNK]
+            texts, hashes, others = _new_rows(project_id, chunk[0], chunk[-1])
+            if texts:
+                _detect_chunk(project_id, Kind.TEXT, texts, outcome)
+            if hashes:
+                _detect_chunk(project_id, Kind.IMAGE, hashes, outcome)
+            _index_write(project_id, "", np.array(others, dtype=np.int64), _EMPTY, _EMPTY.reshape(0, 1))
     if outcome.flagged or outcome.merged:
         audit_record(
             actor=None,
@@ -259,6 +265,9 @@ def _new_item_ids(project_id: int) -> list[int]:
     )
 
 
+_ROW_FIELDS = ("id", "search_text", "image_hash", "media_type", "excluded", "near_duplicate_group_id")
+
+
 def _new_rows(project_id: int, first: int, last: int) -> tuple[list, list, list]:
     """The unseen items with ids first..last, as (text rows, image rows, ids of the others). A text
     or image row is (id, search text or image hash, group id or None); the others (excluded items,
@@ -268,8 +277,13 @@ def _new_rows(project_id: int, first: int, last: int) -> tuple[list, list, list]
         Item.objects.filter(project_id=project_id, id__gte=first, id__lte=last)
         .filter(~Exists(seen))
         .order_by("id")
-        .values_list("id", "search_text", "image_hash", "media_type", "excluded", "near_duplicate_group_id")
+        .values_list(*_ROW_FIELDS)
     )
+    return _split_rows(rows)
+
+
+def _split_rows(rows) -> tuple[list, list, list]:
+    """Rows of _ROW_FIELDS as (text rows, image rows, ids of the others): see _new_rows."""
     texts, hashes, others = [], [], []
     for item_id, text, image_hash, media_type, excluded, group in rows:
         if excluded:
@@ -362,6 +376,105 @@ def _detect_chunk(project_id: int, kind: str, chunk: list[tuple], outcome: _Outc
     _index_write(project_id, kind, new, new[bucket_rows], buckets)
     phases["write"] = time.perf_counter() - started
     outcome.add(kind, created, flagged, merged, size)
+
+
+def _build_in_memory(project_id: int, outcome: _Outcome) -> None:
+    """The full build: every item of the project (the index is empty), all pairs found at once.
+
+    The same groups as the incremental path, at the speed of the old one-shot scan. Items are read
+    BUILD_BATCH at a time in id order; each batch's MinHash signatures (or image hashes) become its
+    buckets, written at once with COPY together with its seen rows, and only the band keys (16 x 4
+    bytes a text), image hashes, ids and groups are kept. Then one LSH (or Hamming) search over all
+    of them; text candidates are verified with signatures computed again from the texts of the
+    candidates only (a second, narrow read), so a million texts hold ~100 MB, not the 512 MB of
+    their signatures. Last, the verified pairs go through _apply once per kind: union-find over the
+    items and their existing groups (open groups merge, resolved groups link nothing), exactly as
+    the incremental path applies them chunk by chunk.
+    """
+    phases = outcome.phases
+    started = time.perf_counter()
+    bands, rows = algorithm.lsh_params(_text_threshold(), algorithm.NUM_PERM)
+    distance = _image_distance()
+    kept: dict[str, tuple[list, list, list]] = {Kind.TEXT: ([], [], []), Kind.IMAGE: ([], [], [])}
+    indexed = {Kind.TEXT: 0, Kind.IMAGE: 0}
+    last = 0
+    while True:
+        batch = list(
+            Item.objects.filter(project_id=project_id, id__gt=last)
+            .order_by("id")
+            .values_list(*_ROW_FIELDS)[:BUILD_BATCH]
+        )
+        if not batch:
+            break
+        last = batch[-1][0]
+        texts, hashes, others = _split_rows(batch)
+        if texts:
+            ids = np.array([row[0] for row in texts], dtype=np.int64)
+            signatures = algorithm.minhash_signatures(_texts(project_id, texts))
+            nonempty = np.flatnonzero(~(signatures == algorithm.EMPTY).all(axis=1))
+            keys = algorithm.lsh_band_keys(signatures[nonempty], bands=bands, rows=rows)
+            del signatures
+            buckets = index.pack(index.TEXT_KIND, np.arange(bands)[None, :], keys)
+            _index_write(project_id, Kind.TEXT, ids, ids[nonempty], buckets)
+            groups = np.array([row[2] or 0 for row in texts], dtype=np.int64)
+            kept[Kind.TEXT][0].append(ids[nonempty])
+            kept[Kind.TEXT][1].append(groups[nonempty])
+            kept[Kind.TEXT][2].append(keys)
+            indexed[Kind.TEXT] += ids.size
+        if hashes:
+            ids = np.array([row[0] for row in hashes], dtype=np.int64)
+            values = np.array([row[1] for row in hashes], dtype=np.int64)
+            _index_write(project_id, Kind.IMAGE, ids, ids, index.image_buckets(values, max_distance=distance))
+            kept[Kind.IMAGE][0].append(ids)
+            kept[Kind.IMAGE][1].append(np.array([row[2] or 0 for row in hashes], dtype=np.int64))
+            kept[Kind.IMAGE][2].append(values)
+            indexed[Kind.IMAGE] += ids.size
+        _index_write(project_id, "", np.array(others, dtype=np.int64), _EMPTY, _EMPTY.reshape(0, 1))
+    phases["read_and_write"] = time.perf_counter() - started
+    for kind in (Kind.TEXT, Kind.IMAGE):
+        id_chunks, group_chunks, value_chunks = kept.pop(kind)
+        if not id_chunks:
+            continue
+        ids, groups = np.concatenate(id_chunks), np.concatenate(group_chunks)
+        del id_chunks, group_chunks
+        if kind == Kind.TEXT:
+            endpoints, first, second = _text_links(project_id, ids, groups, np.concatenate(value_chunks))
+        else:
+            hashes = np.concatenate(value_chunks)
+            low, high, _ = images.hamming_pairs(hashes, max_distance=distance)
+            nodes = np.union1d(low, high)
+            endpoints = _Endpoints(ids=ids[nodes], groups=groups[nodes], values=hashes[nodes])
+            first, second = np.searchsorted(nodes, low), np.searchsorted(nodes, high)
+        del value_chunks
+        phases[f"{kind}_pairs"] = time.perf_counter() - started
+        created, flagged, merged = _apply(project_id, kind, endpoints, first, second, outcome.moved)
+        phases[f"{kind}_apply"] = time.perf_counter() - started
+        outcome.add(kind, created, flagged, merged, indexed[kind])
+
+
+def _text_links(
+    project_id: int, ids: np.ndarray, groups: np.ndarray, keys: np.ndarray
+) -> tuple[_Endpoints, np.ndarray, np.ndarray]:
+    """The verified text pairs of the full build, from the band keys of every non-empty text: the
+    LSH candidates (algorithm.lsh_candidate_pairs, as text_pairs finds them), verified with the
+    signatures of the candidates only, computed again from their texts. Returns the candidates as
+    endpoints (ascending id) and the pairs as positions in them."""
+    low, high = algorithm.lsh_candidate_pairs(keys)
+    del keys
+    candidates = np.union1d(low, high)
+    wanted = ids[candidates].tolist()
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), ID_CHUNK):
+        found.update(
+            Item.objects.filter(id__in=wanted[start : start + ID_CHUNK]).values_list("id", "search_text")
+        )
+    texts = _texts(project_id, [(item_id, found.get(item_id, ""), None) for item_id in wanted])
+    signatures = algorithm.minhash_signatures(texts)
+    first, second = np.searchsorted(candidates, low), np.searchsorted(candidates, high)
+    similarity = algorithm.jaccard_estimates(signatures[first], signatures[second])
+    close = similarity >= _text_threshold() - 1e-9
+    endpoints = _Endpoints(ids=ids[candidates], groups=groups[candidates], values=signatures)
+    return endpoints, first[close], second[close]
 
 
 def _stored_bucket_rows(project_id: int, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -545,9 +658,12 @@ def _index_write(
         with connection.cursor() as cursor:
             if item_ids.size:
                 with cursor.copy(f"COPY {seen_table} (item_id, project_id, kind) FROM STDIN") as copy:
-                    for item_id in item_ids.tolist():
-                        copy.write_row((item_id, project_id, kind))
+                    tail = f"\t{project_id}\t{kind}\n"
+                    copy.write("".join(f"{item_id}{tail}" for item_id in item_ids.tolist()))
             if flat_buckets.size:
+                # In bucket order: the (project, bucket) index is then filled page after page.
+                order = np.argsort(flat_buckets, kind="stable")
+                flat_buckets, flat_items = flat_buckets[order], flat_items[order]
                 with cursor.copy(
                     f"COPY {bucket_table} (project_id, bucket, item_id) FROM STDIN (FORMAT BINARY)"
                 ) as copy:

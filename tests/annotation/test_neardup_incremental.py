@@ -120,18 +120,46 @@ def test_detection_after_each_import_equals_one_detection_over_everything(people
     assert merged_groups(incremental)  # some later import linked two earlier groups
     assert NearDuplicateGroup.objects.filter(project=incremental).count() == len(expected)  # merged rows gone
 
-    # The maintenance rescan of the incremental project finds the same groups again, and so does
-    # a build in small chunks (each chunk is an import against the ones before; merged groups).
+    # The first run of `whole` was the in-memory full build; the maintenance rescan (in memory too)
+    # of the incremental project finds the same groups again, and reads the items in small batches.
+    monkeypatch.setattr(services, "BUILD_BATCH", 29)
     near_duplicates_detect(project_id=incremental.id, full=True)
     assert partition(incremental) == expected
+    assert NearDuplicateGroup.objects.filter(project=incremental).count() == len(expected)
+
+    # The incremental path over everything, in small chunks (each chunk is an import against the
+    # ones before; merged groups) ends with exactly the groups and members of the in-memory build,
+    # and writes the same index.
+    monkeypatch.setattr(services, "IN_MEMORY_BUILD", False)
     monkeypatch.setattr(services, "DETECT_CHUNK", 37)
-    near_duplicates_detect(project_id=whole.id, full=True)
-    assert partition(whole) == expected
     chunked = ProjectFactory(organisation=people.organisation, name="In chunks")
     add(chunked, texts, hashes)
     near_duplicates_detect(project_id=chunked.id)
     assert partition(chunked) == expected
     assert merged_groups(chunked)
+    assert index_content(chunked) == index_content(whole)
+    near_duplicates_detect(project_id=whole.id, full=True)  # a chunked rescan
+    assert partition(whole) == expected
+
+
+def index_content(project) -> tuple[list, list]:
+    """The project's index rows by item content (seen kinds; buckets), comparable across projects."""
+    content = {}
+    for item_id, data, image_hash in Item.objects.filter(project=project).values_list(
+        "id", "data", "image_hash"
+    ):
+        content[item_id] = str(image_hash) if image_hash is not None else data["text"]
+    seen = sorted(
+        (content[item], kind)
+        for item, kind in NearDuplicateIndexed.objects.filter(project=project).values_list("item_id", "kind")
+    )
+    buckets = sorted(
+        (content[item], bucket)
+        for item, bucket in NearDuplicateBucket.objects.filter(project=project).values_list(
+            "item_id", "bucket"
+        )
+    )
+    return seen, buckets
 
 
 def test_each_run_processes_only_the_new_items(people, django_assert_max_num_queries):
