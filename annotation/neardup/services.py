@@ -398,6 +398,14 @@ def _build_in_memory(project_id: int, outcome: _Outcome) -> None:
     kept: dict[str, tuple[list, list, list]] = {Kind.TEXT: ([], [], []), Kind.IMAGE: ([], [], [])}
     indexed = {Kind.TEXT: 0, Kind.IMAGE: 0}
     last = 0
+    writing = 0.0
+
+    def write(*args) -> None:
+        nonlocal writing
+        begun = time.perf_counter()
+        _index_write(project_id, *args)
+        writing += time.perf_counter() - begun
+
     while True:
         batch = list(
             Item.objects.filter(project_id=project_id, id__gt=last)
@@ -415,7 +423,7 @@ def _build_in_memory(project_id: int, outcome: _Outcome) -> None:
             keys = algorithm.lsh_band_keys(signatures[nonempty], bands=bands, rows=rows)
             del signatures
             buckets = index.pack(index.TEXT_KIND, np.arange(bands)[None, :], keys)
-            _index_write(project_id, Kind.TEXT, ids, ids[nonempty], buckets)
+            write(Kind.TEXT, ids, ids[nonempty], buckets)
             groups = np.array([row[2] or 0 for row in texts], dtype=np.int64)
             kept[Kind.TEXT][0].append(ids[nonempty])
             kept[Kind.TEXT][1].append(groups[nonempty])
@@ -424,12 +432,13 @@ def _build_in_memory(project_id: int, outcome: _Outcome) -> None:
         if hashes:
             ids = np.array([row[0] for row in hashes], dtype=np.int64)
             values = np.array([row[1] for row in hashes], dtype=np.int64)
-            _index_write(project_id, Kind.IMAGE, ids, ids, index.image_buckets(values, max_distance=distance))
+            write(Kind.IMAGE, ids, ids, index.image_buckets(values, max_distance=distance))
             kept[Kind.IMAGE][0].append(ids)
             kept[Kind.IMAGE][1].append(np.array([row[2] or 0 for row in hashes], dtype=np.int64))
             kept[Kind.IMAGE][2].append(values)
             indexed[Kind.IMAGE] += ids.size
-        _index_write(project_id, "", np.array(others, dtype=np.int64), _EMPTY, _EMPTY.reshape(0, 1))
+        write("", np.array(others, dtype=np.int64), _EMPTY, _EMPTY.reshape(0, 1))
+    phases["index_write"] = writing  # of which: COPY of the buckets and seen rows
     phases["read_and_write"] = time.perf_counter() - started
     for kind in (Kind.TEXT, Kind.IMAGE):
         id_chunks, group_chunks, value_chunks = kept.pop(kind)
@@ -661,9 +670,6 @@ def _index_write(
                     tail = f"\t{project_id}\t{kind}\n"
                     copy.write("".join(f"{item_id}{tail}" for item_id in item_ids.tolist()))
             if flat_buckets.size:
-                # In bucket order: the (project, bucket) index is then filled page after page.
-                order = np.argsort(flat_buckets, kind="stable")
-                flat_buckets, flat_items = flat_buckets[order], flat_items[order]
                 with cursor.copy(
                     f"COPY {bucket_table} (project_id, bucket, item_id) FROM STDIN (FORMAT BINARY)"
                 ) as copy:

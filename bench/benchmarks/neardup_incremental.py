@@ -48,7 +48,9 @@ def summarise(data: dict) -> list[dict]:
             "name": f"first detection, full index build ({data['base']:,} items)",
             "value": round(data["build_seconds"], 2),
             "unit": "s",
-            "notes": "once per project (a project detected before the index existed: its first run)",
+            "notes": "once per project (a project detected before the index existed: its first run), "
+            f"in memory with COPY; CPU of the detecting process {data.get('build_cpu_seconds', 0):.1f} s, "
+            f"peak memory +{max(0.0, data.get('build_peak_mb', 0)):.0f} MB; {load}",
         },
         {
             "name": "detection per import, median",
@@ -67,7 +69,7 @@ def summarise(data: dict) -> list[dict]:
             f"{1000 * mean(head, 'cpu_seconds'):.0f} -> {1000 * mean(tail, 'cpu_seconds'):.0f} ms",
         },
         {
-            "name": f"full rescan (maintenance), {data['items']:,} items",
+            "name": f"full rescan (maintenance, in memory), {data['items']:,} items",
             "value": round(data["rescan_seconds"], 2),
             "unit": "s",
             "notes": f"what each import cost before the index; {data['flagged']:,} items in groups, "

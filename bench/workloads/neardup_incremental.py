@@ -13,10 +13,12 @@ curve. Last, the maintenance rescan (full=True) over everything, timed.
 import hashlib
 import json
 import os
+import resource
 import sys
 import time
 
 import django
+import psutil
 
 
 def _load(connection, project_id: int, texts: list[str], first_line: int) -> None:
@@ -57,9 +59,15 @@ def main(conf: dict) -> dict:
     _load(connection, project.id, texts[:base], 1)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE annotation_item")
+    if not imports:
+        del texts  # only the build is measured: its memory alone
+    rss_before = psutil.Process().memory_info().rss
     started = time.perf_counter()
+    cpu = time.process_time()
     services.near_duplicates_detect(project_id=project.id)
     build_seconds = time.perf_counter() - started
+    build_cpu_seconds = time.process_time() - cpu
+    build_peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before) / 2**20
     build_phases = services._last_run_stats["phases"]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE annotation_nearduplicateindexed")
@@ -95,6 +103,8 @@ def main(conf: dict) -> dict:
         "items": total,
         "build_seconds": build_seconds,
         "build_phases": build_phases,
+        "build_cpu_seconds": build_cpu_seconds,
+        "build_peak_mb": build_peak_mb,  # peak RSS above the RSS before the build (0: below the seeding peak)
         "curve": curve,
         "rescan_seconds": rescan_seconds,
         "flagged": Item.objects.filter(project=project, near_duplicate_group__isnull=False).count(),
