@@ -233,6 +233,45 @@ def test_a_resolved_group_is_never_changed_by_a_bridging_item(people):
     assert older.resolution == "kept_all"
 
 
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_a_rescan_keeps_resolved_groups_and_merges_open_ones(people, monkeypatch, in_memory):
+    """The full rescan (in memory, or the incremental path in chunks) over groups made before: a
+    resolved group keeps its members and decision, its look-alikes are not flagged; two open groups
+    that a new bridging item links become the older one."""
+    monkeypatch.setattr(services, "IN_MEMORY_BUILD", in_memory)
+    monkeypatch.setattr(services, "DETECT_CHUNK", 2)
+    a = chain()[0]
+    resolved = add(people.project, [a, a + " again"])
+    near_duplicates_detect(project_id=people.project.id)
+    (decided,) = NearDuplicateGroup.objects.filter(project=people.project)
+    near_duplicate_resolve(
+        project=people.project, actor=people.manager, group_id=decided.id, resolution="kept_one",
+        kept_item_id=resolved[0].id,
+    )  # fmt: skip
+    lookalike = add(people.project, [a + " once more"])
+    c, y, d = (text.replace("w", "v") for text in chain())
+    left = add(people.project, [c, c + " again"])
+    near_duplicates_detect(project_id=people.project.id)
+    right = add(people.project, [d, d + " again"])
+    near_duplicates_detect(project_id=people.project.id)
+    older, newer = NearDuplicateGroup.objects.filter(project=people.project, resolution="").order_by("id")
+    (bridge,) = add(people.project, [y])  # not detected before: the rescan finds it
+
+    near_duplicates_detect(project_id=people.project.id, full=True)
+
+    groups = dict(NearDuplicateGroup.objects.filter(project=people.project).values_list("id", "resolution"))
+    assert groups == {decided.id: "kept_one", older.id: ""}  # "": open
+    assert set(Item.objects.filter(near_duplicate_group=decided).values_list("id", flat=True)) == {
+        item.id for item in resolved
+    }
+    assert Item.objects.get(pk=lookalike[0].id).near_duplicate_group_id is None
+    assert set(Item.objects.filter(near_duplicate_group=older).values_list("id", flat=True)) == {
+        item.id for item in [*left, *right, bridge]
+    }
+    assert merged_groups(people.project)[-1:] == [newer.id]
+    assert NearDuplicateIndexed.objects.filter(project=people.project).count() == 8
+
+
 def test_the_first_run_on_a_project_without_an_index_builds_it_in_full(people):
     texts = planted_texts(4)
     add(people.project, texts)
