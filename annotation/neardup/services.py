@@ -444,17 +444,16 @@ def _build_in_memory(project_id: int, outcome: _Outcome) -> None:
         id_chunks, group_chunks, value_chunks = kept.pop(kind)
         if not id_chunks:
             continue
-        ids, groups = np.concatenate(id_chunks), np.concatenate(group_chunks)
-        del id_chunks, group_chunks
+        ids, groups, values = (np.concatenate(chunks) for chunks in (id_chunks, group_chunks, value_chunks))
+        del id_chunks, group_chunks, value_chunks  # the pieces are copies: free them before the search
         if kind == Kind.TEXT:
-            endpoints, first, second = _text_links(project_id, ids, groups, np.concatenate(value_chunks))
+            endpoints, first, second = _text_links(project_id, ids, groups, values)
         else:
-            hashes = np.concatenate(value_chunks)
-            low, high, _ = images.hamming_pairs(hashes, max_distance=distance)
+            low, high, _ = images.hamming_pairs(values, max_distance=distance)
             nodes = np.union1d(low, high)
-            endpoints = _Endpoints(ids=ids[nodes], groups=groups[nodes], values=hashes[nodes])
+            endpoints = _Endpoints(ids=ids[nodes], groups=groups[nodes], values=values[nodes])
             first, second = np.searchsorted(nodes, low), np.searchsorted(nodes, high)
-        del value_chunks
+        del values
         phases[f"{kind}_pairs"] = time.perf_counter() - started
         created, flagged, merged = _apply(project_id, kind, endpoints, first, second, outcome.moved)
         phases[f"{kind}_apply"] = time.perf_counter() - started
@@ -469,7 +468,6 @@ def _text_links(
     signatures of the candidates only, computed again from their texts. Returns the candidates as
     endpoints (ascending id) and the pairs as positions in them."""
     low, high = algorithm.lsh_candidate_pairs(keys)
-    del keys
     candidates = np.union1d(low, high)
     wanted = ids[candidates].tolist()
     found: dict[int, str] = {}
