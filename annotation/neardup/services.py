@@ -381,15 +381,16 @@ def _detect_chunk(project_id: int, kind: str, chunk: list[tuple], outcome: _Outc
 def _build_in_memory(project_id: int, outcome: _Outcome) -> None:
     """The full build: every item of the project (the index is empty), all pairs found at once.
 
-    The same groups as the incremental path, at the speed of the old one-shot scan. Items are read
+    The same groups as the incremental path, without probing the index chunk by chunk. Items are read
     BUILD_BATCH at a time in id order; each batch's MinHash signatures (or image hashes) become its
     buckets, written at once with COPY together with its seen rows, and only the band keys (16 x 4
     bytes a text), image hashes, ids and groups are kept. Then one LSH (or Hamming) search over all
     of them; text candidates are verified with signatures computed again from the texts of the
-    candidates only (a second, narrow read), so a million texts hold ~100 MB, not the 512 MB of
-    their signatures. Last, the verified pairs go through _apply once per kind: union-find over the
-    items and their existing groups (open groups merge, resolved groups link nothing), exactly as
-    the incremental path applies them chunk by chunk.
+    candidates only (a second, narrow read): a million texts keep 80 MB of keys, not the 512 MB of
+    their signatures (the candidate pairs come on top; docs/NEAR_DUPLICATES.md has the peak).
+    Last, the verified pairs go through _apply once per kind: union-find over the items and their
+    existing groups (open groups merge, resolved groups link nothing), exactly as the incremental
+    path applies them chunk by chunk.
     """
     phases = outcome.phases
     started = time.perf_counter()
