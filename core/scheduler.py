@@ -70,7 +70,9 @@ def _embedded_sweep() -> None:
     outbox relay for a job whose in-process run failed)."""
     from config.celery import app
 
-    app.loader.import_default_modules()
+    from .services import autodiscover_tasks_once
+
+    autodiscover_tasks_once(app)
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         try:
             app.tasks[entry["task"]].apply(throw=True)

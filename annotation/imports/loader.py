@@ -15,7 +15,7 @@ import contextlib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 STAGING_COLUMNS = (
     "line", "external_id", "data", "meta", "content_hash", "checksum", "search_text",
@@ -68,13 +68,13 @@ SELECT %s, s.external_id, s.data, s.meta, s.content_hash, s.checksum, %s,
 FROM import_staging s
 ON CONFLICT DO NOTHING
 """
-# PostgreSQL, before _PG_INSERT: later records of a content hash already in the file go (narrow: line
+# Before the insert (both databases): later records of a content hash already in the file go (narrow: line
 # numbers only, hashed). Then the insert is a plain sequential scan of the staging table, which returns
 # rows in the order COPY wrote them (file order, so ids follow lines): a temporary table is never
 # scanned in parallel or synchronised, and nothing else reads or reorders it. The former join of the
 # full rows to the grouped lines plus ORDER BY line hashed and sorted every column of every row
 # (730 MB at 1M items: a sort spilled to disk).
-_PG_DROP_REPEATED_CONTENT = """
+_DROP_REPEATED_CONTENT = """
 DELETE FROM import_staging
 WHERE line NOT IN (SELECT min(line) FROM import_staging GROUP BY content_hash)
 """
@@ -88,10 +88,20 @@ SELECT %s, s.external_id, s.data, s.meta, s.content_hash, s.checksum, %s, s.sour
        s.licence, s.consent, s.synthetic, s.generator, '', s.search_text, s.predictions, %s,
        s.media, s.media_url, s.media_type, s.media_bytes, s.image_hash, %s, %s
 FROM import_staging s
-WHERE s.line IN (SELECT min(line) FROM import_staging GROUP BY content_hash)
-ORDER BY s.line
+WHERE true
+ORDER BY s.rowid
 ON CONFLICT DO NOTHING
 """
+# SQLite: the insert is the only statement that holds the database's write lock (every other user's
+# write waits for it), so it does nothing else: later records of a content hash left staging before
+# (_DROP_REPEATED_CONTENT, no lock: TEMP table), and rows are read in rowid order, which is the order
+# add() wrote them (file order, so ids follow lines) and the order a table scan returns, with no sort
+# (ORDER BY line sorted every column of every row in a temporary b-tree, inside the lock).
+# `WHERE true` keeps SQLite's parser from reading ON CONFLICT as a join constraint.
+# The page cache of the main database is raised for the load (SQLITE_CACHE_KIB): the insert updates
+# the content-hash index at random places, and with the default 2 MB cache those pages are read back
+# again and again (about half the insert's CPU time at 100,000 items).
+SQLITE_CACHE_KIB = 65536
 
 
 def loading_transaction():
@@ -140,6 +150,8 @@ class ItemLoader:
         self._copy = None
         self._copy_context = None
         self._batch: list[tuple] = []
+        self._deduplicated = False
+        self._cache_size: int | None = None  # SQLite: the connection's page cache before the load
 
     def __enter__(self) -> "ItemLoader":
         if self._postgres and not connection.in_atomic_block:
@@ -155,6 +167,9 @@ class ItemLoader:
             self._copy_context = self._cursor.cursor.copy(f"COPY import_staging ({columns}) FROM STDIN")
             self._copy = self._copy_context.__enter__()
         else:
+            self._cursor.execute("PRAGMA main.cache_size")
+            self._cache_size = self._cursor.fetchone()[0]
+            self._cursor.execute(f"PRAGMA main.cache_size = -{int(SQLITE_CACHE_KIB)}")
             self._cursor.execute("DROP TABLE IF EXISTS temp.import_staging")
             self._cursor.execute(_SQLITE_CREATE)
         return self
@@ -206,6 +221,8 @@ class ItemLoader:
 
     def drop_lines(self, lines: list[int]) -> None:
         """Remove rejected records from staging (valid-rows mode)."""
+        if self._deduplicated:  # a dropped first record would take its later duplicates with it
+            raise RuntimeError("drop_lines() must come before drop_repeated_content()")
         for start in range(0, len(lines), 1000):
             chunk = lines[start : start + 1000]
             self._cursor.execute(
@@ -213,6 +230,17 @@ class ItemLoader:
                 chunk,
             )
             self.staged -= self._cursor.rowcount
+
+    def drop_repeated_content(self) -> None:
+        """SQLite: keep only the first staged record of each content hash, before the caller opens the
+        write transaction of insert() (a TEMP table: no lock on the database, so other users keep
+        writing meanwhile). Once per load; `staged` still counts the dropped records (duplicates)."""
+        if self._postgres or self._deduplicated:
+            return
+        self._end_copy()
+        self._flush()
+        self._cursor.execute(_DROP_REPEATED_CONTENT)
+        self._deduplicated = True
 
     def _target(self) -> int:
         """Annotations each new item wants: the project's overlap (labeling workflow)."""
@@ -232,7 +260,7 @@ class ItemLoader:
                 "SELECT set_config('work_mem', %s, true)", [settings.ANNOTATION_IMPORT_WORK_MEM]
             )
             self._cursor.execute("ANALYZE import_staging")
-            self._cursor.execute(_PG_DROP_REPEATED_CONTENT)
+            self._cursor.execute(_DROP_REPEATED_CONTENT)
             self._cursor.execute(
                 _PG_INSERT,
                 [self.project_id, self.source, self.import_job_id, self._target(), self.provenance_source_id],
@@ -246,6 +274,7 @@ class ItemLoader:
         else:
             from django.utils import timezone
 
+            self.drop_repeated_content()  # normally done already, before the write transaction
             now = connection.ops.adapt_datetimefield_value(timezone.now())
             self._cursor.execute(
                 _SQLITE_INSERT,
@@ -269,4 +298,7 @@ class ItemLoader:
                 table = "pg_temp.import_staging" if self._postgres else "temp.import_staging"
                 self._cursor.execute(f"DROP TABLE IF EXISTS {table}")
             if self._cursor is not None:
+                if self._cache_size is not None:  # the connection goes on serving other work: give it back
+                    with contextlib.suppress(DatabaseError):  # never hide the error that ended the load
+                        self._cursor.execute(f"PRAGMA main.cache_size = {int(self._cache_size)}")
                 self._cursor.close()

@@ -6,7 +6,6 @@ The detectors are annotation/pii/detectors.py (pure); placeholders and offsets a
 """
 
 from collections import defaultdict
-from itertools import islice
 from typing import Any
 
 from django.db import connection, transaction
@@ -70,12 +69,6 @@ def pii_detect_request(*, project: Project, actor) -> None:
 # --- Detection ----------------------------------------------------------------------------------------
 
 
-def _chunks(iterator, size):
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-@transaction.atomic
 def pii_detect(*, project_id: int) -> dict:
     """Scan every item of the project and store what the detectors find; returns counts.
 
@@ -84,8 +77,19 @@ def pii_detect(*, project_id: int) -> dict:
     pattern was removed) are deleted. Running it again without changes writes no finding.
     Audits "pii.detected" with the counts (every scan: the release datasheet cites it). An
     archived or deleted project is skipped; one detection per project at a time (an advisory lock
-    on PostgreSQL).
+    on PostgreSQL, one transaction for the scan). On SQLite (the embedded default) each chunk's diff
+    and write is its own short transaction and the detectors run outside any: a write transaction
+    holds the whole database's write lock, and a 100,000-item scan in one made every other user's
+    write wait ~5 s (`database is locked` past the busy timeout on a larger project); embedded mode
+    runs one scan at a time anyway (one background thread per kind of job).
     """
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            return _detect(project_id)
+    return _detect(project_id)
+
+
+def _detect(project_id: int) -> dict:
     project = Project.objects.filter(pk=project_id).first()
     if project is None or project.archived_at is not None:
         return {"items": 0, "created": 0, "removed": 0}
@@ -95,38 +99,42 @@ def pii_detect(*, project_id: int) -> dict:
     config = detector_config(project)
     scanned = created = removed = 0
     rows = Item.objects.filter(project_id=project_id).order_by("id").values_list("id", "data")
-    for chunk in _chunks(rows.iterator(chunk_size=CHUNK), CHUNK):
+    last_id = 0
+    while chunk := list(rows.filter(id__gt=last_id)[:CHUNK]):  # keyset pages: no cursor across commits
+        last_id = chunk[-1][0]
         scanned += len(chunk)
         found = {
             (item_id, f.field, f.start, f.end): f
             for item_id, data in chunk
             for f in detectors.detect_item(data, config)
         }
-        stored = {
-            (row[0], row[1], row[2], row[3]): (row[4], row[5])
-            for row in PiiFinding.objects.filter(item_id__in=[item_id for item_id, _ in chunk]).values_list(
-                "item_id", "field", "start", "end", "status", "id"
-            )
-        }
-        stale = [pk for key, (status, pk) in stored.items() if status == Status.OPEN and key not in found]
-        if stale:
-            removed += PiiFinding.objects.filter(pk__in=stale).delete()[0]
-        new = [
-            PiiFinding(
-                project_id=project_id,
-                item_id=key[0],
-                field=key[1],
-                start=key[2],
-                end=key[3],
-                type=f.type,
-                confidence=f.confidence,
-            )
-            for key, f in found.items()
-            if key not in stored
-        ]
-        if new:
-            PiiFinding.objects.bulk_create(new, batch_size=CHUNK, ignore_conflicts=True)
-            created += len(new)
+        with transaction.atomic(savepoint=False):  # SQLite: the write lock for one chunk only
+            chunk_ids = [item_id for item_id, _ in chunk]
+            stored = {
+                (row[0], row[1], row[2], row[3]): (row[4], row[5])
+                for row in PiiFinding.objects.filter(item_id__in=chunk_ids).values_list(
+                    "item_id", "field", "start", "end", "status", "id"
+                )
+            }
+            stale = [pk for key, (status, pk) in stored.items() if status == Status.OPEN and key not in found]
+            if stale:
+                removed += PiiFinding.objects.filter(pk__in=stale).delete()[0]
+            new = [
+                PiiFinding(
+                    project_id=project_id,
+                    item_id=key[0],
+                    field=key[1],
+                    start=key[2],
+                    end=key[3],
+                    type=f.type,
+                    confidence=f.confidence,
+                )
+                for key, f in found.items()
+                if key not in stored
+            ]
+            if new:
+                PiiFinding.objects.bulk_create(new, batch_size=CHUNK, ignore_conflicts=True)
+                created += len(new)
     counts = {"items": scanned, "created": created, "removed": removed}
     if config.custom is not None and config.custom.timeouts:
         counts["pattern_timeouts"] = config.custom.timeouts

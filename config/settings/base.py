@@ -348,6 +348,7 @@ ANNOTATION_BUCKET_ALLOW_HTTP = env_bool(
 ANNOTATION_BUCKET_MAX_OBJECT_BYTES = env_int("ANNOTATION_BUCKET_MAX_OBJECT_BYTES", 500 * 1024**2)  # bytes
 ANNOTATION_BUCKET_SYNC_BATCH = env_int("ANNOTATION_BUCKET_SYNC_BATCH", 10_000)  # objects per transaction
 ANNOTATION_NEAR_DUPLICATES_AFTER_IMPORT = env_bool("ANNOTATION_NEAR_DUPLICATES_AFTER_IMPORT", default=True)
+ANNOTATION_PII_AFTER_IMPORT = env_bool("ANNOTATION_PII_AFTER_IMPORT", default=True)  # personal-data scan
 # PostgreSQL: after an import (or a type change) build per-key indexes for sorted metadata ranges.
 ANNOTATION_METADATA_INDEXES = env_bool("ANNOTATION_METADATA_INDEXES", default=True)
 # PostgreSQL: after an import build the project's trigram text search index (annotation.items.search_index).

@@ -385,6 +385,7 @@ def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> I
                     if labels is not None:
                         labels.reject_lines([line for line, _ in blocked])
             staged = loader.staged
+            loader.drop_repeated_content()  # SQLite: before the write lock is taken, not inside it
             with transaction.atomic():  # SQLite: the only write transaction, as short as the insert
                 created = loader.insert()
                 if labels is not None:
@@ -495,7 +496,8 @@ def _finish(job, *, status, detail, received, created, staged, report, label_cou
     if status == ImportJob.Status.SUCCEEDED and created:
         queue_order_schedule(project=project, import_job_id=job.id)
         metadata_indexes_schedule(project_id=project.id)  # built after the load, off the import's path
-        pii_detect_schedule(project_id=project.id)  # personal data: scanned in the worker, after commit
+        if settings.ANNOTATION_PII_AFTER_IMPORT:
+            pii_detect_schedule(project_id=project.id)  # personal data: scanned in the worker, after commit
     return job
 
 
