@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.core.cache import cache
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
@@ -198,7 +199,7 @@ def next_item_for_annotator(*, project: Project, annotator) -> NextItem:
     assignment. Everything else takes the general path below; both decide the same way.
     """
     project_ensure_active(project)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and settings.LABELING_LEAN_PATH:
         outcome = _next_lean(project, annotator)
         if outcome is not None:
             return outcome
@@ -346,7 +347,9 @@ WITH pick AS (
         WHERE annotation_assignment.status = 'expired'
     RETURNING {assignment_columns}
 )
-SELECT assigned.*, claimed.* FROM claimed LEFT JOIN assigned ON true
+SELECT assigned.*, claimed.*,
+    EXISTS (SELECT 1 FROM annotation_prediction p WHERE p.item_id = claimed.id) AS predicted
+FROM claimed LEFT JOIN assigned ON true
 """
 _COLUMNS = {
     "where": _CANDIDATE_WHERE,
@@ -446,6 +449,8 @@ def _claim_and_assign(project: Project, annotator, pools: list[str]) -> Assignme
             for convert, value in zip(_ASSIGNMENT_CONVERTERS, row[:width], strict=True)
         ],
     )
-    assignment.item = item = _item_from_row(list(row[width:]))
+    assignment.item = item = _item_from_row(list(row[width:-1]))
+    if not row[-1]:
+        item.offered_predictions = []  # the payload's offered prediction: none, without asking again
     cache.set(cursor_key, (epoch, pools, item.priority, item.rank, item.id), 24 * 3600)
     return assignment

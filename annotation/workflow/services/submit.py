@@ -4,6 +4,7 @@ and after reviews."""
 import json
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -62,7 +63,7 @@ def annotation_submit(
     submitted it moves to review (if sampled) or completed.
     """
     body_hash = request_hash({"assignment": assignment_id, "result": result, "base_revision": base_revision})
-    if connection.vendor == "postgresql" and prediction_id is None:
+    if connection.vendor == "postgresql" and settings.LABELING_LEAN_PATH and prediction_id is None:
         lean = _submit_lean(
             project=project,
             annotator=annotator,
