@@ -89,7 +89,8 @@ def _snapshot(lab, sent) -> dict:
                 r.schema_version_id,
                 r.guideline_version_id,
                 r.idempotency_key,
-                r.request_hash == request_hash(
+                r.request_hash
+                == request_hash(
                     {"assignment": r.annotation.assignment_id, "result": r.result, "base_revision": None}
                 ),
             )
@@ -110,7 +111,9 @@ def _snapshot(lab, sent) -> dict:
             if e.action in ("annotation.submitted", "item.state_changed")
         ],
         "quality": list(
-            QualityState.objects.filter(project=lab.project).values_list("pending", "generation", "full_requested")
+            QualityState.objects.filter(project=lab.project).values_list(
+                "pending", "generation", "full_requested"
+            )
         ),
         "outbox": sorted(OutboxMessage.objects.values_list("task_name", flat=True)),
         "events": [(group, event, named(data)) for group, event, data in sent],
@@ -131,10 +134,11 @@ def _scenario(lab) -> None:
                 assert body["reason"] == "queue_empty"
                 continue
             key = f"{user.username}-{turn}"
-            extra = {"idempotency_key": key, "active_ms": 1200}
-            response = lab.submit(user, assignment["id"], label="negative" if turn % 2 else "positive", **extra)
+            label = "negative" if turn % 2 else "positive"
+            extra = {"idempotency_key": key, "active_ms": 1200, "label": label}
+            response = lab.submit(user, assignment["id"], **extra)
             assert response.status_code == 201, response.content
-            again = lab.submit(user, assignment["id"], label="negative" if turn % 2 else "positive", **extra)
+            again = lab.submit(user, assignment["id"], **extra)
             assert again.status_code == 200, again.content  # replayed: nothing new
 
 

@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from django.core.cache import cache
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
