@@ -31,7 +31,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -116,10 +116,13 @@ def quality_schedule_claimed(*, project_id: int, claimed: bool, exists: bool) ->
 def _tell_running_job(*, project_id: int, full: bool) -> None:
     """After commit: bump the generation so the job in flight passes again and sees this change. If
     that job finished in between (it cleared `pending` before the bump), schedule a new one."""
-    full_value = True if full else F("full_requested")
-    bumped = QualityState.objects.filter(project_id=project_id, pending=True).update(
-        generation=F("generation") + 1, full_requested=full_value
-    )
+    with connection.cursor() as cursor:  # one plain statement: this runs after every submission
+        cursor.execute(
+            "UPDATE quality_qualitystate SET generation = generation + 1, full_requested = full_requested OR %s"
+            " WHERE project_id = %s AND pending",
+            [full, project_id],
+        )
+        bumped = cursor.rowcount
     if not bumped:
         with transaction.atomic():
             quality_schedule(project_id=project_id, full=full)
