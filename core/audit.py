@@ -17,10 +17,10 @@ def audit_record(
     changes: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one audit row. Runs in the caller's transaction, so it commits or rolls back with the write."""
-    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    actor_id, actor_label = audit_actor(actor)
     return AuditEvent.objects.create(
-        actor=actor if is_user else None,
-        actor_label=actor.get_username() if is_user else "system",
+        actor_id=actor_id,
+        actor_label=actor_label,
         organisation_id=organisation_id,
         project_id=project_id,
         action=action,
@@ -28,6 +28,14 @@ def audit_record(
         target_id=str(target.pk),
         changes=changes or {},
     )
+
+
+def audit_actor(actor) -> tuple[int | None, str]:
+    """The (actor_id, actor_label) an audit row records for `actor`: a user, or None and "system".
+    For services that append audit rows inside a larger SQL statement (the lean submit path)."""
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        return actor.pk, actor.get_username()
+    return None, "system"
 
 
 def diff_fields(instance: models.Model, new_values: dict[str, Any]) -> dict[str, list[Any]]:

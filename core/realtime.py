@@ -4,7 +4,7 @@ import json
 import logging
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
@@ -15,12 +15,21 @@ def project_group(project_id: int) -> str:
     return f"project.{project_id}"
 
 
+def _nobody_listens(layer, group: str) -> bool:
+    """True when the in-process layer (embedded mode, tests) has no socket in `group`: its group_send
+    would do nothing, and skipping it saves the event loop it would start outside a server."""
+    return isinstance(layer, InMemoryChannelLayer) and not layer.groups.get(group)
+
+
 def broadcast(group: str, event_type: str, data: dict) -> None:
     """Send now. For code that runs outside a transaction (workers after their commit)."""
     payload = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
     message = {"type": "project.event", "event_type": event_type, "data": payload}
     try:
-        async_to_sync(get_channel_layer().group_send)(group, message)
+        layer = get_channel_layer()
+        if layer is None or _nobody_listens(layer, group):
+            return
+        async_to_sync(layer.group_send)(group, message)
     except Exception:  # a feed is best-effort: clients refetch on reconnect, no work is lost
         logger.exception("websocket broadcast %s to %s failed", event_type, group)
 

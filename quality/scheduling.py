@@ -31,7 +31,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -82,13 +82,47 @@ def quality_schedule(*, project_id: int, full: bool = False) -> bool:
     return False
 
 
+# The claim of quality_schedule as SQL, for callers that fold it into their own write statement (the
+# lean submit path: annotation.workflow.services.submit). Parameters from quality_claim_params; the
+# statement returns a row when it claimed. Hand the outcome to quality_schedule_claimed.
+QUALITY_CLAIM_SQL = """
+UPDATE quality_qualitystate SET pending = true, requested_at = %(quality_now)s, generation = generation + 1
+WHERE project_id = %(quality_project)s
+  AND (NOT pending OR requested_at < %(quality_stale)s OR requested_at IS NULL)
+RETURNING 1
+"""
+QUALITY_STATE_EXISTS_SQL = (
+    "EXISTS (SELECT 1 FROM quality_qualitystate WHERE project_id = %(quality_project)s)"
+)
+
+
+def quality_claim_params(*, project_id: int) -> dict:
+    now = timezone.now()
+    return {"quality_project": project_id, "quality_now": now, "quality_stale": now - PENDING_STALE}
+
+
+def quality_schedule_claimed(*, project_id: int, claimed: bool, exists: bool) -> bool:
+    """quality_schedule after its claim ran as QUALITY_CLAIM_SQL in the caller's statement: the same
+    outcome (enqueue when claimed; create the row when there is none; else tell the running job)."""
+    if claimed:
+        _enqueue(project_id)
+        return True
+    if not exists:
+        return quality_schedule(project_id=project_id)
+    transaction.on_commit(lambda: _tell_running_job(project_id=project_id, full=False))
+    return False
+
+
 def _tell_running_job(*, project_id: int, full: bool) -> None:
     """After commit: bump the generation so the job in flight passes again and sees this change. If
     that job finished in between (it cleared `pending` before the bump), schedule a new one."""
-    full_value = True if full else F("full_requested")
-    bumped = QualityState.objects.filter(project_id=project_id, pending=True).update(
-        generation=F("generation") + 1, full_requested=full_value
-    )
+    with connection.cursor() as cursor:  # one plain statement: this runs after every submission
+        cursor.execute(
+            "UPDATE quality_qualitystate SET generation = generation + 1, full_requested = full_requested OR %s"
+            " WHERE project_id = %s AND pending",
+            [full, project_id],
+        )
+        bumped = cursor.rowcount
     if not bumped:
         with transaction.atomic():
             quality_schedule(project_id=project_id, full=full)

@@ -353,6 +353,9 @@ ANNOTATION_PII_AFTER_IMPORT = env_bool("ANNOTATION_PII_AFTER_IMPORT", default=Tr
 ANNOTATION_METADATA_INDEXES = env_bool("ANNOTATION_METADATA_INDEXES", default=True)
 # PostgreSQL: after an import build the project's trigram text search index (annotation.items.search_index).
 ANNOTATION_SEARCH_INDEX = env_bool("ANNOTATION_SEARCH_INDEX", default=True)
+# PostgreSQL: next item and first submissions in a few set-based statements (annotation/workflow/services,
+# docs/WORKFLOW.md "The hot path"); off, every call takes the general ORM path (same decisions).
+LABELING_LEAN_PATH = env_bool("LABELING_LEAN_PATH", default=True)
 ANNOTATION_INDEX_BUILD_MEMORY = env_str("ANNOTATION_INDEX_BUILD_MEMORY", "256MB")  # maintenance_work_mem
 ANNOTATION_NEAR_DUPLICATE_TEXT_THRESHOLD = float(
     env_str("ANNOTATION_NEAR_DUPLICATE_TEXT_THRESHOLD", "0.8")

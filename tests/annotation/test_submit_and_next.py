@@ -151,6 +151,7 @@ def test_statements_of_one_next_and_submit(lab, capsys):
     assert response.json()["next"]["reason"] == "queue_empty"
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="bounds of the lean path (PostgreSQL)")
 def test_statement_counts_of_the_labeling_path_stay_within_bounds(people):
     """Upper bounds, so the hot path cannot grow unnoticed (docs/WORKFLOW.md, "The hot path"). Counted
     inside the test's transaction: each service's atomic block adds a SAVEPOINT and a RELEASE."""
@@ -168,7 +169,8 @@ def test_statement_counts_of_the_labeling_path_stay_within_bounds(people):
     assert response.json()["next"]["assignment"] is not None
 
     print(f"\nbounded statements: next {next_count}, submit {submit_count}, submit-and-next {both_count}")
-    # 10 today; one spare for a process-wide first-use cache fill (seen once on a fresh test database).
-    assert next_count <= 11, next_count
-    assert submit_count <= 17, submit_count  # overlap 1: this submit also completes the item (+3)
-    assert both_count <= 26, both_count
+    # The lean path (PostgreSQL): 6, 6 and 10 today (10, 17 and 26 before it); one spare each for a
+    # process-wide first-use fill (the schema and guideline version map, a cache miss).
+    assert next_count <= 7, next_count
+    assert submit_count <= 7, submit_count  # overlap 1: this submit also completes the item
+    assert both_count <= 11, both_count

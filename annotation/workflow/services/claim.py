@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Q, Value, When
@@ -22,6 +23,7 @@ from projects.services import project_ensure_active
 
 from ...models import Assignment, Item
 from .labeling import (
+    LATEST_VERSIONS_SQL,
     NextItem,
     _announce,
     _cursor_key,
@@ -30,6 +32,7 @@ from .labeling import (
     _lease_until,
     _membership,
     _take_slot,
+    checked_versions,
     ensure_guidelines_acknowledged,
     latest_schema,
     lease_release_expired,
@@ -190,8 +193,21 @@ def next_item_for_annotator(*, project: Project, annotator) -> NextItem:
     item); an item whose lease expired but whose draft is theirs, if a slot is still free; a gold item
     at the gold rate; then the queue (priority, then the project's ordering). Paused annotators and
     those who have not acknowledged the newest guidelines get a 409 that says why.
+
+    On PostgreSQL the common case (a member holding nothing) takes the lean path: one statement for
+    the membership lock, the versions and whether anything is held, one for the claim and the new
+    assignment. Everything else takes the general path below; both decide the same way.
     """
     project_ensure_active(project)
+    if connection.vendor == "postgresql" and settings.LABELING_LEAN_PATH:
+        outcome = _next_lean(project, annotator)
+        if outcome is not None:
+            return outcome
+    return _next_general(project, annotator)
+
+
+def _next_general(project: Project, annotator) -> NextItem:
+    """next_item_for_annotator for every case, with the ORM (and on SQLite)."""
     membership = _membership(project, annotator, lock=True)  # one next-item at a time per person
     if membership is not None and membership.paused_at is not None:
         raise DomainError(
@@ -286,4 +302,155 @@ def _new_assignment(project: Project, annotator, claimed: _Claimed, *, is_gold: 
         )
         assignment.item = claimed.item or Item.objects.get(pk=item_id)
     _announce(project.id, events.ITEM_LEASED, item_id=item_id, assignment_id=assignment.id)
+    return assignment
+
+
+# --- the lean path (PostgreSQL) -----------------------------------------------------------------------
+
+_LEAN_START = f"""
+SELECT m.paused_at, m.paused_reason, m.quota, m.groups, m.gold_rate, m.gold_boost,
+    {LATEST_VERSIONS_SQL},
+    EXISTS (SELECT 1 FROM annotation_assignment a
+            WHERE a.annotator_id = %(user)s AND a.project_id = %(project)s
+              AND (a.status IN ('correction', 'leased') OR (a.status = 'expired' AND a.draft IS NOT NULL))
+    ) AS holds
+FROM projects_projectmembership m
+WHERE m.project_id = %(project)s AND m.user_id = %(user)s
+FOR UPDATE OF m
+"""  # noqa: S608 - constant SQL, values are parameters
+
+# The claim and the assignment in one statement. The candidate filter lets through only items on which
+# the annotator has no assignment or an expired one; ON CONFLICT takes that expired row back (it keeps
+# its draft), as _new_assignment does.
+_ASSIGNMENT_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
+_ASSIGNMENT_COLUMNS = ", ".join(f"annotation_assignment.{f.column}" for f in Assignment._meta.concrete_fields)
+_ASSIGNMENT_CONVERTERS = [getattr(field, "from_db_value", None) for field in Assignment._meta.concrete_fields]
+_PG_CLAIM_ASSIGN = """
+WITH pick AS (
+    SELECT i.id FROM annotation_item i
+    WHERE {where} {after}
+    ORDER BY i.priority DESC, i.rank, i.id
+    LIMIT 1
+    FOR UPDATE OF i SKIP LOCKED
+), claimed AS (
+    UPDATE annotation_item SET leased = annotation_item.leased + 1
+    FROM pick WHERE annotation_item.id = pick.id
+    RETURNING {item_columns}
+), assigned AS (
+    INSERT INTO annotation_assignment (project_id, item_id, annotator_id, status, is_gold, leased_at,
+        lease_expires_at, submitted_at, skip_reason, draft, draft_saved_at, active_ms)
+    SELECT %(project)s, claimed.id, %(user)s, 'leased', false, %(now)s, %(until)s, NULL, '', NULL, NULL, 0
+    FROM claimed
+    ON CONFLICT (item_id, annotator_id) DO UPDATE
+        SET status = 'leased', leased_at = EXCLUDED.leased_at, lease_expires_at = EXCLUDED.lease_expires_at,
+            is_gold = false
+        WHERE annotation_assignment.status = 'expired'
+    RETURNING {assignment_columns}
+)
+SELECT assigned.*, claimed.*,
+    EXISTS (SELECT 1 FROM annotation_prediction p WHERE p.item_id = claimed.id) AS predicted
+FROM claimed LEFT JOIN assigned ON true
+"""
+_COLUMNS = {
+    "where": _CANDIDATE_WHERE,
+    "item_columns": _ITEM_COLUMNS,
+    "assignment_columns": _ASSIGNMENT_COLUMNS,
+}
+_CLAIM_ASSIGN_FULL = _PG_CLAIM_ASSIGN.format(after="", **_COLUMNS)
+_CLAIM_ASSIGN_AFTER = tuple(_PG_CLAIM_ASSIGN.format(after=after, **_COLUMNS) for after in _AFTER_CURSOR)
+_GROUPS_FROM_DB = ProjectMembership._meta.get_field("groups").from_db_value
+
+
+def _next_lean(project: Project, annotator) -> NextItem | None:
+    """The general path's decisions in two statements (three with a gold draw, four when the queue
+    cursor's part of the queue is empty), or None when the general path must decide: no membership
+    row, or something held (a correction, a lease, an expired draft) that it resumes."""
+    params = {"project": project.id, "user": annotator.pk}
+    with connection.cursor() as cursor:
+        cursor.execute(_LEAN_START, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    paused_at, paused_reason, quota, groups, gold_rate, gold_boost, guideline_id, schema_id, ack, holds = row
+    if paused_at is not None:
+        raise DomainError(
+            "annotator_paused",
+            f"You are paused in this project: {paused_reason} A manager can re-qualify you.",
+            status_code=409,
+        )
+    _, schema = checked_versions(guideline_id, schema_id, ack)
+    if holds:
+        return None
+    knobs = labeling_settings(project)
+    quota = quota if quota is not None else knobs.quota
+    if quota is not None:
+        taken = (
+            Assignment.objects.filter(project=project, annotator=annotator)
+            .exclude(status__in=[Assignment.Status.SKIPPED, Assignment.Status.EXPIRED])
+            .count()
+        )
+        if taken >= quota:
+            return NextItem(None, reason="quota_reached", schema=schema)
+    groups = _GROUPS_FROM_DB(groups, None, connection) if isinstance(groups, str) else groups
+    pools = ["", f"@{annotator.get_username()}", *(groups or [])]
+    rate = gold_rate if gold_rate is not None else effective_gold_rate(knobs)
+    rate = min(1.0, rate * gold_boost)
+    if rate > 0 and _random.random() < rate:
+        gold_id = _gold_item(project, annotator, pools)
+        if gold_id is not None:
+            gold = _Claimed(gold_id, held=None)
+            return NextItem(_new_assignment(project, annotator, gold, is_gold=True), schema=schema)
+    assignment = _claim_and_assign(project, annotator, pools)
+    if assignment is None and lease_release_expired(project=project):
+        assignment = _claim_and_assign(project, annotator, pools)
+    if assignment is None:
+        return NextItem(None, reason="queue_empty", schema=schema)
+    _announce(project.id, events.ITEM_LEASED, item_id=assignment.item_id, assignment_id=assignment.id)
+    return NextItem(assignment, schema=schema)
+
+
+def _claim_and_assign(project: Project, annotator, pools: list[str]) -> Assignment | None:
+    """Take one slot on the best open item for `annotator` and lease it to them (a new assignment, or
+    their expired one taken back), in one statement; None if no item is left."""
+    params = {
+        "project": project.id,
+        "user": annotator.pk,
+        "pools": pools,
+        "now": timezone.now(),
+        "until": _lease_until(project),
+    }
+    epoch_key, cursor_key = _epoch_key(project.id), _cursor_key(project.id, annotator.pk)
+    cached = cache.get_many([epoch_key, cursor_key])
+    epoch = cached.get(epoch_key)
+    if epoch is None:  # a cold or evicted cache starts a new epoch: older cursors are then ignored
+        epoch = cache.get_or_set(epoch_key, lambda: uuid.uuid4().hex, timeout=None)
+    saved = cached.get(cursor_key)
+    row = None
+    with connection.cursor() as cursor:
+        if saved and saved[0] == epoch and saved[1] == pools:
+            params.update(cursor_priority=saved[2], cursor_rank=saved[3], cursor_id=saved[4])
+            for sql in _CLAIM_ASSIGN_AFTER:
+                cursor.execute(sql, params)
+                if row := cursor.fetchone():
+                    break
+        if row is None:
+            cursor.execute(_CLAIM_ASSIGN_FULL, params)
+            row = cursor.fetchone()
+    if row is None:
+        return None
+    width = len(_ASSIGNMENT_FIELDS)
+    if row[0] is None:  # the filter excludes live assignments: this would be a bug, so undo the claim
+        raise RuntimeError(f"claimed item {row[width]} for user {annotator.pk} but could not assign it")
+    assignment = Assignment.from_db(
+        connection.alias,
+        _ASSIGNMENT_FIELDS,
+        [
+            convert(value, None, connection) if convert is not None and value is not None else value
+            for convert, value in zip(_ASSIGNMENT_CONVERTERS, row[:width], strict=True)
+        ],
+    )
+    assignment.item = item = _item_from_row(list(row[width:-1]))
+    if not row[-1]:
+        item.offered_predictions = []  # the payload's offered prediction: none, without asking again
+    cache.set(cursor_key, (epoch, pools, item.priority, item.rank, item.id), 24 * 3600)
     return assignment

@@ -73,14 +73,73 @@ def _audit(project: Project, actor, action: str, target, changes: dict) -> None:
     )
 
 
+def _no_schema() -> DomainError:
+    return DomainError(
+        "no_schema", "This project has no label schema yet; a manager defines one first.", status_code=409
+    )
+
+
 def latest_schema(project: Project) -> LabelSchemaVersion:
     """projects.selectors.schema_latest, or 409 no_schema."""
     schema = schema_latest(project=project)
     if schema is None:
-        raise DomainError(
-            "no_schema", "This project has no label schema yet; a manager defines one first.", status_code=409
-        )
+        raise _no_schema()
     return schema
+
+
+def _guidelines_not_acknowledged(version: int) -> DomainError:
+    return DomainError(
+        "guidelines_not_acknowledged",
+        f"The guidelines changed (version {version}); read and acknowledge them first.",
+        status_code=409,
+        extra={"guideline_version": version},
+    )
+
+
+# Schema and guideline versions are append-only (a change is a new version): the lean paths read only
+# the newest version's id in their combined statement and take the row from this per-process map.
+# Ids are never reused, so an entry can never be stale; the map is bounded.
+_VERSIONS: dict[tuple[type, int], Any] = {}
+_VERSIONS_MAX = 512
+
+
+def version_by_id(model: type[LabelSchemaVersion] | type[GuidelineVersion], pk: int):
+    """A LabelSchemaVersion or GuidelineVersion by id, read once per process."""
+    key = (model, pk)
+    found = _VERSIONS.get(key)
+    if found is None:
+        found = model.objects.get(pk=pk)
+        if len(_VERSIONS) >= _VERSIONS_MAX:
+            _VERSIONS.clear()
+        _VERSIONS[key] = found
+    return found
+
+
+# The newest guideline version and whether the user acknowledged it, and the newest schema version's
+# id: subqueries of the lean paths' combined statements (PostgreSQL). Parameters: project, user.
+LATEST_VERSIONS_SQL = """
+    (SELECT gv.id FROM projects_guidelineversion gv WHERE gv.project_id = %(project)s
+     ORDER BY gv.version DESC LIMIT 1) AS guideline_id,
+    (SELECT s.id FROM projects_labelschemaversion s WHERE s.project_id = %(project)s
+     ORDER BY s.version DESC LIMIT 1) AS schema_id,
+    EXISTS (SELECT 1 FROM projects_guidelineacknowledgement k
+            WHERE k.user_id = %(user)s AND k.guideline_version_id = (
+                SELECT gv.id FROM projects_guidelineversion gv WHERE gv.project_id = %(project)s
+                ORDER BY gv.version DESC LIMIT 1)) AS acknowledged
+"""
+
+
+def checked_versions(
+    guideline_id: int | None, schema_id: int | None, acknowledged: bool
+) -> tuple[GuidelineVersion | None, LabelSchemaVersion]:
+    """The versions LATEST_VERSIONS_SQL found, with the same refusals as ensure_guidelines_acknowledged
+    and latest_schema (409 guidelines_not_acknowledged first, then 409 no_schema)."""
+    guidelines = version_by_id(GuidelineVersion, guideline_id) if guideline_id is not None else None
+    if guidelines is not None and not acknowledged:
+        raise _guidelines_not_acknowledged(guidelines.version)
+    if schema_id is None:
+        raise _no_schema()
+    return guidelines, version_by_id(LabelSchemaVersion, schema_id)
 
 
 def _latest_guidelines(project: Project) -> GuidelineVersion | None:
@@ -102,12 +161,7 @@ def ensure_guidelines_acknowledged(project: Project, user) -> GuidelineVersion |
     if guidelines is None:
         return None
     if not guidelines.acknowledged:
-        raise DomainError(
-            "guidelines_not_acknowledged",
-            f"The guidelines changed (version {guidelines.version}); read and acknowledge them first.",
-            status_code=409,
-            extra={"guideline_version": guidelines.version},
-        )
+        raise _guidelines_not_acknowledged(guidelines.version)
     return guidelines
 
 
