@@ -177,7 +177,8 @@ def test_reviewer_with_placeholders_reads_no_raw_value_outside_the_labeling_page
     reviewer.get_by_role("button", name="Filter").click()
     expect(reviewer.locator("#filter-error")).to_contain_text("Text search is off for you in this project")
     expect(reviewer.locator("#item-table")).to_have_count(0)  # nothing says which item matched
-    shot(reviewer, "pii-reviewer-search-refused")
+    reviewer.locator("#items").scroll_into_view_if_needed()
+    shot(reviewer, "pii-reviewer-search-refused", full_page=False)
     pages.append(reviewer.content())
 
     reviewer.goto(f"/projects/{project.id}/data/duplicates/")

@@ -30,7 +30,12 @@ class ItemCursorPagination(SafeCursorPagination):
     list=extend_schema(
         summary="List items with filters and search",
         parameters=[
-            OpenApiParameter("q", str, description="Words in the item's text"),
+            OpenApiParameter(
+                "q",
+                str,
+                description="Words in the item's text, or exactly its external id. 400 search_masked for "
+                "a viewer the project shows personal-data placeholders to (a search would reveal them).",
+            ),
             OpenApiParameter("split", str),
             OpenApiParameter("source", str),
             OpenApiParameter("consent", str),
