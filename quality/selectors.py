@@ -1,5 +1,7 @@
 """Reads of stored quality results: the latest report, history points, CSV tables, gold lists."""
 
+from typing import Any
+
 from projects.models import Project
 
 from .models import GoldStandard, QualityRun, QualityState
@@ -86,7 +88,7 @@ def gold_flagged_for_viewer(*, project: Project, viewer, flagged: list[dict]) ->
     items = Item.objects.filter(project=project, id__in={row.get("item_id") for row in flagged}).only(
         "id", "project_id", "data"
     )
-    by_id = {item.id: item for item in items}
+    by_id: dict[Any, Item] = {item.id: item for item in items}
     out = []
     for row in flagged:
         item, control = by_id.get(row.get("item_id")), row.get("control")
