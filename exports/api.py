@@ -327,6 +327,10 @@ class ReleaseViewSet(ProjectScopedViewSet):
             (200, "application/octet-stream"): OpenApiResponse(response=OpenApiTypes.BINARY),
             (206, "application/octet-stream"): OpenApiResponse(response=OpenApiTypes.BINARY),
             302: OpenApiResponse(description="Redirect to a presigned URL that expires (S3 storage)"),
+            403: OpenApiResponse(
+                description="release_personal_data: a data file of a release that holds raw personal data, "
+                "asked by someone the project shows placeholders to"
+            ),
             416: OpenApiResponse(description="The range is malformed or outside the file"),
         },
     )
@@ -337,6 +341,7 @@ class ReleaseViewSet(ProjectScopedViewSet):
         except ValueError:
             raise DomainError("not_found", "Not found.", status_code=404) from None
         stored = selectors.release_file_get(release=release, path=path)
+        selectors.release_file_ensure_readable(release=release, path=stored.path, viewer=request.user)
         return protect_download(_download(request, release, stored))
 
 

@@ -44,6 +44,37 @@ def release_file_get(*, release: Release, path: str) -> ReleaseFile:
     return found
 
 
+# Files that describe a release and carry no item content: every reader may download them.
+DESCRIPTION_FILES = frozenset({"manifest.json", "croissant.json", "DATASHEET.md"})
+
+
+def release_file_ensure_readable(*, release: Release, path: str, viewer) -> None:
+    """Release files cannot be masked per reader, so someone the project shows personal-data
+    placeholders to (annotation.pii: reviewers with privacy.mask_for_reviewers) may download a
+    release's data files only when the release holds no raw personal data: it was scanned and built
+    with the `mask` or `drop` policy, or with `flag` and nothing flagged. Otherwise 403
+    `release_personal_data` (a release without those facts counts as holding some: fail closed).
+    The description files (manifest, croissant.json, DATASHEET.md) stay readable."""
+    from annotation.pii.services import pii_masking_applies
+
+    if path in DESCRIPTION_FILES or not pii_masking_applies(project=release.project, user=viewer):
+        return
+    facts = (release.manifest or {}).get("personal_data") or {}
+    items = facts.get("items") or {}
+    clean = bool(facts.get("scanned")) and (
+        facts.get("policy") in ("mask", "drop")
+        or (facts.get("policy") == "flag" and not items.get("flagged"))
+    )
+    if not clean:
+        raise DomainError(
+            "release_personal_data",
+            f"Release {release.number} holds personal data as it was imported, and this project shows "
+            "you placeholders for personal data, so its data files are not yours to download. Ask a "
+            "manager, or for a release built with the personal-data policy 'mask' or 'drop'.",
+            status_code=403,
+        )
+
+
 def release_file_listing(*, release: Release, per_folder: int = 12) -> list[dict]:
     """The files of a published release for a page: every file of a folder with at most `per_folder`
     files ({"path", "size", "sha256"}), and one row for each larger folder (media/, per-item label

@@ -197,11 +197,17 @@ def release_detail_page(request, project_id: int, number: int):
         for r in selectors.release_list(project=project).filter(status=Release.Status.PUBLISHED)
         if r.number != release.number
     ]
+    try:  # a reviewer shown personal-data placeholders reads no raw values from the files either
+        selectors.release_file_ensure_readable(release=release, path="", viewer=request.user)
+        files_refused = ""
+    except DomainError as refusal:
+        files_refused = refusal.message
     context = project_page_context(
         request,
         project,
         release=release,
         manifest=manifest,
+        files_refused=files_refused,
         splits=sorted((counts.get("splits") or {}).items()),
         charts=_bars(counts),
         agreement=sorted((manifest.get("agreement") or {}).items()),

@@ -14,4 +14,14 @@ urlpatterns = [
         views.erase_subject_page,
         name="project-erase-subject",
     ),
+    path(
+        "projects/<int:project_id>/data/imports/<int:job_id>/erase/",
+        views.erase_import_job_page,
+        name="project-import-erase",
+    ),
+    path(
+        "projects/<int:project_id>/data/sources/<int:source_id>/erase/",
+        views.erase_bucket_source_page,
+        name="project-bucket-source-erase",
+    ),
 ]

@@ -1,6 +1,8 @@
-"""Erasure pages (docs/GOVERNANCE.md#erasure): "Erase…" on the item page and "Erase data subject…" on
-the Data tab. Each is two steps: the reason and a dry run listing what would go, then the confirmation.
-Thin: access check, then governance.erasure.services."""
+"""Erasure pages (docs/GOVERNANCE.md#erasure): "Erase…" on the item page, on an import in the Data tab's
+imports list and on a bucket source, and "Erase data subject…" on the Data tab. Each is two steps: the
+reason and a dry run listing what would go, then the confirmation, where the admin types the number of
+items the dry run found (an erasure cannot be undone). Thin: access check, then
+governance.erasure.services."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from annotation.models import Item, MetadataField
+from annotation.models import BucketSource, ImportJob, Item, MetadataField
 from core.exceptions import DomainError, NotFound
 from projects import access
 from projects.access import ProjectAction
@@ -84,13 +86,69 @@ def erase_subject_page(request, project_id: int):
     )
 
 
+@login_required
+@require_http_methods(["GET", "POST"])
+def erase_import_job_page(request, project_id: int, job_id: int):
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.ERASE
+    )
+    job = ImportJob.objects.filter(project=project, pk=job_id).only("id", "original_name").first()
+    if job is None:
+        raise NotFound()
+    return _erase_page(
+        request,
+        project,
+        target=f"import #{job.id} ({job.original_name})",
+        run=lambda reason, dry_run: services.erase_source(
+            project=project, import_job_id=job.id, reason=reason, actor=request.user, dry_run=dry_run
+        ),
+        fields={},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def erase_bucket_source_page(request, project_id: int, source_id: int):
+    project = access.project_get_for_user(
+        user=request.user, project_id=project_id, action=ProjectAction.ERASE
+    )
+    source = (
+        BucketSource.objects.filter(project=project, pk=source_id)
+        .only("id", "name", "bucket", "prefix")
+        .first()
+    )
+    if source is None:
+        raise NotFound()
+    return _erase_page(
+        request,
+        project,
+        target=f"bucket source {source.name} (s3://{source.bucket}/{source.prefix})",
+        run=lambda reason, dry_run: services.erase_source(
+            project=project, bucket_source_id=source.id, reason=reason, actor=request.user, dry_run=dry_run
+        ),
+        fields={},
+    )
+
+
 def _erase_page(request, project, *, target: str, run, fields: dict, keys=None, subject: bool = False):
+    """Two steps. "preview": a dry run. "confirm": a dry run again, and the erasure only when the typed
+    number equals the items it finds now (a typo, or items added or erased since the preview, shows the
+    preview again with nothing changed)."""
     reason = request.POST.get("reason", "")
     preview = None
     if request.method == "POST":
         confirm = request.POST.get("step") == "confirm"
         try:
-            result = run(reason, not confirm)
+            result = run(reason, True)
+            if confirm and request.POST.get("confirm_count", "").strip() != str(result.items):
+                messages.error(
+                    request,
+                    f"Type {result.items} (the number of items that would be erased) to confirm. "
+                    "Nothing was erased.",
+                )
+                confirm = False
+            elif confirm:
+                result = run(reason, False)
         except DomainError as error:
             if error.status_code == 404:
                 raise

@@ -106,7 +106,7 @@ class QualityViewSet(ProjectScopedViewSet):
             )
         # The settings warnings are read now (membership changes move them), not at the run.
         report = {**run.report, "settings_warnings": project_settings_warnings(project=project)}
-        return Response(_with_item_keys(project, report))
+        return Response(_with_item_keys(project, report, viewer=request.user))
 
     @extend_schema(
         summary="Agreement over time: one point per run and control", responses={200: OpenApiTypes.OBJECT}
@@ -143,12 +143,13 @@ class QualityViewSet(ProjectScopedViewSet):
         project = self._project(ProjectAction.VIEW_QUALITY)
         if table not in selectors.TABLES:
             raise DomainError("unknown_table", f"Tables: {', '.join(selectors.TABLES)}.", status_code=404)
-        header, rows = selectors.report_table(project=project, name=table)
+        header, rows = selectors.report_table(project=project, name=table, viewer=request.user)
         return _csv(table, header, rows)
 
 
-def _with_item_keys(project, report: dict) -> dict:
-    """Flagged gold items named as people know them (external id or a short key), with their page."""
+def _with_item_keys(project, report: dict, *, viewer) -> dict:
+    """Flagged gold items named as people know them (external id or a short key), with their page,
+    and their reference answers as `viewer` may see them (personal-data masking)."""
     from django.urls import reverse
 
     from annotation.items.manager_selectors import item_keys
@@ -163,7 +164,7 @@ def _with_item_keys(project, report: dict) -> dict:
             "item_key": keys.get(row.get("item_id"), f"item {row.get('item_id')}"),
             "item_url": reverse("project-item", args=[project.id, row.get("item_id")]),
         }
-        for row in gold["flagged"]
+        for row in selectors.gold_flagged_for_viewer(project=project, viewer=viewer, flagged=gold["flagged"])
     ]
     return {**report, "gold": {**gold, "flagged": flagged}}
 

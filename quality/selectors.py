@@ -1,5 +1,7 @@
 """Reads of stored quality results: the latest report, history points, CSV tables, gold lists."""
 
+from typing import Any
+
 from projects.models import Project
 
 from .models import GoldStandard, QualityRun, QualityState
@@ -73,7 +75,36 @@ def history_points(*, project: Project) -> list[dict]:
     return points
 
 
-def report_table(*, project: Project, name: str) -> tuple[list[str], list[list]]:
+def gold_flagged_for_viewer(*, project: Project, viewer, flagged: list[dict]) -> list[dict]:
+    """The report's flagged gold rows as `viewer` may see them: where the project masks personal data
+    for them (annotation.pii), each reference answer goes through pii_result_for_viewer (span answers
+    on the masked text, their `text` a placeholder); a reference whose item is gone is dropped (None)
+    rather than shown raw. Unchanged for everyone else."""
+    from annotation.models import Item
+    from annotation.pii.services import pii_masking_applies, pii_result_for_viewer
+
+    if not flagged or not pii_masking_applies(project=project, user=viewer):
+        return flagged
+    items = Item.objects.filter(project=project, id__in={row.get("item_id") for row in flagged}).only(
+        "id", "project_id", "data"
+    )
+    by_id: dict[Any, Item] = {item.id: item for item in items}
+    out = []
+    for row in flagged:
+        item, control = by_id.get(row.get("item_id")), row.get("control")
+        reference = None
+        if item is not None and isinstance(control, str):
+            shown = pii_result_for_viewer(
+                item=item, viewer=viewer, result={control: row.get("reference")}, project=project
+            )
+            reference = shown.get(control) if isinstance(shown, dict) else None
+        out.append({**row, "reference": reference})
+    return out
+
+
+def report_table(*, project: Project, name: str, viewer=None) -> tuple[list[str], list[list]]:
+    """One table of the latest report as CSV rows; the gold references as `viewer` may see them
+    (no viewer: masked as for an annotator, fail closed)."""
     header = TABLES[name]
     if name == "history":
         points = history_points(project=project)
@@ -97,7 +128,9 @@ def report_table(*, project: Project, name: str) -> tuple[list[str], list[list]]
                 row.get("answers"),
                 row.get("failure_rate"),
             ]
-            for row in report.get("gold", {}).get("flagged", [])
+            for row in gold_flagged_for_viewer(
+                project=project, viewer=viewer, flagged=report.get("gold", {}).get("flagged", [])
+            )
         ]
     else:
         for control in report.get("controls", []):

@@ -19,7 +19,7 @@ from projects.access import ProjectAction
 
 from ..models import MetadataField, ProvenanceSource
 from ..pii.selectors import pii_types_by_item
-from ..pii.services import pii_masked_data_many
+from ..pii.services import pii_masked_data_many, pii_search_ensure_allowed
 from ..provenance import selectors as provenance_selectors
 from .forms import ItemFilterForm
 from .keys import item_key
@@ -88,6 +88,7 @@ def data_manager_table(request, project, filters: DataManagerFilterForm, fields:
     meta_keys = [field.name for field in fields]
     columns = columns_chosen(",".join(request.GET.getlist("cols")), data_fields=schema, meta_keys=meta_keys)
     try:
+        pii_search_ensure_allowed(project=project, viewer=request.user, query=params.get("q", ""))
         items = item_filter(project=project, params=params)
     except DomainError as error:
         return {"filter_error": error.message, "rows": [], "filtered": True, "columns": []}

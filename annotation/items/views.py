@@ -27,8 +27,7 @@ from ..splits import selectors as split_selectors
 from ..splits import services as split_services
 from ..workflow.selectors import labeling as labeling_selectors
 from . import services as metadata_services
-from .display import item_preview
-from .forms import NO_SPLIT, ItemFilterForm, MetadataFieldTypeForm, SplitAssignForm
+from .forms import NO_SPLIT, MetadataFieldTypeForm, SplitAssignForm
 from .manager_views import DataManagerFilterForm, data_manager_table
 from .selectors import items as item_selectors
 
@@ -136,46 +135,6 @@ def metadata_field_change(request, project_id: int, field_id: int):
 
 
 # --- Presentation helpers ---------------------------------------------------------------------------
-
-
-def _item_table(request, project, filters: ItemFilterForm, fields: list[MetadataField]) -> dict:
-    """One keyset page of the filtered items (by id, `?after=<id>`) and, when filtered, a bounded count.
-
-    No COUNT(*) over the whole table: the project total comes from the split summary, and a filtered
-    count stops at MATCH_COUNT_LIMIT.
-    """
-    params = filters.params()
-    try:
-        items = item_selectors.item_list(project=project, params=params)
-    except DomainError as error:
-        return {"filter_error": error.message, "rows": [], "filtered": True}
-    after = request.GET.get("after", "")
-    page_items = items.defer("search_text", "predictions")
-    if after.isdecimal():
-        page_items = page_items.filter(id__gt=int(after))
-    page = list(page_items[: ITEMS_PER_PAGE + 1])
-    query = request.GET.copy()
-    query.pop("after", None)
-    next_url = None
-    if len(page) > ITEMS_PER_PAGE:
-        page = page[:ITEMS_PER_PAGE]
-        query["after"] = str(page[-1].id)
-        next_url = f"?{query.urlencode()}"
-        query.pop("after")
-    matching = None
-    if params:
-        matching = items.order_by().values("id")[: MATCH_COUNT_LIMIT + 1].count()
-    typed = {field.name for field in fields}
-    return {
-        "rows": [(item, item_preview(item.data), *_meta_chips(item.meta, typed)) for item in page],
-        "next_url": next_url,
-        "first_url": f"?{query.urlencode()}" if after else None,
-        "filtered": bool(params),
-        "matching": matching,
-        "matching_more": matching is not None and matching > MATCH_COUNT_LIMIT,
-        "match_limit": MATCH_COUNT_LIMIT,
-        "import_job_filter": params.get("import_job"),
-    }
 
 
 def _meta_chips(meta, typed: set[str]) -> tuple[list[tuple[str, str, str | None]], int]:

@@ -16,6 +16,7 @@ from projects import access
 from projects.access import ProjectAction
 
 from ..models import Item, NearDuplicateGroup
+from ..pii.services import pii_masked_data
 from . import selectors as neardup_selectors
 from . import services as neardup_services
 from . import tasks  # noqa: F401  (registers the Celery task in web processes)
@@ -38,7 +39,10 @@ class NearDuplicateMemberOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_text(self, item) -> str:
-        return neardup_selectors.item_preview(item.data)
+        project, viewer = self.context.get("project"), self.context.get("viewer")
+        if project is None:  # built without knowing its reader: masked as for an annotator (fail closed)
+            return neardup_selectors.item_preview(pii_masked_data(item=item, viewer=None))
+        return neardup_selectors.item_preview(pii_masked_data(item=item, viewer=viewer, project=project))
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_is_image(self, item) -> bool:
@@ -134,9 +138,16 @@ class NearDuplicateGroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return NearDuplicateGroup.objects.none()
-        project = self._project(ProjectAction.VIEW_ITEMS)
+        project = self._viewed = self._project(ProjectAction.VIEW_ITEMS)
         status_ = self.request.query_params.get("status") if self.action == "list" else None
         return neardup_selectors.near_duplicate_group_list(project=project, status=status_)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False):  # personal-data masking (annotation/pii)
+            context["project"] = getattr(self, "_viewed", None) or self._project(ProjectAction.VIEW_ITEMS)
+            context["viewer"] = self.request.user
+        return context
 
     @extend_schema(
         summary="Resolve a group: keep all (not duplicates) or keep one and exclude the others",

@@ -20,6 +20,7 @@ from projects.access import ProjectAction
 from projects.views import _project_context
 
 from ..models import NearDuplicateGroup
+from ..pii.services import pii_texts_for_viewer
 from . import selectors as neardup_selectors
 from . import services as neardup_services
 
@@ -64,7 +65,7 @@ def near_duplicates_page(request, project_id: int):
         project,
         status=status,
         counts=neardup_selectors.near_duplicate_group_counts(project=project),
-        groups=[_group_view(group) for group in page],
+        groups=[_group_view(group, viewer=request.user, project=project) for group in page],
         next_url=next_url,
         first_url=_page_url(project.id, status) if before else None,
     )
@@ -72,8 +73,15 @@ def near_duplicates_page(request, project_id: int):
     return render(request, "annotation/near_duplicates.html", context)
 
 
-def _group_view(group: NearDuplicateGroup) -> dict:
-    texts = [neardup_selectors.item_preview(item.data, limit=PAGE_PREVIEW_CHARS) for item in group.members]
+def _group_view(group: NearDuplicateGroup, *, viewer, project) -> dict:
+    # Reviewers with settings.privacy.mask_for_reviewers see placeholders, as on the item page.
+    shown = pii_texts_for_viewer(
+        items=group.members,
+        viewer=viewer,
+        project=project,
+        preview=lambda data: neardup_selectors.item_preview(data, limit=PAGE_PREVIEW_CHARS),
+    )
+    texts = [shown[item.id] for item in group.members]
     return {
         "group": group,
         "is_open": group.resolution == NearDuplicateGroup.Resolution.OPEN,

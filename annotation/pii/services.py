@@ -198,6 +198,28 @@ def pii_masking_applies(*, project: Project, user) -> bool:
     return knobs.mask_for_annotators if role in (ANNOTATOR, None) else True
 
 
+def pii_search_ensure_allowed(*, project: Project, viewer, query: str) -> None:
+    """A free-text search by someone who sees placeholders would let them confirm a hidden value
+    (search for an email address, see which item matches), so it is refused for them:
+    DomainError `search_masked` (400), nothing is searched. Exact filters (external id, metadata,
+    state, split, ...) stay; managers and organisation admins search as before. One rule for the
+    Data tab and the items API (docs/GOVERNANCE.md, Masking outside the labeling page)."""
+    if query.strip() and pii_masking_applies(project=project, user=viewer):
+        raise DomainError(
+            "search_masked",
+            "Text search is off for you in this project: you see placeholders for personal data, and a "
+            "search on the original text would reveal it. Filter by external id, metadata or state, or "
+            "ask a manager.",
+        )
+
+
+def pii_texts_for_viewer(*, items, viewer, project: Project, preview) -> dict[int, str]:
+    """{item id: preview(data as `viewer` may see it)} for lists that show a line of each item's text
+    (near-duplicate groups): one findings query for the lot when the masking applies."""
+    shown = pii_masked_data_many(items=items, viewer=viewer, project=project)
+    return {item_id: preview(data) for item_id, data in shown.items()}
+
+
 def _findings_by_field(item_ids) -> dict[int, dict[str, list[tuple[int, int, str]]]]:
     out: dict[int, dict[str, list[tuple[int, int, str]]]] = defaultdict(lambda: defaultdict(list))
     for item_id, field, start, end, kind in PiiFinding.objects.filter(

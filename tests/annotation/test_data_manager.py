@@ -346,7 +346,7 @@ def test_quality_report_names_flagged_gold_items_by_key(people):
     Item.objects.filter(pk=item.pk).update(external_id="g-1")
     report = {"gold": {"flagged": [{"item_id": item.id, "control": "sentiment"}]}}
 
-    flagged = _with_item_keys(lab.project, report)["gold"]["flagged"][0]
+    flagged = _with_item_keys(lab.project, report, viewer=people.manager)["gold"]["flagged"][0]
 
     assert flagged["item_key"] == "g-1"
     assert flagged["item_url"] == f"/projects/{lab.project.id}/items/{item.id}/"

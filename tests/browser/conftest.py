@@ -266,7 +266,17 @@ def shot(page, name: str, *, full_page: bool = True) -> Path:
     """Save what the user sees to tests/artifacts/screenshots/<name>.png."""
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
+    scroll = page.evaluate("[scrollX, scrollY]")
     page.screenshot(path=str(path), full_page=full_page, animations="disabled", caret="hide")
+    if full_page:
+        # Chromium captures the whole page by laying it out in a viewport as tall as the document and
+        # then restoring the real one, but leaves the scroll offset stale (on the data page 400 px
+        # past the end). The next input event clamps it: a mouse click after a full-page shot then
+        # pressed on one element and released on another 400 px away, and the click was lost
+        # (the data manager's Apply button). Put the page back where the user left it.
+        page.evaluate(
+            "([x, y]) => { document.documentElement.getBoundingClientRect(); window.scrollTo(x, y); }", scroll
+        )
     return path
 
 

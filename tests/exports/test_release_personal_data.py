@@ -152,3 +152,46 @@ def test_dismissed_findings_do_not_count(lab, people, create_release, release_st
     release = create_release()
     assert len(records(release_storage, release)) == 2
     assert release.manifest["personal_data"]["findings"] == {}
+
+
+def test_reviewers_with_placeholders_download_only_releases_without_raw_personal_data(
+    lab,
+    people,
+    create_release,  # noqa: F811
+):
+    """Release files cannot be masked per reader: with privacy.mask_for_reviewers a reviewer gets 403
+    release_personal_data for the data files of a release that holds raw values (flag policy, one
+    flagged item), the description files still, and every file of a release built with `mask`."""
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    flagged = create_release(name="flagged")
+    set_policy(people, "mask")
+    masked = create_release(name="masked")
+    project = people.project
+    project.refresh_from_db()
+    project_services.project_update(
+        project=project,
+        actor=people.manager,
+        settings={**project.settings, "privacy": {**project.settings["privacy"], "mask_for_reviewers": True}},
+    )
+    reviewer, manager = APIClient(), APIClient()
+    reviewer.force_authenticate(people.reviewer)
+    manager.force_authenticate(people.manager)
+    base = f"/api/projects/{project.id}/releases/"
+
+    refused = reviewer.get(f"{base}{flagged.number}/files/jsonl/unsplit.jsonl")
+    assert refused.status_code == 403 and refused.json()["code"] == "release_personal_data"
+    assert reviewer.get(f"{base}{flagged.number}/files/{MANIFEST_NAME}").status_code == 200
+    assert reviewer.get(f"{base}{flagged.number}/files/DATASHEET.md").status_code == 200
+    assert manager.get(f"{base}{flagged.number}/files/jsonl/unsplit.jsonl").status_code == 200
+    body = b"".join(reviewer.get(f"{base}{masked.number}/files/jsonl/unsplit.jsonl").streaming_content)
+    assert EMAIL.encode() not in body and b"[EMAIL]" in body
+    page = Client()
+    page.force_login(people.reviewer)
+    detail = page.get(f"/projects/{project.id}/releases/{flagged.number}/").content.decode()
+    assert 'id="release-files-refused"' in detail and "not yours to download" in detail
+    assert (
+        'id="release-files-refused"'
+        not in page.get(f"/projects/{project.id}/releases/{masked.number}/").content.decode()
+    )

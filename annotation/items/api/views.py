@@ -9,6 +9,7 @@ from projects.access import ProjectAction
 from projects.api.bases import ProjectScopedViewSet as _ProjectScoped  # imports and workflow APIs use it
 
 from ...models import Item, MetadataField
+from ...pii.services import pii_search_ensure_allowed
 from .. import services as metadata_services
 from ..selectors import items as item_selectors
 from . import serializers as s
@@ -29,7 +30,12 @@ class ItemCursorPagination(SafeCursorPagination):
     list=extend_schema(
         summary="List items with filters and search",
         parameters=[
-            OpenApiParameter("q", str, description="Words in the item's text"),
+            OpenApiParameter(
+                "q",
+                str,
+                description="Words in the item's text, or exactly its external id. 400 search_masked for "
+                "a viewer the project shows personal-data placeholders to (a search would reveal them).",
+            ),
             OpenApiParameter("split", str),
             OpenApiParameter("source", str),
             OpenApiParameter("consent", str),
@@ -64,6 +70,9 @@ class ItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _ProjectScop
         project = self._project(ProjectAction.VIEW_ITEMS)
         if self.action == "retrieve":
             return Item.objects.filter(project=project)
+        pii_search_ensure_allowed(  # masked viewers: no text search (it would confirm hidden values)
+            project=project, viewer=self.request.user, query=self.request.query_params.get("q", "")
+        )
         return item_selectors.item_list(project=project, params=self.request.query_params)
 
     def get_serializer_context(self):
