@@ -12,6 +12,7 @@ clients, the server and the database compete for the same cores (see the notes).
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from bench.support import is_postgres_url, run_workload_on_throwaway_postgres
@@ -24,7 +25,8 @@ DESCRIPTION = (
     "Next item and submit on 1M items in PostgreSQL: p99 alone and with 50 annotators, "
     "submits/s with 8 clients, over-annotation checks."
 )
-DATABASE = "tessera_bench_labeling"
+# TESSERA_BENCH_SUFFIX: a second run on the same server (another worktree) uses its own database
+DATABASE = "tessera_bench_labeling" + os.environ.get("TESSERA_BENCH_SUFFIX", "")
 LABEL_STUDIO = "Label Studio 1.23: next-task p99 113-344 ms alone"
 DOCCANO = "doccano 1.8: next p99 100 ms alone"
 
@@ -136,6 +138,8 @@ def _measurements(ctx: Context, conf: dict, data: dict) -> list[dict]:
             )
         )
     http_last = data[f"single_http_{conf['http_conn_max_age'][-1]}"]
+    combined = data[f"single_http_combined_{conf['http_conn_max_age'][-1]}"]
+    eight_combined = data["eight_http_combined"]
     cpu_total = single["cpu_client_ms"] + single["cpu_server_ms"]
     cores = ctx_cpus()
     measurements += [
@@ -146,7 +150,28 @@ def _measurements(ctx: Context, conf: dict, data: dict) -> list[dict]:
             "notes": f"one annotator: {single['cpu_client_ms']:.1f} ms in the Django process, "
             f"{single['cpu_server_ms']:.1f} ms in its PostgreSQL backend; so at most "
             f"~{cores * 1000 / cpu_total:.0f} annotations/s on {cores} cores with every core busy; "
-            f"over HTTP uvicorn+Django use {http_last['cpu_app_ms']:.1f} ms per pair",
+            f"over HTTP uvicorn+Django use {http_last['cpu_app_ms']:.1f} ms per pair "
+            f"(+{http_last['cpu_db_ms']:.1f} ms PostgreSQL), {combined['cpu_app_ms']:.1f} ms per "
+            "submit-and-next",
+        },
+        _latency(
+            "submit-and-next p99, one annotator, HTTP",
+            combined["submit"],
+            target("< 20"),
+            f"POST /assignments/<id>/submit/?next=1: the annotation and the next lease in one round trip "
+            f"(one request per annotation); {_pcts(combined['submit'])}; loop rate {combined['rate']:.0f}/s "
+            f"(two requests: {http_last['rate']:.0f}/s); load average {combined['load']:.1f}",
+        ),
+        {
+            "name": "CPU per annotation, HTTP, submit-and-next (uvicorn+Django + PostgreSQL)",
+            "value": round(combined["cpu_app_ms"] + combined["cpu_db_ms"], 1),
+            "unit": "ms",
+            "target": target("<= 8"),
+            "notes": f"one annotator, 1 uvicorn worker, one request per annotation: "
+            f"{combined['cpu_app_ms']:.1f} ms uvicorn+Django, {combined['cpu_db_ms']:.1f} ms in its "
+            f"PostgreSQL backends; two requests (next, then submit): {http_last['cpu_app_ms']:.1f} + "
+            f"{http_last['cpu_db_ms']:.1f} ms; the HTTP client's own CPU is not counted; load average "
+            f"{combined['load']:.1f}",
         },
         {
             "name": "submit p99, one annotator, service / HTTP",
@@ -226,6 +251,17 @@ def _measurements(ctx: Context, conf: dict, data: dict) -> list[dict]:
             f"next {_pcts(eight_http['next'])}; CPU {eight_http['cpu_busy']}% busy{errors(eight_http)}",
         },
         {
+            "name": f"submits/s, {eight_combined['clients']} clients, HTTP submit-and-next",
+            "value": round(eight_combined["rate"]),
+            "unit": "annotations/s",
+            "target": target(">= 200"),
+            "notes": f"as above, one round trip per annotation (POST submit/?next=1); "
+            f"submit-and-next {_pcts(eight_combined['submit'])}; CPU {eight_combined['cpu_busy']}% busy, "
+            f"{_cpu_each(eight_combined)} of all cores per annotation (clients, server and PostgreSQL); "
+            f"two requests: {_cpu_each(eight_http)}; load average {eight_combined['load']:.1f}"
+            f"{errors(eight_combined)}",
+        },
+        {
             "name": "claim statement alone (EXPLAIN ANALYZE plan)",
             "value": after["statement"]["p50"],
             "unit": "ms",
@@ -235,6 +271,11 @@ def _measurements(ctx: Context, conf: dict, data: dict) -> list[dict]:
         },
     ]
     return measurements
+
+
+def _cpu_each(part: dict) -> str:
+    value = part.get("cpu_per_annotation_ms")
+    return f"{value:.1f} ms" if value is not None else "n/a"
 
 
 def ctx_cpus() -> int:

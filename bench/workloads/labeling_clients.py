@@ -1,4 +1,5 @@
-"""Annotator clients for bench/workloads/labeling_run.py: closed loops of next item -> submit.
+"""Annotator clients for bench/workloads/labeling_run.py: closed loops of next item -> submit
+(over HTTP also as one submit-and-next round trip per annotation).
 
 Each client is a thread with its own database connection (service level) or its own keep-alive HTTP
 connection (API level). `client_process` runs a group of them in one spawned process; the parent
@@ -178,20 +179,80 @@ def http_step(client: ApiClient, project_id: int, tally: _Tally, *, deadline: fl
     return True
 
 
-def http_loop(*, project_id: int, port: int, token: str, barrier, duration: float, until_empty: bool) -> dict:
+def http_step_and_next(
+    client: ApiClient, project_id: int, tally: _Tally, held: dict, *, deadline: float | None
+) -> bool:
+    """One annotation in one round trip: POST submit/?next=1 answers the submitted annotation and the
+    next lease (issue #17's design). `held` carries the lease between calls ({"id": ...}); only the
+    first call of a loop (or one after an empty queue or an error) asks queue/next/ on its own, timed
+    as a next. The submit-and-next round trip is timed as the submit. False when the queue had nothing
+    for this annotator."""
+    if held.get("id") is None:
+        started = time.perf_counter()
+        status, body = client.post(f"/api/projects/{project_id}/queue/next/")
+        elapsed = time.perf_counter() - started
+        if status != 200:
+            tally.errors[f"next HTTP {status}:{body.get('code', '')}"] += 1
+            return True
+        tally.next_ms.append(_ms(elapsed))
+        if body.get("assignment") is None:
+            tally.empty += 1
+            return False
+        tally.resumed += bool(body.get("resumed"))
+        held["id"] = body["assignment"]["id"]
+    started = time.perf_counter()
+    status, body = client.post(
+        f"/api/projects/{project_id}/assignments/{held.pop('id')}/submit/?next=1",
+        {"result": RESULT, "idempotency_key": uuid.uuid4().hex},
+    )
+    elapsed = time.perf_counter() - started
+    if status not in (200, 201):
+        tally.errors[f"submit+next HTTP {status}:{body.get('code', '')}"] += 1
+        return True  # the next call starts again with queue/next/ (it resumes a lease still held)
+    tally.submit_ms.append(_ms(elapsed))
+    tally.submits_total += 1
+    if deadline is None or time.monotonic() <= deadline:
+        tally.submits += 1
+    following = (body.get("next") or {}).get("assignment")
+    if following is None:
+        tally.empty += 1
+        return False
+    tally.resumed += bool(body["next"].get("resumed"))
+    held["id"] = following["id"]
+    return True
+
+
+def http_loop(
+    *,
+    project_id: int,
+    port: int,
+    token: str,
+    barrier,
+    duration: float,
+    until_empty: bool,
+    combined: bool = False,
+) -> dict:
+    """Closed loop over HTTP: next -> submit (two round trips), or with `combined` submit-and-next
+    (one round trip per annotation, http_step_and_next)."""
     tally = _Tally()
     client = ApiClient(port, token)
+    held: dict = {}
     try:
         barrier.wait(timeout=300)
         deadline = time.monotonic() + duration
         while time.monotonic() < deadline:
             try:
-                if not http_step(client, project_id, tally, deadline=deadline):
+                if combined:
+                    more = http_step_and_next(client, project_id, tally, held, deadline=deadline)
+                else:
+                    more = http_step(client, project_id, tally, deadline=deadline)
+                if not more:
                     if until_empty:
                         break
                     time.sleep(0.05)
             except (OSError, http.client.HTTPException) as error:
                 tally.errors[_error_name(error)] += 1
+                held.clear()  # the lease is resumed by queue/next/
     finally:
         client.close()
     return tally.as_dict()
@@ -230,6 +291,7 @@ def client_process(conf: dict, barrier, results) -> None:
                         barrier=barrier,
                         duration=conf["duration"],
                         until_empty=conf["until_empty"],
+                        combined=conf.get("combined", False),
                     )
             except BaseException as error:  # reported to the parent, which fails the phase
                 with lock:

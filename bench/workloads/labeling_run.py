@@ -3,8 +3,9 @@
     python -m bench.workloads.labeling_run '<json config>'   (DATABASE_URL: a migrated database)
 
 Seeds one project with N items (INSERT ... SELECT generate_series, then ANALYZE), then, on that one
-database: one annotator in a closed loop (service level, then over HTTP), 50 annotators at once,
-8 clients at once (service level and over HTTP), and 50 annotators emptying a small overlap-2 project.
+database: one annotator in a closed loop (service level, then over HTTP: next -> submit, and
+submit-and-next in one round trip), 50 annotators at once, 8 clients at once (service level, and over
+HTTP both ways), and 50 annotators emptying a small overlap-2 project.
 Afterwards SQL checks that no item has more annotations than its target and no (item, annotator)
 pair repeats. Client processes are spawned (bench/workloads/labeling_clients.py); every thread has
 its own database or HTTP connection.
@@ -12,6 +13,7 @@ its own database or HTTP connection.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import multiprocessing
@@ -244,30 +246,74 @@ class Uvicorn:
                 self.process.wait(timeout=10)
 
 
-def single_http(project_id: int, token: str, server: Uvicorn, *, warmup: int, count: int) -> dict:
+def _backends(database_pids: set[int]) -> dict[int, psutil.Process]:
+    """The PostgreSQL backends of this database other than this process's own (the web server's)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        found = {row[0] for row in cursor.fetchall()} | database_pids
+    processes = {}
+    for pid in found:
+        with contextlib.suppress(psutil.Error):  # ended since: its CPU time is not counted
+            processes[pid] = psutil.Process(pid)
+    return processes
+
+
+def _cpu(processes: dict[int, psutil.Process]) -> dict[int, float]:
+    times = {}
+    for pid, process in processes.items():
+        with contextlib.suppress(psutil.Error):
+            times[pid] = sum(process.cpu_times()[:2])
+    return times
+
+
+def single_http(
+    project_id: int, token: str, server: Uvicorn, *, warmup: int, count: int, combined: bool = False
+) -> dict:
+    """One annotator over HTTP: next -> submit (two round trips per annotation) or, with `combined`,
+    submit-and-next (one). CPU per annotation of the server (uvicorn + Django) and of its PostgreSQL
+    backends (pool connections seen before or after the loop)."""
     tally = clients._Tally()
     client = clients.ApiClient(server.port, token)
     process = psutil.Process(server.process.pid)
+    held: dict = {}
+
+    def step(tally: clients._Tally) -> bool:
+        if combined:
+            return clients.http_step_and_next(client, project_id, tally, held, deadline=None)
+        return clients.http_step(client, project_id, tally, deadline=None)
+
     try:
         for _ in range(warmup):
-            clients.http_step(client, project_id, tally, deadline=None)
+            step(tally)
         tally = clients._Tally()
+        backends = _backends(set())
+        cpu_backends = _cpu(backends)
         cpu_server = sum(process.cpu_times()[:2])
         started = time.perf_counter()
         for _ in range(count):
-            if not clients.http_step(client, project_id, tally, deadline=None):
+            if not step(tally):
                 raise RuntimeError("queue empty over HTTP")
         seconds = time.perf_counter() - started
         cpu_server = sum(process.cpu_times()[:2]) - cpu_server
+        after = _cpu(_backends(set(backends)))
+        cpu_database = sum(after[pid] - cpu_backends.get(pid, 0.0) for pid in after)
     finally:
         client.close()
     if tally.errors:
         raise RuntimeError(f"HTTP errors: {dict(tally.errors)}")
+    requests = len(tally.next_ms) + len(tally.submit_ms)
     return {
         "next": summary(tally.next_ms),
         "submit": summary(tally.submit_ms),
         "rate": count / seconds,
-        "cpu_app_ms": cpu_server / count * 1000,  # uvicorn + Django per next+submit pair
+        "requests_per_annotation": requests / count,
+        "cpu_app_ms": cpu_server / count * 1000,  # uvicorn + Django per annotation
+        "cpu_db_ms": cpu_database / count * 1000,  # its PostgreSQL backends per annotation
+        "load": os.getloadavg()[0],
     }
 
 
@@ -281,6 +327,7 @@ def run_clients(
     until_empty: bool = False,
     port: int | None = None,
     think: float = 0.0,
+    combined: bool = False,
 ) -> dict:
     """One spawned process per group, one thread per client in it; all released by one barrier."""
     context = multiprocessing.get_context("spawn")
@@ -299,6 +346,7 @@ def run_clients(
                     "until_empty": until_empty,
                     "port": port,
                     "think": think,
+                    "combined": combined,
                 },
                 barrier,
                 results,
@@ -347,6 +395,9 @@ def run_clients(
         "resumed": sum(o["resumed"] for o in outcomes),
         "errors": dict(errors),
         "cpu_busy": cpu_busy(cpu_before, cpu_after),
+        # all cores' busy time (clients, server, PostgreSQL, anything else) per annotation
+        "cpu_per_annotation_ms": cpu_spent(cpu_before, cpu_after) / total * 1000 if total else None,
+        "load": os.getloadavg()[0],
     }
 
 
@@ -355,6 +406,12 @@ def cpu_busy(before, after) -> float:
     total = sum(after) - sum(before)
     idle = (after.idle - before.idle) + (getattr(after, "iowait", 0) - getattr(before, "iowait", 0))
     return round(100 * (1 - idle / total), 1) if total > 0 else 0.0
+
+
+def cpu_spent(before, after) -> float:
+    """Seconds of non-idle CPU time over all cores between two snapshots (iowait counts as idle)."""
+    idle = (after.idle - before.idle) + (getattr(after, "iowait", 0) - getattr(before, "iowait", 0))
+    return (sum(after) - sum(before)) - idle
 
 
 def split(clients_: list[dict], processes: int) -> list[list[dict]]:
@@ -497,6 +554,10 @@ def main(raw_conf: str) -> None:
             out[f"single_http_{max_age}"] = single_http(
                 big, tokens[0], server, warmup=conf["warmup"], count=conf["single_http"]
             )
+            log(f"one annotator over HTTP, submit-and-next: {conf['single_http']} annotations")
+            out[f"single_http_combined_{max_age}"] = single_http(
+                big, tokens[0], server, warmup=conf["warmup"], count=conf["single_http"], combined=True
+            )
 
     crowd = [{"user_id": user_id} for user_id in users]
     log(f"{len(crowd)} annotators, service level, {conf['crowd_seconds']} s")
@@ -530,6 +591,15 @@ def main(raw_conf: str) -> None:
             groups=split([{"token": token} for token in tokens], 2),
             duration=conf["clients_seconds"],
             port=server.port,
+        )
+        log(f"{len(tokens)} clients over HTTP, submit-and-next ({workers} uvicorn workers), {seconds} s")
+        out["eight_http_combined"] = run_clients(
+            mode="http",
+            project_id=big,
+            groups=split([{"token": token} for token in tokens], 2),
+            duration=conf["clients_seconds"],
+            port=server.port,
+            combined=True,
         )
     log(f"one annotator {conf['ahead']:,} items ahead at overlap 2: {conf['ahead_calls']} next+submit")
     out["ahead"] = far_ahead(conf, users[1])
