@@ -124,6 +124,19 @@ def main(path: str) -> None:
         backend_cpu = sum(backend.cpu_times()[:2])
     except psutil.Error:  # another user's process, or another host: no server CPU split
         backend = None
+    from annotation.imports.services import jobs
+
+    at_finish: dict[str, float] = {}
+    finish = jobs._finish
+
+    def timed_finish(*args, **kwargs):
+        """CPU at the end of the load (before the job row and the eager post-import jobs)."""
+        at_finish["python"] = time.process_time()
+        if backend is not None:
+            at_finish["server"] = sum(backend.cpu_times()[:2])
+        return finish(*args, **kwargs)
+
+    jobs._finish = timed_finish
     with PeakRss() as memory, connection.execute_wrapper(timed):
         started = time.perf_counter()
         started_at = timezone.now()
@@ -187,6 +200,12 @@ def main(path: str) -> None:
                 "python_cpu_seconds": round(python_cpu, 2),
                 "server_cpu_seconds": round(server_cpu, 2) if server_cpu is not None else None,
                 "import_seconds": import_seconds,
+                "import_python_cpu_seconds": round(at_finish["python"] - cpu_started, 2)
+                if at_finish
+                else None,
+                "import_server_cpu_seconds": round(at_finish["server"] - backend_cpu, 2)
+                if "server" in at_finish
+                else None,
                 "loadavg": [round(x, 2) for x in os.getloadavg()],
                 "sql_seconds": {
                     k: round(v, 2) for k, v in sorted(sql_seconds.items(), key=lambda kv: -kv[1])[:8]
