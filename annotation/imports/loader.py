@@ -89,16 +89,24 @@ WHERE s.external_id IS NOT NULL AND EXISTS (
 )
 """
 LOCK_NAMESPACE = 0x494D50  # pg_advisory_xact_lock(namespace, project id): one load per project at a time
-# PostgreSQL, before _PG_INSERT: later records of a content hash already in the file go (narrow: line
-# numbers only, hashed). Then the insert is a plain sequential scan of the staging table, which returns
+# PostgreSQL, before _PG_INSERT: later records of a content hash already in the file go. Then the
+# insert is a plain sequential scan of the staging table, which returns
 # rows in the order COPY wrote them (file order, so ids follow lines): a temporary table is never
 # scanned in parallel or synchronised, and nothing else reads or reorders it. The former join of the
 # full rows to the grouped lines plus ORDER BY line hashed and sorted every column of every row
 # (730 MB at 1M items: a sort spilled to disk).
 _PG_DROP_REPEATED_CONTENT = """
-DELETE FROM import_staging
-WHERE line NOT IN (SELECT min(line) FROM import_staging GROUP BY content_hash)
+DELETE FROM import_staging s
+USING (
+    SELECT content_hash, min(line) AS first_line FROM import_staging
+    GROUP BY content_hash HAVING count(*) > 1
+) repeated
+WHERE s.content_hash = repeated.content_hash AND s.line > repeated.first_line
 """
+# Only the repeated hashes (1 % of a typical file) are joined back, through a small hash table; the
+# former `line NOT IN (SELECT min(line) ... GROUP BY content_hash)` probed a hashed subplan of every
+# hash for every row: 3.0-3.3 s of server CPU at 1M items against 1.9-2.1 s (interleaved, load 6.5),
+# and a NOT IN subplan the planner thinks too big for memory is run once per row, not hashed.
 _SQLITE_INSERT = """
 INSERT INTO annotation_item (
     project_id, external_id, data, meta, content_hash, checksum, source, source_ref, import_job_id,
