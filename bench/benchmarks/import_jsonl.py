@@ -88,10 +88,10 @@ def run(ctx: Context) -> list[dict]:
         data = run_workload("bench.workloads.import_run", str(path), repo_root=ctx.repo_root, env=env)
     if data["status"] != "succeeded":
         raise RuntimeError(f"import did not succeed: {data['detail']}")
-    rate = data["created"] / data["seconds"] if data["seconds"] else 0
-    received_rate = data["received"] / data["seconds"]
-    load = data.get("loadavg")
     seconds = data.get("import_seconds") or data["seconds"]  # to the job finished
+    rate = data["created"] / seconds if seconds else 0
+    received_rate = data["received"] / seconds if seconds else 0
+    load = data.get("loadavg")
     ratio = seconds / data["raw_copy_seconds"] if data["raw_copy_seconds"] else None
     growth = data["rss_peak_mb"] - data["rss_baseline_mb"]
     notes = f"{data['received']:,} lines, {data['bytes'] / 1e6:.0f} MB; {data['created']:,} created, "
