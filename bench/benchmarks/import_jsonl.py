@@ -3,7 +3,8 @@ imported end to end (store, parse, validate, hash, dedup, COPY, insert, index) i
 in a worker-like process; PostgreSQL's raw COPY of the same lines is the floor to compare with.
 
 Memory is the peak resident-set growth of that process during the import: it must stay flat
-(independent of N). Targets from issue #3: 1,000,000 items in under 30 s, within 3x of raw COPY.
+(independent of N). Targets from issue #17: 1,000,000 items in under 30 s, within 6x of raw
+COPY (to the job finished; the post-import jobs the eager outbox runs after it are reported apart).
 """
 
 from __future__ import annotations
@@ -87,9 +88,11 @@ def run(ctx: Context) -> list[dict]:
         data = run_workload("bench.workloads.import_run", str(path), repo_root=ctx.repo_root, env=env)
     if data["status"] != "succeeded":
         raise RuntimeError(f"import did not succeed: {data['detail']}")
-    rate = data["created"] / data["seconds"] if data["seconds"] else 0
-    received_rate = data["received"] / data["seconds"]
-    ratio = data["seconds"] / data["raw_copy_seconds"] if data["raw_copy_seconds"] else None
+    seconds = data.get("import_seconds") or data["seconds"]  # to the job finished
+    rate = data["created"] / seconds if seconds else 0
+    received_rate = data["received"] / seconds if seconds else 0
+    load = data.get("loadavg")
+    ratio = seconds / data["raw_copy_seconds"] if data["raw_copy_seconds"] else None
     growth = data["rss_peak_mb"] - data["rss_baseline_mb"]
     notes = f"{data['received']:,} lines, {data['bytes'] / 1e6:.0f} MB; {data['created']:,} created, "
     notes += f"{data['duplicates']:,} duplicates skipped"
@@ -115,10 +118,19 @@ def run(ctx: Context) -> list[dict]:
     return [
         {
             "name": f"{count:,} items: import end to end",
-            "value": round(data["seconds"], 2),
+            "value": round(seconds, 2),
             "unit": "s",
             "target": "< 30" if count == 1_000_000 else None,
-            "notes": notes,
+            "notes": notes
+            + f"; to the job finished; CPU to then: Python {data.get('import_python_cpu_seconds')} s, "
+            f"PostgreSQL backend {data.get('import_server_cpu_seconds')} s; load {load}",
+        },
+        {
+            "name": "with the post-import jobs run eagerly (queue order, personal-data scan)",
+            "value": round(data["seconds"], 2),
+            "unit": "s",
+            "notes": "a worker runs these after the import's commit, off its path; CPU in all: Python "
+            f"{data.get('python_cpu_seconds')} s, PostgreSQL backend {data.get('server_cpu_seconds')} s",
         },
         {
             "name": "import throughput",
@@ -136,7 +148,7 @@ def run(ctx: Context) -> list[dict]:
             "name": "import / raw COPY",
             "value": round(ratio, 2) if ratio else None,
             "unit": "x",
-            "target": "< 3",
+            "target": "<= 6",
         },
         {
             "name": "of which SQL after the COPY (dedup, insert, ANALYZE)",

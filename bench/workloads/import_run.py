@@ -86,6 +86,7 @@ def main(path: str) -> None:
     autodiscover_tasks_once(app)  # a worker imports its task modules at start, not inside a job
     from django.core.files.uploadedfile import TemporaryUploadedFile
     from django.db import connection
+    from django.utils import timezone
 
     from accounts.services import user_create
     from annotation.imports.services.jobs import import_job_create, import_job_run
@@ -122,8 +123,30 @@ def main(path: str) -> None:
             key = " ".join(sql.split())[:60]
             sql_seconds[key] = sql_seconds.get(key, 0.0) + time.perf_counter() - started
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = psutil.Process(cursor.fetchone()[0])  # the server process of this connection (same host)
+    try:
+        backend_cpu = sum(backend.cpu_times()[:2])
+    except psutil.Error:  # another user's process, or another host: no server CPU split
+        backend = None
+    from annotation.imports.services import jobs
+
+    at_finish: dict[str, float] = {}
+    finish = jobs._finish
+
+    def timed_finish(*args, **kwargs):
+        """CPU at the end of the load (before the job row and the eager post-import jobs)."""
+        at_finish["python"] = time.process_time()
+        if backend is not None:
+            at_finish["server"] = sum(backend.cpu_times()[:2])
+        return finish(*args, **kwargs)
+
+    jobs._finish = timed_finish
     with PeakRss() as memory, connection.execute_wrapper(timed):
         started = time.perf_counter()
+        started_at = timezone.now()
+        cpu_started = time.process_time()
         # Outbox dispatch is eager and synchronous here, so create+run finish before this returns;
         # run explicitly in case the job was left queued.
         job = import_job_create(
@@ -131,6 +154,12 @@ def main(path: str) -> None:
         )
         job = import_job_run(job_id=job.id) or ImportJob.objects.get(pk=job.id)
         elapsed = time.perf_counter() - started
+        # Until the job was finished (items committed, job row written); the rest of `elapsed` is the
+        # post-import jobs the outbox runs eagerly here (queue order, personal-data scan), which a worker
+        # runs after the commit, off the import's path.
+        import_seconds = (job.finished_at - started_at).total_seconds()
+        python_cpu = time.process_time() - cpu_started
+        server_cpu = sum(backend.cpu_times()[:2]) - backend_cpu if backend is not None else None
 
     raw_seconds = None
     if connection.vendor == "postgresql":
@@ -183,6 +212,16 @@ def main(path: str) -> None:
                 "duplicates": job.duplicates,
                 "rejected": job.rejected,
                 "seconds": elapsed,
+                "python_cpu_seconds": round(python_cpu, 2),
+                "server_cpu_seconds": round(server_cpu, 2) if server_cpu is not None else None,
+                "import_seconds": import_seconds,
+                "import_python_cpu_seconds": round(at_finish["python"] - cpu_started, 2)
+                if at_finish
+                else None,
+                "import_server_cpu_seconds": round(at_finish["server"] - backend_cpu, 2)
+                if "server" in at_finish
+                else None,
+                "loadavg": [round(x, 2) for x in os.getloadavg()],
                 "sql_seconds": {
                     k: round(v, 2) for k, v in sorted(sql_seconds.items(), key=lambda kv: -kv[1])[:8]
                 },

@@ -356,6 +356,12 @@ ANNOTATION_SEARCH_INDEX = env_bool("ANNOTATION_SEARCH_INDEX", default=True)
 # PostgreSQL: next item and first submissions in a few set-based statements (annotation/workflow/services,
 # docs/WORKFLOW.md "The hot path"); off, every call takes the general ORM path (same decisions).
 LABELING_LEAN_PATH = env_bool("LABELING_LEAN_PATH", default=True)
+# PostgreSQL: an import of a file this large (about 20,000 records of a few hundred bytes) into a project
+# that has the trigram search index drops it first and rebuilds it after the load (search_index_suspend).
+ANNOTATION_IMPORT_SEARCH_INDEX_DROP_BYTES = env_int("ANNOTATION_IMPORT_SEARCH_INDEX_DROP_BYTES", 5 * 1024**2)
+# How long that DROP INDEX CONCURRENTLY waits for a lock (e.g. behind another index build) before the
+# import goes ahead with the index in place.
+ANNOTATION_IMPORT_SEARCH_INDEX_DROP_WAIT = env_str("ANNOTATION_IMPORT_SEARCH_INDEX_DROP_WAIT", "5s")
 ANNOTATION_INDEX_BUILD_MEMORY = env_str("ANNOTATION_INDEX_BUILD_MEMORY", "256MB")  # maintenance_work_mem
 ANNOTATION_NEAR_DUPLICATE_TEXT_THRESHOLD = float(
     env_str("ANNOTATION_NEAR_DUPLICATE_TEXT_THRESHOLD", "0.8")

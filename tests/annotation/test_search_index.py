@@ -94,3 +94,84 @@ def test_search_index_is_postgres_only_noop_elsewhere(people):
     if connection.vendor == "postgresql":
         pytest.skip("SQLite behaviour")
     assert search_index_ensure(project_id=people.project.id) is False
+
+
+def _import_lines(client, project, lines: list[dict], **extra) -> dict:
+    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    response = client.post(
+        f"/api/projects/{project.id}/imports/",
+        {"file": SimpleUploadedFile("more.jsonl", body), **extra},
+        format="multipart",
+    )
+    return response.json()
+
+
+@postgres_only
+def test_big_import_drops_the_search_index_during_the_load_and_rebuilds_it(
+    client_for, people, settings, monkeypatch
+):
+    """A big later import does not maintain the trigram index row by row: the index is dropped before
+    the load (absent while the rows go in), rebuilt by the post-import task, and search results are the
+    same as with the index maintained all along (and as the scan)."""
+    from annotation.imports import loader
+
+    settings.ANNOTATION_SEARCH_INDEX = True
+    manager_client = client_for(people.manager)
+    _import(manager_client, people.project, 3000)
+    project_id = people.project.id
+    assert search_index_exists(project_id=project_id)  # built after the first import
+    seen_during_load = []
+    insert = loader.ItemLoader.insert
+
+    def spying_insert(self):
+        seen_during_load.append(search_index_exists(project_id=project_id))
+        return insert(self)
+
+    monkeypatch.setattr(loader.ItemLoader, "insert", spying_insert)
+    settings.ANNOTATION_IMPORT_SEARCH_INDEX_DROP_BYTES = 1  # every file counts as big here
+    try:
+        more = [{"id": f"more-{i}", "text": f"Later {i}: {WORDS[i % 8]} quux{i % 50}"} for i in range(2000)]
+        assert _import_lines(manager_client, people.project, more)["created"] == 2000
+        assert seen_during_load == [False]
+        assert search_index_exists(project_id=project_id)  # rebuilt by the task after the commit
+        queries = [*QUERIES, "quux7", "later 1999:", "more-5"]
+        with_index = {q: _ids(people.project, q) for q in queries}
+        search_index_drop(project_id=project_id)
+        assert with_index == {q: _ids(people.project, q) for q in queries}  # same as the scan
+        assert len(with_index["later 1999:"]) == 1 and len(with_index["quux7"]) == 40
+
+        # A big import that fails (all or nothing, one bad row) gets the index back all the same.
+        search_index_ensure(project_id=project_id)
+        failed = manager_client.post(
+            f"/api/projects/{project_id}/imports/",
+            {"file": SimpleUploadedFile("bad.jsonl", b'{"text": "fine"}\nnot json\n')},
+            format="multipart",
+        ).json()
+        assert failed["status"] == "failed", failed
+        assert search_index_exists(project_id=project_id)
+    finally:
+        search_index_drop(project_id=project_id)
+
+
+@postgres_only
+def test_small_import_keeps_the_search_index(client_for, people, settings):
+    settings.ANNOTATION_SEARCH_INDEX = True
+    manager_client = client_for(people.manager)
+    _import(manager_client, people.project, 200)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.oid FROM pg_class c WHERE c.relname = %s",
+                [search_index_name(project_id=people.project.id)],
+            )
+            before = cursor.fetchone()
+        _import_lines(manager_client, people.project, [{"text": "one more, small"}])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.oid FROM pg_class c WHERE c.relname = %s",
+                [search_index_name(project_id=people.project.id)],
+            )
+            assert cursor.fetchone() == before  # the same index: neither dropped nor rebuilt
+        assert len(_ids(people.project, "one more")) == 1
+    finally:
+        search_index_drop(project_id=people.project.id)

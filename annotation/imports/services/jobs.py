@@ -21,6 +21,7 @@ from core.services import outbox_enqueue
 from projects.models import Project
 
 from ...items.metadata_indexes import metadata_indexes_schedule
+from ...items.search_index import search_index_suspend
 from ...models import ImportJob, MetadataField
 from ...neardup.services import near_duplicates_detect_schedule
 from ...pii.services import pii_detect_schedule
@@ -336,6 +337,7 @@ def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> I
     detail = ""
     status = ImportJob.Status.SUCCEEDED
     copy = job.format not in media.MEDIA_FORMATS  # media imports query while they stage
+    rebuild_search_index = _suspend_search_index(job)
     try:
         with (
             loading_transaction(),
@@ -424,7 +426,20 @@ def import_job_run(*, job_id: int, resolver: egress.Resolver | None = None) -> I
         staged=staged,
         report=report,
         label_counts=label_counts,
+        rebuild_search_index=rebuild_search_index,
     )
+
+
+def _suspend_search_index(job: ImportJob) -> bool:
+    """A big file into a project with the trigram search index: drop the index before the load (its
+    row-by-row maintenance would triple the import's time) and have _finish schedule its rebuild.
+    Meanwhile a search scans (same results, slower). True when the rebuild must be scheduled."""
+    if (
+        not settings.ANNOTATION_SEARCH_INDEX
+        or job.size_bytes < settings.ANNOTATION_IMPORT_SEARCH_INDEX_DROP_BYTES
+    ):
+        return False
+    return search_index_suspend(project_id=job.project_id)
 
 
 def _nothing_imported(counts: dict) -> dict:
@@ -457,7 +472,9 @@ def _record_metadata_types(project_id: int, profiler: MetadataProfiler) -> None:
 
 
 @transaction.atomic
-def _finish(job, *, status, detail, received, created, staged, report, label_counts=None) -> ImportJob:
+def _finish(
+    job, *, status, detail, received, created, staged, report, label_counts=None, rebuild_search_index=False
+) -> ImportJob:
     job = ImportJob.objects.select_for_update().select_related("project").get(pk=job.pk)
     job.status = status
     job.detail = detail[:500]
@@ -495,9 +512,12 @@ def _finish(job, *, status, detail, received, created, staged, report, label_cou
         near_duplicates_detect_schedule(project_id=project.id)  # through the outbox, after commit
     if status == ImportJob.Status.SUCCEEDED and created:
         queue_order_schedule(project=project, import_job_id=job.id)
-        metadata_indexes_schedule(project_id=project.id)  # built after the load, off the import's path
         if settings.ANNOTATION_PII_AFTER_IMPORT:
             pii_detect_schedule(project_id=project.id)  # personal data: scanned in the worker, after commit
+    if (status == ImportJob.Status.SUCCEEDED and created) or rebuild_search_index:
+        # Built after the load, off the import's path; also when the search index was dropped for a
+        # load that then failed or created nothing (it is rebuilt all the same).
+        metadata_indexes_schedule(project_id=project.id)
     return job
 
 
