@@ -118,8 +118,8 @@ def _tell_running_job(*, project_id: int, full: bool) -> None:
     that job finished in between (it cleared `pending` before the bump), schedule a new one."""
     with connection.cursor() as cursor:  # one plain statement: this runs after every submission
         cursor.execute(
-            "UPDATE quality_qualitystate SET generation = generation + 1, full_requested = full_requested OR %s"
-            " WHERE project_id = %s AND pending",
+            "UPDATE quality_qualitystate SET generation = generation + 1,"
+            " full_requested = full_requested OR %s WHERE project_id = %s AND pending",
             [full, project_id],
         )
         bumped = cursor.rowcount
