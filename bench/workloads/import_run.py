@@ -123,11 +123,13 @@ def main(path: str) -> None:
             key = " ".join(sql.split())[:60]
             sql_seconds[key] = sql_seconds.get(key, 0.0) + time.perf_counter() - started
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = psutil.Process(cursor.fetchone()[0])  # the server process of this connection (same host)
+    backend = None  # the server process of this connection (PostgreSQL on this host): its CPU apart
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = psutil.Process(cursor.fetchone()[0])
     try:
-        backend_cpu = sum(backend.cpu_times()[:2])
+        backend_cpu = sum(backend.cpu_times()[:2]) if backend is not None else 0.0
     except psutil.Error:  # another user's process, or another host: no server CPU split
         backend = None
     from annotation.imports.services import jobs
