@@ -32,6 +32,23 @@ def _events(monkeypatch) -> list:
     return sent
 
 
+def _count_lean_calls(monkeypatch) -> dict:
+    """How many next and submit calls the lean path decided itself (it returns None to hand over)."""
+    from annotation.workflow.services import claim, submit
+
+    handled = {"next": 0, "submit": 0}
+    for module, name, key in ((claim, "_next_lean", "next"), (submit, "_submit_lean", "submit")):
+        original = getattr(module, name)
+
+        def counting(*args, _original=original, _key=key, **kwargs):
+            outcome = _original(*args, **kwargs)
+            handled[_key] += outcome is not None
+            return outcome
+
+        monkeypatch.setattr(module, name, counting)
+    return handled
+
+
 def _snapshot(lab, sent) -> dict:
     """Every row the scenario wrote, with ids replaced by stable names (item index, username)."""
     items = {item.id: f"item{index}" for index, item in enumerate(lab.items)}
@@ -146,10 +163,11 @@ def _scenario(lab) -> None:
 def test_lean_and_general_paths_leave_the_same_rows(people, settings, monkeypatch, review_fraction):
     lab = make_lab(people, overlap=2, annotators=2, items=6, review_fraction=review_fraction)
     Item.objects.filter(pk=lab.items[-1].pk).update(is_gold=True)
-    snapshots = {}
+    snapshots, handled = {}, {}
     for lean in (True, False):
         settings.LABELING_LEAN_PATH = lean
         sent = _events(monkeypatch)
+        handled[lean] = _count_lean_calls(monkeypatch)
         try:
             with transaction.atomic():
                 _scenario(lab)
@@ -158,6 +176,11 @@ def test_lean_and_general_paths_leave_the_same_rows(people, settings, monkeypatc
         except _Rollback:
             pass
     lean, general = snapshots[True], snapshots[False]
+    # The lean run decided every first submission and every claim itself (retries replay through the
+    # general path); the other run never took it.
+    assert handled[True]["submit"] == len(lean["annotations"]), handled
+    assert handled[True]["next"] >= len(lean["annotations"]), handled
+    assert handled[False] == {"next": 0, "submit": 0}, handled
     assert lean["annotations"], "the scenario wrote nothing"
     assert any(row[0] == "item5" and row[3] for row in lean["assignments"])  # gold was served
     for key in general:

@@ -25,6 +25,7 @@ from ...models import Assignment, Item
 from .labeling import (
     LATEST_VERSIONS_SQL,
     NextItem,
+    RowReader,
     _announce,
     _cursor_key,
     _epoch_key,
@@ -73,8 +74,8 @@ RETURNING pick.priority, pick.rank,
 # The claim returns the whole item row (the response shows it) and the id of the annotator's expired
 # assignment on it, if any (the only kind the candidate filter lets through): no statement to read
 # the item back, and none to look for an old assignment to take back when there is none.
-_ITEM_FIELDS = [field.attname for field in Item._meta.concrete_fields]
-_ITEM_COLUMNS = ", ".join(f"annotation_item.{field.column}" for field in Item._meta.concrete_fields)
+_ITEMS = RowReader(Item, "annotation_item.")
+_ITEM_COLUMNS = _ITEMS.columns
 # After the cursor, in index order: the rest of the cursor's priority, then every lower priority.
 _AFTER_CURSOR = (
     "AND i.priority = %(cursor_priority)s AND (i.rank, i.id) > (%(cursor_rank)s, %(cursor_id)s)",
@@ -94,19 +95,6 @@ WHERE i.project_id = %(project)s AND i.is_gold AND NOT i.excluded
 ORDER BY i.id
 LIMIT 1
 """
-
-
-def _item_from_row(values: list) -> Item:
-    """An Item from the claim's RETURNING columns, converted as the ORM converts them (a raw cursor
-    returns jsonb as text under Django's psycopg setup)."""
-    converted = [
-        convert(value, None, connection) if convert is not None and value is not None else value
-        for convert, value in zip(_ITEM_CONVERTERS, values, strict=True)
-    ]
-    return Item.from_db(connection.alias, _ITEM_FIELDS, converted)
-
-
-_ITEM_CONVERTERS = [getattr(field, "from_db_value", None) for field in Item._meta.concrete_fields]
 
 
 def _sqlite_params(sql: str, params: dict) -> tuple[str, list]:
@@ -136,29 +124,15 @@ class _Claimed:
 def _claim_slot(project: Project, annotator, pools: list[str]) -> _Claimed | None:
     """Take one slot on the best open item for `annotator`, or None if none is left."""
     params = {"project": project.id, "user": annotator.pk, "pools": pools}
+    if connection.vendor == "postgresql":
+        row, remember = _scan_from_cursor(project, annotator, pools, params, _CLAIM_FULL, _CLAIM_AFTER)
+        if row is None:
+            return None
+        priority, rank, held, *values = row
+        item = _ITEMS.instance(values)
+        remember(priority, rank, item.id)
+        return _Claimed(item.id, item, held)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # A missing epoch (a cold or evicted cache) starts a new one: older cursors are then ignored.
-            epoch = cache.get_or_set(_epoch_key(project.id), lambda: uuid.uuid4().hex, timeout=None)
-            saved = cache.get(_cursor_key(project.id, annotator.pk))
-            row = None
-            if saved and saved[0] == epoch and saved[1] == pools:
-                params.update(cursor_priority=saved[2], cursor_rank=saved[3], cursor_id=saved[4])
-                for sql in _CLAIM_AFTER:
-                    cursor.execute(sql, params)
-                    if row := cursor.fetchone():
-                        break
-            if row is None:
-                cursor.execute(_CLAIM_FULL, params)
-                row = cursor.fetchone()
-            if row is None:
-                return None
-            priority, rank, held, *values = row
-            item = _item_from_row(values)
-            cache.set(
-                _cursor_key(project.id, annotator.pk), (epoch, pools, priority, rank, item.id), 24 * 3600
-            )
-            return _Claimed(item.id, item, held)
         # SQLite serialises writers; the conditional UPDATE is the guard, as it is on PostgreSQL.
         select = f"SELECT i.id FROM annotation_item i WHERE {_CANDIDATE_WHERE} ORDER BY i.priority DESC, i.rank, i.id LIMIT 20"  # noqa: S608, E501
         sql, args = _sqlite_params(select, params)
@@ -322,9 +296,7 @@ FOR UPDATE OF m
 # The claim and the assignment in one statement. The candidate filter lets through only items on which
 # the annotator has no assignment or an expired one; ON CONFLICT takes that expired row back (it keeps
 # its draft), as _new_assignment does.
-_ASSIGNMENT_FIELDS = [field.attname for field in Assignment._meta.concrete_fields]
-_ASSIGNMENT_COLUMNS = ", ".join(f"annotation_assignment.{f.column}" for f in Assignment._meta.concrete_fields)
-_ASSIGNMENT_CONVERTERS = [getattr(field, "from_db_value", None) for field in Assignment._meta.concrete_fields]
+_ASSIGNMENTS = RowReader(Assignment, "annotation_assignment.")
 _PG_CLAIM_ASSIGN = """
 WITH pick AS (
     SELECT i.id FROM annotation_item i
@@ -354,7 +326,7 @@ FROM claimed LEFT JOIN assigned ON true
 _COLUMNS = {
     "where": _CANDIDATE_WHERE,
     "item_columns": _ITEM_COLUMNS,
-    "assignment_columns": _ASSIGNMENT_COLUMNS,
+    "assignment_columns": _ASSIGNMENTS.columns,
 }
 _CLAIM_ASSIGN_FULL = _PG_CLAIM_ASSIGN.format(after="", **_COLUMNS)
 _CLAIM_ASSIGN_AFTER = tuple(_PG_CLAIM_ASSIGN.format(after=after, **_COLUMNS) for after in _AFTER_CURSOR)
@@ -419,6 +391,26 @@ def _claim_and_assign(project: Project, annotator, pools: list[str]) -> Assignme
         "now": timezone.now(),
         "until": _lease_until(project),
     }
+    row, remember = _scan_from_cursor(
+        project, annotator, pools, params, _CLAIM_ASSIGN_FULL, _CLAIM_ASSIGN_AFTER
+    )
+    if row is None:
+        return None
+    width = _ASSIGNMENTS.width
+    if row[0] is None:  # the filter excludes live assignments: this would be a bug, so undo the claim
+        raise RuntimeError(f"claimed item {row[width]} for user {annotator.pk} but could not assign it")
+    assignment = _ASSIGNMENTS.instance(row[:width])
+    assignment.item = item = _ITEMS.instance(row[width:-1])
+    if not row[-1]:
+        item.offered_predictions = []  # the payload's offered prediction: none, without asking again
+    remember(item.priority, item.rank, item.id)
+    return assignment
+
+
+def _scan_from_cursor(project: Project, annotator, pools: list[str], params: dict, full_sql: str, after_sql):
+    """Run a claim statement from the annotator's queue cursor (`after_sql`, in index order), or over the
+    whole queue (`full_sql`) when the cursor is missing, stale or finds nothing. Returns the row (None
+    when nothing is left) and `remember(priority, rank, item_id)`, which moves the cursor there."""
     epoch_key, cursor_key = _epoch_key(project.id), _cursor_key(project.id, annotator.pk)
     cached = cache.get_many([epoch_key, cursor_key])
     epoch = cached.get(epoch_key)
@@ -428,29 +420,16 @@ def _claim_and_assign(project: Project, annotator, pools: list[str]) -> Assignme
     row = None
     with connection.cursor() as cursor:
         if saved and saved[0] == epoch and saved[1] == pools:
-            params.update(cursor_priority=saved[2], cursor_rank=saved[3], cursor_id=saved[4])
-            for sql in _CLAIM_ASSIGN_AFTER:
+            params = {**params, "cursor_priority": saved[2], "cursor_rank": saved[3], "cursor_id": saved[4]}
+            for sql in after_sql:
                 cursor.execute(sql, params)
                 if row := cursor.fetchone():
                     break
         if row is None:
-            cursor.execute(_CLAIM_ASSIGN_FULL, params)
+            cursor.execute(full_sql, params)
             row = cursor.fetchone()
-    if row is None:
-        return None
-    width = len(_ASSIGNMENT_FIELDS)
-    if row[0] is None:  # the filter excludes live assignments: this would be a bug, so undo the claim
-        raise RuntimeError(f"claimed item {row[width]} for user {annotator.pk} but could not assign it")
-    assignment = Assignment.from_db(
-        connection.alias,
-        _ASSIGNMENT_FIELDS,
-        [
-            convert(value, None, connection) if convert is not None and value is not None else value
-            for convert, value in zip(_ASSIGNMENT_CONVERTERS, row[:width], strict=True)
-        ],
-    )
-    assignment.item = item = _item_from_row(list(row[width:-1]))
-    if not row[-1]:
-        item.offered_predictions = []  # the payload's offered prediction: none, without asking again
-    cache.set(cursor_key, (epoch, pools, item.priority, item.rank, item.id), 24 * 3600)
-    return assignment
+
+    def remember(priority, rank, item_id) -> None:
+        cache.set(cursor_key, (epoch, pools, priority, rank, item_id), 24 * 3600)
+
+    return row, remember

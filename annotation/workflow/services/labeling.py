@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
@@ -163,6 +163,26 @@ def ensure_guidelines_acknowledged(project: Project, user) -> GuidelineVersion |
     if not guidelines.acknowledged:
         raise _guidelines_not_acknowledged(guidelines.version)
     return guidelines
+
+
+class RowReader:
+    """Model instances from the columns of raw statements (`columns` lists them, in order, for SQL),
+    converted as the ORM converts them (a raw cursor returns jsonb as text under Django's setup)."""
+
+    def __init__(self, model, alias: str = "") -> None:
+        fields = model._meta.concrete_fields
+        self.model = model
+        self.attnames = [field.attname for field in fields]
+        self.converters = [getattr(field, "from_db_value", None) for field in fields]
+        self.columns = ", ".join(f"{alias}{field.column}" for field in fields)
+        self.width = len(fields)
+
+    def instance(self, values):
+        converted = [
+            convert(value, None, connection) if convert is not None and value is not None else value
+            for convert, value in zip(self.converters, values, strict=True)
+        ]
+        return self.model.from_db(connection.alias, self.attnames, converted)
 
 
 def _lease_until(project: Project):

@@ -29,6 +29,7 @@ from ...pii.services import pii_result_to_original
 from .. import states
 from .labeling import (
     LATEST_VERSIONS_SQL,
+    RowReader,
     Submitted,
     _announce,
     _audit,
@@ -289,14 +290,13 @@ def _item_after_reviews(project: Project, item: Item, actor) -> None:
 # decisions are the general path's (same order of refusals, same states, same audit rows and events);
 # everything else (corrections, expired leases, predictions, replays) goes the general way.
 
-_ITEM_FIELDS = [field.attname for field in Item._meta.concrete_fields]
-_ITEM_CONVERTERS = [getattr(field, "from_db_value", None) for field in Item._meta.concrete_fields]
-_LEAN_LOCK = """
-SELECT a.annotator_id, a.status, a.is_gold, a.leased_at, a.active_ms, {item_columns}
+_ITEMS = RowReader(Item, "i.")
+_LEAN_LOCK = f"""
+SELECT a.annotator_id, a.status, a.is_gold, a.leased_at, a.active_ms, {_ITEMS.columns}
 FROM annotation_item i JOIN annotation_assignment a ON a.item_id = i.id
 WHERE a.id = %(assignment)s AND a.project_id = %(project)s AND i.project_id = %(project)s
 FOR UPDATE OF i, a
-""".format(item_columns=", ".join(f"i.{field.column}" for field in Item._meta.concrete_fields))
+"""  # noqa: S608 - column names from the model
 _LEAN_CHECKS = f"""
 SELECT
     (SELECT r.request_hash FROM annotation_annotationrevision r
@@ -375,14 +375,7 @@ def _submit_lean(
             return None  # a correction, an expired lease or a refusal: the general path (rows stay locked)
         if idempotency_key is not None:
             _check_key(idempotency_key)
-        item = Item.from_db(
-            connection.alias,
-            _ITEM_FIELDS,
-            [
-                convert(value, None, connection) if convert is not None and value is not None else value
-                for convert, value in zip(_ITEM_CONVERTERS, item_values, strict=True)
-            ],
-        )
+        item = _ITEMS.instance(item_values)
         params.update(key=idempotency_key, item=item.id)
         cursor.execute(_LEAN_CHECKS, params)
         replay_hash, guideline_id, schema_id, acknowledged, flagged = cursor.fetchone()
